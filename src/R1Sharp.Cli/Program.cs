@@ -1,0 +1,2 @@
+// dotnet run --project src/R1Sharp.Cli -- --help
+Console.WriteLine("r1sharp");
