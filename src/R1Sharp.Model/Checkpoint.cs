@@ -1,0 +1,234 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Model;
+
+/// <summary>
+/// Hugging Face checkpoint folders: config.json + model.safetensors (or model-0000i-of-0000n.safetensors
+/// with model.safetensors.index.json), generation_config.json and tokenizer files. What we save, transformers
+/// and vLLM load; what they save, we load.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string IndexFile = "model.safetensors.index.json";
+    public const string GenerationConfigFile = "generation_config.json";
+
+    /// <summary>Files copied along with the weights when present (tokenizer and generation settings).</summary>
+    public static readonly string[] CompanionFiles =
+    [
+        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt",
+        "added_tokens.json", "chat_template.jinja", "chat_template.json", GenerationConfigFile,
+    ];
+
+    /// <summary>Tensors some checkpoints carry that the model computes itself.</summary>
+    static bool Ignorable(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
+
+    /// <summary>
+    /// Loads a checkpoint folder. <paramref name="dtype"/> overrides config.json's torch_dtype. Everything is
+    /// validated (names, shapes, dtypes, offsets, file sizes) before any weight is read, and a failure leaves
+    /// no half-loaded model behind.
+    /// </summary>
+    public static Transformer Load(string directory, ScalarType? dtype = null, Device? device = null)
+    {
+        var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
+        var type = dtype ?? ParseStoredDtype(config, directory);
+        var sources = LocateTensors(directory);
+
+        var model = new Transformer(config, type, device);
+        try
+        {
+            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            var missing = parameters.Keys.Where(k => !sources.ContainsKey(k)).ToList();
+            var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k)
+                                                     && !(config.TieWordEmbeddings && k == "lm_head.weight")).ToList();
+            if (missing.Count > 0)
+                throw new InvalidDataException($"{directory}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
+            if (unexpected.Count > 0)
+                throw new InvalidDataException($"{sources[unexpected[0]].Header.Path}: unexpected tensor(s) {Names(unexpected)} (not part of a {config.Architecture} model)");
+            foreach (var (name, p) in parameters)
+            {
+                var (header, entry) = sources[name];
+                if (!entry.Shape.SequenceEqual(p.shape))
+                    throw new InvalidDataException($"{header.Path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], the config implies [{string.Join(", ", p.shape)}]");
+                if (!Precision.IsFloatingPoint(entry.DType))
+                    throw new InvalidDataException($"{header.Path}: tensor '{name}' has dtype {SafeTensors.DTypeName(entry.DType)}, expected a floating-point type");
+            }
+
+            using var noGrad = no_grad();
+            foreach (var group in parameters.GroupBy(p => sources[p.Key].Header.Path))
+            {
+                using var file = new FileStream(group.Key, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+                foreach (var (name, p) in group)
+                {
+                    var (header, entry) = sources[name];
+                    using var stored = SafeTensors.Read(header, entry, file);
+                    p.copy_(stored); // converts dtype and moves to the model's device
+                }
+            }
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    static string Names(List<string> names) =>
+        string.Join(", ", names.Take(5).Select(n => $"'{n}'")) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
+
+    static ScalarType ParseStoredDtype(ModelConfig config, string directory)
+    {
+        try { return Precision.Parse(config.TorchDtype); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{Path.Combine(directory, ConfigFile)}: field 'torch_dtype': {e.Message}"); }
+    }
+
+    static string RequireFile(string directory, string name)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder");
+        var path = Path.Combine(directory, name);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
+    }
+
+    /// <summary>Maps every tensor name to the file and header entry holding it.</summary>
+    static Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> LocateTensors(string directory)
+    {
+        var index = Path.Combine(directory, IndexFile);
+        var single = Path.Combine(directory, WeightsFile);
+        List<string> files;
+        Dictionary<string, string>? weightMap = null;
+        if (File.Exists(index))
+        {
+            try
+            {
+                var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
+                          ?? throw new InvalidDataException($"{index}: no 'weight_map' object");
+                weightMap = map.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>());
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{index}: malformed index ({e.Message})", e);
+            }
+            files = weightMap.Values.Distinct().Select(f => Path.Combine(directory, f)).ToList();
+            foreach (var f in files)
+                if (!File.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
+        }
+        else if (File.Exists(single)) files = [single];
+        else if (File.Exists(Path.Combine(directory, "pytorch_model.bin")))
+            throw new InvalidDataException($"{directory}: only pytorch_model.bin found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
+        else throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found");
+
+        var result = new Dictionary<string, (SafeTensors.Header, SafeTensors.Entry)>();
+        foreach (var f in files)
+        {
+            var header = SafeTensors.ReadHeader(f);
+            foreach (var e in header.Entries)
+            {
+                if (result.TryGetValue(e.Name, out var other))
+                    throw new InvalidDataException($"{f}: tensor '{e.Name}' also appears in {other.Item1.Path}");
+                result[e.Name] = (header, e);
+            }
+        }
+        if (weightMap is not null)
+            foreach (var (name, shard) in weightMap)
+                if (!result.TryGetValue(name, out var found) || Path.GetFileName(found.Item1.Path) != shard)
+                    throw new InvalidDataException($"{index}: lists tensor '{name}' in {shard}, which does not hold it");
+        return result;
+    }
+
+    /// <summary>
+    /// Saves the model in Hugging Face layout. The folder is written beside the target and renamed into place,
+    /// so an existing good checkpoint is never replaced by a half-written one. Companion files (tokenizer,
+    /// generation config) are copied from <paramref name="companionsFrom"/> when given.
+    /// </summary>
+    public static void Save(Transformer model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000)
+    {
+        directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
+        var parent = Path.GetDirectoryName(directory)!;
+        Directory.CreateDirectory(parent);
+        var staging = Path.Combine(parent, $".{Path.GetFileName(directory)}.tmp-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        try
+        {
+            WriteFolder(model, staging, companionsFrom, maxShardBytes);
+            ReplaceDirectory(staging, directory);
+        }
+        catch
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+            throw;
+        }
+    }
+
+    static void WriteFolder(Transformer model, string dir, string? companionsFrom, long maxShardBytes)
+    {
+        if (companionsFrom is not null && Directory.Exists(companionsFrom))
+            foreach (var name in CompanionFiles)
+            {
+                var source = Path.Combine(companionsFrom, name);
+                if (File.Exists(source)) File.Copy(source, Path.Combine(dir, name), overwrite: true);
+            }
+
+        var config = model.Config with { TorchDtype = Precision.Name(model.DType) };
+        WriteJson(Path.Combine(dir, ConfigFile), config.ToJson());
+        if (!File.Exists(Path.Combine(dir, GenerationConfigFile)))
+        {
+            var generation = new JsonObject { ["bos_token_id"] = config.BosTokenId };
+            generation["eos_token_id"] = config.EosTokenIds.Count == 1
+                ? config.EosTokenIds[0]
+                : new JsonArray(config.EosTokenIds.Select(i => (JsonNode)i).ToArray());
+            if (config.PadTokenId is { } pad) generation["pad_token_id"] = pad;
+            WriteJson(Path.Combine(dir, GenerationConfigFile), generation);
+        }
+
+        var tensors = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var shards = new List<List<(string, Tensor)>> { new() };
+        long shardBytes = 0, total = 0;
+        foreach (var (name, t) in tensors)
+        {
+            long bytes = t.numel() * SafeTensors.ElementSize(t.dtype);
+            if (shardBytes > 0 && shardBytes + bytes > maxShardBytes) { shards.Add(new()); shardBytes = 0; }
+            shards[^1].Add((name, t));
+            shardBytes += bytes;
+            total += bytes;
+        }
+        if (shards.Count == 1)
+        {
+            SafeTensors.Save(Path.Combine(dir, WeightsFile), shards[0]);
+            return;
+        }
+        var weightMap = new JsonObject();
+        for (int i = 0; i < shards.Count; i++)
+        {
+            var file = $"model-{i + 1:00000}-of-{shards.Count:00000}.safetensors";
+            SafeTensors.Save(Path.Combine(dir, file), shards[i]);
+            foreach (var (name, _) in shards[i]) weightMap[name] = file;
+        }
+        WriteJson(Path.Combine(dir, IndexFile), new JsonObject
+        {
+            ["metadata"] = new JsonObject { ["total_size"] = total },
+            ["weight_map"] = weightMap,
+        });
+    }
+
+    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    static void WriteJson(string path, JsonNode json) => File.WriteAllText(path, json.ToJsonString(Indented) + "\n");
+
+    /// <summary>Puts <paramref name="staging"/> at <paramref name="target"/>: old folder aside, new one in, old one deleted.</summary>
+    static void ReplaceDirectory(string staging, string target)
+    {
+        if (!Directory.Exists(target))
+        {
+            Directory.Move(staging, target);
+            return;
+        }
+        var old = target + $".old-{Guid.NewGuid():N}";
+        Directory.Move(target, old);
+        Directory.Move(staging, target);
+        Directory.Delete(old, recursive: true);
+    }
+}

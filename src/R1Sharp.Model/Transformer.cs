@@ -1,0 +1,351 @@
+// The decoder-only transformer behind Qwen2, Llama-3 and Qwen3 checkpoints, read top to bottom.
+// Checked against transformers' own logits: dotnet test tests/R1Sharp.Model.Tests --filter HfFixture
+//
+//   x = embed_tokens(ids)
+//   for each layer:  x = x + o_proj(attention(rope(q), rope(k), v))   on input_layernorm(x)
+//                    x = x + down_proj(silu(gate_proj(h)) * up_proj(h)) on h = post_attention_layernorm(x)
+//   logits = lm_head(norm(x))          (lm_head = embed_tokens when the embeddings are tied)
+//
+// Family differences, all from config.json: Qwen2 has q/k/v biases; Qwen3 normalises q and k per head
+// (q_norm, k_norm) and may have head_dim != hidden/heads; Llama-3 scales RoPE frequencies ("llama3").
+// Field names are the Hugging Face parameter names, so state_dict() keys are checkpoint keys.
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Model;
+
+/// <summary>A linear layer whose weights start uninitialised (a checkpoint or <see cref="Transformer.InitializeWeights"/> fills them).</summary>
+public sealed class Dense : nn.Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    public Parameter? bias;
+
+    public Dense(long inFeatures, long outFeatures, bool hasBias, ScalarType dtype, Device device) : base(nameof(Dense))
+    {
+        weight = new Parameter(empty(outFeatures, inFeatures, dtype: dtype, device: device));
+        bias = hasBias ? new Parameter(zeros(outFeatures, dtype: dtype, device: device)) : null;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+}
+
+/// <summary>y = w · x / sqrt(mean(x²) + ε), computed in float32 and cast back (as transformers does).</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    public Parameter weight;
+    readonly double eps;
+
+    public RmsNorm(long dim, double eps, ScalarType dtype, Device device) : base(nameof(RmsNorm))
+    {
+        weight = new Parameter(ones(dim, dtype: dtype, device: device));
+        this.eps = eps;
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var x32 = x.to(ScalarType.Float32);
+        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
+        return weight * normed.to(x.dtype);
+    }
+}
+
+public sealed class TokenEmbedding : nn.Module<Tensor, Tensor>
+{
+    public Parameter weight;
+
+    public TokenEmbedding(long vocab, long dim, ScalarType dtype, Device device) : base(nameof(TokenEmbedding))
+    {
+        weight = new Parameter(empty(vocab, dim, dtype: dtype, device: device));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor ids) // (B, T) -> (B, T, C)
+        => weight.index_select(0, ids.reshape(-1)).view(ids.shape[0], ids.shape[1], weight.shape[1]);
+}
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
+public sealed class Mlp : nn.Module<Tensor, Tensor>
+{
+    public Dense gate_proj, up_proj, down_proj;
+
+    public Mlp(ModelConfig c, ScalarType dtype, Device device) : base(nameof(Mlp))
+    {
+        gate_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        up_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
+        down_proj = new Dense(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x));
+}
+
+/// <summary>Rotary position embedding tables for given positions, as transformers computes them.</summary>
+public static class Rope
+{
+    /// <summary>inv_freq_i = θ^(-2i/D), then Llama-3's wavelength-dependent scaling when configured.</summary>
+    public static float[] InverseFrequencies(ModelConfig c)
+    {
+        using var scope = NewDisposeScope();
+        int d = c.HeadDim;
+        var invFreq = 1.0 / pow(c.RopeTheta, arange(0, d, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / d);
+        if (c.RopeScaling is { } s)
+        {
+            double lowWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+            double highWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+            var wavelen = 2 * Math.PI / invFreq;
+            var scaled = where(wavelen > lowWavelen, invFreq / s.Factor, invFreq);
+            var smooth = (s.OriginalMaxPositionEmbeddings / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+            var smoothed = (1 - smooth) * scaled / s.Factor + smooth * scaled;
+            var medium = (wavelen < highWavelen).logical_not() & (wavelen > lowWavelen).logical_not();
+            invFreq = where(medium, smoothed, scaled);
+        }
+        return invFreq.to(ScalarType.Float32).data<float>().ToArray();
+    }
+
+    /// <summary>cos and sin for positions (B, T): each (B, 1, T, D) in <paramref name="dtype"/>.</summary>
+    public static (Tensor Cos, Tensor Sin) Tables(float[] invFreq, Tensor positions, ScalarType dtype)
+    {
+        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * tensor(invFreq, device: positions.device); // (B, T, D/2)
+        var emb = cat([freqs, freqs], -1).unsqueeze(1);                                                          // (B, 1, T, D)
+        return (emb.cos().to(dtype), emb.sin().to(dtype));
+    }
+
+    /// <summary>x·cos + rotate_half(x)·sin, with rotate_half(x) = (−x₂, x₁) over the two halves of D.</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) // x (B, H, T, D)
+    {
+        long half = x.shape[^1] / 2;
+        var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
+        return x * cos + rotated * sin;
+    }
+}
+
+/// <summary>
+/// Preallocated keys and values for incremental decoding: per layer (B, H_kv, capacity, D). All rows share
+/// one write position (prompts are left-padded to a common length); padding is masked by the caller.
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    readonly Tensor[] keys, values;
+
+    public KvCache(ModelConfig c, int batchSize, int capacity, ScalarType dtype, Device device)
+    {
+        keys = new Tensor[c.NumLayers];
+        values = new Tensor[c.NumLayers];
+        for (int i = 0; i < c.NumLayers; i++)
+        {
+            keys[i] = zeros(batchSize, c.NumKvHeads, capacity, c.HeadDim, dtype: dtype, device: device).DetachFromDisposeScope();
+            values[i] = zeros(batchSize, c.NumKvHeads, capacity, c.HeadDim, dtype: dtype, device: device).DetachFromDisposeScope();
+        }
+        Capacity = capacity;
+    }
+
+    public int Capacity { get; }
+    public int Length { get; private set; }
+    public long BatchSize => keys[0].shape[0];
+
+    /// <summary>Writes k, v (B, H_kv, T, D) at the current position; returns the filled prefix (B, H_kv, Length+T, D).</summary>
+    public (Tensor Keys, Tensor Values) Append(int layer, Tensor k, Tensor v)
+    {
+        long t = k.shape[2];
+        if (Length + t > Capacity) throw new InvalidOperationException($"KV cache full: {Length} + {t} > capacity {Capacity}");
+        keys[layer].narrow(2, Length, t).copy_(k);
+        values[layer].narrow(2, Length, t).copy_(v);
+        return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
+    }
+
+    /// <summary>Moves the write position past the tokens the last forward appended.</summary>
+    public void Advance(int tokens) => Length += tokens;
+
+    /// <summary>Keeps only the given rows (B' ≤ B), e.g. to drop finished sequences from a decode batch.</summary>
+    public void KeepRows(Tensor rows)
+    {
+        for (int i = 0; i < keys.Length; i++)
+        {
+            var (k, v) = (keys[i], values[i]);
+            keys[i] = k.index_select(0, rows).DetachFromDisposeScope();
+            values[i] = v.index_select(0, rows).DetachFromDisposeScope();
+            k.Dispose();
+            v.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in keys.Concat(values)) t.Dispose();
+    }
+}
+
+/// <summary>Grouped-query self-attention with rotary positions and an optional KV cache.</summary>
+public sealed class Attention : nn.Module
+{
+    public Dense q_proj, k_proj, v_proj, o_proj;
+    public RmsNorm? q_norm, k_norm;
+    readonly int heads, kvHeads, headDim;
+
+    public Attention(ModelConfig c, ScalarType dtype, Device device) : base(nameof(Attention))
+    {
+        (heads, kvHeads, headDim) = (c.NumHeads, c.NumKvHeads, c.HeadDim);
+        q_proj = new Dense(c.HiddenSize, heads * headDim, c.AttentionBias, dtype, device);
+        k_proj = new Dense(c.HiddenSize, kvHeads * headDim, c.AttentionBias, dtype, device);
+        v_proj = new Dense(c.HiddenSize, kvHeads * headDim, c.AttentionBias, dtype, device);
+        // Qwen2 has biases on q, k, v only; Llama and Qwen3 put attention_bias on o_proj too.
+        o_proj = new Dense(heads * headDim, c.HiddenSize, c.AttentionBias && c.Architecture != Architecture.Qwen2, dtype, device);
+        if (c.Architecture == Architecture.Qwen3)
+        {
+            q_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
+            k_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
+        }
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="mask">null: causal over the T new tokens (no cache offset, no padding); else boolean (B, 1, T, S), true = may attend.</param>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
+    {
+        long b = x.shape[0], t = x.shape[1];
+        var q = q_proj.forward(x).view(b, t, heads, headDim);   // (B, T, H, D)
+        var k = k_proj.forward(x).view(b, t, kvHeads, headDim); // (B, T, Hkv, D)
+        var v = v_proj.forward(x).view(b, t, kvHeads, headDim);
+        if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }
+        q = Rope.Apply(q.transpose(1, 2), cos, sin);             // (B, H, T, D)
+        k = Rope.Apply(k.transpose(1, 2), cos, sin);             // (B, Hkv, T, D)
+        v = v.transpose(1, 2);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v); // (B, Hkv, S, D)
+
+        int groups = heads / kvHeads;
+        Tensor y;
+        if (mask is null)
+        {
+            if (groups > 1) // repeat K/V to every query head: (B, Hkv, S, D) -> (B, H, S, D)
+            {
+                long s = k.shape[2];
+                k = k.unsqueeze(2).expand(b, kvHeads, groups, s, headDim).reshape(b, heads, s, headDim);
+                v = v.unsqueeze(2).expand(b, kvHeads, groups, s, headDim).reshape(b, heads, s, headDim);
+            }
+            y = nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
+        }
+        else
+        {
+            // Fold each group's query heads into the query axis so K/V are not copied:
+            // (B, H, T, D) -> (B, Hkv, groups·T, D), mask (B, 1, T, S) -> (B, 1, groups·T, S).
+            long s = mask.shape[^1];
+            var qf = q.reshape(b, kvHeads, groups * t, headDim);
+            var mf = groups == 1 ? mask : mask.unsqueeze(2).expand(b, 1, groups, t, s).reshape(b, 1, groups * t, s);
+            y = nn.functional.scaled_dot_product_attention(qf, k, v, mf, 0.0, false).view(b, heads, t, headDim);
+        }
+        return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim)); // (B, T, C)
+    }
+}
+
+public sealed class DecoderLayer : nn.Module
+{
+    public Attention self_attn;
+    public Mlp mlp;
+    public RmsNorm input_layernorm, post_attention_layernorm;
+
+    public DecoderLayer(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
+    {
+        self_attn = new Attention(c, dtype, device);
+        mlp = new Mlp(c, dtype, device);
+        input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
+    {
+        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        return x + mlp.forward(post_attention_layernorm.forward(x));
+    }
+}
+
+/// <summary>The checkpoint's <c>model.*</c> part: embeddings, layers, final norm.</summary>
+public sealed class DecoderStack : nn.Module
+{
+    public TokenEmbedding embed_tokens;
+    public ModuleList<DecoderLayer> layers;
+    public RmsNorm norm;
+
+    public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
+    {
+        embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        RegisterComponents();
+    }
+}
+
+/// <summary>A causal language model: <c>model.*</c> plus <c>lm_head</c> (absent when tied to the embeddings).</summary>
+public sealed class Transformer : nn.Module
+{
+    public DecoderStack model;
+    public Dense? lm_head;
+    readonly float[] invFreq;
+
+    public Transformer(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Transformer))
+    {
+        device ??= CPU;
+        Config = config;
+        model = new DecoderStack(config, dtype, device);
+        lm_head = config.TieWordEmbeddings ? null : new Dense(config.HiddenSize, config.VocabSize, false, dtype, device);
+        invFreq = Rope.InverseFrequencies(config);
+        RegisterComponents();
+    }
+
+    public ModelConfig Config { get; }
+    public ScalarType DType => model.norm.weight.dtype;
+    public Device Device => model.norm.weight.device;
+
+    /// <summary>
+    /// Final hidden states (B, T, C) after the last norm.
+    /// <paramref name="positions"/> (B, T) defaults to cache.Length + 0..T-1; <paramref name="mask"/> as in
+    /// <see cref="Attention.Forward"/>; the cache, when given, receives the new keys/values and advances by T.
+    /// </summary>
+    public Tensor Hidden(Tensor ids, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        long b = ids.shape[0], t = ids.shape[1];
+        int start = cache?.Length ?? 0;
+        if (mask is null && start > 0 && t > 1)
+            throw new ArgumentException("A multi-token forward against a non-empty cache needs an explicit mask.", nameof(mask));
+        positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(b, t);
+        var (cos, sin) = Rope.Tables(invFreq, positions, DType);
+        if (mask is null && t == 1) mask = ones(b, 1, 1, start + 1, dtype: ScalarType.Bool, device: ids.device);
+
+        var x = model.embed_tokens.forward(ids); // (B, T, C)
+        for (int i = 0; i < model.layers.Count; i++)
+            x = model.layers[i].Forward(x, cos, sin, mask, cache, i);
+        cache?.Advance((int)t);
+        return model.norm.forward(x);
+    }
+
+    /// <summary>Float32 logits (B, T, V) from hidden states (B, T, C).</summary>
+    public Tensor Logits(Tensor hidden)
+        => (lm_head is null ? nn.functional.linear(hidden, model.embed_tokens.weight) : lm_head.forward(hidden)).to(ScalarType.Float32);
+
+    /// <summary>Float32 logits (B, T', V) for the last <paramref name="lastTokens"/> positions (all when 0).</summary>
+    public Tensor Forward(Tensor ids, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null, int lastTokens = 0)
+    {
+        var h = Hidden(ids, positions, mask, cache);
+        if (lastTokens > 0 && lastTokens < h.shape[1]) h = h.narrow(1, h.shape[1] - lastTokens, lastTokens);
+        return Logits(h);
+    }
+
+    /// <summary>A KV cache sized for this model.</summary>
+    public KvCache NewCache(int batchSize, int capacity) => new(Config, batchSize, capacity, DType, Device);
+
+    /// <summary>transformers' initialisation for training from scratch: N(0, initializer_range) weights, zero biases, unit norms.</summary>
+    public void InitializeWeights(long seed)
+    {
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed, CPU);
+        foreach (var (name, p) in named_parameters())
+        {
+            if (name.EndsWith("norm.weight") || name.EndsWith("layernorm.weight")) p.fill_(1.0);
+            else if (name.EndsWith(".bias")) p.zero_();
+            else p.copy_(normal(0.0, Config.InitializerRange, p.shape, dtype: ScalarType.Float32, generator: generator).to(p.dtype));
+        }
+    }
+}
