@@ -1,0 +1,230 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using R1Sharp.Tests;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Model.Tests;
+
+public sealed class TempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("r1sharp-test-").FullName;
+    public string Sub(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, recursive: true); } catch (IOException) { } }
+}
+
+public class CheckpointTests
+{
+    static string Fixture(string name) => RepoPaths.Fixture("hf-tiny", name);
+
+    static Dictionary<string, byte[]> RawTensors(string directory)
+    {
+        var result = new Dictionary<string, byte[]>();
+        foreach (var file in Directory.GetFiles(directory, "*.safetensors"))
+        {
+            var header = SafeTensors.ReadHeader(file);
+            var bytes = File.ReadAllBytes(file);
+            foreach (var e in header.Entries)
+                result[e.Name] = bytes.AsSpan((int)(header.DataStart + e.Begin), (int)e.Length).ToArray();
+        }
+        return result;
+    }
+
+    [Theory]
+    [InlineData("qwen2-tiny")]
+    [InlineData("llama3-tiny")]
+    [InlineData("qwen3-tiny")]
+    public void SavedTensorsAreByteIdenticalToTheTransformersCheckpoint(string name)
+    {
+        using var tmp = new TempDir();
+        using (var model = Checkpoint.Load(Fixture(name))) // stored dtype (bfloat16 for qwen3-tiny)
+            Checkpoint.Save(model, tmp.Sub("out"), companionsFrom: Fixture(name));
+        var original = RawTensors(Fixture(name));
+        var saved = RawTensors(tmp.Sub("out"));
+        Assert.Equal(original.Keys.Order(), saved.Keys.Order());
+        foreach (var (key, bytes) in original) Assert.True(bytes.AsSpan().SequenceEqual(saved[key]), key);
+
+        var config = JsonNode.Parse(File.ReadAllText(tmp.Sub("out/config.json")))!;
+        var reference = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture(name), "config.json")))!;
+        foreach (var field in new[] { "architectures", "vocab_size", "hidden_size", "num_key_value_heads", "rope_theta", "tie_word_embeddings", "torch_dtype" })
+            Assert.True(JsonNode.DeepEquals(reference[field], config[field]), field);
+        Assert.True(JsonNode.DeepEquals(reference["rope_scaling"], config["rope_scaling"]));
+        Assert.True(File.Exists(tmp.Sub("out/generation_config.json")));
+    }
+
+    [Fact]
+    public void ShardedSaveRoundTripsBitExactly()
+    {
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Fixture("llama3-tiny"));
+        Checkpoint.Save(model, tmp.Sub("sharded"), maxShardBytes: 60_000);
+        Assert.True(File.Exists(tmp.Sub("sharded/model.safetensors.index.json")));
+        Assert.True(Directory.GetFiles(tmp.Sub("sharded"), "model-*-of-*.safetensors").Length > 2);
+        using var again = Checkpoint.Load(tmp.Sub("sharded"));
+        var a = model.state_dict();
+        var b = again.state_dict();
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        foreach (var k in a.Keys) Assert.True(a[k].bytes.SequenceEqual(b[k].bytes), k);
+    }
+
+    [Fact]
+    public void DtypeOverrideConvertsAndSavesInTheNewDtype()
+    {
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Fixture("qwen2-tiny"), ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, model.DType);
+        Checkpoint.Save(model, tmp.Sub("bf16"));
+        Assert.Contains("\"bfloat16\"", File.ReadAllText(tmp.Sub("bf16/config.json")));
+        using var again = Checkpoint.Load(tmp.Sub("bf16"));
+        Assert.Equal(ScalarType.BFloat16, again.DType);
+        foreach (var (k, v) in model.state_dict()) Assert.True(v.bytes.SequenceEqual(again.state_dict()[k].bytes), k);
+    }
+
+    // ---- bad checkpoints: each error names the file and the tensor ----
+
+    static string CopyFixture(TempDir tmp, string name = "qwen2-tiny")
+    {
+        var dir = tmp.Sub(name);
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture(name))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        return dir;
+    }
+
+    /// <summary>Rewrites model.safetensors with a modified header (and optionally modified data).</summary>
+    static void RewriteHeader(string dir, Action<JsonObject> edit, Func<byte[], byte[]>? data = null)
+    {
+        var path = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        long n = BitConverter.ToInt64(bytes, 0);
+        var header = JsonNode.Parse(bytes.AsSpan(8, (int)n))!.AsObject();
+        edit(header);
+        var body = bytes.AsSpan(8 + (int)n).ToArray();
+        var h = Encoding.UTF8.GetBytes(header.ToJsonString());
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)h.Length), .. h, .. (data?.Invoke(body) ?? body)]);
+    }
+
+    static Exception LoadFails(string dir) => Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir));
+
+    [Fact]
+    public void MissingTensorIsNamed()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        RewriteHeader(dir, h => h.Remove("model.layers.1.mlp.up_proj.weight"));
+        var e = LoadFails(dir);
+        Assert.Contains("missing", e.Message);
+        Assert.Contains("model.layers.1.mlp.up_proj.weight", e.Message);
+    }
+
+    [Fact]
+    public void UnexpectedTensorIsNamedWithItsFile()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        long end = 0;
+        RewriteHeader(dir,
+            h =>
+            {
+                end = h.Where(kv => kv.Key != "__metadata__").Max(kv => kv.Value!["data_offsets"]![1]!.GetValue<long>());
+                h["model.layers.0.extra.weight"] = new JsonObject
+                {
+                    ["dtype"] = "F32", ["shape"] = new JsonArray(2), ["data_offsets"] = new JsonArray(end, end + 8),
+                };
+            },
+            data => [.. data, .. new byte[8]]);
+        var e = LoadFails(dir);
+        Assert.Contains("unexpected", e.Message);
+        Assert.Contains("model.layers.0.extra.weight", e.Message);
+        Assert.Contains("model.safetensors", e.Message);
+    }
+
+    [Fact]
+    public void ShapeMismatchNamesTensorAndBothShapes()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+        config["intermediate_size"] = config["intermediate_size"]!.GetValue<int>() + 8;
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        var e = LoadFails(dir);
+        Assert.Contains("shape", e.Message);
+        Assert.Contains("mlp", e.Message);
+        Assert.Contains("model.safetensors", e.Message);
+    }
+
+    [Fact]
+    public void NonFloatDtypeIsRejected()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        // Same byte length: F32 [n] -> I32 [n].
+        RewriteHeader(dir, h => h["model.norm.weight"]!["dtype"] = "I32");
+        var e = LoadFails(dir);
+        Assert.Contains("model.norm.weight", e.Message);
+        Assert.Contains("I32", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedFileIsDetectedBeforeReading()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        var path = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length - 100)]);
+        var e = LoadFails(dir);
+        Assert.Contains("truncated", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"a\": ")]
+    [InlineData("[1,2,3]")]
+    public void MalformedHeaderIsReported(string header)
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        var h = Encoding.UTF8.GetBytes(header);
+        File.WriteAllBytes(Path.Combine(dir, "model.safetensors"), [.. BitConverter.GetBytes((long)h.Length), .. h]);
+        var e = LoadFails(dir);
+        Assert.Contains("malformed", e.Message);
+    }
+
+    [Fact]
+    public void UnknownArchitectureIsReported()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+        config["architectures"] = new JsonArray("MistralForCausalLM");
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        var e = LoadFails(dir);
+        Assert.Contains("MistralForCausalLM", e.Message);
+        Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public void ShardListedInIndexButMissingIsReported()
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp, "llama3-tiny");
+        File.Delete(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+        var e = LoadFails(dir);
+        Assert.Contains("model-00002-of-00002.safetensors", e.Message);
+    }
+
+    [Fact]
+    public void FailedSaveLeavesTheExistingCheckpointIntact()
+    {
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Fixture("qwen2-tiny"));
+        Checkpoint.Save(model, tmp.Sub("ckpt"));
+        var before = RawTensors(tmp.Sub("ckpt"));
+        // A save whose model cannot be written (disposed parameters) must throw and change nothing.
+        var broken = Checkpoint.Load(Fixture("qwen2-tiny"));
+        broken.Dispose();
+        Assert.ThrowsAny<Exception>(() => Checkpoint.Save(broken, tmp.Sub("ckpt")));
+        var after = RawTensors(tmp.Sub("ckpt"));
+        foreach (var (k, v) in before) Assert.True(v.AsSpan().SequenceEqual(after[k]), k);
+        Assert.Single(Directory.GetDirectories(tmp.Path)); // no staging folder left behind
+    }
+}
