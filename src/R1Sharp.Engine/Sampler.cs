@@ -1,0 +1,205 @@
+// Batched sampling: the rollout engine of GRPO and the generator of evaluation.
+//   dotnet run --project src/R1Sharp.Cli -c Release -- generate --model DIR --prompt "..." --json
+//
+// Per step, on the model's device:  logits / T → top-k → top-p → min-p → sample (or argmax when T = 0).
+// The log-probability reported for each sampled token is log softmax(logits / T) before the top-k/top-p/
+// min-p filters (T = 1 when greedy): the quantity a GRPO trainer recomputes for π_old (TRL divides the
+// policy's logits by the sampling temperature the same way).
+using static TorchSharp.torch;
+
+namespace R1Sharp.Engine;
+
+public sealed record SamplingOptions
+{
+    public int MaxNewTokens { get; init; } = 256;
+    /// <summary>0 means greedy.</summary>
+    public double Temperature { get; init; } = 1.0;
+    /// <summary>0 disables top-k.</summary>
+    public int TopK { get; init; }
+    public double TopP { get; init; } = 1.0;
+    public double MinP { get; init; }
+    /// <summary>Tokens that end a sequence (EOS, end-of-turn). The stop token is kept in the output tokens.</summary>
+    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
+    /// <summary>Strings that end a sequence once the decoded output contains them (needs a decoder).</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+    /// <summary>Same seed, same prompts, same options → same tokens. Null draws a fresh seed.</summary>
+    public long? Seed { get; init; }
+
+    public void Validate()
+    {
+        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be ≥ 1 (got {MaxNewTokens})");
+        if (Temperature < 0) throw new ArgumentException($"temperature must be ≥ 0 (got {Temperature})");
+        if (TopK < 0) throw new ArgumentException($"top-k must be ≥ 0 (got {TopK})");
+        if (TopP is <= 0 or > 1) throw new ArgumentException($"top-p must be in (0, 1] (got {TopP})");
+        if (MinP is < 0 or > 1) throw new ArgumentException($"min-p must be in [0, 1] (got {MinP})");
+    }
+}
+
+public enum FinishReason { Stop, Length }
+
+/// <param name="PromptIndex">Which prompt this completion answers.</param>
+/// <param name="Tokens">The new tokens, including the stop token or the token that completed a stop string.</param>
+/// <param name="LogProbs">log π(token) for each new token (see the file header for the exact distribution).</param>
+/// <param name="StopString">The stop string that ended the sequence, if one did.</param>
+public sealed record Completion(int PromptIndex, int[] Tokens, float[] LogProbs, FinishReason FinishReason, string? StopString = null);
+
+public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, string>? decode = null)
+{
+    /// <summary>Prompts decoded together; more are split into several batches.</summary>
+    public int MaxBatchSize { get; init; } = 64;
+
+    /// <summary>
+    /// Generates <paramref name="samplesPerPrompt"/> completions for each prompt (prompt i's samples are
+    /// at i·n … i·n+n−1). Each prompt is prefilled once and its cache rows copied n times.
+    /// </summary>
+    public IReadOnlyList<Completion> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options,
+        int samplesPerPrompt = 1, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        if (samplesPerPrompt < 1) throw new ArgumentException("samples per prompt must be ≥ 1");
+        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder (a tokenizer)");
+        for (int i = 0; i < prompts.Count; i++)
+            if (prompts[i].Count == 0) throw new ArgumentException($"prompt {i} is empty");
+
+        using var generator = new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64()), model.Device);
+        var results = new List<Completion>(prompts.Count * samplesPerPrompt);
+        int promptsPerBatch = Math.Max(1, MaxBatchSize / samplesPerPrompt);
+        for (int start = 0; start < prompts.Count; start += promptsPerBatch)
+        {
+            int count = Math.Min(promptsPerBatch, prompts.Count - start);
+            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken));
+        }
+        return results;
+    }
+
+    IEnumerable<Completion> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n,
+        SamplingOptions o, Generator generator, CancellationToken ct)
+    {
+        int longest = Enumerable.Range(start, count).Max(i => prompts[i].Count);
+        var ids = new long[count * longest];
+        var valid = new bool[count * longest];
+        for (int r = 0; r < count; r++)
+        {
+            var p = prompts[start + r];
+            int pad = longest - p.Count;           // left padding
+            for (int j = 0; j < p.Count; j++) { ids[r * longest + pad + j] = p[j]; valid[r * longest + pad + j] = true; }
+        }
+
+        int rows = count * n;
+        var live = Enumerable.Range(0, rows).ToArray();           // batch position → row; -1 once the row finished
+        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        var logProbs = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
+        var finish = new FinishReason?[rows];
+        var stopString = new string?[rows];
+        var stopIds = o.StopTokenIds.ToHashSet();
+        int stopWindow = o.StopStrings.Count == 0 ? 0 : o.StopStrings.Max(s => s.Length) + 8; // tokens to decode
+
+        using var noGrad = no_grad();
+        using var batch = model.Start(count, longest + o.MaxNewTokens);
+        Tensor logits;
+        using (var scope = NewDisposeScope())
+        {
+            logits = batch.Prefill(tensor(ids, [count, longest], device: model.Device), tensor(valid, [count, longest], device: model.Device));
+            if (n > 1)
+            {
+                var expand = arange(count, device: model.Device).repeat_interleave(n); // (B·n,)
+                batch.KeepRows(expand);
+                logits = logits.index_select(0, expand);
+            }
+            logits = logits.MoveToOuterDisposeScope();
+        }
+
+        for (int step = 0; step < o.MaxNewTokens; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var (next, lp) = Sample(logits, o, generator);             // (B,), (B,)
+            logits.Dispose();
+            var nextIds = next.cpu().data<long>().ToArray();
+            var nextLp = lp.cpu().data<float>().ToArray();
+            for (int b = 0; b < live.Length; b++)
+            {
+                int row = live[b];
+                if (row < 0) continue;
+                int token = (int)nextIds[b];
+                tokens[row].Add(token);
+                logProbs[row].Add(nextLp[b]);
+                if (stopIds.Contains(token)) finish[row] = FinishReason.Stop;
+                else if (stopWindow > 0 && FindStopString(tokens[row], o.StopStrings, stopWindow) is { } s)
+                    (finish[row], stopString[row]) = (FinishReason.Stop, s);
+                else if (tokens[row].Count == o.MaxNewTokens) finish[row] = FinishReason.Length;
+                if (finish[row] is not null) live[b] = -1;
+            }
+            int finished = live.Count(r => r < 0);
+            if (finished == live.Length) { logits = empty(0); break; }
+
+            var input = next.unsqueeze(1);                              // (B, 1)
+            // Finished rows keep decoding (outputs ignored) until they are a quarter of the batch, then are dropped.
+            if (finished * 4 >= live.Length)
+            {
+                var keep = tensor(Enumerable.Range(0, live.Length).Where(b => live[b] >= 0).Select(b => (long)b).ToArray(), device: model.Device);
+                batch.KeepRows(keep);
+                input = input.index_select(0, keep);
+                live = live.Where(r => r >= 0).ToArray();
+            }
+            logits = batch.Step(input).MoveToOuterDisposeScope();
+        }
+        logits.Dispose();
+
+        for (int row = 0; row < rows; row++)
+            yield return new Completion(start + row / n, tokens[row].ToArray(), logProbs[row].ToArray(),
+                finish[row] ?? FinishReason.Length, stopString[row]);
+    }
+
+    string? FindStopString(List<int> generated, IReadOnlyList<string> stops, int window)
+    {
+        var tail = decode!(generated.Count <= window ? generated : generated.GetRange(generated.Count - window, window));
+        foreach (var stop in stops)
+            if (tail.Contains(stop, StringComparison.Ordinal)) return stop;
+        return null;
+    }
+
+    /// <summary>One token per row from float32 logits (B, V): (token ids (B,), their log-probabilities (B,)).</summary>
+    public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, SamplingOptions o, Generator? generator = null)
+    {
+        if (o.Temperature == 0)
+        {
+            var greedy = logits.argmax(-1);
+            return (greedy, logits.log_softmax(-1).gather(-1, greedy.unsqueeze(-1)).squeeze(-1));
+        }
+        var scaled = logits / o.Temperature;
+        var logp = scaled.log_softmax(-1);                                         // (B, V)
+        var filtered = scaled;
+        long vocab = logits.shape[^1];
+        if (o.TopK > 0 && o.TopK < vocab)
+        {
+            var kth = filtered.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);       // (B, 1)
+            filtered = filtered.masked_fill(filtered < kth, float.NegativeInfinity);
+        }
+        if (o.TopP < 1)
+        {
+            // Keep the most probable tokens until their mass reaches top-p: drop a token when the mass of the
+            // tokens ranked above it is already ≥ top-p (transformers' TopPLogitsWarper, in descending order).
+            var (sorted, order) = filtered.sort(-1, descending: true);
+            var probs = sorted.softmax(-1);
+            var drop = (probs.cumsum(-1) - probs) >= o.TopP;
+            filtered = filtered.scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
+        }
+        if (o.MinP > 0)
+        {
+            var probs = filtered.softmax(-1);
+            var threshold = probs.amax([-1], keepdim: true) * o.MinP;
+            filtered = filtered.masked_fill(probs < threshold, float.NegativeInfinity);
+        }
+        var next = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(-1);
+        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+    }
+
+    /// <summary>The text a completion should show: cut before its stop string, if one ended it.</summary>
+    public static string TrimAtStop(string text, string? stopString)
+    {
+        if (stopString is null) return text;
+        int at = text.IndexOf(stopString, StringComparison.Ordinal);
+        return at >= 0 ? text[..at] : text;
+    }
+}
