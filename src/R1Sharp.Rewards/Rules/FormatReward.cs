@@ -63,7 +63,7 @@ public sealed class FormatReward : IReward
     /// <summary>True when <paramref name="completion"/> has the layout of <paramref name="pattern"/>.</summary>
     public static bool Matches(string completion, FormatPattern pattern) => pattern switch
     {
-        FormatPattern.R1Zero => R1ZeroRegex.IsMatch(completion),
+        FormatPattern.R1Zero => completion.StartsWith("<think>\n", StringComparison.Ordinal) && R1ZeroRegex.IsMatch(completion),
         FormatPattern.R1ZeroLoose => MatchesLoose(completion),
         _ => MatchesColdStart(completion),
     };

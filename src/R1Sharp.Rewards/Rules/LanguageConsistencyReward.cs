@@ -77,14 +77,19 @@ public sealed class LanguageConsistencyReward : IReward
         int i = 0;
         while (i < text.Length)
         {
-            if (!Rune.TryGetRuneAt(text, i, out Rune rune)) { i++; continue; }
-            if (rune.Value == '<' && SkipTag(text, ref i)) continue;
-            Script script = Rune.IsLetter(rune) ? Scripts.Of(rune) : Script.Other;
-            if (!Rune.IsLetter(rune))
+            char ch = text[i];
+            if (ch < 0x80 && !char.IsAsciiLetter(ch))
             {
-                i += rune.Utf16SequenceLength;
+                if (ch == '<' && SkipTag(text, ref i)) continue;
+                i++;
                 continue;
             }
+            if (!Rune.TryGetRuneAt(text, i, out Rune rune) || !Rune.IsLetter(rune))
+            {
+                i += char.IsSurrogate(ch) && i + 1 < text.Length && char.IsSurrogatePair(ch, text[i + 1]) ? 2 : 1;
+                continue;
+            }
+            Script script = Scripts.Of(rune);
             int start = i;
             if (Scripts.IsCharacterPerWord(script))
             {
@@ -94,10 +99,17 @@ public sealed class LanguageConsistencyReward : IReward
             }
             // A run of letters (and combining marks) of one script.
             int letters = 0;
-            while (i < text.Length && Rune.TryGetRuneAt(text, i, out Rune r)
-                   && ((Rune.IsLetter(r) && Scripts.Of(r) == script) || (letters > 0 && Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)))
+            while (i < text.Length)
             {
-                if (Rune.IsLetter(r)) letters++;
+                char c = text[i];
+                if (c < 0x80)
+                {
+                    if (script == Script.Latin && char.IsAsciiLetter(c)) { letters++; i++; continue; }
+                    break;
+                }
+                if (!Rune.TryGetRuneAt(text, i, out Rune r)) break;
+                if (Rune.IsLetter(r) && Scripts.Of(r) == script) letters++;
+                else if (letters == 0 || Rune.GetUnicodeCategory(r) is not (System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark)) break;
                 i += r.Utf16SequenceLength;
             }
             if (letters < 2) continue;
@@ -122,11 +134,11 @@ public sealed class LanguageConsistencyReward : IReward
         Span<char> lower = word.Length <= buffer.Length ? buffer[..word.Length] : new char[word.Length];
         word.ToLowerInvariant(lower);
         if (MathLookup.Contains(lower)) return 0;
-        bool inTarget = target.Words is { } words && words.GetAlternateLookup<ReadOnlySpan<char>>().Contains(lower);
+        bool inTarget = target.Words is { } words && words.Contains(lower);
         if (inTarget) return 1;
         bool inOther = false;
         foreach (var (otherCode, list) in WordLists)
-            if (otherCode != code && list.GetAlternateLookup<ReadOnlySpan<char>>().Contains(lower)) { inOther = true; break; }
+            if (otherCode != code && list.Contains(lower)) { inOther = true; break; }
         if (!target.Scripts.Contains(Script.Latin))
         {
             // Script-identified target: Latin words are foreign unless they look like names or acronyms.
@@ -174,21 +186,23 @@ public sealed class LanguageConsistencyReward : IReward
         return Targets.ContainsKey(key) ? key : null;
     }
 
-    private sealed record Target(HashSet<Script> Scripts, HashSet<string>? Words);
+    private sealed record Target(HashSet<Script> Scripts, HashSet<string>.AlternateLookup<ReadOnlySpan<char>>? Words);
 
-    private static readonly (string Code, HashSet<string> Words)[] WordLists =
+    private static HashSet<string>.AlternateLookup<ReadOnlySpan<char>> Lookup(IReadOnlySet<string> set) =>
+        ((HashSet<string>)set).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static readonly (string Code, HashSet<string>.AlternateLookup<ReadOnlySpan<char>> Words)[] WordLists =
     [
-        ("en", (HashSet<string>)LanguageWords.English),
-        ("fr", (HashSet<string>)LanguageWords.French),
+        ("en", Lookup(LanguageWords.English)),
+        ("fr", Lookup(LanguageWords.French)),
     ];
 
-    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> MathLookup =
-        ((HashSet<string>)LanguageWords.MathNames).GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> MathLookup = Lookup(LanguageWords.MathNames);
 
     private static readonly Dictionary<string, Target> Targets = new()
     {
-        ["en"] = new([Script.Latin], (HashSet<string>)LanguageWords.English),
-        ["fr"] = new([Script.Latin], (HashSet<string>)LanguageWords.French),
+        ["en"] = new([Script.Latin], Lookup(LanguageWords.English)),
+        ["fr"] = new([Script.Latin], Lookup(LanguageWords.French)),
         ["zh"] = new([Script.Han], null),
         ["ja"] = new([Script.Han, Script.Hiragana, Script.Katakana], null),
         ["ko"] = new([Script.Hangul, Script.Han], null),

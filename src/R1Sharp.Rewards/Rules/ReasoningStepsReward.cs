@@ -12,7 +12,7 @@ namespace R1Sharp.Rewards.Rules;
 public sealed class ReasoningStepsReward : IReward
 {
     private static readonly Regex Marker = new(
-        @"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)", RegexOptions.CultureInvariant);
+        @"(Step \d+:|^\d+\.|\n-|\n\*|First,|Second,|Next,|Finally,)", RegexOptions.CultureInvariant | RegexOptions.Compiled);
 
     /// <inheritdoc />
     public string Name => "reasoning_steps";

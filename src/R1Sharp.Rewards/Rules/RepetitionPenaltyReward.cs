@@ -54,47 +54,77 @@ public sealed class RepetitionPenaltyReward : IReward
     public double ScoreOne(string completion, string language)
     {
         if (completion.Length == 0) return 0.0;
-        List<string> words = Split(completion, language);
-        if (words.Count < NgramSize) return 0.0;
+        List<int> ids = WordIds(completion, language, out int vocabularySize);
+        if (ids.Count < NgramSize) return 0.0;
 
-        // Map words to ids, then count distinct id n-grams.
-        var ids = new int[words.Count];
-        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (int i = 0; i < words.Count; i++)
+        int total = ids.Count - NgramSize + 1;
+        int unique;
+        if (NgramSize <= 3 && vocabularySize < (1 << 21))
         {
-            if (!vocabulary.TryGetValue(words[i], out int id)) vocabulary[words[i]] = id = vocabulary.Count;
-            ids[i] = id;
+            var packed = new HashSet<long>(total);
+            for (int start = 0; start < total; start++)
+            {
+                long key = 0;
+                for (int k = 0; k < NgramSize; k++) key = (key << 21) | (uint)ids[start + k];
+                packed.Add(key);
+            }
+            unique = packed.Count;
         }
-        int total = words.Count - NgramSize + 1;
-        var unique = new HashSet<NGram>(total);
-        for (int start = 0; start < total; start++) unique.Add(new NGram(ids, start, NgramSize));
-        return (1.0 - (double)unique.Count / total) * MaxPenalty;
+        else
+        {
+            var set = new HashSet<NGram>(total);
+            int[] idArray = [.. ids];
+            for (int start = 0; start < total; start++) set.Add(new NGram(idArray, start, NgramSize));
+            unique = set.Count;
+        }
+        return (1.0 - (double)unique / total) * MaxPenalty;
     }
 
     /// <summary>The words of <paramref name="text"/> as this reward splits them for <paramref name="language"/>.</summary>
     public static List<string> Split(string text, string language)
     {
-        string lower = text.ToLowerInvariant();
         var words = new List<string>();
-        bool cjk = IsCjkLanguage(language);
+        string lower = text.ToLowerInvariant();
+        ForEachWord(lower, IsCjkLanguage(language), (start, length) => words.Add(lower.Substring(start, length)));
+        return words;
+    }
+
+    /// <summary>Word ids in order (equal words, equal ids) without allocating a string per occurrence.</summary>
+    private static List<int> WordIds(string text, string language, out int vocabularySize)
+    {
+        string lower = text.ToLowerInvariant();
+        var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
+        var lookup = vocabulary.GetAlternateLookup<ReadOnlySpan<char>>();
+        var ids = new List<int>();
+        ForEachWord(lower, IsCjkLanguage(language), (start, length) =>
+        {
+            var word = lower.AsSpan(start, length);
+            if (!lookup.TryGetValue(word, out int id)) lookup[word] = id = vocabulary.Count;
+            ids.Add(id);
+        });
+        vocabularySize = vocabulary.Count;
+        return ids;
+    }
+
+    private static void ForEachWord(string lower, bool cjk, Action<int, int> word)
+    {
         int start = -1;
         for (int i = 0; i < lower.Length; i++)
         {
             char c = lower[i];
             bool space = char.IsWhiteSpace(c);
-            bool single = cjk && Scripts.IsCjkCharacter(c);
+            bool single = cjk && c >= 0x1100 && Scripts.IsCjkCharacter(c);
             if (space || single)
             {
-                if (start >= 0) { words.Add(lower[start..i]); start = -1; }
-                if (single) words.Add(c.ToString());
+                if (start >= 0) { word(start, i - start); start = -1; }
+                if (single) word(i, 1);
             }
             else if (start < 0)
             {
                 start = i;
             }
         }
-        if (start >= 0) words.Add(lower[start..]);
-        return words;
+        if (start >= 0) word(start, lower.Length - start);
     }
 
     private static bool IsCjkLanguage(string language) =>
