@@ -24,7 +24,7 @@ public sealed class DatasetFormatException(string file, long line, string? field
 /// Which columns of a user dataset become the prompt, the id and the reference fields.
 /// </summary>
 /// <param name="Prompt">The prompt column; null = the first present of <c>prompt</c>, <c>question</c>,
-/// <c>problem</c>, <c>input</c>. A string, or a chat message list (<c>[{"role": "user", "content": …}]</c>), in
+/// <c>problem</c>, <c>input</c> (any letter case). A string, or a chat message list (<c>[{"role": "user", "content": …}]</c>), in
 /// which case the question is the last user message and the whole list is kept as reference field
 /// <c>messages</c> (JSON).</param>
 /// <param name="Id">The id column; null = <c>id</c> when present, else "{file name}-{row number}".</param>
@@ -161,7 +161,7 @@ public static class DatasetLoader
         private TaskExample Build(long line, Dictionary<string, Value> columns)
         {
             string promptColumn = _mapping.Prompt
-                ?? FieldMapping.DefaultPromptColumns.FirstOrDefault(columns.ContainsKey)
+                ?? FieldMapping.DefaultPromptColumns.Select(d => columns.Keys.FirstOrDefault(k => string.Equals(k, d, StringComparison.OrdinalIgnoreCase))).FirstOrDefault(k => k is not null)
                 ?? throw new DatasetFormatException(source, line, "prompt",
                     $"no prompt column (looked for {string.Join(", ", FieldMapping.DefaultPromptColumns)}; columns: {string.Join(", ", columns.Keys)}); set FieldMapping.Prompt");
             if (!columns.TryGetValue(promptColumn, out var promptValue))
