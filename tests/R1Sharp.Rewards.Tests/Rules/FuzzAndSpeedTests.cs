@@ -19,7 +19,9 @@ public class FuzzAndSpeedTests(Xunit.Abstractions.ITestOutputHelper output)
     private static IReadOnlyList<IReward> AllRewards()
     {
         var registry = RewardRegistry.CreateDefault(RewardTestHelpers.ExactMatch);
-        return [.. registry.Names.Select(name => registry.Create(name))];
+        var embedded = RewardRegistry.CreateDefault(R1Sharp.Rewards.Tasks.Arithmetic.EmbeddedTask.Grade);
+        return [.. registry.Names.Select(name => registry.Create(name)),
+            embedded.Create("accuracy", new Dictionary<string, string> { ["name"] = "embedded_accuracy" })];
     }
 
     private static string RandomText(Random rng, int pieces)
