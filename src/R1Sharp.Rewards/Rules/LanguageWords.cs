@@ -29,7 +29,7 @@ public static class LanguageWords
         using try tried work works way ways case cases start end because about after before between into over
         under up down out off per each equation equations expression left right side both remaining remains
         altogether apples apple pears pear marbles marble books book stamps stamp cards card coins coin
-        candies candy pencils pencil has have now does how many much more he she his her tom anna
+        candies candy pencils pencil has have now does how many much more he she his her
         money dollars dollar cents hours hour minutes minute days day weeks week year years people friends
         friend class students student teacher box boxes bag bags price each every long short
         hello hi thanks thank please sorry sure good great nice help helpful harm dangerous safe cannot
@@ -37,7 +37,10 @@ public static class LanguageWords
         shouldn couldn wouldn let's i'll we'll you're they're that's there's what's
         say says said tell tells told ask asks asked call word words language english french sentence
         translate translation means color colour red blue green big small bigger smaller larger largest
-        smallest greater greatest count counting write written read
+        smallest greater greatest count counting write written read ends end shells shell sky grass snow
+        banana coal tomato yellow black white goodbye french english larger colour home neighbour private
+        instead practise kindly feel stealing steal pocket busy hand hide desk mean insult classmate sister
+        diary window stone heavy nobody looking open drawer everything exactly
         """);
 
     /// <summary>French.</summary>
@@ -61,13 +64,16 @@ public static class LanguageWords
         correct correcte incorrect oui non peut-être effectivement ainsi sait savoir voir vu utilise
         utiliser essaie cas début fin avant après depuis pendant jusqu lorsque parce comme équation
         expression côté reste ensemble pommes pomme poires poire billes bille livres livre timbres timbre
-        cartes carte pièces pièce bonbons bonbon crayons crayon combien maintenant plus-tel a-t-il a-t-elle
-        elle lui léa paul argent euros euro centimes heures heure minutes jours jour semaines semaine an
+        cartes carte pièces pièce bonbons bonbon crayons crayon coquillages coquillage combien maintenant a-t-il a-t-elle
+        retrouve retrouvent argent euros euro centimes heures heure minutes jours jour semaines semaine an
         ans année années gens amis ami amie classe élèves élève professeur boîte boîtes sac sacs prix long
         court bonjour salut merci pardon désolé désolée sûr bonne bon super aide aider utile danger
         dangereux sûre peux veux voudrais dis dit dire demande demander appelle mot mots langue anglais
         français phrase traduire traduction signifie couleur rouge bleu vert verte grand grande petit petite
-        plus grand compte compter écris écrire lis lire en dit
+        compte compter écris écrire lis lire dit-on anglais ciel herbe neige banane charbon tomate bleu
+        verte blanche jaune noir rouge revoir couleur quelle quel grosse pierre regarde fenêtre voisin
+        maison privé plutôt préoccupe tricher contrôle maths entraîner difficiles insultes insulte camarade
+        gentillesse voler vendeur occupé poche magasin bonbons payer tiroir journal intime sœur sache
         """);
 
     /// <summary>Short names of mathematical functions: never counted as words of any language.</summary>
