@@ -1,0 +1,147 @@
+namespace R1Sharp.Rewards.Rules;
+
+/// <summary>Builds one reward from its options.</summary>
+public delegate IReward RewardFactory(RewardOptions options);
+
+/// <summary>
+/// Builds rewards by name from configuration. <see cref="CreateDefault"/> registers every rule reward;
+/// rewards that need something this assembly does not own — an answer grader (<c>accuracy</c>, <c>length</c>,
+/// <c>cosine</c>) or the code sandbox (<c>code</c>) — are registered from outside with <see cref="Register"/>.
+/// Every reward accepts the option <c>name</c>, which renames that instance (to use one reward twice).
+/// </summary>
+/// <remarks>
+/// Built-in names and options (defaults in brackets):
+/// <list type="bullet">
+/// <item><c>accuracy</c> [needs a grader]: <c>gold_field</c> [answer].</item>
+/// <item><c>format</c>: <c>pattern</c> = r1_zero [default] | r1_zero_loose | cold_start.</item>
+/// <item><c>r1_zero_format</c> (the loose R1-Zero template layout), <c>cold_start_format</c>.</item>
+/// <item><c>tag_count</c>, <c>reasoning_steps</c>.</item>
+/// <item><c>length</c> (Kimi) [needs a grader]: <c>group_by_prompt</c> [true], <c>gold_field</c>.</item>
+/// <item><c>cosine</c> [needs a grader]: <c>min_value_wrong</c> [−1], <c>max_value_wrong</c> [−0.5],
+/// <c>min_value_correct</c> [0.5], <c>max_value_correct</c> [1], <c>max_len</c> [1000], <c>gold_field</c>.</item>
+/// <item><c>repetition</c> (alias <c>repetition_penalty</c>): <c>ngram_size</c> [3], <c>max_penalty</c> [−1],
+/// <c>language</c> [en].</item>
+/// <item><c>overlong</c> (alias <c>soft_overlong_punishment</c>): <c>max_completion_len</c> [16384],
+/// <c>soft_punish_cache</c> [4096].</item>
+/// <item><c>language</c>: <c>language</c> [en] (default target when the input has no <c>language</c> field).</item>
+/// <item><c>countdown</c>: <c>format_score</c> [0.1], <c>score</c> [1].</item>
+/// </list>
+/// </remarks>
+public sealed class RewardRegistry
+{
+    private readonly Dictionary<string, RewardFactory> _factories = new(StringComparer.Ordinal);
+
+    /// <summary>Names that are known to exist but must be registered from outside, with the hint to give.</summary>
+    private static readonly Dictionary<string, string> External = new(StringComparer.Ordinal)
+    {
+        ["accuracy"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader), e.g. MathVerifier's Grade",
+        ["length"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader)",
+        ["cosine"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader)",
+        ["code"] = "register the code-sandbox reward with RewardRegistry.Register(\"code\", factory)",
+    };
+
+    /// <summary>An empty registry.</summary>
+    public RewardRegistry() { }
+
+    /// <summary>
+    /// A registry with every rule reward. With <paramref name="grader"/> ((gold, completion) → correct?, null when
+    /// it cannot judge), also <c>accuracy</c>, <c>length</c> and <c>cosine</c>.
+    /// </summary>
+    public static RewardRegistry CreateDefault(Func<string, string, bool?>? grader = null)
+    {
+        var registry = new RewardRegistry();
+        registry.Register("format", o => new FormatReward(ParsePattern(o), "format"));
+        registry.Register("r1_zero_format", _ => new FormatReward(FormatPattern.R1ZeroLoose));
+        registry.Register("cold_start_format", _ => new FormatReward(FormatPattern.ColdStart));
+        registry.Register("tag_count", _ => new TagCountReward());
+        registry.Register("reasoning_steps", _ => new ReasoningStepsReward());
+        RewardFactory repetition = o => new RepetitionPenaltyReward(
+            o.GetInt("ngram_size", 3), o.GetDouble("max_penalty", -1.0), o.GetString("language", "en"));
+        registry.Register("repetition", repetition);
+        registry.Register("repetition_penalty", repetition);
+        RewardFactory overlong = o => new SoftOverlongReward(o.GetInt("max_completion_len", 16384), o.GetInt("soft_punish_cache", 4096));
+        registry.Register("overlong", overlong);
+        registry.Register("soft_overlong_punishment", overlong);
+        registry.Register("language", o => new LanguageConsistencyReward(o.GetString("language", "en")));
+        registry.Register("countdown", o => new CountdownReward(o.GetDouble("format_score", 0.1), o.GetDouble("score", 1.0)));
+        if (grader is not null)
+        {
+            registry.Register("accuracy", o => new AccuracyReward(grader, o.GetString("gold_field", "answer")));
+            registry.Register("length", o => new KimiLengthReward(grader, o.GetBool("group_by_prompt", true), o.GetString("gold_field", "answer")));
+            registry.Register("cosine", o => new CosineLengthReward(
+                grader,
+                o.GetDouble("min_value_wrong", -1.0),
+                o.GetDouble("max_value_wrong", -0.5),
+                o.GetDouble("min_value_correct", 0.5),
+                o.GetDouble("max_value_correct", 1.0),
+                o.GetInt("max_len", 1000),
+                o.GetString("gold_field", "answer")));
+        }
+        return registry;
+    }
+
+    /// <summary>Registers (or, with <paramref name="replace"/>, replaces) the factory for <paramref name="name"/>.</summary>
+    public RewardRegistry Register(string name, RewardFactory factory, bool replace = false)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (!replace && _factories.ContainsKey(name))
+            throw new ArgumentException($"Reward '{name}' is already registered; pass replace: true to override it.", nameof(name));
+        _factories[name] = factory;
+        return this;
+    }
+
+    /// <summary>True when <paramref name="name"/> can be built.</summary>
+    public bool Contains(string name) => _factories.ContainsKey(name);
+
+    /// <summary>The registered names, sorted.</summary>
+    public IReadOnlyList<string> Names => [.. _factories.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>Builds the reward <paramref name="name"/> with <paramref name="options"/>.</summary>
+    /// <exception cref="RewardConfigException">Unknown name, unknown option, or a bad option value.</exception>
+    public IReward Create(string name, IReadOnlyDictionary<string, string>? options = null)
+    {
+        if (!_factories.TryGetValue(name, out var factory))
+        {
+            string why = External.TryGetValue(name, out var hint)
+                ? $"Reward '{name}' is not registered: {hint}."
+                : $"Unknown reward '{name}'. Registered: {string.Join(", ", Names)}.";
+            throw new RewardConfigException(why);
+        }
+        var reader = new RewardOptions(name, options);
+        string? rename = reader.GetRaw("name");
+        IReward reward;
+        try
+        {
+            reward = factory(reader);
+        }
+        catch (Exception ex) when (ex is ArgumentException)
+        {
+            throw new RewardConfigException($"Reward '{name}': {ex.Message}", ex);
+        }
+        var unread = reader.Unread.ToList();
+        if (unread.Count > 0)
+            throw new RewardConfigException($"Reward '{name}': unknown option(s) {string.Join(", ", unread.Select(u => $"'{u}'"))}.");
+        return string.IsNullOrWhiteSpace(rename) ? reward : new RenamedReward(reward, rename);
+    }
+
+    /// <summary>Builds every spec and combines them with their weights.</summary>
+    public WeightedRewards Build(IEnumerable<RewardSpec> specs) =>
+        new(specs.Select(s => new WeightedReward(Create(s.Name, s.Options), s.Weight)));
+
+    private static FormatPattern ParsePattern(RewardOptions options) => options.GetString("pattern", "r1_zero") switch
+    {
+        "r1_zero" => FormatPattern.R1Zero,
+        "r1_zero_loose" => FormatPattern.R1ZeroLoose,
+        "cold_start" => FormatPattern.ColdStart,
+        var other => throw new RewardConfigException($"Reward '{options.RewardName}': option 'pattern' must be r1_zero, r1_zero_loose or cold_start, got '{other}'."),
+    };
+
+    private sealed class RenamedReward(IReward inner, string name) : IReward
+    {
+        public string Name => name;
+
+        public IReadOnlyList<double?> Score(IReadOnlyList<RewardInput> batch, CancellationToken cancellationToken = default) =>
+            inner.Score(batch, cancellationToken);
+    }
+}
