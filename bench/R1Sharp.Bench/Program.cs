@@ -1,0 +1,151 @@
+// Speed of the model stack, measured side by side in one run:
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- model [--quick]
+//
+// 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
+// 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
+//    FLOP rate as a share of (1). Target ≥ 50%.
+// 3. Batched decode at batch 64 with a KV cache, greedy: tokens/s against a PyTorch eager decode loop on the
+//    same checkpoint and prompts (bench/pytorch/reference.py, Debian's python3-torch). Target ≥ 2×.
+//    The two are interleaved (ours, theirs, ours, theirs) so machine noise hits both alike.
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using R1Sharp.Engine;
+using R1Sharp.Model;
+using static TorchSharp.torch;
+
+bool quick = args.Contains("--quick");
+if (args.Length == 0 || args[0] != "model")
+{
+    Console.WriteLine("usage: R1Sharp.Bench model [--quick]");
+    return 1;
+}
+
+Console.WriteLine($"libtorch threads: {get_num_threads()}");
+var config = new ModelConfig
+{
+    Architecture = Architecture.Qwen2, VocabSize = 4096, HiddenSize = 512, IntermediateSize = 1408, NumLayers = 8,
+    NumHeads = 8, NumKvHeads = 4, HeadDim = 64, MaxPositionEmbeddings = 1024, RopeTheta = 10000, TieWordEmbeddings = true,
+    AttentionBias = true, RmsNormEps = 1e-6,
+};
+using var model = new Transformer(config);
+model.InitializeWeights(seed: 1);
+Console.WriteLine($"model: Qwen2-style, d 512, 8 layers, 8 heads / 4 kv heads, vocab 4096 (tied), {config.ParameterCount() / 1e6:F1}M parameters");
+
+// ---- 1. GEMM rate ----
+double GemmGflops(long m, long k, long n)
+{
+    using var scope = NewDisposeScope();
+    var a = randn(m, k);
+    var b = randn(k, n);
+    a.matmul(b);
+    double best = double.MaxValue;
+    for (int i = 0; i < (quick ? 3 : 10); i++)
+    {
+        var sw = Stopwatch.StartNew();
+        a.matmul(b).Dispose();
+        best = Math.Min(best, sw.Elapsed.TotalSeconds);
+    }
+    return 2.0 * m * k * n / best / 1e9;
+}
+
+// ---- 2. training step ----
+int batch = 8, seq = 512;
+long linearParams = 8L * (512 * 512 * 2 + 512 * 256 * 2 + 3 * 512 * 1408) + 4096L * 512; // q,o + k,v + mlp per layer; the head
+double forwardFlops = 2.0 * batch * seq * linearParams + 8 * 2.0 * batch * seq * seq * 512; // + causal attention (QKᵀ and AV, half the square each)
+double trainFlops = 3 * forwardFlops;
+double TrainStepSeconds()
+{
+    var ids = randint(0, 4096, [batch, seq + 1]);
+    double best = double.MaxValue;
+    for (int i = 0; i < (quick ? 2 : 4); i++)
+    {
+        using var scope = NewDisposeScope();
+        var sw = Stopwatch.StartNew();
+        var logits = model.Forward(ids.narrow(1, 0, seq));
+        var loss = nn.functional.cross_entropy(logits.reshape(-1, 4096), ids.narrow(1, 1, seq).reshape(-1));
+        loss.backward();
+        double t = sw.Elapsed.TotalSeconds;
+        foreach (var p in model.parameters()) p.grad = null;
+        if (i > 0) best = Math.Min(best, t); // the first step warms up
+    }
+    return best;
+}
+
+double gemm = GemmGflops(batch * seq, 512, 1408);
+double step = TrainStepSeconds();
+double gemmAfter = GemmGflops(batch * seq, 512, 1408);
+double gemmRate = Math.Max(gemm, gemmAfter);
+double trainRate = trainFlops / step / 1e9;
+Console.WriteLine($"GEMM (4096×512 · 512×1408, fp32): {gemm:F1} / {gemmAfter:F1} GFLOP/s (before / after the step)");
+Console.WriteLine($"training step (8 × 512 tokens, fwd+bwd fp32): {step:F2} s = {trainRate:F1} GFLOP/s of useful work " +
+                  $"= {trainRate / gemmRate:P0} of the GEMM rate (target ≥ 50%)   [{batch * seq / step:F0} tokens/s]");
+
+// ---- 3. decode vs PyTorch eager ----
+int decodeBatch = 64, promptLength = 32, newTokens = quick ? 32 : 128;
+var rng = new Random(7);
+var prompts = Enumerable.Range(0, decodeBatch).Select(_ => Enumerable.Range(0, promptLength).Select(_ => rng.Next(4096)).ToArray()).ToArray();
+var dir = Directory.CreateTempSubdirectory("r1sharp-bench-").FullName;
+try
+{
+    Checkpoint.Save(model, Path.Combine(dir, "model"));
+    File.WriteAllText(Path.Combine(dir, "prompts.json"), JsonSerializer.Serialize(prompts));
+    var sampler = new Sampler(new TransformerLanguageModel(model)) { MaxBatchSize = decodeBatch };
+    var options = new SamplingOptions { MaxNewTokens = newTokens, Temperature = 0 };
+    sampler.Generate(prompts.Take(4).ToArray(), options with { MaxNewTokens = 4 }); // warm-up
+
+    (double TokensPerSecond, int[][] Tokens) Ours()
+    {
+        var sw = Stopwatch.StartNew();
+        var c = sampler.Generate(prompts, options);
+        return (decodeBatch * newTokens / sw.Elapsed.TotalSeconds, c.Select(x => x.Tokens).ToArray());
+    }
+
+    (double TokensPerSecond, int[][] Tokens)? Theirs()
+    {
+        var python = "/usr/bin/python3";
+        var script = Path.Combine(AppContext.BaseDirectory, "pytorch", "reference.py");
+        var psi = new ProcessStartInfo(python, [script, "decode", Path.Combine(dir, "model"), "--prompts", Path.Combine(dir, "prompts.json"),
+                                                "--new", newTokens.ToString(), "--threads", get_num_threads().ToString()])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var output = p.StandardOutput.ReadToEnd();
+            var error = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) { Console.WriteLine($"PyTorch reference failed: {error.Trim()}"); return null; }
+            var json = JsonNode.Parse(output)!;
+            return (json["tokens_per_second"]!.GetValue<double>(),
+                    json["tokens"]!.AsArray().Select(r => r!.AsArray().Select(t => t!.GetValue<int>()).ToArray()).ToArray());
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.WriteLine("PyTorch reference skipped: /usr/bin/python3 not found (apt-get install python3-torch)");
+            return null;
+        }
+    }
+
+    var ours = new List<double>();
+    var theirs = new List<double>();
+    int[][]? ourTokens = null, theirTokens = null;
+    for (int round = 0; round < (quick ? 1 : 2); round++)
+    {
+        var o = Ours();
+        ours.Add(o.TokensPerSecond);
+        ourTokens = o.Tokens;
+        if (Theirs() is { } t) { theirs.Add(t.TokensPerSecond); theirTokens = t.Tokens; }
+    }
+    Console.WriteLine($"decode, batch {decodeBatch}, prompt {promptLength}, {newTokens} new tokens, greedy: R1Sharp {string.Join(" / ", ours.Select(x => x.ToString("F0")))} tokens/s");
+    if (theirs.Count > 0)
+    {
+        int same = ourTokens!.Zip(theirTokens!).Count(p => p.First.SequenceEqual(p.Second));
+        Console.WriteLine($"                          PyTorch eager {string.Join(" / ", theirs.Select(x => x.ToString("F0")))} tokens/s; " +
+                          $"ratio {ours.Max() / theirs.Max():F2}× (target ≥ 2×); identical greedy rows {same}/{decodeBatch}");
+    }
+}
+finally
+{
+    Directory.Delete(dir, recursive: true);
+}
+return 0;

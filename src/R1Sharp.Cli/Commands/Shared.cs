@@ -1,0 +1,59 @@
+using System.CommandLine;
+using R1Sharp.Model;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary>Options several commands share, with one spelling and one help text.</summary>
+public static class Shared
+{
+    public static Option<string> Model(string description = "Checkpoint folder in Hugging Face layout (config.json + *.safetensors).") =>
+        new("--model", "-m") { Description = description, Required = true };
+
+    public static Option<string?> DType() => new("--dtype")
+    {
+        Description = "Run the model in float32, bfloat16 or float16 (default: the checkpoint's torch_dtype).",
+    };
+
+    public static Option<string> Device() => new("--device")
+    {
+        Description = "cpu, cuda or cuda:N. CUDA needs the CUDA build of TorchSharp (build with -p:TorchBackend=cuda; see docs/gpu.md).",
+        DefaultValueFactory = _ => "cpu",
+    };
+
+    public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text." };
+
+    public static Device ParseDevice(string name)
+    {
+        if (name == "cpu") return CPU;
+        if (name.StartsWith("cuda"))
+        {
+            if (!cuda.is_available())
+                throw new UserError("CUDA is not available: this build uses TorchSharp-cpu, or no GPU is visible. " +
+                                    "Rebuild with -p:TorchBackend=cuda (docs/gpu.md) or pass --device cpu.");
+            return name == "cuda" ? CUDA : new Device(name);
+        }
+        throw new UserError($"--device: '{name}' is not cpu, cuda or cuda:N");
+    }
+
+    public static Transformer LoadModel(string directory, string? dtype, string device)
+        => Checkpoint.Load(directory, dtype is null ? null : Precision.Parse(dtype), ParseDevice(device));
+
+    /// <summary>Parses "5,17,42" (spaces allowed).</summary>
+    public static int[] ParseIds(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], out ids[i]) || ids[i] < 0)
+                throw new UserError($"{option}: '{parts[i]}' is not a token id (expected comma-separated non-negative integers)");
+        if (ids.Length == 0) throw new UserError($"{option}: no token ids given");
+        return ids;
+    }
+
+    public static void CheckIds(int[] ids, ModelConfig config, string option)
+    {
+        foreach (var id in ids)
+            if (id >= config.VocabSize) throw new UserError($"{option}: token id {id} is outside the vocabulary (size {config.VocabSize})");
+    }
+}
