@@ -215,11 +215,12 @@ public sealed partial class HfTokenizer
 
         var vocabNav = model.Required("vocab").RequireKind(JsonValueKind.Object);
         var vocab = new Dictionary<string, int>(vocabNav.Element.GetPropertyCount(), StringComparer.Ordinal);
-        foreach (var (name, value) in vocabNav.Properties())
+        foreach (var property in vocabNav.Element.EnumerateObject())
         {
-            int id = value.GetInt32();
-            if (id < 0) throw value.Error($"negative token id {id}");
-            vocab[name] = id;
+            if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out int id) || id < 0)
+                throw new JsonNav(property.Value, vocabNav.File, $"{vocabNav.Path}[{JsonSerializer.Serialize(property.Name)}]")
+                    .Error($"expected a non-negative token id, found {property.Value.GetRawText()}");
+            vocab[property.Name] = id;
         }
 
         var mergesNav = model.Required("merges").RequireKind(JsonValueKind.Array);
