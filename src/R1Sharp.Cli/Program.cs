@@ -11,5 +11,6 @@ var root = new RootCommand(
     InfoCommand.Create(),
     ScoreCommand.Create(),
     GenerateCommand.Create(),
+    TokenizeCommand.Create(),
 };
-return CliErrors.Run(() => root.Parse(args).Invoke());
+return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,8 +1,112 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using R1Sharp.Engine;
+using R1Sharp.Model;
+using R1Sharp.Text.Tokenization;
 
 namespace R1Sharp.Cli.Commands;
 
+/// <summary>
+/// <c>r1sharp generate --model DIR (--prompt TEXT | --ids 1,2,3) [--json]</c>. Sampling defaults come from the
+/// checkpoint's generation_config.json as transformers reads it (greedy unless do_sample is true); flags override.
+/// </summary>
 public static class GenerateCommand
 {
-    public static Command Create() => new("generate", "Generate text.");
+    public static Command Create()
+    {
+        var model = Shared.Model();
+        var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (needs tokenizer.json in the model folder)." };
+        var ids = new Option<string?>("--ids") { Description = "Prompt as comma-separated token ids (works without a tokenizer)." };
+        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 is greedy. Default: generation_config.json, else 0." };
+        var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: keep the most probable tokens up to this total probability (0–1]." };
+        var topK = new Option<int?>("--top-k") { Description = "Keep only the K most probable tokens (0 = off)." };
+        var minP = new Option<double?>("--min-p") { Description = "Drop tokens less probable than min-p × the top token's probability." };
+        var seed = new Option<long?>("--seed") { Description = "Random seed: the same seed gives the same tokens." };
+        var stop = new Option<string[]>("--stop") { Description = "Stop when the output contains this string (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var dtype = Shared.DType();
+        var device = Shared.Device();
+        var json = Shared.Json();
+        var command = new Command("generate", "Generate a continuation of a prompt with the KV-cache sampler.")
+        { model, prompt, ids, maxNew, temperature, topP, topK, minP, seed, stop, dtype, device, json };
+        command.SetAction(r =>
+        {
+            var dir = r.GetValue(model)!;
+            string? text = r.GetValue(prompt), idText = r.GetValue(ids);
+            if ((text is null) == (idText is null)) throw new UserError("give exactly one of --prompt and --ids");
+            HfTokenizer? tokenizer = HasTokenizer(dir) ? HfTokenizer.Load(dir) : null;
+            if (text is not null && tokenizer is null) throw new UserError($"--prompt needs a tokenizer.json in {dir}; use --ids instead");
+
+            using var m = Shared.LoadModel(dir, r.GetValue(dtype), r.GetValue(device)!);
+            var promptIds = text is not null ? tokenizer!.Encode(text, addSpecialTokens: true).ToArray() : Shared.ParseIds(idText!, "--ids");
+            Shared.CheckIds(promptIds, m.Config, text is null ? "--ids" : "--prompt");
+
+            var defaults = GenerationDefaults.Read(dir);
+            var stopIds = m.Config.EosTokenIds.Concat(defaults.EosTokenIds).ToHashSet();
+            if (tokenizer?.EosTokenId is { } eos) stopIds.Add(eos);
+            var options = new SamplingOptions
+            {
+                MaxNewTokens = r.GetValue(maxNew),
+                Temperature = r.GetValue(temperature) ?? defaults.Temperature,
+                TopP = r.GetValue(topP) ?? defaults.TopP,
+                TopK = r.GetValue(topK) ?? defaults.TopK,
+                MinP = r.GetValue(minP) ?? 0,
+                Seed = r.GetValue(seed),
+                StopTokenIds = stopIds.ToArray(),
+                StopStrings = r.GetValue(stop) ?? [],
+            };
+            var sampler = new Sampler(new TransformerLanguageModel(m), tokenizer is null ? null : t => tokenizer.Decode(t));
+            var sw = Stopwatch.StartNew();
+            var c = sampler.Generate([promptIds], options)[0];
+            double seconds = sw.Elapsed.TotalSeconds;
+            string? output = tokenizer is null ? null : Sampler.TrimAtStop(tokenizer.Decode(c.Tokens, skipSpecialTokens: true), c.StopString);
+            string finish = c.FinishReason == FinishReason.Stop ? "stop" : "length";
+
+            if (r.GetValue(json))
+            {
+                var result = new JsonObject
+                {
+                    ["ids"] = new JsonArray(c.Tokens.Select(t => (JsonNode)t).ToArray()),
+                    ["text"] = output,
+                    ["finish_reason"] = finish,
+                    ["logprobs"] = new JsonArray(c.LogProbs.Select(l => (JsonNode)(double)l).ToArray()),
+                    ["prompt_tokens"] = promptIds.Length,
+                };
+                if (output is null) result.Remove("text");
+                Console.WriteLine(result.ToJsonString());
+            }
+            else
+            {
+                Console.WriteLine(output ?? string.Join(",", c.Tokens));
+                Console.Error.WriteLine($"[{c.Tokens.Length} tokens in {seconds:F2} s, {c.Tokens.Length / seconds:F0} tokens/s, finish: {finish}]");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.json.gz"));
+
+    /// <summary>The sampling settings of generation_config.json, as transformers applies them.</summary>
+    sealed record GenerationDefaults(double Temperature, double TopP, int TopK, int[] EosTokenIds)
+    {
+        public static GenerationDefaults Read(string dir)
+        {
+            var path = Path.Combine(dir, Checkpoint.GenerationConfigFile);
+            if (!File.Exists(path)) return new(0, 1, 0, []);
+            var json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
+                       ?? throw new InvalidDataException($"{path}: not a JSON object");
+            bool sample = json["do_sample"]?.GetValue<bool>() ?? false;
+            int[] eos = json["eos_token_id"] switch
+            {
+                JsonArray a => a.Select(n => n!.GetValue<int>()).ToArray(),
+                JsonValue v => [v.GetValue<int>()],
+                _ => [],
+            };
+            return sample
+                ? new(json["temperature"]?.GetValue<double>() ?? 1.0, json["top_p"]?.GetValue<double>() ?? 1.0, json["top_k"]?.GetValue<int>() ?? 50, eos)
+                : new(0, 1, 0, eos);
+        }
+    }
 }

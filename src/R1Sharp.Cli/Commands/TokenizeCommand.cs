@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using R1Sharp.Text.Tokenization;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary><c>r1sharp tokenize --tokenizer DIR (--text T | --input FILE.jsonl) [--output FILE]</c>: {"text"} rows in, {"ids"} rows out.</summary>
+public static class TokenizeCommand
+{
+    public static Command Create()
+    {
+        var tokenizerDir = new Option<string>("--tokenizer") { Description = "Folder with tokenizer.json (and tokenizer_config.json), e.g. a model folder.", Required = true };
+        var text = new Option<string?>("--text") { Description = "One text to tokenize." };
+        var input = new Option<string?>("--input", "-i") { Description = "JSONL file of {\"text\": …} rows." };
+        var output = new Option<string?>("--output", "-o") { Description = "Write the {\"ids\": […]} rows here (default: standard output)." };
+        var special = new Option<bool>("--add-special-tokens") { Description = "Add BOS/EOS as the tokenizer's config says (default: off, like add_special_tokens=False)." };
+        var command = new Command("tokenize", "Turn text into token ids exactly as Hugging Face tokenizers does; one output row per input row, same order.")
+        { tokenizerDir, text, input, output, special };
+        command.SetAction(r =>
+        {
+            string? t = r.GetValue(text), file = r.GetValue(input);
+            if ((t is null) == (file is null)) throw new UserError("give exactly one of --text and --input");
+            var tokenizer = HfTokenizer.Load(r.GetValue(tokenizerDir)!);
+            bool addSpecial = r.GetValue(special);
+            var rows = t is not null ? [t] : ReadTexts(file!);
+            string Line(string s) => new JsonObject { ["ids"] = new JsonArray(tokenizer.Encode(s, addSpecial).Select(i => (JsonNode)i).ToArray()) }.ToJsonString();
+
+            var outPath = r.GetValue(output);
+            if (outPath is null)
+            {
+                foreach (var s in rows) Console.WriteLine(Line(s));
+                return 0;
+            }
+            var tmp = outPath + ".tmp";
+            using (var writer = new StreamWriter(tmp))
+                foreach (var s in rows) writer.WriteLine(Line(s));
+            File.Move(tmp, outPath, overwrite: true);
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Reads every row first, so a bad row fails before anything is written.</summary>
+    static List<string> ReadTexts(string path)
+    {
+        var texts = new List<string>();
+        int line = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(raw)) throw new UserError($"{path}:{line}: empty line (every row needs a \"text\" field)");
+            JsonNode? node;
+            try { node = JsonNode.Parse(raw); }
+            catch (JsonException e) { throw new UserError($"{path}:{line}: not valid JSON ({e.Message})"); }
+            if (node is not JsonObject o || o["text"] is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
+                throw new UserError($"{path}:{line}: field 'text' is missing or not a string");
+            texts.Add(v.GetValue<string>());
+        }
+        return texts;
+    }
+}
