@@ -99,6 +99,7 @@ public static class AnswerExtractor
         // A tag holding a sentence ("The answer is 5."): read the answer inside it.
         var inner = text[s..e];
         if (inner.Length > 40 && (FinalAnswer(inner) ?? AnswerPhrase(inner)) is { } phrase) return (s + phrase.Item1, phrase.Item2);
+        if (MathSpanAt(text, s, e) is { } span && span.End == e) return (span.ContentStart, span.Content);
         return (s, StripMathDelimiters(inner));
     }
 
