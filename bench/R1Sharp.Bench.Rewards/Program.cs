@@ -22,6 +22,9 @@ switch (mode)
         Console.WriteLine($"pred  : {MathVerifier.Normalize(args[2])}");
         Console.WriteLine($"verify: {MathVerifier.Verify(args[1], args[2])}");
         return;
+    case "table":
+        Table(args[1]);
+        return;
     case "extract":
         Console.WriteLine(AnswerExtractor.Extract(args[1]));
         return;
@@ -104,6 +107,32 @@ void Speed()
     sw.Stop();
     Console.WriteLine($"Throughput (one thread, MATH-500 answers, half same-problem pairs): {n / sw.Elapsed.TotalSeconds:F0} pairs/s");
 }
+
+// A JSON array of {gold, pred, expected|result, precision?, strict?, allow_set_relation_comp?} cases from another
+// grader's test suite (kept outside the repository): prints the agreement and the disagreements.
+static void Table(string path)
+{
+    var cases = JsonDocument.Parse(File.ReadAllText(path)).RootElement.EnumerateArray().ToList();
+    var agree = 0;
+    foreach (var c in cases)
+    {
+        var gold = c.GetProperty("gold").GetString()!;
+        var pred = c.GetProperty("pred").GetString()!;
+        var expected = (c.TryGetProperty("expected", out var e) ? e : c.GetProperty("result")).GetInt32() == 1;
+        var options = new VerifyOptions
+        {
+            FloatRounding = c.TryGetProperty("precision", out var pr) ? pr.GetInt32() : 6,
+            StrictVariables = !c.TryGetProperty("strict", out var st) || st.GetBoolean(),
+            AllowSetRelationComparison = c.TryGetProperty("allow_set_relation_comp", out var a) && a.GetBoolean(),
+        };
+        var got = MathVerifier.Verify(gold, pred, options);
+        if (got == expected) agree++;
+        else Console.WriteLine($"  DISAGREE expected={expected} [{c.GetProperty("test").GetString()}] gold={Short(gold)} | pred={Short(pred)}");
+    }
+    Console.WriteLine($"Agreement: {agree}/{cases.Count} = {100.0 * agree / cases.Count:F1}%");
+}
+
+static string Short(string s) => s.Length <= 160 ? s.Replace("\n", " ") : s[..70].Replace("\n", " ") + " … " + s[^80..].Replace("\n", " ");
 
 static string FindRoot()
 {

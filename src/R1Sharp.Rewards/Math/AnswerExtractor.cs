@@ -62,7 +62,7 @@ public static class AnswerExtractor
                 var found = rule switch
                 {
                     ExtractionRule.AnswerTag => AnswerTag(text),
-                    ExtractionRule.Boxed => Boxed(text, 0, text.Length),
+                    ExtractionRule.Boxed => BoxedUnlessFinalAnswerFollows(text, options),
                     ExtractionRule.Gsm8k => Gsm8k(text),
                     ExtractionRule.FinalAnswer => FinalAnswer(text),
                     ExtractionRule.AnswerPhrase => AnswerPhrase(text),
@@ -104,6 +104,18 @@ public static class AnswerExtractor
     }
 
     /// <summary>
+    /// The last box, except that a "final answer is …" statement written after it wins (Math-Verify gives both
+    /// the same priority and takes the one that ends last), when the FinalAnswer rule is enabled.
+    /// </summary>
+    private static (int, string)? BoxedUnlessFinalAnswerFollows(string text, ExtractionOptions options)
+    {
+        var boxed = Boxed(text, 0, text.Length);
+        if (boxed is null || !options.Rules.Contains(ExtractionRule.FinalAnswer)) return boxed;
+        var final = FinalAnswer(text);
+        return final is { } f && f.Item1 > boxed.Value.Item1 + boxed.Value.Item2.Length ? f : boxed;
+    }
+
+    /// <summary>
     /// The last box in [from, to). Earlier boxes are joined to it (with commas) while they stay close: fewer
     /// than 10 characters apart, or fewer than 70 with "and", "or", "," or ";" between and a different content
     /// (Math-Verify's rule, so <c>\boxed{1}, \boxed{2}</c> is {1, 2} but two boxes in different steps are not).
@@ -114,6 +126,7 @@ public static class AnswerExtractor
         var searchEnd = to;
         var limit = to;
         var laterBoxStart = -1;
+        var lastBoxEnd = -1;
         while (searchEnd > from)
         {
             var boxed = LastIndexOf(text, "\\boxed", from, searchEnd);
@@ -140,6 +153,7 @@ public static class AnswerExtractor
                     if (!(between.Length < 10 || (content != results[^1].Content && between.Length < 70 && HasSeparator(between))))
                         break;
                 }
+                if (results.Count == 0) lastBoxEnd = close + 1;
                 if (results.Count == 0 || results[^1].Content != content) results.Add((j + 1, content));
                 laterBoxStart = idx;
                 limit = idx;
@@ -157,7 +171,18 @@ public static class AnswerExtractor
         }
         if (results.Count == 0) return null;
         results.Reverse();
-        return (results[0].Start, string.Join(", ", results.Select(r => r.Content)));
+        var joined = string.Join(", ", results.Select(r => r.Content));
+        if (results.Count == 1 && lastBoxEnd >= 0 && PercentAfter(text, lastBoxEnd, to)) joined += "\\%";
+        return (results[0].Start, joined);
+    }
+
+    /// <summary>"\\boxed{28}$ percent", "\\boxed{28}\\%": the unit of a boxed value written just after the box.</summary>
+    private static bool PercentAfter(string text, int k, int to)
+    {
+        while (k < to && (text[k] == ' ' || text[k] == '$')) k++;
+        if (k < to && text[k] == '%') return true;
+        if (k + 1 < to && text[k] == '\\' && text[k + 1] == '%') return true;
+        return IsWordAt(text, k, "percent") || IsWordAt(text, k, "pct") || IsWordAt(text, k, "percentage");
     }
 
     private static (int, string)? Gsm8k(string text)
@@ -265,7 +290,11 @@ public static class AnswerExtractor
                 k++;
                 continue;
             }
-            if (c == '$') inDollar = !inDollar;
+            if (c == '$')
+            {
+                if (k + 1 < limit && text[k + 1] == '$') k++;
+                inDollar = !inDollar;
+            }
             if (inDollar || inParen) continue;
             if (c == '\n' && k > pos && !(k + 1 < limit && text[k + 1] is '$' or '\\') && HasContent(text, pos, k)) return k;
             if (c is '.' or '!' or '?' && (k + 1 >= limit || char.IsWhiteSpace(text[k + 1])) && HasContent(text, pos, k)) return k;
@@ -485,7 +514,7 @@ public static class AnswerExtractor
             if (!char.IsAsciiLetter(content[k])) continue;
             var s = k;
             while (k < content.Length && char.IsAsciiLetter(content[k])) k++;
-            if (k - s >= 3 && (s == 0 || content[s - 1] != '\\')) words++;
+            if (k - s >= 3 && (s == 0 || content[s - 1] is not ('\\' or '{'))) words++;
         }
         return words < 3 && content.Length <= 1000;
     }

@@ -40,18 +40,27 @@ internal static class AnswerParser
         return side;
     }
 
-    /// <summary>Parses one side: marked answers first (box, tag, "answer is"), then the whole text, then the last number.</summary>
+    /// <summary>Parses one side: a marked answer first (box, tag, "answer is"), else the text itself.</summary>
     public static ParsedSide Side(string text, Budget budget)
     {
         var s = text.Trim();
         if (s.Length == 0) return ParsedSide.Empty;
         if (HasAnchor(s) && AnswerExtractor.Extract(s, Anchored) is { } marked)
         {
-            var side = Parse(marked.Text, budget);
+            var side = Answerish(marked.Text, budget);
             if (side.Candidates.Length > 0) return side;
         }
+        return Answerish(s, budget);
+    }
+
+    /// <summary>
+    /// An answer, or prose around one: prose ("Therefore $x \ge 5$ is the solution", "it's 1,000.99m²") is not
+    /// parsed as a product of letters; its last math span or number is used instead.
+    /// </summary>
+    private static ParsedSide Answerish(string s, Budget budget)
+    {
         ParsedSide? whole = null;
-        if (s.Length <= MaxAnswerChars)
+        if (!LooksLikeProse(s))
         {
             whole = Parse(s, budget);
             if (whole.Candidates.Length > 0) return whole;
@@ -61,7 +70,49 @@ internal static class AnswerParser
             var side = Parse(last.Text, budget);
             if (side.Candidates.Length > 0) return side;
         }
-        return whole ?? new ParsedSide([], Squeeze(s));
+        return whole ?? Parse(s, budget);
+    }
+
+    private static readonly HashSet<string> KnownWords = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "and", "or", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "sqrt", "inf", "infty", "infinity",
+        "percent", "pct", "percentage", "min", "max", "gcd", "lcm", "mod", "arcsin", "arccos", "arctan", "sinh", "cosh",
+        "tanh", "det", "frac",
+    };
+
+    /// <summary>True when the text has a written word outside LaTeX commands and \text{…}: it is a sentence.</summary>
+    internal static bool LooksLikeProse(string s)
+    {
+        for (var k = 0; k < s.Length; k++)
+        {
+            var c = s[k];
+            if (c == '\\')
+            {
+                var j = k + 1;
+                while (j < s.Length && s[j] == '\\') j++; // "\\frac" written with a doubled backslash
+                var nameStart = j;
+                while (j < s.Length && char.IsAsciiLetter(s[j])) j++;
+                var name = s[nameStart..j];
+                if (name is "text" or "textbf" or "textit" or "textrm" or "textnormal" or "mbox" or "mathrm" or "mathbf" or "operatorname" or "begin" or "end" or "mathbb" or "hbox")
+                {
+                    while (j < s.Length && s[j] == ' ') j++;
+                    if (j < s.Length && s[j] == '{')
+                    {
+                        var close = AnswerExtractor.MatchBrace(s, j, s.Length);
+                        j = close < 0 ? s.Length : close;
+                    }
+                }
+                k = j - 1;
+                continue;
+            }
+            if (!char.IsAsciiLetter(c)) continue;
+            var start = k;
+            while (k < s.Length && char.IsAsciiLetter(s[k])) k++;
+            var word = s[start..k];
+            k--;
+            if (word.Length >= 3 && !KnownWords.Contains(word) && !TokenRewriter.IsUnitWord(word)) return true;
+        }
+        return false;
     }
 
     private static bool HasAnchor(string s) =>

@@ -20,7 +20,7 @@ namespace R1Sharp.Rewards.Math;
 /// (exactly when rational): a polynomial identity test in place of <c>simplify(a - b) == 0</c>.</item>
 /// </list>
 /// </summary>
-internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetRelation, Budget budget)
+internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetRelation, bool percentLenient, Budget budget)
 {
     private const int Points = 4;
     private const int MaxDepth = 24;
@@ -79,6 +79,9 @@ internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetR
         if (p.IsRelation) return allowSetRelation && g.IsSetLike && RelationEqualsSet(p, g);
         if (ContainsMatrix(g) || ContainsMatrix(p)) return CompareMatrices(g, p, depth);
         if (g.IsSetLike || p.IsSetLike) return CompareSets(g, p, depth);
+        if (percentLenient && (g.Kind == NodeKind.Percent || p.Kind == NodeKind.Percent) &&
+            CompareValues(StripPercent(g), StripPercent(p)))
+            return true;
         var gw = AsWord(g);
         var pw = AsWord(p);
         if (gw is not null && pw is not null && (IsWordSymbol(g) || IsWordSymbol(p))) return gw == pw;
@@ -125,6 +128,8 @@ internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetR
         }
         return new string(chars);
     }
+
+    private static Node StripPercent(Node n) => n.Kind == NodeKind.Percent ? n.Args[0] : n;
 
     private static bool IsFloatAtom(Node n) => n.Kind switch
     {

@@ -220,10 +220,10 @@ internal static class LatexLexer
                     case '[': Emit(TokenKind.LBracket); break;
                     case ']': Emit(TokenKind.RBracket); break;
                     case '{':
-                        if (Peek() == ',' && Peek(1) == '}')
+                        if (IsBracedComma(out var after))
                         {
-                            // 14{,}916: LaTeX's thousands comma.
-                            _i += 2;
+                            // 14{,}916: LaTeX's thousands comma (also written "{ , }").
+                            _i = after;
                             Emit(TokenKind.Comma, "{,}", hint: true);
                         }
                         else Emit(TokenKind.LBrace);
@@ -347,6 +347,18 @@ internal static class LatexLexer
                 }
             }
             Emit(TokenKind.Number, sb.ToString());
+        }
+
+        private bool IsBracedComma(out int after)
+        {
+            var j = _i;
+            while (j < s.Length && s[j] == ' ') j++;
+            if (j >= s.Length || s[j] != ',') { after = _i; return false; }
+            j++;
+            while (j < s.Length && s[j] == ' ') j++;
+            if (j >= s.Length || s[j] != '}') { after = _i; return false; }
+            after = j + 1;
+            return true;
         }
 
         private bool IsDigitGroup(int at) =>

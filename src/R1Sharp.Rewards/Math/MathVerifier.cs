@@ -17,6 +17,13 @@ public sealed record VerifyOptions
     /// </summary>
     public bool AllowSetRelationComparison { get; init; }
 
+    /// <summary>
+    /// A percentage also matches its bare number (gold <c>10</c> accepts <c>10\%</c> and the reverse), besides its
+    /// value (<c>10\%</c> = <c>0.1</c>). Math-Verify reads 10% only as 0.1; MATH's own reference solutions box
+    /// <c>\boxed{10}\%</c> for gold <c>10</c>, so the lenient reading is the default.
+    /// </summary>
+    public bool PercentMatchesBareNumber { get; init; } = true;
+
     /// <summary>Wall-clock bound for one call; past it the answer is judged wrong. Zero or negative: no deadline.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -93,7 +100,7 @@ public static class MathVerifier
     {
         if (gold.Normalized.Length > 0 && gold.Normalized == pred.Normalized) return true;
         if (gold.Candidates.Length == 0 || pred.Candidates.Length == 0) return false;
-        var eq = new Equivalence(options.FloatRounding, options.StrictVariables, options.AllowSetRelationComparison, budget);
+        var eq = new Equivalence(options.FloatRounding, options.StrictVariables, options.AllowSetRelationComparison, options.PercentMatchesBareNumber, budget);
         foreach (var g in gold.Candidates)
         foreach (var p in pred.Candidates)
             if (eq.Equal(g, p))

@@ -22,6 +22,8 @@ internal static class TokenRewriter
         "rd", "th", "am", "pm", "p", "mathrm",
     };
 
+    internal static bool IsUnitWord(string word) => Units.Contains(word);
+
     /// <summary>Single-letter units only count when written apart from a number: "5 m", "3 s".</summary>
     private static readonly HashSet<string> OneLetterUnits = new(StringComparer.Ordinal) { "m", "s", "g", "p" };
 
@@ -90,7 +92,6 @@ internal static class TokenRewriter
     private static List<Token> StripUnits(List<Token> tokens)
     {
         var result = new List<Token>(tokens.Count);
-        var depth = 0;
         var segStart = 0;
         for (var i = 0; i <= tokens.Count; i++)
         {
@@ -98,9 +99,10 @@ internal static class TokenRewriter
             if (!atEnd)
             {
                 var k = tokens[i].Kind;
-                if (k is TokenKind.LParen or TokenKind.LBracket or TokenKind.LBrace or TokenKind.LSetBrace or TokenKind.BeginMatrix or TokenKind.LAngle) depth++;
-                else if (k is TokenKind.RParen or TokenKind.RBracket or TokenKind.RBrace or TokenKind.RSetBrace or TokenKind.EndMatrix or TokenKind.RAngle) depth = System.Math.Max(0, depth - 1);
-                if (!(depth == 0 && k is TokenKind.Comma or TokenKind.Semicolon or TokenKind.Rel)) continue;
+                // Element boundaries at any depth: "{35 cm, 4}" and "(5 cm, 10 cm)" lose their units too.
+                if (!(k is TokenKind.Comma or TokenKind.Semicolon or TokenKind.Rel or TokenKind.RSetBrace or TokenKind.RParen
+                        or TokenKind.RBracket or TokenKind.Amp or TokenKind.RowSep || (k == TokenKind.RBrace && IsSetBrace(tokens, i))))
+                    continue;
             }
             var segment = tokens.GetRange(segStart, i - segStart);
             StripSegment(segment);
@@ -109,6 +111,24 @@ internal static class TokenRewriter
             segStart = i + 1;
         }
         return result;
+    }
+
+    /// <summary>Whether the "}" at <paramref name="close"/> closes a "{…, …}" list (a set) rather than a TeX group.</summary>
+    private static bool IsSetBrace(List<Token> tokens, int close)
+    {
+        var depth = 0;
+        for (var k = close - 1; k >= 0; k--)
+        {
+            var kind = tokens[k].Kind;
+            if (kind == TokenKind.RBrace) depth++;
+            else if (kind == TokenKind.LBrace)
+            {
+                if (depth == 0) return k == 0 || tokens[k - 1].Kind is TokenKind.Comma or TokenKind.Rel or TokenKind.LParen;
+                depth--;
+            }
+            else if (kind == TokenKind.Comma && depth == 0) return true;
+        }
+        return false;
     }
 
     private static void StripSegment(List<Token> seg)
