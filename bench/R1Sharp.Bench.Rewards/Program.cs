@@ -50,6 +50,7 @@ void Gsm8k()
 {
     var ok = 0;
     var okNoMarker = 0;
+    var shown = 0;
     foreach (var answer in gsm8k)
     {
         var gold = answer[(answer.LastIndexOf("####", StringComparison.Ordinal) + 4)..].Trim();
@@ -59,6 +60,7 @@ void Gsm8k()
         var body = answer[..answer.LastIndexOf("####", StringComparison.Ordinal)];
         var r2 = MathVerifier.Grade(gold, body);
         if (r2.Correct == true) okNoMarker++;
+        else if (args.Contains("--show") && shown++ < 40) Console.WriteLine($"  fallback miss: gold={gold} | extracted={r2.Prediction} ({r2.Rule}) | tail={body[^Math.Min(90, body.Length)..].Replace('\n', ' ')}");
     }
     Console.WriteLine($"GSM8K reference solutions graded correct (full text, #### line): {ok}/{gsm8k.Count}");
     Console.WriteLine($"GSM8K reference solutions without the #### line (last-number fallback): {okNoMarker}/{gsm8k.Count}");

@@ -462,9 +462,15 @@ public static class AnswerExtractor
 
     private static int ScanNumber(string text, int k, int to)
     {
+        var start = k;
         while (k < to && char.IsAsciiDigit(text[k])) k++;
+        // "118 000": groups of three digits after single spaces, after a leading group of one to three digits.
+        if (k - start <= 3)
+            while (k + 3 < to && text[k] == ' ' && char.IsAsciiDigit(text[k + 1]) && char.IsAsciiDigit(text[k + 2]) &&
+                   char.IsAsciiDigit(text[k + 3]) && (k + 4 >= to || !char.IsAsciiDigit(text[k + 4])))
+                k += 4;
         // thousands groups: ,ddd (not followed by another digit)
-        while (k + 3 < to + 0 && text[k] == ',' && k + 3 < text.Length && char.IsAsciiDigit(text[k + 1]) && char.IsAsciiDigit(text[k + 2]) &&
+        while (k + 3 < to && text[k] == ',' && k + 3 < text.Length && char.IsAsciiDigit(text[k + 1]) && char.IsAsciiDigit(text[k + 2]) &&
                char.IsAsciiDigit(text[k + 3]) && (k + 4 >= to || !char.IsAsciiDigit(text[k + 4])))
             k += 4;
         if (k + 1 < to && text[k] is '.' or ',' && char.IsAsciiDigit(text[k + 1]))

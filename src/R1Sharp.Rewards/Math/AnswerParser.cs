@@ -77,12 +77,13 @@ internal static class AnswerParser
     {
         "and", "or", "sin", "cos", "tan", "cot", "sec", "csc", "log", "exp", "sqrt", "inf", "infty", "infinity",
         "percent", "pct", "percentage", "min", "max", "gcd", "lcm", "mod", "arcsin", "arccos", "arctan", "sinh", "cosh",
-        "tanh", "det", "frac",
+        "tanh", "det", "frac", "ln", "pi", "in", "lg", "to", "of",
     };
 
     /// <summary>True when the text has a written word outside LaTeX commands and \text{…}: it is a sentence.</summary>
     internal static bool LooksLikeProse(string s)
     {
+        var shortWords = 0;
         for (var k = 0; k < s.Length; k++)
         {
             var c = s[k];
@@ -109,8 +110,13 @@ internal static class AnswerParser
             var start = k;
             while (k < s.Length && char.IsAsciiLetter(s[k])) k++;
             var word = s[start..k];
+            var before = start > 0 ? s[start - 1] : ' ';
+            var after = k < s.Length ? s[k] : ' ';
             k--;
-            if (word.Length >= 3 && !KnownWords.Contains(word) && !TokenRewriter.IsUnitWord(word)) return true;
+            // A word stands apart ("is the solution"); letters glued to numbers or scripts are math ("2abc", "x_{abc}").
+            var standsApart = !(char.IsDigit(before) || before is '_' or '^' or '{' or '\\') && !(char.IsDigit(after) || after is '_' or '^' or '(');
+            if (!standsApart || KnownWords.Contains(word) || TokenRewriter.IsUnitWord(word)) continue;
+            if (word.Length >= 3 || (word.Length == 2 && ++shortWords >= 2)) return true;
         }
         return false;
     }
