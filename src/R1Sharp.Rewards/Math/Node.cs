@@ -212,6 +212,11 @@ internal sealed class Node
                             Args[i].Args[0].Write(sb, 2);
                             continue;
                         }
+                        if (i > 0 && Args[i] is { Kind: NodeKind.Number, IsFloat: false } n && n.Value.Sign < 0)
+                        {
+                            sb.Append(" - ").Append(n.Value.Negate());
+                            continue;
+                        }
                         if (i > 0) sb.Append(" + ");
                         Args[i].Write(sb, 1);
                     }

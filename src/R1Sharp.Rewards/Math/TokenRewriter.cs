@@ -154,7 +154,10 @@ internal static class TokenRewriter
             var before = u - unitLen; // index of the token before the unit
             if (before < 0) return;
             var prev = seg[before];
-            if (!IsUnitToken(unit, prev, powLen > 0)) return;
+            // \mathrm{m}, \mathrm{g}: an upright one-letter unit right after a value.
+            var braced = unitLen == 3 && unit.Kind == TokenKind.Word && OneLetterUnits.Contains(unit.Text) &&
+                         prev.Kind is TokenKind.Number or TokenKind.RBrace or TokenKind.RParen;
+            if (!braced && !IsUnitToken(unit, prev, powLen > 0)) return;
             seg.RemoveRange(before + 1, seg.Count - before - 1);
         }
     }
