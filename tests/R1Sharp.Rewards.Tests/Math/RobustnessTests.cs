@@ -63,6 +63,21 @@ public class RobustnessTests
     }
 
     [Fact]
+    public void LongChainsFinishQuickly()
+    {
+        var unions = string.Join(" \\cup ", Enumerable.Range(0, 800).Select(k => $"[{2 * k},{2 * k + 1}]"));
+        var divisions = string.Join("/", Enumerable.Range(1, 1500).Select(k => k.ToString()));
+        var set = "\\{" + string.Join(",", Enumerable.Range(0, 1000)) + "\\}";
+        var sw = Stopwatch.StartNew();
+        Assert.True(MathVerifier.Verify(unions, unions));
+        _ = MathVerifier.Verify(unions, "[0,1]");
+        _ = MathVerifier.Verify(divisions, "0");
+        _ = MathVerifier.Verify(set, set + " ");
+        _ = MathVerifier.Verify("0 < x < 1", unions);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"took {sw.Elapsed}");
+    }
+
+    [Fact]
     public void LongCompletionsAreScannedLinearly()
     {
         var text = string.Concat(Enumerable.Repeat("so $x = 1$ and \\boxed{", 20000)) + string.Concat(Enumerable.Repeat("(", 50000));
