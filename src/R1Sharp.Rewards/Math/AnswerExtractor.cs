@@ -485,6 +485,10 @@ public static class AnswerExtractor
     {
         Span? last = null;
         var k = from;
+        // Once an opener has no closer after it, later openers of the same kind have none either: skip them
+        // (keeps the scan linear on text full of unmatched "\(").
+        var noParenClose = false;
+        var noBracketClose = false;
         while (k < to)
         {
             var c = text[k];
@@ -493,9 +497,18 @@ public static class AnswerExtractor
                 k++;
                 continue;
             }
-            if (c == '$' || (c == '\\' && k + 1 < to && text[k + 1] is '(' or '['))
+            var paren = c == '\\' && k + 1 < to && text[k + 1] == '(';
+            var bracket = c == '\\' && k + 1 < to && text[k + 1] == '[';
+            if ((paren && noParenClose) || (bracket && noBracketClose))
+            {
+                k += 2;
+                continue;
+            }
+            if (c == '$' || paren || bracket)
             {
                 var span = MathSpanAt(text, k, to);
+                if (span is null && paren && text.IndexOf("\\)", k, StringComparison.Ordinal) < 0) noParenClose = true;
+                if (span is null && bracket && text.IndexOf("\\]", k, StringComparison.Ordinal) < 0) noBracketClose = true;
                 if (span is { } s && IsProbablyMath(s.Content))
                 {
                     last = s;

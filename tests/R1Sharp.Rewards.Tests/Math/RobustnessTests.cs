@@ -81,9 +81,12 @@ public class RobustnessTests
     public void LongCompletionsAreScannedLinearly()
     {
         var text = string.Concat(Enumerable.Repeat("so $x = 1$ and \\boxed{", 20000)) + string.Concat(Enumerable.Repeat("(", 50000));
+        var openers = string.Concat(Enumerable.Repeat("\\( x \\[ y $", 30000));
         var sw = Stopwatch.StartNew();
         _ = MathVerifier.Grade("1", text);
         _ = AnswerExtractor.Extract(text);
+        _ = MathVerifier.Grade("1", openers);
+        _ = MathVerifier.Verify("1", openers);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
     }
 
