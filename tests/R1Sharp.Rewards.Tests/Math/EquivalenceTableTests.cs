@@ -447,6 +447,58 @@ public class EquivalenceTableTests
         { "3", "\\lceil 2.1 \\rceil", true },
     };
 
+    /// <summary>Typical wrong answers that a lenient checker might wave through.</summary>
+    public static TheoryData<string, string, bool> NearMisses => new()
+    {
+        { "42", "41", false },
+        { "42", "-42", false },
+        { "42", "420", false },
+        { "42", "4.2", false },
+        { "\\frac{2}{3}", "\\frac{3}{2}", false },
+        { "\\frac{2}{3}", "0.67", false },
+        { "\\frac{2}{3}", "0.666667", true },
+        { "\\sqrt{3}", "3", false },
+        { "\\sqrt{3}", "\\frac{\\sqrt{3}}{2}", false },
+        { "2\\sqrt{2}", "\\sqrt{2}", false },
+        { "4\\pi", "4", false },
+        { "4\\pi", "\\pi^4", false },
+        { "x^2", "2x", false },
+        { "x^2-1", "(x-1)^2", false },
+        { "(x+1)^2", "x^2+1", false },
+        { "\\frac{1}{x}", "x", false },
+        { "e^{2x}", "2e^x", false },
+        { "\\ln 2", "\\log 2", false },
+        { "\\sin x", "\\cos x", false },
+        { "\\frac{\\pi}{3}", "\\frac{\\pi}{6}", false },
+        { "(1,2)", "(2,1)", false },
+        { "(1,2)", "[1,2]", false },
+        { "[1,2]", "[1,3]", false },
+        { "(1,2,3)", "(1,2)", false },
+        { "\\{1,2,3\\}", "\\{1,2,4\\}", false },
+        { "1, 2", "1, 2, 3", false },
+        { "x=1", "x=-1", false },
+        { "y=2x+1", "y=2x-1", false },
+        { "x>2", "x>3", false },
+        { "x<2", "x\\le 2", false },
+        { "3+4i", "3-4i", false },
+        { "3+4i", "4+3i", false },
+        { "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ 1 \\end{pmatrix}", false },
+        { "\\begin{pmatrix} 1 & 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", false },
+        { "\\text{(A)}", "\\text{(B)}", false },
+        { "\\text{yes}", "\\text{no}", false },
+        { "12", "12 \\text{ and } 13", false },
+        { "1000", "100", false },
+        { "1,000", "1.000", false },
+        { "5\\%", "5", true },
+        { "5\\%", "0.5", false },
+        { "2^{10}", "2^{11}", false },
+        { "10!", "9!", false },
+        { "\\binom{5}{2}", "\\binom{5}{3}", true },
+        { "\\binom{6}{2}", "\\binom{6}{3}", false },
+        { "0", "\\emptyset", false },
+        { "\\infty", "\\emptyset", false },
+    };
+
     private static void Check(string gold, string pred, bool expected) =>
         Assert.True(MathVerifier.Verify(gold, pred) == expected, $"Verify({gold}, {pred}) should be {expected}");
 
@@ -488,6 +540,9 @@ public class EquivalenceTableTests
 
     [Theory, MemberData(nameof(Infinity))]
     public void InfinityMatches(string gold, string pred, bool expected) => Check(gold, pred, expected);
+
+    [Theory, MemberData(nameof(NearMisses))]
+    public void NearMissesAreRejected(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(LatexNoise))]
     public void LatexNoiseIsIgnored(string gold, string pred, bool expected) => Check(gold, pred, expected);
