@@ -1,0 +1,58 @@
+// r1sharp verify --gold "\frac12" --prediction "0.5"
+// r1sharp verify --gold 18 --completion "She makes 9 * 2 = 18 dollars. #### 18"
+using System.CommandLine;
+using R1Sharp.Rewards.Math;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary>
+/// <c>r1sharp verify</c>: checks a predicted answer (or the answer found in a completion) against a gold answer
+/// with <see cref="MathVerifier"/>. Exit code 0 when correct, 1 when wrong, 2 when no answer was found.
+/// </summary>
+public static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var gold = new Option<string>("--gold") { Description = "The reference answer, e.g. \\frac{1}{2}.", Required = true };
+        var prediction = new Option<string?>("--prediction") { Description = "The predicted answer to check." };
+        var completion = new Option<string?>("--completion") { Description = "A full model completion: the answer is extracted first." };
+        var rounding = new Option<int>("--float-rounding") { Description = "Decimal places compared when a side is a decimal.", DefaultValueFactory = _ => 6 };
+        var nonStrict = new Option<bool>("--non-strict") { Description = "Match variables by position instead of by name." };
+        var setRelation = new Option<bool>("--allow-set-relation") { Description = "Let a gold set match a predicted relation too." };
+        var command = new Command("verify", "Check a math answer against the gold answer (rule-based, Math-Verify style).")
+        {
+            gold, prediction, completion, rounding, nonStrict, setRelation,
+        };
+        command.SetAction(parse =>
+        {
+            var options = new VerifyOptions
+            {
+                FloatRounding = parse.GetValue(rounding),
+                StrictVariables = !parse.GetValue(nonStrict),
+                AllowSetRelationComparison = parse.GetValue(setRelation),
+            };
+            var g = parse.GetValue(gold)!;
+            var p = parse.GetValue(prediction);
+            var c = parse.GetValue(completion);
+            if (p is null && c is null)
+            {
+                Console.Error.WriteLine("verify: give --prediction or --completion");
+                return 2;
+            }
+            if (p is not null)
+            {
+                var ok = MathVerifier.Verify(g, p, options);
+                Console.WriteLine($"correct: {(ok ? "true" : "false")}");
+                Console.WriteLine($"gold: {MathVerifier.Normalize(g, options) ?? g}");
+                Console.WriteLine($"prediction: {MathVerifier.Normalize(p, options) ?? p}");
+                return ok ? 0 : 1;
+            }
+            var result = MathVerifier.Grade(g, c!, options);
+            Console.WriteLine($"correct: {result.Correct?.ToString().ToLowerInvariant() ?? "null (no answer found)"}");
+            Console.WriteLine($"gold: {result.GoldNormalized}");
+            Console.WriteLine($"extracted: {result.Prediction} ({result.Rule})");
+            return result.Correct switch { true => 0, false => 1, null => 2 };
+        });
+        return command;
+    }
+}
