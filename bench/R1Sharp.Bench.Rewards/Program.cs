@@ -3,7 +3,7 @@
 // their answers, false accepts on swapped answers) and its single-core throughput.
 using System.Diagnostics;
 using System.Text.Json;
-using R1Sharp.Rewards.Math;
+using R1Sharp.Rewards.Verification;
 
 var mode = args.Length > 0 ? args[0] : "all";
 var root = FindRoot();

@@ -12,5 +12,6 @@ var root = new RootCommand(
     ScoreCommand.Create(),
     GenerateCommand.Create(),
     TokenizeCommand.Create(),
+    VerifyCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -1,7 +1,7 @@
 // r1sharp verify --gold "\frac12" --prediction "0.5"
 // r1sharp verify --gold 18 --completion "She makes 9 * 2 = 18 dollars. #### 18"
 using System.CommandLine;
-using R1Sharp.Rewards.Math;
+using R1Sharp.Rewards.Verification;
 
 namespace R1Sharp.Cli.Commands;
 

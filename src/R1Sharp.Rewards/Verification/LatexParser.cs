@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Text;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// Recursive-descent parser from answer tokens to a <see cref="Node"/> tree. Precedence, loosest first:

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// Evaluates an expression tree at given values of its variables. Rational arithmetic stays exact

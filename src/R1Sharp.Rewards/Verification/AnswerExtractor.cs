@@ -1,4 +1,4 @@
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>Which extraction rule produced an answer.</summary>
 public enum ExtractionRule

@@ -1,4 +1,4 @@
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// Token-level clean-up between lexing and parsing: words with a meaning (<c>and</c>, <c>or</c>, <c>percent</c>,

@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// A value met while evaluating an answer: exact (a <see cref="BigRational"/>) while every step is rational

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 internal enum NodeKind
 {

@@ -1,4 +1,4 @@
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>How answers are compared. Defaults follow Math-Verify's <c>verify()</c>.</summary>
 public sealed record VerifyOptions

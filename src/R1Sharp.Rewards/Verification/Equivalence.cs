@@ -1,4 +1,4 @@
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// Decides whether a parsed prediction equals a parsed gold answer. The rules follow Math-Verify's

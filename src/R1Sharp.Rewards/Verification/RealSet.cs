@@ -1,4 +1,4 @@
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// A subset of ℝ as sorted, disjoint segments (points are closed segments of length 0). Built from intervals,

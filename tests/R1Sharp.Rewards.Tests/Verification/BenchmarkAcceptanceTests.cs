@@ -1,5 +1,5 @@
 using System.Text.Json;
-using R1Sharp.Rewards.Math;
+using R1Sharp.Rewards.Verification;
 using Xunit.Abstractions;
 
 namespace R1Sharp.Rewards.Tests.MathAnswers;

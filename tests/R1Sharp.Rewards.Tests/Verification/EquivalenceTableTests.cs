@@ -1,4 +1,4 @@
-using R1Sharp.Rewards.Math;
+using R1Sharp.Rewards.Verification;
 
 namespace R1Sharp.Rewards.Tests.MathAnswers;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>One side of a comparison after parsing: the readings of the answer, and its token-normalised text.</summary>
 internal sealed class ParsedSide(Node[] candidates, string normalized)

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using R1Sharp.Rewards.Math;
+using R1Sharp.Rewards.Verification;
 
 namespace R1Sharp.Rewards.Tests.MathAnswers;
 

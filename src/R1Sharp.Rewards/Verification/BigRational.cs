@@ -1,6 +1,6 @@
 using System.Numerics;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>
 /// An exact rational number p/q (q &gt; 0, gcd(p, q) = 1) over <see cref="BigInteger"/>.

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 
-namespace R1Sharp.Rewards.Math;
+namespace R1Sharp.Rewards.Verification;
 
 /// <summary>Thrown (and caught inside the verifier) when a check runs out of its time or work budget.</summary>
 internal sealed class BudgetExceededException : Exception
