@@ -7,7 +7,8 @@ namespace R1Sharp.Cli.Commands;
 
 /// <summary>
 /// <c>r1sharp verify</c>: checks a predicted answer (or the answer found in a completion) against a gold answer
-/// with <see cref="MathVerifier"/>. Exit code 0 when correct, 1 when wrong, 2 when no answer was found.
+/// with <see cref="MathVerifier"/>. Prints <c>true</c> or <c>false</c> (with a completion and no answer in it:
+/// <c>false</c> too) and exits 0 either way; <c>--explain</c> adds the normalised forms on standard error.
 /// </summary>
 public static class VerifyCommand
 {
@@ -19,9 +20,10 @@ public static class VerifyCommand
         var rounding = new Option<int>("--float-rounding") { Description = "Decimal places compared when a side is a decimal.", DefaultValueFactory = _ => 6 };
         var nonStrict = new Option<bool>("--non-strict") { Description = "Match variables by position instead of by name." };
         var setRelation = new Option<bool>("--allow-set-relation") { Description = "Let a gold set match a predicted relation too." };
+        var explain = new Option<bool>("--explain") { Description = "Also print the normalised gold and prediction (and the extraction rule) on standard error." };
         var command = new Command("verify", "Check a math answer against the gold answer (rule-based, Math-Verify style).")
         {
-            gold, prediction, completion, rounding, nonStrict, setRelation,
+            gold, prediction, completion, rounding, nonStrict, setRelation, explain,
         };
         command.SetAction(parse =>
         {
@@ -34,24 +36,20 @@ public static class VerifyCommand
             var g = parse.GetValue(gold)!;
             var p = parse.GetValue(prediction);
             var c = parse.GetValue(completion);
-            if (p is null && c is null)
-            {
-                Console.Error.WriteLine("verify: give --prediction or --completion");
-                return 2;
-            }
+            if ((p is null) == (c is null)) throw new UserError("give exactly one of --prediction and --completion");
             if (p is not null)
             {
                 var ok = MathVerifier.Verify(g, p, options);
-                Console.WriteLine($"correct: {(ok ? "true" : "false")}");
-                Console.WriteLine($"gold: {MathVerifier.Normalize(g, options) ?? g}");
-                Console.WriteLine($"prediction: {MathVerifier.Normalize(p, options) ?? p}");
-                return ok ? 0 : 1;
+                Console.WriteLine(ok ? "true" : "false");
+                if (parse.GetValue(explain))
+                    Console.Error.WriteLine($"gold: {MathVerifier.Normalize(g, options) ?? g}\nprediction: {MathVerifier.Normalize(p, options) ?? p}");
+                return 0;
             }
             var result = MathVerifier.Grade(g, c!, options);
-            Console.WriteLine($"correct: {result.Correct?.ToString().ToLowerInvariant() ?? "null (no answer found)"}");
-            Console.WriteLine($"gold: {result.GoldNormalized}");
-            Console.WriteLine($"extracted: {result.Prediction} ({result.Rule})");
-            return result.Correct switch { true => 0, false => 1, null => 2 };
+            Console.WriteLine(result.Correct == true ? "true" : "false");
+            if (parse.GetValue(explain))
+                Console.Error.WriteLine($"gold: {result.GoldNormalized}\nextracted: {result.Prediction ?? "(no answer found)"} ({result.Rule})");
+            return 0;
         });
         return command;
     }
