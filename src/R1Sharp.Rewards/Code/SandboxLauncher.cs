@@ -1,0 +1,393 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+
+namespace R1Sharp.Rewards.Code;
+
+/// <summary>
+/// Builds the command line that starts one program inside the chosen isolation, and kills what is left after it.
+/// Three backends (see <see cref="SandboxBackend"/>), all ending in <c>prlimit</c> for the rlimits:
+/// <code>
+/// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
+///               --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs HIDDEN... --size D --tmpfs /tmp
+///               --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
+/// unshare:      unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c MOUNTS
+///               (sh is PID 1: mounts the tmpfs folders, then runs setsid setpriv --reuid U prlimit ... PROGRAM)
+/// rlimits only: setsid [setpriv --reuid U] prlimit ... PROGRAM   (working folder RUNDIR itself)
+/// </code>
+/// When running as root every worker slot gets a uid of its own (no name, no files), so RLIMIT_NPROC counts that
+/// sandbox alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
+/// In a PID namespace every process dies with the namespace's init; under rlimits only, the slot's uid is swept.
+/// </summary>
+internal sealed class SandboxLauncher
+{
+    /// <summary>Where the program's own folder is mounted (read-only) inside a namespace sandbox.</summary>
+    internal const string ProgramFolder = "/tmp/src";
+
+    private const string SandboxPath = "/usr/local/bin:/usr/bin:/bin";
+    private const int SigKill = 9;
+    private static int _nextUidSlot;
+
+    private readonly CodeSandboxOptions _options;
+    private readonly Tools _tools;
+    private readonly bool _isRoot;
+    private readonly int _uidBase;
+    private readonly bool _bwrapSizedTmpfs;
+
+    private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapSizedTmpfs)
+    {
+        _options = options;
+        Backend = backend;
+        _tools = tools;
+        _isRoot = NativeMethods.geteuid() == 0;
+        _bwrapSizedTmpfs = bwrapSizedTmpfs;
+        // 1e9 + pid·256 + k: unique per process and per sandbox instance, far above any real account.
+        int reserved = Interlocked.Add(ref _nextUidSlot, options.Workers) - options.Workers;
+        _uidBase = 1_000_000_000 + (Environment.ProcessId % 4_000_000) * 256 + reserved % 256;
+    }
+
+    internal SandboxBackend Backend { get; }
+
+    /// <summary>True when each slot runs under a throw-away uid (the host runs as root).</summary>
+    internal bool SwitchesUser => _isRoot;
+
+    /// <summary>One line for logs: backend and what it isolates.</summary>
+    internal string Description => Backend switch
+    {
+        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-slot uid" : "")}{(_bwrapSizedTmpfs ? "" : ", unsized tmpfs (old bwrap)")}",
+        SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-slot uid",
+        _ => _isRoot ? "rlimits only, per-slot uid (no network or filesystem isolation)"
+                     : "rlimits only (no network, filesystem or process isolation)",
+    };
+
+    internal int UidFor(int slot) => _uidBase + slot;
+
+    /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file.</summary>
+    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName)
+    {
+        var psi = new ProcessStartInfo
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = runFolder,
+        };
+        psi.Environment.Clear();
+        string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
+        string disk = _options.MaxDiskBytes.ToString(CultureInfo.InvariantCulture);
+        var list = psi.ArgumentList;
+
+        switch (Backend)
+        {
+            case SandboxBackend.Bubblewrap:
+            {
+                psi.Environment["PATH"] = SandboxPath;
+                psi.Environment["LANG"] = "C.UTF-8";
+                if (_isRoot)
+                {
+                    psi.FileName = _tools.Setpriv;
+                    list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups"); list.Add("--");
+                    list.Add(_tools.Bwrap!);
+                }
+                else
+                {
+                    psi.FileName = _tools.Bwrap!;
+                }
+                foreach (var a in (string[])["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                             "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
+                             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+                    list.Add(a);
+                foreach (var hidden in ExistingFolders(_options.HiddenPaths))
+                {
+                    list.Add("--tmpfs"); list.Add(hidden);
+                }
+                foreach (var tmp in (string[])["/tmp", "/dev/shm"])
+                {
+                    list.Add("--perms"); list.Add("1777");
+                    if (_bwrapSizedTmpfs) { list.Add("--size"); list.Add(disk); }
+                    list.Add("--tmpfs"); list.Add(tmp);
+                }
+                list.Add("--ro-bind"); list.Add(runFolder); list.Add(ProgramFolder);
+                list.Add("--chdir"); list.Add("/tmp");
+                list.Add("--clearenv");
+                foreach (var (key, value) in ProgramEnvironment("/tmp"))
+                {
+                    list.Add("--setenv"); list.Add(key); list.Add(value);
+                }
+                list.Add("--");
+                AddRlimitedCommand(list, interpreter, arguments, $"{ProgramFolder}/{fileName}");
+                break;
+            }
+            case SandboxBackend.Unshare:
+            {
+                foreach (var (key, value) in ProgramEnvironment("/tmp")) psi.Environment[key] = value;
+                psi.FileName = _tools.Unshare!;
+                foreach (var a in (string[])["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
+                             "--mount-proc", "--propagation", "private", "--", _tools.Sh, "-c", UnshareScript(), "sh",
+                             runFolder, disk, uid])
+                    list.Add(a);
+                AddRlimitedCommand(list, interpreter, arguments, $"{ProgramFolder}/{fileName}");
+                break;
+            }
+            default:
+            {
+                foreach (var (key, value) in ProgramEnvironment(runFolder)) psi.Environment[key] = value;
+                psi.FileName = _tools.Setsid;
+                if (_isRoot)
+                {
+                    list.Add(_tools.Setpriv);
+                    list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups"); list.Add("--");
+                }
+                AddRlimitedCommand(list, interpreter, arguments, Path.Combine(runFolder, fileName));
+                break;
+            }
+        }
+        return psi;
+    }
+
+    /// <summary>
+    /// Prepares a run folder for the backend: under rlimits only (as root) the folder is the program's writable
+    /// home, so it is handed to the slot's uid.
+    /// </summary>
+    internal void PrepareFolder(int slot, string runFolder)
+    {
+        if (Backend == SandboxBackend.RlimitsOnly && _isRoot && OperatingSystem.IsLinux())
+        {
+            uint uid = (uint)UidFor(slot);
+            _ = NativeMethods.chown(runFolder, uid, uid);
+            File.SetUnixFileMode(runFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>
+    /// Kills the run and everything it started. The launched process first (bwrap's death takes its PID namespace
+    /// with it; unshare's --kill-child does the same), then its session (rlimits only), then, as root under
+    /// rlimits only, every process of the slot's uid (daemons that left the session).
+    /// </summary>
+    internal void Kill(Process process, int slot)
+    {
+        try
+        {
+            if (Backend == SandboxBackend.RlimitsOnly) _ = NativeMethods.kill(-process.Id, SigKill);
+            process.Kill(entireProcessTree: Backend == SandboxBackend.RlimitsOnly);
+        }
+        catch (InvalidOperationException) { } // already exited
+        catch (System.ComponentModel.Win32Exception) { }
+        Sweep(slot);
+    }
+
+    /// <summary>After every rlimits-only run as root: SIGKILL every process left under the slot's uid.</summary>
+    internal void Sweep(int slot)
+    {
+        if (Backend != SandboxBackend.RlimitsOnly || !_isRoot) return;
+        // `kill -9 -1` run *as the slot's uid* reaches exactly the processes of that uid (never ours: we are root
+        // and setpriv execs the shell only after the uid change succeeded). Twice, for a fork racing the first.
+        var psi = new ProcessStartInfo(_tools.Setpriv)
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        psi.Environment.Clear();
+        string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
+        foreach (var a in (string[])[$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", _tools.Sh, "-c",
+                     "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit 0"])
+            psi.ArgumentList.Add(a);
+        try
+        {
+            using var sweeper = Process.Start(psi)!;
+            sweeper.WaitForExit(5000);
+        }
+        catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    private void AddRlimitedCommand(ICollection<string> list, string interpreter, IReadOnlyList<string> arguments, string programPath)
+    {
+        int cpuSeconds = Math.Max(1, (int)Math.Ceiling(_options.TimeLimit.TotalSeconds));
+        long memory = (long)_options.MemoryMegabytes << 20;
+        list.Add(_tools.Prlimit);
+        list.Add($"--as={memory}");
+        list.Add($"--cpu={cpuSeconds}:{cpuSeconds + 1}");
+        list.Add($"--nproc={_options.MaxProcesses}");
+        list.Add($"--fsize={_options.MaxDiskBytes}");
+        list.Add($"--nofile={_options.MaxOpenFiles}");
+        list.Add("--core=0");
+        list.Add("--");
+        list.Add(interpreter);
+        foreach (var a in arguments) list.Add(a);
+        list.Add(programPath);
+    }
+
+    private static IEnumerable<(string Key, string Value)> ProgramEnvironment(string home) =>
+    [
+        ("PATH", SandboxPath), ("HOME", home), ("TMPDIR", home), ("LANG", "C.UTF-8"), ("LC_ALL", "C.UTF-8"),
+        ("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONHASHSEED", "0"), ("OMP_NUM_THREADS", "1"),
+    ];
+
+    /// <summary>
+    /// The PID-1 shell of the unshare backend: $1 = run folder, $2 = tmpfs size, $3 = uid, then the command.
+    /// It opens the run folder before /tmp is covered, bind-mounts it read-only at /tmp/src through /proc/self/fd,
+    /// covers the hidden folders, and waits for the program (so the program is PID 2 and behaves normally).
+    /// </summary>
+    private string UnshareScript()
+    {
+        string hidden = string.Join(' ', ExistingFolders(_options.HiddenPaths).Select(p => $"'{p}'"));
+        return $"""
+            set -e
+            src=$1; size=$2; uid=$3; shift 3
+            exec 4<"$src"
+            mount -t tmpfs -o size=$size,mode=1777 r1sandbox /tmp
+            mkdir {ProgramFolder}
+            mount --bind /proc/self/fd/4 {ProgramFolder}
+            mount -o remount,bind,ro {ProgramFolder}
+            exec 4<&-
+            if [ -d /dev/shm ]; then mount -t tmpfs -o size=$size,mode=1777 r1sandbox /dev/shm; fi
+            for d in {hidden}; do mount -t tmpfs -o size=65536,mode=755 r1sandbox "$d"; done
+            cd /tmp
+            exec 3<&0
+            {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
+            wait $!
+            """;
+    }
+
+    private static IEnumerable<string> ExistingFolders(IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            var info = new DirectoryInfo(path);
+            if (info.Exists && info.LinkTarget is null) yield return path;
+        }
+    }
+
+    /// <summary>
+    /// Chooses the backend for <paramref name="options"/>: tries bubblewrap (when preferred and installed), then
+    /// unshare (root only), each by running <c>true</c> through its real command line; falls back to rlimits only
+    /// in <see cref="IsolationMode.Auto"/> and throws in <see cref="IsolationMode.Namespaces"/>.
+    /// </summary>
+    internal static SandboxLauncher Detect(CodeSandboxOptions options, Action<string> warn)
+    {
+        var tools = Tools.Find();
+        var failures = new List<string>();
+        var missing = tools.MissingEssentials();
+        if (missing.Count > 0)
+            throw new InvalidOperationException(
+                $"The code sandbox needs {string.Join(", ", missing)} (util-linux) on PATH; install util-linux.");
+
+        if (options.Isolation != IsolationMode.RlimitsOnly)
+        {
+            if (options.PreferBubblewrap && tools.Bwrap is not null)
+            {
+                foreach (bool sized in (bool[])[true, false])
+                {
+                    var candidate = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, sized);
+                    var error = candidate.Probe();
+                    if (error is null) return candidate;
+                    failures.Add($"bwrap{(sized ? "" : " (without --size)")}: {error}");
+                }
+            }
+            else if (options.PreferBubblewrap)
+            {
+                failures.Add("bwrap: not installed (Debian/Ubuntu package 'bubblewrap')");
+            }
+
+            if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
+            {
+                var candidate = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true);
+                var error = candidate.Probe();
+                if (error is null) return candidate;
+                failures.Add($"unshare: {error}");
+            }
+            else
+            {
+                failures.Add(tools.Unshare is null ? "unshare: not installed" : "unshare: needs root");
+            }
+
+            if (options.Isolation == IsolationMode.Namespaces)
+                throw new InvalidOperationException(
+                    "IsolationMode.Namespaces was requested but no namespace sandbox works here: " + string.Join("; ", failures));
+            warn("Code sandbox: Linux namespaces are not available (" + string.Join("; ", failures) +
+                 "). Falling back to rlimits only: programs are limited in time, memory, processes and output, " +
+                 "but NOT isolated from the network or the filesystem" +
+                 (NativeMethods.geteuid() == 0 ? "" : ", and can signal your other processes") +
+                 ". Install bubblewrap for real isolation.");
+        }
+        return new SandboxLauncher(options, SandboxBackend.RlimitsOnly, tools, false);
+    }
+
+    /// <summary>Runs <c>true</c> through this backend; null when it exited 0, else what went wrong.</summary>
+    private string? Probe()
+    {
+        string folder = CodeSandbox.CreateRunFolder();
+        try
+        {
+            PrepareFolder(0, folder);
+            File.WriteAllText(Path.Combine(folder, "probe"), "");
+            var psi = Build(0, folder, _tools.True, [], "probe");
+            psi.RedirectStandardInput = false;
+            using var process = Process.Start(psi)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            _ = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(10_000))
+            {
+                Kill(process, 0);
+                return "timed out";
+            }
+            Sweep(0);
+            return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Trim()}";
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        {
+            return e.Message;
+        }
+        finally
+        {
+            CodeSandbox.DeleteRunFolder(folder);
+        }
+    }
+
+    /// <summary>Absolute paths of the helper programs (the program's environment is cleared, so no PATH lookups).</summary>
+    internal sealed record Tools(string? Bwrap, string? Unshare, string Setpriv, string Prlimit, string Setsid, string Sh, string True)
+    {
+        internal static Tools Find() => new(
+            Which("bwrap"), Which("unshare"), Which("setpriv") ?? "", Which("prlimit") ?? "", Which("setsid") ?? "",
+            Which("sh") ?? "/bin/sh", Which("true") ?? "/bin/true");
+
+        internal IReadOnlyList<string> MissingEssentials() =>
+            new[] { ("setpriv", Setpriv), ("prlimit", Prlimit), ("setsid", Setsid) }
+                .Where(t => t.Item2.Length == 0).Select(t => t.Item1).ToList();
+    }
+
+    /// <summary>The first executable named <paramref name="name"/> (or the path itself when absolute) on PATH or
+    /// in the usual system folders, skipping folders the sandbox hides.</summary>
+    internal static string? Which(string name, IEnumerable<string>? hidden = null)
+    {
+        hidden ??= ["/home", "/root", "/tmp", "/run", "/var/tmp"];
+        bool Visible(string p) => !hidden.Any(h => p == h || p.StartsWith(h + "/", StringComparison.Ordinal));
+        if (name.StartsWith('/'))
+            return File.Exists(name) && Visible(name) ? name : null;
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]);
+        foreach (var dir in dirs)
+        {
+            var path = Path.Combine(dir, name);
+            if (File.Exists(path) && Visible(path) && IsExecutable(path)) return path;
+        }
+        return null;
+    }
+
+    private static bool IsExecutable(string path) =>
+        !OperatingSystem.IsLinux() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+
+    internal static class NativeMethods
+    {
+        [DllImport("libc", SetLastError = true)]
+        internal static extern uint geteuid();
+
+        [DllImport("libc", SetLastError = true)]
+        internal static extern int kill(int pid, int sig);
+
+        [DllImport("libc", SetLastError = true)]
+        internal static extern int chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+    }
+}
