@@ -103,7 +103,7 @@ public sealed class CodeSandbox
         using var process = new Process { StartInfo = psi };
         try
         {
-            process.Start();
+            await ProcessSpawner.StartAsync(process).ConfigureAwait(false);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
         {

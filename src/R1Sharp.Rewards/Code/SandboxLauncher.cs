@@ -11,7 +11,7 @@ namespace R1Sharp.Rewards.Code;
 /// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
 ///               --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs HIDDEN... --size D --tmpfs /tmp
 ///               --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
-/// unshare:      unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c MOUNTS
+/// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c MOUNTS
 ///               (sh is PID 1: mounts the tmpfs folders, then runs setsid setpriv --reuid U prlimit ... PROGRAM)
 /// rlimits only: setsid [setpriv --reuid U] prlimit ... PROGRAM   (working folder RUNDIR itself)
 /// </code>
@@ -122,8 +122,8 @@ internal sealed class SandboxLauncher
             case SandboxBackend.Unshare:
             {
                 foreach (var (key, value) in ProgramEnvironment("/tmp")) psi.Environment[key] = value;
-                psi.FileName = _tools.Unshare!;
-                foreach (var a in (string[])["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
+                psi.FileName = _tools.Setpriv;
+                foreach (var a in (string[])["--pdeathsig=KILL", "--", _tools.Unshare!, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
                              "--mount-proc", "--propagation", "private", "--", _tools.Sh, "-c", UnshareScript(), "sh",
                              runFolder, disk, uid])
                     list.Add(a);
@@ -325,7 +325,8 @@ internal sealed class SandboxLauncher
             File.WriteAllText(Path.Combine(folder, "probe"), "");
             var psi = Build(0, folder, _tools.True, [], "probe");
             psi.RedirectStandardInput = false;
-            using var process = Process.Start(psi)!;
+            using var process = new Process { StartInfo = psi };
+            ProcessSpawner.StartAsync(process).GetAwaiter().GetResult();
             var stderr = process.StandardError.ReadToEndAsync();
             _ = process.StandardOutput.ReadToEndAsync();
             if (!process.WaitForExit(10_000))

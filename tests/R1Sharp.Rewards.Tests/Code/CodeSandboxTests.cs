@@ -10,7 +10,7 @@ public class CodeSandboxTests
     {
         var sandbox = SandboxModes.Create(mode);
         var result = await sandbox.RunAsync("python", "a, b = map(int, input().split())\nprint(a + b)\nprint('é', end='')\n", "2 40\n");
-        Assert.Equal(ExecutionStatus.Success, result.Status);
+        ResultAssert.Status(ExecutionStatus.Success, result);
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("42\né", result.Stdout);
     }
@@ -21,7 +21,7 @@ public class CodeSandboxTests
     {
         var sandbox = SandboxModes.Create(mode);
         var result = await sandbox.RunAsync("bash", "read x\necho $((x * 2))\n", "21\n");
-        Assert.Equal(ExecutionStatus.Success, result.Status);
+        ResultAssert.Status(ExecutionStatus.Success, result);
         Assert.Equal("42\n", result.Stdout);
     }
 
@@ -31,7 +31,7 @@ public class CodeSandboxTests
     {
         var sandbox = SandboxModes.Create(mode);
         var result = await sandbox.RunAsync("python", "import sys\nprint('out')\nraise ValueError('boom')\n", "");
-        Assert.Equal(ExecutionStatus.RuntimeError, result.Status);
+        ResultAssert.Status(ExecutionStatus.RuntimeError, result);
         Assert.Equal(1, result.ExitCode);
         Assert.Equal("out\n", result.Stdout);
         Assert.Contains("ValueError: boom", result.Stderr);
@@ -50,7 +50,7 @@ public class CodeSandboxTests
             print(os.path.getsize('data.txt'))
             """;
         var result = await sandbox.RunAsync("python", program, "");
-        Assert.Equal(ExecutionStatus.Success, result.Status);
+        ResultAssert.Status(ExecutionStatus.Success, result);
         Assert.Equal("1000\n", result.Stdout);
     }
 
@@ -59,7 +59,7 @@ public class CodeSandboxTests
     {
         var sandbox = SandboxModes.Create(SandboxModes.Rlimits);
         var result = await sandbox.RunAsync("cobol", "DISPLAY 'HI'.", "");
-        Assert.Equal(ExecutionStatus.SandboxError, result.Status);
+        ResultAssert.Status(ExecutionStatus.SandboxError, result);
         Assert.Contains("cobol", result.Reason);
     }
 
@@ -69,7 +69,7 @@ public class CodeSandboxTests
         var sandbox = SandboxModes.Create(SandboxModes.Best);
         string input = string.Join('\n', Enumerable.Range(0, 100_000)) + "\n";
         var result = await sandbox.RunAsync("python", "import sys\nprint(sum(int(l) for l in sys.stdin))\n", input);
-        Assert.Equal(ExecutionStatus.Success, result.Status);
+        ResultAssert.Status(ExecutionStatus.Success, result);
         Assert.Equal($"{99_999L * 100_000 / 2}\n", result.Stdout);
     }
 
@@ -87,5 +87,21 @@ public class CodeSandboxTests
             Assert.Equal(SandboxBackend.RlimitsOnly, sandbox.Backend);
             Assert.Contains("rlimits only", sandbox.Warning);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public async Task Survives_the_exit_of_the_thread_that_asked_for_the_run(string mode)
+    {
+        // PR_SET_PDEATHSIG (bwrap --die-with-parent) fires when the forking THREAD exits: a run started from a
+        // short-lived thread must not be killed with it.
+        var sandbox = SandboxModes.Create(mode);
+        Task<ExecutionResult>? run = null;
+        var thread = new Thread(() => run = sandbox.RunAsync("python", "import time\ntime.sleep(0.6)\nprint('done')\n", ""));
+        thread.Start();
+        thread.Join();
+        var result = await run!;
+        ResultAssert.Status(ExecutionStatus.Success, result);
+        Assert.Equal("done\n", result.Stdout);
     }
 }

@@ -77,3 +77,13 @@ internal static class SandboxLauncherAccess
 
     internal static string? Which(string name) => SandboxLauncher.Which(name);
 }
+
+internal static class ResultAssert
+{
+    /// <summary>Asserts the status, showing reason and stderr when it differs.</summary>
+    internal static void Status(ExecutionStatus expected, ExecutionResult result) =>
+        Assert.True(expected == result.Status,
+            $"expected {expected}, got {result.Status}: {result.Reason}\nstdout: {Clip(result.Stdout)}\nstderr: {Clip(result.Stderr)}");
+
+    private static string Clip(string s) => s.Length <= 2000 ? s : s[..2000] + "…";
+}
