@@ -4,7 +4,7 @@ namespace R1Sharp.Rewards.Code;
 /// How to run a program of one language: the names it goes by (test files, fence tags), the file it is saved as,
 /// the interpreter to start (first candidate found wins; candidates under folders the sandbox hides, such as a
 /// pyenv shim under /root, are skipped because the sandbox could not see them), and the stderr markers that mean
-/// the address-space limit was hit.
+/// the address-space limit or the disk limit (a full private folder, RLIMIT_FSIZE) was hit.
 /// </summary>
 public sealed record CodeLanguage(
     string Name,
@@ -12,7 +12,8 @@ public sealed record CodeLanguage(
     string FileName,
     IReadOnlyList<string> InterpreterCandidates,
     IReadOnlyList<string> InterpreterArguments,
-    IReadOnlyList<string> MemoryErrorMarkers)
+    IReadOnlyList<string> MemoryErrorMarkers,
+    IReadOnlyList<string> DiskErrorMarkers)
 {
     /// <summary>A program followed by an assert-style test snippet (run as one file; the test passes when the
     /// program exits with code 0).</summary>
@@ -33,7 +34,8 @@ public static class CodeLanguages
         FileName: "main.py",
         InterpreterCandidates: ["/usr/bin/python3", "/usr/local/bin/python3", "python3"],
         InterpreterArguments: ["-B"],
-        MemoryErrorMarkers: ["MemoryError", "Cannot allocate memory", "cannot allocate memory"]);
+        MemoryErrorMarkers: ["MemoryError", "Cannot allocate memory", "cannot allocate memory"],
+        DiskErrorMarkers: ["[Errno 28] No space left on device", "[Errno 27] File too large"]);
 
     /// <summary>GNU bash, <c>bash main.sh</c>.</summary>
     public static readonly CodeLanguage Bash = new(
@@ -42,7 +44,8 @@ public static class CodeLanguages
         FileName: "main.sh",
         InterpreterCandidates: ["/bin/bash", "/usr/bin/bash", "bash"],
         InterpreterArguments: [],
-        MemoryErrorMarkers: ["Cannot allocate memory", "cannot allocate memory", "xmalloc"]);
+        MemoryErrorMarkers: ["Cannot allocate memory", "cannot allocate memory", "xmalloc"],
+        DiskErrorMarkers: ["write error: No space left on device", "error writing", "File too large", "File size limit exceeded"]);
 
     /// <summary>Every language, in lookup order.</summary>
     public static IReadOnlyList<CodeLanguage> All { get; } = [Python, Bash];

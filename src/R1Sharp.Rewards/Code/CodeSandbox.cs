@@ -61,6 +61,9 @@ public sealed class CodeSandbox
     /// <summary>One line describing the isolation in use, for logs and reports.</summary>
     public string IsolationDescription => _launcher.Description;
 
+    /// <summary>True when <paramref name="uid"/> is one this sandbox runs programs under (as root), for leak checks.</summary>
+    internal bool OwnsUid(int uid) => _launcher.SwitchesUser && _launcher.OwnsUid(uid);
+
     /// <summary>The fallback warning when namespaces were not available, else null.</summary>
     public string? Warning { get; }
 
@@ -84,6 +87,7 @@ public sealed class CodeSandbox
         string folder = CreateRunFolder();
         try
         {
+            _launcher.NextUid(slot);
             File.WriteAllText(Path.Combine(folder, lang.FileName), program, Utf8);
             _launcher.PrepareFolder(slot, folder);
             var psi = _launcher.Build(slot, folder, interpreter, lang.InterpreterArguments, lang.FileName);
@@ -148,6 +152,7 @@ public sealed class CodeSandbox
             await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         var duration = clock.Elapsed;
+        _launcher.AfterExit(process, slot);
 
         // Under namespaces every writer died with the run; under rlimits only the sweep killed the rest. Bound the
         // wait anyway: a pipe held open by a survivor must not hang the caller.
@@ -177,8 +182,7 @@ public sealed class CodeSandbox
         if (exitCode == 128 + sigXcpu)
             return new ExecutionResult(ExecutionStatus.TimeLimitExceeded, exitCode, stdout, stderr, duration,
                 $"CPU time limit of {Math.Max(1, Math.Ceiling(Options.TimeLimit.TotalSeconds))} s exceeded (SIGXCPU)");
-        if (exitCode == 128 + sigXfsz || stderr.Contains("No space left on device", StringComparison.Ordinal) ||
-            stderr.Contains("File too large", StringComparison.Ordinal))
+        if (exitCode == 128 + sigXfsz || lang.DiskErrorMarkers.Any(m => stderr.Contains(m, StringComparison.Ordinal)))
             return new ExecutionResult(ExecutionStatus.DiskLimitExceeded, exitCode, stdout, stderr, duration,
                 $"disk limit of {Options.MaxDiskBytes} bytes exceeded: {lastLine}");
         if (lang.MemoryErrorMarkers.Any(m => stderr.Contains(m, StringComparison.Ordinal)))

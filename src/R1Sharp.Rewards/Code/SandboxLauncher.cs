@@ -15,8 +15,8 @@ namespace R1Sharp.Rewards.Code;
 ///               (sh is PID 1: mounts the tmpfs folders, then runs setsid setpriv --reuid U prlimit ... PROGRAM)
 /// rlimits only: setsid [setpriv --reuid U] prlimit ... PROGRAM   (working folder RUNDIR itself)
 /// </code>
-/// When running as root every worker slot gets a uid of its own (no name, no files), so RLIMIT_NPROC counts that
-/// sandbox alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
+/// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
+/// RLIMIT_NPROC counts that run alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
 /// In a PID namespace every process dies with the namespace's init; under rlimits only, the slot's uid is swept.
 /// </summary>
 internal sealed class SandboxLauncher
@@ -26,12 +26,16 @@ internal sealed class SandboxLauncher
 
     private const string SandboxPath = "/usr/local/bin:/usr/bin:/bin";
     private const int SigKill = 9;
-    private static int _nextUidSlot;
+
+    /// <summary>Uids each slot rotates through: a killed run's processes may linger a moment as zombies (until the
+    /// host's init reaps them) and would count against the next run's RLIMIT_NPROC if it reused the uid.</summary>
+    internal const int UidsPerSlot = 1024;
 
     private readonly CodeSandboxOptions _options;
     private readonly Tools _tools;
     private readonly bool _isRoot;
     private readonly int _uidBase;
+    private readonly int[] _currentUid;
     private readonly bool _bwrapSizedTmpfs;
 
     private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapSizedTmpfs)
@@ -41,9 +45,11 @@ internal sealed class SandboxLauncher
         _tools = tools;
         _isRoot = NativeMethods.geteuid() == 0;
         _bwrapSizedTmpfs = bwrapSizedTmpfs;
-        // 1e9 + pid·256 + k: unique per process and per sandbox instance, far above any real account.
-        int reserved = Interlocked.Add(ref _nextUidSlot, options.Workers) - options.Workers;
-        _uidBase = 1_000_000_000 + (Environment.ProcessId % 4_000_000) * 256 + reserved % 256;
+        // A random block in [1e9, 2^31): far above any real account, and two live sandboxes (even in different
+        // processes) overlap with probability ~ 2 · Workers · 1024 / 1.1e9.
+        int span = options.Workers * UidsPerSlot;
+        _uidBase = 1_000_000_000 + Random.Shared.Next(0, int.MaxValue - 1_000_000_000 - span);
+        _currentUid = Enumerable.Range(0, options.Workers).Select(slot => _uidBase + slot * UidsPerSlot).ToArray();
     }
 
     internal SandboxBackend Backend { get; }
@@ -60,7 +66,18 @@ internal sealed class SandboxLauncher
                      : "rlimits only (no network, filesystem or process isolation)",
     };
 
-    internal int UidFor(int slot) => _uidBase + slot;
+    /// <summary>The uid the slot's current run uses.</summary>
+    internal int UidFor(int slot) => _currentUid[slot];
+
+    /// <summary>Moves the slot to its next uid (called before each run; the slot is owned by one run at a time).</summary>
+    internal void NextUid(int slot)
+    {
+        int first = _uidBase + slot * UidsPerSlot;
+        _currentUid[slot] = first + (_currentUid[slot] - first + 1) % UidsPerSlot;
+    }
+
+    /// <summary>True when <paramref name="uid"/> belongs to this sandbox's block.</summary>
+    internal bool OwnsUid(int uid) => uid >= _uidBase && uid < _uidBase + _currentUid.Length * UidsPerSlot;
 
     /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file.</summary>
     internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName)
@@ -174,6 +191,18 @@ internal sealed class SandboxLauncher
         }
         catch (InvalidOperationException) { } // already exited
         catch (System.ComponentModel.Win32Exception) { }
+        Sweep(slot);
+    }
+
+    /// <summary>
+    /// Right after the launched process exited: under rlimits only, kill what it left in its session (and, as
+    /// root, under its uid) before reading the rest of its output, so that a background child holding the pipes
+    /// open cannot stall the run. Namespace backends need nothing: the PID namespace is already gone.
+    /// </summary>
+    internal void AfterExit(Process process, int slot)
+    {
+        if (Backend != SandboxBackend.RlimitsOnly) return;
+        _ = NativeMethods.kill(-process.Id, SigKill);
         Sweep(slot);
     }
 
