@@ -95,7 +95,6 @@ public sealed class CodeSandbox
         }
         finally
         {
-            _launcher.Sweep(slot);
             DeleteRunFolder(folder);
             _slots.Writer.TryWrite(slot);
         }
@@ -149,7 +148,14 @@ public sealed class CodeSandbox
                 throw;
             }
             KillFor(ExecutionStatus.TimeLimitExceeded, $"wall-clock limit of {Options.TimeLimit.TotalSeconds:0.###} s exceeded");
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            try
+            {
+                await process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return Error($"the sandbox (pid {process.Id}) did not die within 10 s of SIGKILL");
+            }
         }
         var duration = clock.Elapsed;
         _launcher.AfterExit(process, slot);

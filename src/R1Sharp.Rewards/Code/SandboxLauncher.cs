@@ -11,8 +11,8 @@ namespace R1Sharp.Rewards.Code;
 /// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
 ///               --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs HIDDEN... --size D --tmpfs /tmp
 ///               --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
-/// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c MOUNTS
-///               (sh is PID 1: mounts the tmpfs folders, then runs setsid setpriv --reuid U prlimit ... PROGRAM)
+/// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
+///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
 /// rlimits only: setsid [setpriv --reuid U] prlimit ... PROGRAM   (working folder RUNDIR itself)
 /// </code>
 /// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
@@ -37,6 +37,7 @@ internal sealed class SandboxLauncher
     private readonly int _uidBase;
     private readonly int[] _currentUid;
     private readonly bool _bwrapSizedTmpfs;
+    private string? _unshareFstab;
 
     private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapSizedTmpfs)
     {
@@ -142,7 +143,7 @@ internal sealed class SandboxLauncher
                 psi.FileName = _tools.Setpriv;
                 foreach (var a in (string[])["--pdeathsig=KILL", "--", _tools.Unshare!, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
                              "--mount-proc", "--propagation", "private", "--", _tools.Sh, "-c", UnshareScript(), "sh",
-                             runFolder, disk, uid])
+                             runFolder, uid])
                     list.Add(a);
                 AddRlimitedCommand(list, interpreter, arguments, $"{ProgramFolder}/{fileName}");
                 break;
@@ -169,6 +170,7 @@ internal sealed class SandboxLauncher
     /// </summary>
     internal void PrepareFolder(int slot, string runFolder)
     {
+        if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), _unshareFstab ??= UnshareFstab());
         if (Backend == SandboxBackend.RlimitsOnly && _isRoot && OperatingSystem.IsLinux())
         {
             uint uid = (uint)UidFor(slot);
@@ -254,31 +256,42 @@ internal sealed class SandboxLauncher
         ("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONHASHSEED", "0"), ("OMP_NUM_THREADS", "1"),
     ];
 
+    /// <summary>The file, in the run folder, that lists the unshare backend's mounts for one <c>mount -a</c>.</summary>
+    internal const string FstabName = "sandbox.fstab";
+
     /// <summary>
-    /// The PID-1 shell of the unshare backend: $1 = run folder, $2 = tmpfs size, $3 = uid, then the command.
-    /// It opens the run folder before /tmp is covered, bind-mounts it read-only at /tmp/src through /proc/self/fd,
-    /// covers the hidden folders, and waits for the program (so the program is PID 2 and behaves normally).
+    /// The mounts of the unshare backend, as an fstab for a single <c>mount -a -T</c> (one exec instead of one per
+    /// mount): a sized tmpfs on /tmp, the run folder (opened as fd 4 before /tmp is covered) bound read-only on
+    /// /tmp/src, a sized tmpfs on /dev/shm, and small empty tmpfs over each hidden folder.
     /// </summary>
-    private string UnshareScript()
+    internal string UnshareFstab()
     {
-        string hidden = string.Join(' ', ExistingFolders(_options.HiddenPaths).Select(p => $"'{p}'"));
-        return $"""
-            set -e
-            src=$1; size=$2; uid=$3; shift 3
-            exec 4<"$src"
-            mount -t tmpfs -o size=$size,mode=1777 r1sandbox /tmp
-            mkdir {ProgramFolder}
-            mount --bind /proc/self/fd/4 {ProgramFolder}
-            mount -o remount,bind,ro {ProgramFolder}
-            exec 4<&-
-            if [ -d /dev/shm ]; then mount -t tmpfs -o size=$size,mode=1777 r1sandbox /dev/shm; fi
-            for d in {hidden}; do mount -t tmpfs -o size=65536,mode=755 r1sandbox "$d"; done
-            cd /tmp
-            exec 3<&0
-            {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
-            wait $!
-            """;
+        var lines = new List<string>
+        {
+            $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},mode=1777 0 0",
+            $"/proc/self/fd/4 {ProgramFolder} none bind,ro,X-mount.mkdir 0 0",
+        };
+        if (Directory.Exists("/dev/shm")) lines.Add($"r1sandbox /dev/shm tmpfs size={_options.MaxDiskBytes},mode=1777 0 0");
+        lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,mode=755 0 0"));
+        return string.Join('\n', lines) + "\n";
     }
+
+    /// <summary>
+    /// The PID-1 shell of the unshare backend: $1 = run folder, $2 = uid, then the command. It mounts what
+    /// <see cref="UnshareFstab"/> lists and waits for the program (so the program is PID 2 and behaves normally;
+    /// when the shell exits, the kernel kills whatever is left in the namespace).
+    /// </summary>
+    private string UnshareScript() => $"""
+        set -e
+        src=$1; uid=$2; shift 2
+        exec 4<"$src"
+        mount -a -T "$src/{FstabName}"
+        exec 4<&-
+        cd /tmp
+        exec 3<&0
+        {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
+        wait $!
+        """;
 
     private static IEnumerable<string> ExistingFolders(IEnumerable<string> paths)
     {
