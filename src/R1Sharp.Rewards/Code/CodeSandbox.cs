@@ -229,26 +229,36 @@ public sealed class CodeSandbox
 
     private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "…";
 
-    /// <summary>A fresh, private folder under the system temp folder for one run (mode 0755, removed afterwards).</summary>
+    /// <summary>A fresh folder under the system temp folder for one run: mode 0711, so other users (other runs'
+    /// uids) can reach a file by name but not list the folder. Removed after the run.</summary>
     internal static string CreateRunFolder()
     {
         string path = Path.Combine(Path.GetTempPath(), "r1sharp-sandbox-" + Guid.NewGuid().ToString("N"));
         if (!OperatingSystem.IsLinux()) throw new PlatformNotSupportedException("The code sandbox runs on Linux only.");
         Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
-                                        UnixFileMode.GroupRead | UnixFileMode.GroupExecute |
-                                        UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+                                        UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         return path;
     }
 
-    /// <summary>Deletes a run folder, whatever the program left in it (read-only folders included).</summary>
+    /// <summary>Deletes a run folder, whatever the program left in it. Symbolic links are removed, never followed
+    /// (a program may plant `evil -> /etc`); folders it made unwritable are opened up first when needed.</summary>
     internal static void DeleteRunFolder(string path)
     {
         try
         {
-            if (!Directory.Exists(path)) return;
-            foreach (var dir in Directory.EnumerateDirectories(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+            Directory.Delete(path, recursive: true);
+            return;
+        }
+        catch (DirectoryNotFoundException) { return; }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        try
+        {
+            var options = new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true };
+            foreach (var dir in new DirectoryInfo(path).EnumerateDirectories("*", options))
             {
-                try { if (OperatingSystem.IsLinux()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute); }
+                if (dir.LinkTarget is not null || dir.Attributes.HasFlag(FileAttributes.ReparsePoint)) continue;
+                try { if (OperatingSystem.IsLinux()) dir.UnixFileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute; }
                 catch (IOException) { }
                 catch (UnauthorizedAccessException) { }
             }

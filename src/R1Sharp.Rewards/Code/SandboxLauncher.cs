@@ -13,7 +13,7 @@ namespace R1Sharp.Rewards.Code;
 ///               --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
 ///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
-/// rlimits only: setsid [setpriv --reuid U] prlimit ... PROGRAM   (working folder RUNDIR itself)
+/// rlimits only: setsid [setpriv --reuid U] prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
 /// </code>
 /// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
 /// RLIMIT_NPROC counts that run alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
@@ -150,7 +150,8 @@ internal sealed class SandboxLauncher
             }
             default:
             {
-                foreach (var (key, value) in ProgramEnvironment(runFolder)) psi.Environment[key] = value;
+                psi.WorkingDirectory = WorkFolder(runFolder);
+                foreach (var (key, value) in ProgramEnvironment(psi.WorkingDirectory)) psi.Environment[key] = value;
                 psi.FileName = _tools.Setsid;
                 if (_isRoot)
                 {
@@ -171,13 +172,18 @@ internal sealed class SandboxLauncher
     internal void PrepareFolder(int slot, string runFolder)
     {
         if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), _unshareFstab ??= UnshareFstab());
-        if (Backend == SandboxBackend.RlimitsOnly && _isRoot && OperatingSystem.IsLinux())
+        if (Backend == SandboxBackend.RlimitsOnly && OperatingSystem.IsLinux())
         {
-            uint uid = (uint)UidFor(slot);
-            _ = NativeMethods.chown(runFolder, uid, uid);
-            File.SetUnixFileMode(runFolder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            // The writable folder sits inside the root-owned run folder, so the program cannot rename it away and
+            // plant a link in its place before the cleanup.
+            string work = WorkFolder(runFolder);
+            Directory.CreateDirectory(work, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            if (_isRoot) _ = NativeMethods.chown(work, (uint)UidFor(slot), (uint)UidFor(slot));
         }
     }
+
+    /// <summary>The writable working folder of an rlimits-only run.</summary>
+    internal static string WorkFolder(string runFolder) => Path.Combine(runFolder, "work");
 
     /// <summary>
     /// Kills the run and everything it started. The launched process first (bwrap's death takes its PID namespace
@@ -268,11 +274,11 @@ internal sealed class SandboxLauncher
     {
         var lines = new List<string>
         {
-            $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},mode=1777 0 0",
+            $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0",
             $"/proc/self/fd/4 {ProgramFolder} none bind,ro,X-mount.mkdir 0 0",
         };
-        if (Directory.Exists("/dev/shm")) lines.Add($"r1sandbox /dev/shm tmpfs size={_options.MaxDiskBytes},mode=1777 0 0");
-        lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,mode=755 0 0"));
+        if (Directory.Exists("/dev/shm")) lines.Add($"r1sandbox /dev/shm tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0");
+        lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,nr_inodes=16,mode=755 0 0"));
         return string.Join('\n', lines) + "\n";
     }
 

@@ -104,4 +104,17 @@ public class CodeSandboxTests
         ResultAssert.Status(ExecutionStatus.Success, result);
         Assert.Equal("done\n", result.Stdout);
     }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Cancellation_kills_the_run_and_frees_the_slot(string mode)
+    {
+        var sandbox = SandboxModes.Create(mode, o => o with { Workers = 1, TimeLimit = TimeSpan.FromSeconds(30) });
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        var started = DateTime.UtcNow;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sandbox.RunAsync("python", "import time\ntime.sleep(30)", "", cts.Token));
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
+        var next = await sandbox.RunAsync("python", "print(1)", "");
+        ResultAssert.Status(ExecutionStatus.Success, next);
+    }
 }

@@ -298,6 +298,42 @@ public class HostileProgramTests
         AssertContained(one, ExecutionStatus.DiskLimitExceeded);
     }
 
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Planted_links_and_locked_folders_do_not_derail_the_cleanup(string mode)
+    {
+        // The cleanup must remove the run folder without following a planted link (chmod or delete through it).
+        var sandbox = SandboxModes.Create(mode);
+        string victim = Path.Combine(Path.GetTempPath(), "r1sharp-victim-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(victim);
+        File.SetUnixFileMode(victim, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(victim, "keep"), "x");
+        try
+        {
+            string program = $"""
+                import os
+                os.symlink('{victim}', 'evil')
+                os.symlink('/etc', 'etc')
+                os.makedirs('locked/inner')
+                open('locked/inner/f', 'w').write('x')
+                os.chmod('locked/inner', 0)
+                os.chmod('locked', 0)
+                print(os.getcwd())
+                """;
+            var result = await sandbox.RunAsync("python", program, "");
+            ResultAssert.Status(ExecutionStatus.Success, result);
+            string cwd = result.Stdout.Trim();
+            if (mode == SandboxModes.Rlimits) Assert.False(Directory.Exists(cwd), $"{cwd} was not removed");
+            Assert.True(File.Exists(Path.Combine(victim, "keep")));
+            Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(victim));
+            Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode("/etc"));
+        }
+        finally
+        {
+            Directory.Delete(victim, recursive: true);
+        }
+    }
+
     [Fact]
     public void Rlimits_only_caps_the_size_of_each_file()
     {
