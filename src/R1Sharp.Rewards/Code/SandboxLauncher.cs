@@ -36,16 +36,16 @@ internal sealed class SandboxLauncher
     private readonly bool _isRoot;
     private readonly int _uidBase;
     private readonly int[] _currentUid;
-    private readonly bool _bwrapSizedTmpfs;
+    private readonly bool _bwrapModern;
     private string? _unshareFstab;
 
-    private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapSizedTmpfs)
+    private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern)
     {
         _options = options;
         Backend = backend;
         _tools = tools;
         _isRoot = NativeMethods.geteuid() == 0;
-        _bwrapSizedTmpfs = bwrapSizedTmpfs;
+        _bwrapModern = bwrapModern;
         // A random block in [1e9, 2^31): far above any real account, and two live sandboxes (even in different
         // processes) overlap with probability ~ 2 · Workers · 1024 / 1.1e9.
         int span = options.Workers * UidsPerSlot;
@@ -61,7 +61,7 @@ internal sealed class SandboxLauncher
     /// <summary>One line for logs: backend and what it isolates.</summary>
     internal string Description => Backend switch
     {
-        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-slot uid" : "")}{(_bwrapSizedTmpfs ? "" : ", unsized tmpfs (old bwrap)")}",
+        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-slot uid" : "")}{(_bwrapModern ? "" : ", bwrap < 0.8: unsized tmpfs, nested user namespaces allowed")}",
         SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-slot uid",
         _ => _isRoot ? "rlimits only, per-slot uid (no network or filesystem isolation)"
                      : "rlimits only (no network, filesystem or process isolation)",
@@ -112,7 +112,9 @@ internal sealed class SandboxLauncher
                 {
                     psi.FileName = _tools.Bwrap!;
                 }
-                foreach (var a in (string[])["--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent",
+                list.Add("--unshare-all"); list.Add("--unshare-user");
+                if (_bwrapModern) list.Add("--disable-userns"); // bwrap ≥ 0.8
+                foreach (var a in (string[])["--die-with-parent",
                              "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
                              "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
                     list.Add(a);
@@ -123,7 +125,7 @@ internal sealed class SandboxLauncher
                 foreach (var tmp in (string[])["/tmp", "/dev/shm"])
                 {
                     list.Add("--perms"); list.Add("1777");
-                    if (_bwrapSizedTmpfs) { list.Add("--size"); list.Add(disk); }
+                    if (_bwrapModern) { list.Add("--size"); list.Add(disk); } // bwrap ≥ 0.7
                     list.Add("--tmpfs"); list.Add(tmp);
                 }
                 list.Add("--ro-bind"); list.Add(runFolder); list.Add(ProgramFolder);
@@ -309,58 +311,68 @@ internal sealed class SandboxLauncher
     }
 
     /// <summary>
-    /// Chooses the backend for <paramref name="options"/>: tries bubblewrap (when preferred and installed), then
-    /// unshare (root only), each by running <c>true</c> through its real command line; falls back to rlimits only
-    /// in <see cref="IsolationMode.Auto"/> and throws in <see cref="IsolationMode.Namespaces"/>.
+    /// Chooses the backend for <paramref name="options"/>: tries bubblewrap (when preferred and installed; with
+    /// the ≥ 0.8 flags, then without), then unshare (root only), each by running <c>true</c> through its real
+    /// command line; falls back to rlimits only in <see cref="IsolationMode.Auto"/> (reporting a warning through
+    /// <paramref name="warn"/>) and throws in <see cref="IsolationMode.Namespaces"/>.
     /// </summary>
     internal static SandboxLauncher Detect(CodeSandboxOptions options, Action<string> warn)
     {
         var tools = Tools.Find();
-        var failures = new List<string>();
         var missing = tools.MissingEssentials();
         if (missing.Count > 0)
             throw new InvalidOperationException(
                 $"The code sandbox needs {string.Join(", ", missing)} (util-linux) on PATH; install util-linux.");
+        // Probing costs a few process starts: once per process and kind of request.
+        var key = (options.Isolation, options.PreferBubblewrap, string.Join(',', options.HiddenPaths));
+        var verdict = Verdicts.GetOrAdd(key, _ => Probe(options, tools));
+        if (verdict.Error is not null) throw new InvalidOperationException(verdict.Error);
+        if (verdict.Warning is not null) warn(verdict.Warning);
+        return new SandboxLauncher(options, verdict.Backend, tools, verdict.BwrapModern);
+    }
 
-        if (options.Isolation != IsolationMode.RlimitsOnly)
+    private sealed record Verdict(SandboxBackend Backend, bool BwrapModern, string? Warning, string? Error);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(IsolationMode, bool, string), Verdict> Verdicts = new();
+
+    private static Verdict Probe(CodeSandboxOptions options, Tools tools)
+    {
+        var failures = new List<string>();
+        if (options.Isolation == IsolationMode.RlimitsOnly) return new(SandboxBackend.RlimitsOnly, false, null, null);
+        if (options.PreferBubblewrap && tools.Bwrap is not null)
         {
-            if (options.PreferBubblewrap && tools.Bwrap is not null)
+            foreach (bool modern in (bool[])[true, false])
             {
-                foreach (bool sized in (bool[])[true, false])
-                {
-                    var candidate = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, sized);
-                    var error = candidate.Probe();
-                    if (error is null) return candidate;
-                    failures.Add($"bwrap{(sized ? "" : " (without --size)")}: {error}");
-                }
+                var error = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, modern).Probe();
+                if (error is null) return new(SandboxBackend.Bubblewrap, modern, null, null);
+                failures.Add($"bwrap{(modern ? "" : " (without --size, --disable-userns)")}: {error}");
             }
-            else if (options.PreferBubblewrap)
-            {
-                failures.Add("bwrap: not installed (Debian/Ubuntu package 'bubblewrap')");
-            }
-
-            if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
-            {
-                var candidate = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true);
-                var error = candidate.Probe();
-                if (error is null) return candidate;
-                failures.Add($"unshare: {error}");
-            }
-            else
-            {
-                failures.Add(tools.Unshare is null ? "unshare: not installed" : "unshare: needs root");
-            }
-
-            if (options.Isolation == IsolationMode.Namespaces)
-                throw new InvalidOperationException(
-                    "IsolationMode.Namespaces was requested but no namespace sandbox works here: " + string.Join("; ", failures));
-            warn("Code sandbox: Linux namespaces are not available (" + string.Join("; ", failures) +
-                 "). Falling back to rlimits only: programs are limited in time, memory, processes and output, " +
-                 "but NOT isolated from the network or the filesystem" +
-                 (NativeMethods.geteuid() == 0 ? "" : ", and can signal your other processes") +
-                 ". Install bubblewrap for real isolation.");
         }
-        return new SandboxLauncher(options, SandboxBackend.RlimitsOnly, tools, false);
+        else if (options.PreferBubblewrap)
+        {
+            failures.Add("bwrap: not installed (Debian/Ubuntu package 'bubblewrap')");
+        }
+
+        if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
+        {
+            var error = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true).Probe();
+            if (error is null) return new(SandboxBackend.Unshare, false, null, null);
+            failures.Add($"unshare: {error}");
+        }
+        else
+        {
+            failures.Add(tools.Unshare is null ? "unshare: not installed" : "unshare: needs root");
+        }
+
+        if (options.Isolation == IsolationMode.Namespaces)
+            return new(SandboxBackend.RlimitsOnly, false, null,
+                "IsolationMode.Namespaces was requested but no namespace sandbox works here: " + string.Join("; ", failures));
+        string warning = "Code sandbox: Linux namespaces are not available (" + string.Join("; ", failures) +
+            "). Falling back to rlimits only: programs are limited in time, memory, processes and output, " +
+            "but NOT isolated from the network or the filesystem" +
+            (NativeMethods.geteuid() == 0 ? "" : ", and can signal your other processes") +
+            ". Install bubblewrap for real isolation.";
+        return new(SandboxBackend.RlimitsOnly, false, warning, null);
     }
 
     /// <summary>Runs <c>true</c> through this backend; null when it exited 0, else what went wrong.</summary>
