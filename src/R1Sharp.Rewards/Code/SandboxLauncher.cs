@@ -25,6 +25,9 @@ internal sealed class SandboxLauncher
     internal const string ProgramFolder = "/tmp/src";
 
     private const string SandboxPath = "/usr/local/bin:/usr/bin:/bin";
+
+    /// <summary>World-writable folders an rlimits-only program can write into; its leftovers are removed there.</summary>
+    private static readonly string[] WorldWritable = ["/tmp", "/var/tmp", "/dev/shm"];
     private const int SigKill = 9;
 
     /// <summary>Uids each slot rotates through: a killed run's processes may linger a moment as zombies (until the
@@ -222,6 +225,8 @@ internal sealed class SandboxLauncher
         if (Backend != SandboxBackend.RlimitsOnly || !_isRoot) return;
         // `kill -9 -1` run *as the slot's uid* reaches exactly the processes of that uid (never ours: we are root
         // and setpriv execs the shell only after the uid change succeeded). Twice, for a fork racing the first.
+        // Then, still as that uid (so it can remove nothing but its own), the files it left in the world-writable
+        // folders: without a mount namespace it could write there.
         var psi = new ProcessStartInfo(_tools.Setpriv)
         {
             UseShellExecute = false,
@@ -231,7 +236,9 @@ internal sealed class SandboxLauncher
         psi.Environment.Clear();
         string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
         foreach (var a in (string[])[$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", _tools.Sh, "-c",
-                     "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; exit 0"])
+                     "kill -9 -1 2>/dev/null; kill -9 -1 2>/dev/null; " +
+                     $"find {string.Join(' ', WorldWritable.Where(Directory.Exists))} -xdev -mindepth 1 -maxdepth 1 -uid {uid} " +
+                     "-exec rm -rf -- {} + 2>/dev/null; exit 0"])
             psi.ArgumentList.Add(a);
         try
         {

@@ -334,6 +334,23 @@ public class HostileProgramTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))]
+    public void Nothing_is_left_in_the_hosts_world_writable_folders(string mode)
+    {
+        // Namespaces: the writes land in private tmpfs. Rlimits only (as root): they land on the host, and the
+        // post-run sweep removes everything the run's uid owns there.
+        var (reward, _) = Create(mode);
+        string name = "r1sharp-litter-" + Guid.NewGuid().ToString("N");
+        var evaluation = Judge(reward, $"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm'):\n    os.makedirs(f'{{d}}/{name}/sub')\n    open(f'{{d}}/{name}/sub/f', 'w').write('x')\n    open(f'{{d}}/{name}.txt', 'w').write('x')");
+        Assert.Equal(ExecutionStatus.Success, evaluation.Tests[0].Status);
+        foreach (var dir in (string[])["/tmp", "/var/tmp", "/dev/shm"])
+        {
+            Assert.False(Directory.Exists($"{dir}/{name}"), $"{dir}/{name} left behind");
+            Assert.False(File.Exists($"{dir}/{name}.txt"), $"{dir}/{name}.txt left behind");
+        }
+    }
+
     [Fact]
     public void Rlimits_only_caps_the_size_of_each_file()
     {
