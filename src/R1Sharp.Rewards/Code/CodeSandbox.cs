@@ -13,8 +13,9 @@ namespace R1Sharp.Rewards.Code;
 /// <item>limits per run: wall time (killed by us), CPU time (RLIMIT_CPU), address space (RLIMIT_AS), processes
 /// (RLIMIT_NPROC), file size (RLIMIT_FSIZE), open files, stdout + stderr bytes (killed as soon as exceeded);</item>
 /// <item>under namespaces (bubblewrap, else unshare as root): no network (own network namespace), own PID
-/// namespace (nothing outlives the run), a read-only view of the system, empty /home, /root and /run, and a
-/// fresh size-limited tmpfs as /tmp (the only writable place; the program itself lies read-only in /tmp/src);</item>
+/// namespace (nothing outlives the run), a read-only view of the system, empty /home, /root and /run, and
+/// fresh size-limited tmpfs as /tmp, /var/tmp and /dev/shm (the only writable places; the program itself lies
+/// read-only in /tmp/src);</item>
 /// <item>under rlimits only (machines that forbid namespaces; warned once): the limits, a fresh folder as the
 /// working directory, and as root a throw-away uid whose processes are all killed after the run.</item>
 /// </list>

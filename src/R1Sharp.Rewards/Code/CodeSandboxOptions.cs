@@ -68,8 +68,9 @@ public sealed record CodeSandboxOptions
     public int MaxStderrBytesKept { get; init; } = 8192;
 
     /// <summary>Folders replaced by empty ones inside the sandbox (namespaces only): the users' homes and the
-    /// runtime folders that hold sockets of system services. /tmp and /dev/shm are always replaced.</summary>
-    public IReadOnlyList<string> HiddenPaths { get; init; } = ["/home", "/root", "/run", "/var/tmp", "/var/run"];
+    /// runtime folders that hold sockets of system services. /tmp, /var/tmp and /dev/shm are always replaced by
+    /// private writable tmpfs of <see cref="MaxDiskBytes"/> each.</summary>
+    public IReadOnlyList<string> HiddenPaths { get; init; } = ["/home", "/root", "/run", "/var/run"];
 
     /// <summary>Checks the limits and returns this record; throws <see cref="ArgumentException"/> naming the field.</summary>
     public CodeSandboxOptions Validate()

@@ -10,7 +10,7 @@ namespace R1Sharp.Rewards.Code;
 /// <code>
 /// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
 ///               --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs HIDDEN... --size D --tmpfs /tmp
-///               --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
+///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
 ///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
 /// rlimits only: setsid [setpriv --reuid U] prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
@@ -125,7 +125,7 @@ internal sealed class SandboxLauncher
                 {
                     list.Add("--tmpfs"); list.Add(hidden);
                 }
-                foreach (var tmp in (string[])["/tmp", "/dev/shm"])
+                foreach (var tmp in PrivateScratch())
                 {
                     list.Add("--perms"); list.Add("1777");
                     if (_bwrapModern) { list.Add("--size"); list.Add(disk); } // bwrap ≥ 0.7
@@ -277,7 +277,7 @@ internal sealed class SandboxLauncher
     /// <summary>
     /// The mounts of the unshare backend, as an fstab for a single <c>mount -a -T</c> (one exec instead of one per
     /// mount): a sized tmpfs on /tmp, the run folder (opened as fd 4 before /tmp is covered) bound read-only on
-    /// /tmp/src, a sized tmpfs on /dev/shm, and small empty tmpfs over each hidden folder.
+    /// /tmp/src, sized tmpfs on /var/tmp and /dev/shm, and small empty tmpfs over each hidden folder.
     /// </summary>
     internal string UnshareFstab()
     {
@@ -286,7 +286,7 @@ internal sealed class SandboxLauncher
             $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0",
             $"/proc/self/fd/4 {ProgramFolder} none bind,ro,X-mount.mkdir 0 0",
         };
-        if (Directory.Exists("/dev/shm")) lines.Add($"r1sandbox /dev/shm tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0");
+        lines.AddRange(PrivateScratch().Skip(1).Select(p => $"r1sandbox {p} tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0"));
         lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,nr_inodes=16,mode=755 0 0"));
         return string.Join('\n', lines) + "\n";
     }
@@ -307,6 +307,10 @@ internal sealed class SandboxLauncher
         {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
         wait $!
         """;
+
+    /// <summary>The private writable tmpfs of a namespace sandbox: /tmp first, then /var/tmp and /dev/shm when present.</summary>
+    private static IEnumerable<string> PrivateScratch() =>
+        WorldWritable.Where(p => p == "/tmp" || (Directory.Exists(p) && new DirectoryInfo(p).LinkTarget is null));
 
     private static IEnumerable<string> ExistingFolders(IEnumerable<string> paths)
     {
