@@ -134,6 +134,8 @@ public sealed class CodeSandbox
         var stdoutTask = output.PumpAsync(process.StandardOutput.BaseStream, isStdout: true);
         var stderrTask = output.PumpAsync(process.StandardError.BaseStream, isStdout: false);
         var stdinTask = WriteStdinAsync(process.StandardInput.BaseStream, stdin);
+        using var exited = new CancellationTokenSource();
+        var watchdog = WatchMemoryAsync(slot, KillFor, exited.Token);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.TimeLimit);
@@ -159,6 +161,8 @@ public sealed class CodeSandbox
             }
         }
         var duration = clock.Elapsed;
+        exited.Cancel();
+        await watchdog.ConfigureAwait(false);
         _launcher.AfterExit(process, slot);
 
         // Under namespaces every writer died with the run; under rlimits only the sweep killed the rest. Bound the
@@ -177,6 +181,34 @@ public sealed class CodeSandbox
         if (killedFor is { } status)
             return new ExecutionResult(status, null, stdout, stderr, duration, killReason);
         return Classify(exitCode, stdout, stderr, duration, lang);
+    }
+
+    /// <summary>
+    /// RLIMIT_AS bounds each process, but a program may fork up to <see cref="CodeSandboxOptions.MaxProcesses"/>
+    /// of them. Without cgroups, this watchdog bounds their sum: from 100 ms into the run, every 100 ms, it adds up
+    /// the resident memory of the run's processes (found by the run's uid, so as root only) and kills the run when
+    /// it exceeds the memory limit. Resident sizes double-count pages shared after fork, so a sum over the limit is
+    /// confirmed with proportional set sizes (smaps_rollup Pss) before killing.
+    /// </summary>
+    private async Task WatchMemoryAsync(int slot, Action<ExecutionStatus, string> killFor, CancellationToken exited)
+    {
+        if (!_launcher.SwitchesUser) return;
+        long limit = (long)Options.MemoryMegabytes << 20;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(100, exited).ConfigureAwait(false);
+                var (rss, pss) = _launcher.ResidentBytes(slot, limit);
+                if (pss > limit)
+                {
+                    killFor(ExecutionStatus.MemoryLimitExceeded,
+                        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes together ({pss >> 20} MiB, {rss >> 20} MiB resident)");
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>Maps a finished run's exit code and stderr to a status and a reason line.</summary>

@@ -219,6 +219,64 @@ internal sealed class SandboxLauncher
         Sweep(slot);
     }
 
+    /// <summary>
+    /// Memory of the processes running under the slot's current uid: the sum of VmRSS, and — only when that sum
+    /// exceeds <paramref name="threshold"/> — the sum of Pss (which splits pages shared after fork); otherwise the
+    /// second value is the RSS sum too. Reads /proc; processes that vanish meanwhile are skipped.
+    /// </summary>
+    internal (long Rss, long Pss) ResidentBytes(int slot, long threshold)
+    {
+        string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
+        var pids = new List<string>();
+        long rss = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            string name = Path.GetFileName(dir);
+            if (name.Length == 0 || !char.IsAsciiDigit(name[0])) continue;
+            try
+            {
+                long kb = -1;
+                bool ours = false;
+                foreach (var line in File.ReadLines(Path.Combine(dir, "status")))
+                {
+                    if (line.StartsWith("Uid:", StringComparison.Ordinal))
+                    {
+                        ours = line.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1] == uid;
+                        if (!ours) break;
+                    }
+                    else if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    {
+                        kb = ParseKb(line);
+                        break;
+                    }
+                }
+                if (ours && kb > 0)
+                {
+                    rss += kb << 10;
+                    pids.Add(dir);
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        if (rss <= threshold) return (rss, rss);
+        long pss = 0;
+        foreach (var dir in pids)
+        {
+            try
+            {
+                var line = File.ReadLines(Path.Combine(dir, "smaps_rollup")).FirstOrDefault(l => l.StartsWith("Pss:", StringComparison.Ordinal));
+                if (line is not null) pss += ParseKb(line) << 10;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return (rss, pss);
+    }
+
+    private static long ParseKb(string line) =>
+        long.TryParse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], NumberStyles.None, CultureInfo.InvariantCulture, out long kb) ? kb : 0;
+
     /// <summary>After every rlimits-only run as root: SIGKILL every process left under the slot's uid.</summary>
     internal void Sweep(int slot)
     {

@@ -99,6 +99,34 @@ public class HostileProgramTests
     }
 
     [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Forked_memory_bombs_are_bounded_in_total(string mode)
+    {
+        // 12 processes × 200 MiB each stay under the per-process RLIMIT_AS (256 MiB) but not under the total.
+        var (reward, _) = Create(mode, o => o with { TimeLimit = TimeSpan.FromSeconds(3) });
+        const string bomb = """
+            import os, time
+            for _ in range(12):
+                if os.fork() == 0:
+                    x = bytearray(200 * 1024 * 1024)
+                    time.sleep(10)
+                    os._exit(0)
+            time.sleep(10)
+            print(42)
+            """;
+        var evaluation = Judge(reward, bomb);
+        if (SandboxModes.IsRoot)
+        {
+            AssertContained(evaluation, ExecutionStatus.MemoryLimitExceeded, "together");
+            Assert.True(evaluation.Tests[0].Duration < TimeSpan.FromSeconds(2.5), "the watchdog did not stop the run early");
+        }
+        else
+        {
+            AssertContained(evaluation, ExecutionStatus.TimeLimitExceeded); // no uid of its own to watch without root
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
     public void Writing_into_a_world_writable_host_folder_is_impossible(string mode)
     {
