@@ -64,9 +64,9 @@ internal sealed class SandboxLauncher
     /// <summary>One line for logs: backend and what it isolates.</summary>
     internal string Description => Backend switch
     {
-        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-slot uid" : "")}{(_bwrapModern ? "" : ", bwrap < 0.8: unsized tmpfs, nested user namespaces allowed")}",
-        SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-slot uid",
-        _ => _isRoot ? "rlimits only, per-slot uid (no network or filesystem isolation)"
+        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-run uid" : "")}{(_bwrapModern ? "" : ", bwrap < 0.8: unsized tmpfs, nested user namespaces allowed")}",
+        SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-run uid",
+        _ => _isRoot ? "rlimits only, per-run uid (no network or filesystem isolation)"
                      : "rlimits only (no network, filesystem or process isolation)",
     };
 
