@@ -122,7 +122,10 @@ public class HostileProgramTests
         }
         else
         {
-            AssertContained(evaluation, ExecutionStatus.TimeLimitExceeded); // no uid of its own to watch without root
+            // No uid of its own to watch without root: the forks either fail (RLIMIT_NPROC counts the caller's
+            // processes) or the run times out.
+            Assert.Equal(0.0, evaluation.Score);
+            Assert.Contains(evaluation.Tests[0].Status, new[] { ExecutionStatus.TimeLimitExceeded, ExecutionStatus.RuntimeError });
         }
     }
 
@@ -154,7 +157,8 @@ public class HostileProgramTests
         string target = Path.Combine(AppContext.BaseDirectory, "pwned-" + Guid.NewGuid().ToString("N"));
         var evaluation = Judge(reward, $"open('{target}', 'w').write('x')\nprint(42)");
         AssertContained(evaluation, ExecutionStatus.RuntimeError);
-        Assert.Matches("Read-only file system|Permission denied", evaluation.Tests[0].Reason);
+        // Read-only view (bwrap), no write permission (other uid), or not even visible (a checkout under /tmp).
+        Assert.Matches("Read-only file system|Permission denied|No such file or directory", evaluation.Tests[0].Reason);
         Assert.False(File.Exists(target));
     }
 
