@@ -13,7 +13,7 @@ namespace R1Sharp.Rewards.Code;
 ///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
 ///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
-/// rlimits only: setsid [setpriv --reuid U] prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
+/// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
 /// </code>
 /// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
 /// RLIMIT_NPROC counts that run alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
@@ -158,11 +158,13 @@ internal sealed class SandboxLauncher
                 psi.WorkingDirectory = WorkFolder(runFolder);
                 foreach (var (key, value) in ProgramEnvironment(psi.WorkingDirectory)) psi.Environment[key] = value;
                 psi.FileName = _tools.Setsid;
+                list.Add(_tools.Setpriv);
                 if (_isRoot)
                 {
-                    list.Add(_tools.Setpriv);
-                    list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups"); list.Add("--");
+                    list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups");
                 }
+                list.Add("--pdeathsig=KILL"); // applied after the uid change; the host's death kills the program
+                list.Add("--");
                 AddRlimitedCommand(list, interpreter, arguments, Path.Combine(runFolder, fileName));
                 break;
             }
@@ -412,7 +414,7 @@ internal sealed class SandboxLauncher
         {
             foreach (bool modern in (bool[])[true, false])
             {
-                var error = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, modern).Probe();
+                var error = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, modern).RunTrue();
                 if (error is null) return new(SandboxBackend.Bubblewrap, modern, null, null);
                 failures.Add($"bwrap{(modern ? "" : " (without --size, --disable-userns)")}: {error}");
             }
@@ -424,7 +426,7 @@ internal sealed class SandboxLauncher
 
         if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
         {
-            var error = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true).Probe();
+            var error = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true).RunTrue();
             if (error is null) return new(SandboxBackend.Unshare, false, null, null);
             failures.Add($"unshare: {error}");
         }
@@ -445,7 +447,7 @@ internal sealed class SandboxLauncher
     }
 
     /// <summary>Runs <c>true</c> through this backend; null when it exited 0, else what went wrong.</summary>
-    private string? Probe()
+    private string? RunTrue()
     {
         string folder = CodeSandbox.CreateRunFolder();
         try
