@@ -80,7 +80,7 @@ public sealed class CodeSandbox
         if (lang is null)
             return Error($"no runner for language '{language}' (known: {string.Join(", ", CodeLanguages.All.Select(l => l.Name))})");
         var interpreter = _interpreters.GetOrAdd(lang.Name,
-            _ => lang.InterpreterCandidates.Select(c => SandboxLauncher.Which(c, Options.HiddenPaths.Append("/tmp"))).FirstOrDefault(p => p is not null));
+            _ => lang.InterpreterCandidates.Select(c => SandboxLauncher.Which(c, Options.HiddenPaths.Concat(["/tmp", "/var/tmp", "/dev/shm"]))).FirstOrDefault(p => p is not null));
         if (interpreter is null)
             return Error($"no interpreter for {lang.Name} outside the hidden folders (tried {string.Join(", ", lang.InterpreterCandidates)})");
 
@@ -147,6 +147,7 @@ public sealed class CodeSandbox
         {
             if (cancellationToken.IsCancellationRequested)
             {
+                exited.Cancel();
                 _launcher.Kill(process, slot);
                 throw;
             }
@@ -157,6 +158,7 @@ public sealed class CodeSandbox
             }
             catch (TimeoutException)
             {
+                exited.Cancel();
                 return Error($"the sandbox (pid {process.Id}) did not die within 10 s of SIGKILL");
             }
         }
