@@ -1,0 +1,475 @@
+using System.Net;
+using System.Net.Sockets;
+using R1Sharp.Rewards.Code;
+
+namespace R1Sharp.Rewards.Tests.Code;
+
+/// <summary>
+/// Hostile programs, each run through <see cref="CodeReward"/> against a one-case problem. Every test checks three
+/// things: the reward is 0, the run is reported with the expected status (and reason), and the host saw no effect
+/// (file, connection, surviving process). Limits are small so each test takes at most ~2 s. Each runs on every
+/// backend present (bwrap, unshare, rlimits), except where rlimits only cannot contain the attack by design
+/// (network, filesystem views) or where it would hurt the test host (signals when not root).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public class HostileProgramTests
+{
+    private static (CodeReward Reward, CodeSandbox Sandbox) Create(string mode, Func<CodeSandboxOptions, CodeSandboxOptions>? tweak = null)
+    {
+        var sandbox = SandboxModes.Create(mode, tweak);
+        return (new CodeReward(sandbox), sandbox);
+    }
+
+    /// <summary>Runs <paramref name="program"/> against one stdin/stdout case expecting <paramref name="expected"/>.</summary>
+    private static CodeEvaluation Judge(CodeReward reward, string program, string expected = "42", string language = "python")
+    {
+        var tests = $$"""{"language": "{{language}}", "test_cases": [{"input": "", "output": {{System.Text.Json.JsonSerializer.Serialize(expected)}}, "type": "stdin_stdout"}]}""";
+        var input = new RewardInput("p", $"Solution:\n```{language}\n{program}\n```\n", new Dictionary<string, string> { ["tests"] = tests });
+        return reward.Evaluate([input]).Single();
+    }
+
+    private static void AssertContained(CodeEvaluation evaluation, ExecutionStatus status, string? reasonContains = null)
+    {
+        var test = Assert.Single(evaluation.Tests);
+        Assert.True(status == test.Status, $"expected {status}, got {test.Status}: {test.Reason}");
+        Assert.Equal(0.0, evaluation.Score);
+        Assert.False(test.Passed);
+        if (reasonContains is not null) Assert.Contains(reasonContains, test.Reason);
+    }
+
+    /// <summary>After a run, nothing may still run under the sandbox's uids (root: every backend switches uid).</summary>
+    private static void AssertNoSurvivors(CodeSandbox sandbox)
+    {
+        if (!SandboxModes.IsRoot) return; // without root the sandbox keeps the caller's uid: checked by marker instead
+        // Killed processes take a moment to exit; zombies (dead, awaiting the host init's reaping) do not count.
+        var survivors = HostProcesses.Alive(p => sandbox.OwnsUid(p.Uid));
+        for (int i = 0; i < 100 && survivors.Count > 0; i++)
+        {
+            Thread.Sleep(20);
+            survivors = HostProcesses.Alive(p => sandbox.OwnsUid(p.Uid));
+        }
+        Assert.True(survivors.Count == 0, "survivors: " + string.Join(", ", survivors));
+    }
+
+    private static void AssertStillWorks(CodeReward reward) =>
+        Assert.Equal(1.0, Judge(reward, "print(42)").Score);
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Network_to_the_internet_is_refused(string mode)
+    {
+        var (reward, _) = Create(mode);
+        var evaluation = Judge(reward, "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=1)\nprint(42)");
+        AssertContained(evaluation, ExecutionStatus.RuntimeError, "Network is unreachable");
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Network_to_a_host_loopback_port_is_refused(string mode)
+    {
+        var (reward, _) = Create(mode);
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var evaluation = Judge(reward, $"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)\ns.sendall(b'hi')\nprint(42)");
+        AssertContained(evaluation, ExecutionStatus.RuntimeError);
+        Assert.Matches("Connection refused|Network is unreachable", evaluation.Tests[0].Reason);
+        Assert.False(listener.Pending(), "the sandboxed program reached the host's loopback listener");
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Fork_bomb_is_bounded_and_leaves_nothing(string mode)
+    {
+        var (reward, sandbox) = Create(mode, o => o with { TimeLimit = TimeSpan.FromSeconds(1) });
+        const string bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass";
+        var evaluation = Judge(reward, bomb);
+        AssertContained(evaluation, ExecutionStatus.TimeLimitExceeded);
+        AssertNoSurvivors(sandbox);
+        AssertStillWorks(reward);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Memory_bombs_hit_the_address_space_limit(string mode)
+    {
+        var (reward, _) = Create(mode);
+        AssertContained(Judge(reward, "x = bytearray(4 * 1024**3)\nprint(42)"), ExecutionStatus.MemoryLimitExceeded, "MemoryError");
+        AssertContained(Judge(reward, "a = []\nwhile True:\n    a.append(bytearray(10**7))"), ExecutionStatus.MemoryLimitExceeded);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Forked_memory_bombs_are_bounded_in_total(string mode)
+    {
+        // 12 processes × 200 MiB each stay under the per-process RLIMIT_AS (256 MiB) but not under the total.
+        var (reward, _) = Create(mode, o => o with { TimeLimit = TimeSpan.FromSeconds(3) });
+        const string bomb = """
+            import os, time
+            for _ in range(12):
+                if os.fork() == 0:
+                    x = bytearray(200 * 1024 * 1024)
+                    time.sleep(10)
+                    os._exit(0)
+            time.sleep(10)
+            print(42)
+            """;
+        var evaluation = Judge(reward, bomb);
+        if (SandboxModes.IsRoot)
+        {
+            AssertContained(evaluation, ExecutionStatus.MemoryLimitExceeded, "together");
+            Assert.True(evaluation.Tests[0].Duration < TimeSpan.FromSeconds(2.5), "the watchdog did not stop the run early");
+        }
+        else
+        {
+            // No uid of its own to watch without root: the forks either fail (RLIMIT_NPROC counts the caller's
+            // processes) or the run times out.
+            Assert.Equal(0.0, evaluation.Score);
+            Assert.Contains(evaluation.Tests[0].Status, new[] { ExecutionStatus.TimeLimitExceeded, ExecutionStatus.RuntimeError });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Writing_into_a_world_writable_host_folder_is_impossible(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string watched = Path.Combine(Path.GetTempPath(), "r1sharp-watched-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(watched, (UnixFileMode)0b111_111_111);
+        File.SetUnixFileMode(watched, (UnixFileMode)0b111_111_111); // 0777 regardless of umask
+        try
+        {
+            var evaluation = Judge(reward, $"open('{watched}/pwned', 'w').write('x')\nprint(42)");
+            AssertContained(evaluation, ExecutionStatus.RuntimeError, "No such file or directory");
+            Assert.Empty(Directory.EnumerateFileSystemEntries(watched));
+        }
+        finally
+        {
+            Directory.Delete(watched, recursive: true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))]
+    public void Writing_into_the_repository_is_refused(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string target = Path.Combine(AppContext.BaseDirectory, "pwned-" + Guid.NewGuid().ToString("N"));
+        var evaluation = Judge(reward, $"open('{target}', 'w').write('x')\nprint(42)");
+        AssertContained(evaluation, ExecutionStatus.RuntimeError);
+        // Read-only view (bwrap), no write permission (other uid), or not even visible (a checkout under /tmp).
+        Assert.Matches("Read-only file system|Permission denied|No such file or directory", evaluation.Tests[0].Reason);
+        Assert.False(File.Exists(target));
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void The_users_home_is_not_readable(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string secretFile = Path.Combine(home, ".r1sharp-secret-" + Guid.NewGuid().ToString("N"));
+        string secret = Guid.NewGuid().ToString("N");
+        File.WriteAllText(secretFile, secret);
+        File.SetUnixFileMode(secretFile, (UnixFileMode)0b110_100_100); // 0644: only the sandbox can stop the read
+        try
+        {
+            var evaluation = Judge(reward, $"print(open('{secretFile}').read())", expected: secret);
+            AssertContained(evaluation, ExecutionStatus.RuntimeError, "No such file or directory");
+            Assert.DoesNotContain(secret, evaluation.Tests[0].Reason);
+        }
+        finally
+        {
+            File.Delete(secretFile);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Escaping_the_mounts_through_a_nested_user_namespace_fails(string mode)
+    {
+        // unshare -Urm gives root in a new user + mount namespace; mounts inherited from the sandbox are locked
+        // (bwrap also forbids new user namespaces), so /root cannot be unmounted to reveal the host's home.
+        var (reward, _) = Create(mode);
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string secretFile = Path.Combine(home, ".r1sharp-secret-" + Guid.NewGuid().ToString("N"));
+        string secret = Guid.NewGuid().ToString("N");
+        File.WriteAllText(secretFile, secret);
+        try
+        {
+            var evaluation = Judge(reward, $"unshare -Urm sh -c 'umount -l {home} 2>/dev/null; umount -l {home} 2>/dev/null; cat {secretFile}'",
+                expected: secret, language: "bash");
+            AssertContained(evaluation, ExecutionStatus.RuntimeError);
+        }
+        finally
+        {
+            File.Delete(secretFile);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Infinite_loops_and_sleeps_hit_the_time_limit(string mode)
+    {
+        var (reward, _) = Create(mode, o => o with { TimeLimit = TimeSpan.FromSeconds(1) });
+        var busy = Judge(reward, "while True:\n    pass");
+        AssertContained(busy, ExecutionStatus.TimeLimitExceeded);
+        Assert.InRange(busy.Tests[0].Duration, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(3));
+        AssertContained(Judge(reward, "import time\ntime.sleep(60)"), ExecutionStatus.TimeLimitExceeded, "wall-clock");
+        AssertContained(Judge(reward, "import os, signal\nos.kill(os.getpid(), signal.SIGSTOP)\nprint(42)"), ExecutionStatus.TimeLimitExceeded);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Gigabytes_of_output_are_cut_at_the_cap(string mode)
+    {
+        var sandbox = SandboxModes.Create(mode);
+        var started = DateTime.UtcNow;
+        var result = await sandbox.RunAsync("python", "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)", "");
+        ResultAssert.Status(ExecutionStatus.OutputLimitExceeded, result);
+        Assert.True(result.Stdout.Length <= sandbox.Options.MaxOutputBytes);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(1.5), "the run was not stopped at the cap");
+        var errors = await sandbox.RunAsync("python", "import sys\nwhile True:\n    sys.stderr.write('e' * 65536)", "");
+        ResultAssert.Status(ExecutionStatus.OutputLimitExceeded, errors);
+        Assert.True(errors.Stderr.Length <= sandbox.Options.MaxStderrBytesKept);
+        var reward = new CodeReward(sandbox);
+        AssertContained(Judge(reward, "print('4' * 10**7)"), ExecutionStatus.OutputLimitExceeded, "output limit");
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))]
+    public void Killing_the_parent_or_everything_leaves_the_host_alive(string mode)
+    {
+        var (reward, sandbox) = Create(mode);
+        using var bystander = System.Diagnostics.Process.Start("sleep", "30");
+        var parent = Judge(reward, "import os, time\nos.kill(os.getppid(), 9)\ntime.sleep(0.2)");
+        Assert.Equal(0.0, parent.Score);
+        var everyone = Judge(reward, "kill -9 -1\nsleep 0.2", language: "bash");
+        Assert.Equal(0.0, everyone.Score);
+        var python = Judge(reward, "import os\nos.kill(-1, 9)\nos.kill(0, 9)");
+        Assert.Equal(0.0, python.Score);
+        Assert.False(bystander.HasExited, "a host process was killed");
+        bystander.Kill();
+        AssertNoSurvivors(sandbox);
+        AssertStillWorks(reward);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))]
+    public void Signal_flooding_reaches_no_host_process(string mode)
+    {
+        var (reward, _) = Create(mode);
+        using var bystander = System.Diagnostics.Process.Start("sleep", "30");
+        const string flood = """
+            import os, signal
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGSTOP, signal.SIGUSR1):
+                for pid in range(1, 70000):
+                    try:
+                        os.kill(pid, sig)
+                    except OSError:
+                        pass
+            """;
+        var evaluation = Judge(reward, flood);
+        Assert.Equal(0.0, evaluation.Score);
+        Assert.False(bystander.HasExited, "a host process was signalled");
+        bystander.Refresh();
+        Assert.NotEqual("T", HostProcesses.State(bystander.Id)); // not stopped either
+        bystander.Kill();
+        AssertStillWorks(reward);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Proc_1_environ_and_host_environments_are_not_readable(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string secret = Guid.NewGuid().ToString("N");
+        Environment.SetEnvironmentVariable("R1SHARP_TEST_SECRET", secret);
+        try
+        {
+            const string snoop = """
+                import glob
+                for path in ['/proc/1/environ'] + glob.glob('/proc/*/environ'):
+                    try:
+                        data = open(path, 'rb').read().decode(errors='replace')
+                    except OSError:
+                        continue
+                    for var in data.split('\0'):
+                        if var.startswith('R1SHARP_TEST_SECRET='):
+                            print(var.split('=', 1)[1]); raise SystemExit(0)
+                raise SystemExit('no secret')
+                """;
+            var evaluation = Judge(reward, snoop, expected: secret);
+            AssertContained(evaluation, ExecutionStatus.RuntimeError, "no secret");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("R1SHARP_TEST_SECRET", null);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Dev_shm_is_private_and_bounded(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string name = "r1sharp-shm-" + Guid.NewGuid().ToString("N");
+        var evaluation = Judge(reward, $"open('/dev/shm/{name}', 'w').write('x')\nwith open('/dev/shm/fill', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)");
+        AssertContained(evaluation, ExecutionStatus.DiskLimitExceeded);
+        Assert.False(File.Exists($"/dev/shm/{name}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Filling_the_private_folder_stops_at_its_size(string mode)
+    {
+        var (reward, _) = Create(mode);
+        const string fill = "i = 0\nwhile True:\n    with open(f'f{i}', 'wb') as f:\n        f.write(b'x' * 500000)\n    i += 1";
+        AssertContained(Judge(reward, fill), ExecutionStatus.DiskLimitExceeded, "No space left on device");
+        var one = Judge(reward, "with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)");
+        AssertContained(one, ExecutionStatus.DiskLimitExceeded);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Planted_links_and_locked_folders_do_not_derail_the_cleanup(string mode)
+    {
+        // The cleanup must remove the run folder without following a planted link (chmod or delete through it).
+        var sandbox = SandboxModes.Create(mode);
+        string victim = Path.Combine(Path.GetTempPath(), "r1sharp-victim-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(victim);
+        File.SetUnixFileMode(victim, (UnixFileMode)0b111_101_101);
+        File.WriteAllText(Path.Combine(victim, "keep"), "x");
+        try
+        {
+            string program = $"""
+                import os
+                os.symlink('{victim}', 'evil')
+                os.symlink('/etc', 'etc')
+                os.makedirs('locked/inner')
+                open('locked/inner/f', 'w').write('x')
+                os.chmod('locked/inner', 0)
+                os.chmod('locked', 0)
+                print(os.getcwd())
+                """;
+            var result = await sandbox.RunAsync("python", program, "");
+            ResultAssert.Status(ExecutionStatus.Success, result);
+            string cwd = result.Stdout.Trim();
+            if (mode == SandboxModes.Rlimits) Assert.False(Directory.Exists(cwd), $"{cwd} was not removed");
+            Assert.True(File.Exists(Path.Combine(victim, "keep")));
+            Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode(victim));
+            Assert.Equal((UnixFileMode)0b111_101_101, File.GetUnixFileMode("/etc"));
+        }
+        finally
+        {
+            Directory.Delete(victim, recursive: true);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))]
+    public void Nothing_is_left_in_the_hosts_world_writable_folders(string mode)
+    {
+        // Namespaces: the writes land in private tmpfs. Rlimits only (as root): they land on the host, and the
+        // post-run sweep removes everything the run's uid owns there.
+        var (reward, _) = Create(mode);
+        string name = "r1sharp-litter-" + Guid.NewGuid().ToString("N");
+        var evaluation = Judge(reward, $"import os\nfor d in ('/tmp', '/var/tmp', '/dev/shm'):\n    os.makedirs(f'{{d}}/{name}/sub')\n    open(f'{{d}}/{name}/sub/f', 'w').write('x')\n    open(f'{{d}}/{name}.txt', 'w').write('x')");
+        Assert.Equal(ExecutionStatus.Success, evaluation.Tests[0].Status);
+        foreach (var dir in (string[])["/tmp", "/var/tmp", "/dev/shm"])
+        {
+            Assert.False(Directory.Exists($"{dir}/{name}"), $"{dir}/{name} left behind");
+            Assert.False(File.Exists($"{dir}/{name}.txt"), $"{dir}/{name}.txt left behind");
+        }
+    }
+
+    [Fact]
+    public void Rlimits_only_caps_the_size_of_each_file()
+    {
+        var (reward, _) = Create(SandboxModes.Rlimits);
+        var one = Judge(reward, "with open('big', 'wb') as f:\n    while True:\n        f.write(b'x' * 65536)");
+        AssertContained(one, ExecutionStatus.DiskLimitExceeded, "File too large");
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.SignalSafe), MemberType = typeof(SandboxModes))] // rlimits without root: a setsid daemon escapes
+    public void Background_daemons_do_not_outlive_the_run(string mode)
+    {
+        var (reward, sandbox) = Create(mode);
+        string marker = $"{Random.Shared.Next(100, 999)}.{Random.Shared.Next(100000, 999999)}"; // a unique `sleep` argument
+        string daemon = $"""
+            import os, subprocess, sys
+            subprocess.Popen(['sleep', '{marker}'], start_new_session=True)
+            if os.fork() == 0:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execvp('sleep', ['sleep', '{marker}'])
+                os._exit(0)
+            print('started')
+            """;
+        var evaluation = Judge(reward, daemon);
+        Assert.Equal(0.0, evaluation.Score);
+        Assert.Equal(ExecutionStatus.Success, evaluation.Tests[0].Status);
+        Assert.True(evaluation.Tests[0].Duration < TimeSpan.FromSeconds(1.5), "a daemon holding stdout stalled the run");
+        Thread.Sleep(100);
+        var survivors = HostProcesses.WithCommandLine("sleep " + marker);
+        Assert.True(survivors.Count == 0, "daemons survived: " + string.Join(", ", survivors));
+        AssertNoSurvivors(sandbox);
+    }
+
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void Thread_bombs_hit_the_process_limit(string mode)
+    {
+        var (reward, _) = Create(mode);
+        var evaluation = Judge(reward, "import threading, time\nfor _ in range(1000):\n    threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\nprint(42)");
+        AssertContained(evaluation, ExecutionStatus.RuntimeError, "can't start new thread");
+    }
+}
+
+/// <summary>Reads /proc on the host to find processes a sandbox may have left behind.</summary>
+internal static class HostProcesses
+{
+    internal readonly record struct Info(int Pid, int Uid, char State, string CommandLine);
+
+    /// <summary>Live (not zombie) processes matching <paramref name="match"/>.</summary>
+    internal static List<string> Alive(Func<Info, bool> match)
+    {
+        var found = new List<string>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+            try
+            {
+                var status = File.ReadAllLines(Path.Combine(dir, "status"));
+                var uidLine = status.First(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                var stateLine = status.First(l => l.StartsWith("State:", StringComparison.Ordinal));
+                var info = new Info(pid, int.Parse(uidLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1]),
+                    stateLine.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1][0], CommandLine(dir));
+                if (info.State != 'Z' && info.State != 'X' && match(info)) found.Add($"{pid} (uid {info.Uid}, {info.State}): {info.CommandLine}");
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+            catch (InvalidOperationException) { }
+        }
+        return found;
+    }
+
+    internal static List<string> WithCommandLine(string fragment) => Alive(p => p.CommandLine.Contains(fragment, StringComparison.Ordinal));
+
+    internal static string State(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("State:", StringComparison.Ordinal));
+            return line?.Split('\t', StringSplitOptions.RemoveEmptyEntries)[1][..1] ?? "?";
+        }
+        catch (IOException) { return "?"; }
+    }
+
+    private static string CommandLine(string dir)
+    {
+        try { return File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ').Trim(); }
+        catch (IOException) { return "?"; }
+    }
+}

@@ -1,0 +1,89 @@
+using R1Sharp.Rewards.Code;
+
+namespace R1Sharp.Rewards.Tests.Code;
+
+/// <summary>
+/// The isolation paths this machine can exercise: bubblewrap when installed, unshare when running as root, and
+/// rlimits only always. Tests run against each one present, so they pass (exercising the fallback) without bwrap.
+/// </summary>
+internal static class SandboxModes
+{
+    internal const string Bubblewrap = "bwrap";
+    internal const string Unshare = "unshare";
+    internal const string Rlimits = "rlimits";
+
+    internal static readonly bool IsRoot = SandboxLauncherAccess.IsRoot;
+
+    /// <summary>The strongest backend here.</summary>
+    internal static string Best =>
+        SandboxLauncherAccess.Which("bwrap") is not null ? Bubblewrap : IsRoot ? Unshare : Rlimits;
+
+    /// <summary>Namespace backends available here (bwrap, unshare).</summary>
+    public static TheoryData<string> Namespaces()
+    {
+        var data = new TheoryData<string>();
+        if (SandboxLauncherAccess.Which("bwrap") is not null) data.Add(Bubblewrap);
+        if (IsRoot && SandboxLauncherAccess.Which("unshare") is not null) data.Add(Unshare);
+        return data;
+    }
+
+    /// <summary>Every backend available here.</summary>
+    public static TheoryData<string> All()
+    {
+        var data = Namespaces();
+        data.Add(Rlimits);
+        return data;
+    }
+
+    /// <summary>Backends in which a program cannot signal the test process: namespaces, or rlimits as root
+    /// (the program runs under a throw-away uid).</summary>
+    public static TheoryData<string> SignalSafe()
+    {
+        var data = Namespaces();
+        if (IsRoot) data.Add(Rlimits);
+        return data;
+    }
+
+    /// <summary>A sandbox for <paramref name="mode"/> with small limits so hostile tests stay fast.</summary>
+    internal static CodeSandbox Create(string mode, Func<CodeSandboxOptions, CodeSandboxOptions>? tweak = null)
+    {
+        var options = new CodeSandboxOptions
+        {
+            TimeLimit = TimeSpan.FromSeconds(2),
+            MemoryMegabytes = 256,
+            MaxProcesses = 16,
+            MaxOutputBytes = 64 * 1024,
+            MaxDiskBytes = 4L << 20,
+            Workers = 2,
+            Isolation = mode == Rlimits ? IsolationMode.RlimitsOnly : IsolationMode.Namespaces,
+            PreferBubblewrap = mode == Bubblewrap,
+        };
+        var sandbox = new CodeSandbox(tweak is null ? options : tweak(options));
+        var expected = mode switch
+        {
+            Bubblewrap => SandboxBackend.Bubblewrap,
+            Unshare => SandboxBackend.Unshare,
+            _ => SandboxBackend.RlimitsOnly,
+        };
+        Assert.Equal(expected, sandbox.Backend);
+        return sandbox;
+    }
+}
+
+/// <summary>Test access to internals of the launcher.</summary>
+internal static class SandboxLauncherAccess
+{
+    internal static bool IsRoot => SandboxLauncher.NativeMethods.geteuid() == 0;
+
+    internal static string? Which(string name) => SandboxLauncher.Which(name);
+}
+
+internal static class ResultAssert
+{
+    /// <summary>Asserts the status, showing reason and stderr when it differs.</summary>
+    internal static void Status(ExecutionStatus expected, ExecutionResult result) =>
+        Assert.True(expected == result.Status,
+            $"expected {expected}, got {result.Status}: {result.Reason}\nstdout: {Clip(result.Stdout)}\nstderr: {Clip(result.Stderr)}");
+
+    private static string Clip(string s) => s.Length <= 2000 ? s : s[..2000] + "…";
+}
