@@ -13,7 +13,10 @@ namespace R1Sharp.Text.Templates;
 /// B = render(m[..i+1], add_generation_prompt=False) is the conversation ending with the turn. The turn's generated
 /// text is W = B minus its prefix G, without trailing whitespace: the model stops at its end-of-turn token, the
 /// newline a template writes after it is formatting (Qwen's <c>&lt;|im_end|&gt;\n</c>). So the span holds the
-/// reasoning the template shows, the answer, tool calls and the end-of-turn token, and never the role header.</item>
+/// reasoning the template shows, the answer, tool calls and the end-of-turn token, and never the role header.
+/// If B does not start with G (the generation prompt pre-fills text this turn lacks, like Qwen3's empty think
+/// block under enable_thinking=false for a message with reasoning), G is cut back to the role header: the part of
+/// the generation prompt B shares, at most its first line.</item>
 /// <item>Prefix diff: if T starts with G followed by W, the span is [|G|, |G|+|W|).</item>
 /// <item>Otherwise the template renders the turn differently once later messages follow (Qwen3 and DeepSeek-R1
 /// drop the reasoning of turns before the last user message). The turn is then traced in T itself by rendering
@@ -68,7 +71,7 @@ internal static class AssistantSpans
             string prompt = Render(before, true);
             string withTurn = StripTrailer(Render(through, false));
             if (!withTurn.StartsWith(prompt, StringComparison.Ordinal))
-                throw Unlocatable(i, "rendering the conversation up to it with add_generation_prompt=True is not a prefix of rendering it with the turn");
+                prompt = HeaderOnlyPrompt(i, before, prompt, withTurn);
             string generated = withTurn[prompt.Length..TrimmedLength(withTurn, prompt.Length)];
 
             if (prompt.Length >= previousEnd && text.StartsWith(prompt, StringComparison.Ordinal)
@@ -78,6 +81,23 @@ internal static class AssistantSpans
             return TraceWithMarkers(i, through, prompt, withTurn, previousEnd)
                    ?? LongestSuffix(before, prompt, generated, previousEnd)
                    ?? throw Unlocatable(i, "the template renders it differently once later messages follow, and its text could not be traced");
+        }
+
+        /// <summary>
+        /// When the generation prompt pre-fills text the turn does not start with (Qwen3's empty think block under
+        /// enable_thinking=false, for a message that has reasoning), the prompt is cut back to the role header: the
+        /// part of the generation prompt the turn shares, at most its first line.
+        /// </summary>
+        private string HeaderOnlyPrompt(int i, List<ChatMessage> before, string prompt, string withTurn)
+        {
+            string plain = StripTrailer(Render(before, false));
+            if (!prompt.StartsWith(plain, StringComparison.Ordinal) || !withTurn.StartsWith(plain, StringComparison.Ordinal))
+                throw Unlocatable(i, "rendering the conversation before it is not a prefix of rendering it with the turn");
+            string header = prompt[plain.Length..];
+            int common = 0;
+            while (common < header.Length && plain.Length + common < withTurn.Length && header[common] == withTurn[plain.Length + common]) common++;
+            int firstLine = header.IndexOf('\n') + 1;
+            return withTurn[..(plain.Length + Math.Min(common, firstLine == 0 ? header.Length : firstLine))];
         }
 
         private string StripTrailer(string s) =>
