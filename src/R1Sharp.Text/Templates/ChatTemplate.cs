@@ -23,7 +23,10 @@ public sealed class ChatTemplate
         Template = template;
         DefaultContext = defaults;
         Clock = clock;
+        _defaults = defaults.ToDictionary(kv => kv.Key, kv => ClrValues.From(kv.Value), StringComparer.Ordinal);
     }
+
+    private readonly Dictionary<string, object?> _defaults; // DefaultContext in the template value model
 
     /// <summary>The parsed Jinja template.</summary>
     public JinjaTemplate Template { get; }
@@ -142,18 +145,22 @@ public sealed class ChatTemplate
     /// <exception cref="TemplateRaisedException">The template rejected the conversation (raise_exception).</exception>
     /// <exception cref="TemplateRuntimeException">Rendering failed as it would in Python (undefined value, type error).</exception>
     public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extraContext = null) =>
-        Template.Render(BuildContext(messages, addGenerationPrompt, extraContext), Clock);
+        Template.RenderConverted(BuildContext(messages, addGenerationPrompt, extraContext), Clock, out _);
 
     internal string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, IReadOnlyDictionary<string, object?>? extraContext,
-        out IReadOnlyList<(int Start, int End)> generationSpans) =>
-        Template.Render(BuildContext(messages, addGenerationPrompt, extraContext), out generationSpans, Clock);
+        out IReadOnlyList<(int Start, int End)> generationSpans)
+    {
+        string text = Template.RenderConverted(BuildContext(messages, addGenerationPrompt, extraContext), Clock, out var spans);
+        generationSpans = spans;
+        return text;
+    }
 
     private Dictionary<string, object?> BuildContext(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt,
         IReadOnlyDictionary<string, object?>? extraContext)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var context = new Dictionary<string, object?>(DefaultContext.Count + (extraContext?.Count ?? 0) + 4, StringComparer.Ordinal);
-        foreach (var kv in DefaultContext) context[kv.Key] = kv.Value;
+        foreach (var kv in _defaults) context[kv.Key] = kv.Value;
         context["tools"] = null;
         context["documents"] = null;
         if (extraContext is not null)
@@ -161,7 +168,7 @@ public sealed class ChatTemplate
             {
                 if (kv.Key is "messages" or "add_generation_prompt")
                     throw new ArgumentException($"extraContext must not set '{kv.Key}'; it is an argument of Render", nameof(extraContext));
-                context[kv.Key] = kv.Value;
+                context[kv.Key] = ClrValues.From(kv.Value);
             }
         var list = new List<object?>(messages.Count);
         for (int i = 0; i < messages.Count; i++)

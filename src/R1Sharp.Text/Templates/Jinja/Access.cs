@@ -8,26 +8,26 @@ namespace R1Sharp.Text.Templates.Jinja;
 /// </summary>
 internal static class Access
 {
-    private static readonly HashSet<string> DictMethods = ["keys", "values", "items", "get", "copy"];
-    private static readonly HashSet<string> DictMutators = ["clear", "pop", "popitem", "setdefault", "update"];
-    private static readonly HashSet<string> ListMethods = ["index", "count", "copy"];
-    private static readonly HashSet<string> ListMutators = ["append", "clear", "pop", "reverse", "insert", "sort", "extend", "remove"];
+    private static bool IsDictMethod(string name) => name is "keys" or "values" or "items" or "get" or "copy";
+    private static bool IsDictMutator(string name) => name is "clear" or "pop" or "popitem" or "setdefault" or "update";
+    private static bool IsListMethod(string name) => name is "index" or "count" or "copy";
+    private static bool IsListMutator(string name) => name is "append" or "clear" or "pop" or "reverse" or "insert" or "sort" or "extend" or "remove";
 
     public static object? GetAttr(RenderState state, object? obj, string name)
     {
-        if (name.StartsWith('_')) return Undefined.Attribute(obj, name);
+        if (name.Length > 0 && name[0] == '_') return Undefined.Attribute(obj, name);
         switch (obj)
         {
             case Undefined u: throw u.Fail();
             case PyDict d:
-                if (DictMethods.Contains(name)) return new BoundMethod(obj, name);
-                if (DictMutators.Contains(name)) return Undefined.UnsafeAttribute(obj, name);
+                if (IsDictMethod(name)) return new BoundMethod(obj, name);
+                if (IsDictMutator(name)) return Undefined.UnsafeAttribute(obj, name);
                 return d.TryGet(name, out var v) ? v : Undefined.Attribute(obj, name);
             case string:
                 return PyStrings.HasMethod(name) ? new BoundMethod(obj, name) : Undefined.Attribute(obj, name);
             case List<object?>:
-                if (ListMethods.Contains(name)) return new BoundMethod(obj, name);
-                if (ListMutators.Contains(name)) return Undefined.UnsafeAttribute(obj, name);
+                if (IsListMethod(name)) return new BoundMethod(obj, name);
+                if (IsListMutator(name)) return Undefined.UnsafeAttribute(obj, name);
                 return Undefined.Attribute(obj, name);
             case PyTuple when name is "index" or "count":
                 return new BoundMethod(obj, name);

@@ -191,7 +191,7 @@ internal sealed class TestExpr(Expr target, string name, TestFunction function, 
         var value = target.EvalAt(state);
         try
         {
-            return function(state, value, args.Eval(state));
+            return PyOps.Box(function(state, value, args.Eval(state)));
         }
         catch (TemplateRuntimeException e) when (!e.HasPosition)
         {
@@ -228,7 +228,7 @@ internal sealed class UnaryExpr(string op, Expr operand, int line, int column) :
         {
             return op switch
             {
-                "not" => !PyOps.Truthy(v),
+                "not" => PyOps.Box(!PyOps.Truthy(v)),
                 "-" => PyOps.Negate(v),
                 _ => PyOps.Plus(v),
             };
@@ -279,10 +279,10 @@ internal sealed class CompareExpr(Expr first, (string Op, Expr Operand)[] rest, 
             {
                 throw ex.At(Line, Column);
             }
-            if (!ok) return false;
+            if (!ok) return PyOps.False;
             left = right;
         }
-        return true;
+        return PyOps.True;
     }
 }
 

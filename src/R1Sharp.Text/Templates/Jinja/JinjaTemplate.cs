@@ -15,6 +15,7 @@ public sealed class JinjaTemplate
     private static readonly Frame GlobalFrame = new(null, Globals.All);
 
     private readonly List<Stmt> _body;
+    private int _lastLength = 1024; // capacity hint for the next render's output buffer (a race only costs a resize)
 
     private JinjaTemplate(string source, (List<Stmt> Body, bool HasGeneration) parsed)
     {
@@ -58,8 +59,14 @@ public sealed class JinjaTemplate
     {
         var converted = new Dictionary<string, object?>(context.Count, StringComparer.Ordinal);
         foreach (var kv in context) converted[kv.Key] = ClrValues.From(kv.Value);
+        return RenderConverted(converted, clock, out spans);
+    }
+
+    /// <summary>Renders a context whose values are already in the template value model.</summary>
+    internal string RenderConverted(IReadOnlyDictionary<string, object?> converted, TimeProvider? clock, out List<(int, int)> spans)
+    {
         var root = new Frame(new Frame(GlobalFrame, converted));
-        var state = new RenderState(root, clock ?? TimeProvider.System);
+        var state = new RenderState(root, clock ?? TimeProvider.System, _lastLength + 256);
         try
         {
             Stmt.ExecBody(_body, state);
@@ -69,6 +76,7 @@ public sealed class JinjaTemplate
             throw new TemplateRuntimeException($"{e.GetType().Name}: {e.Message}");
         }
         spans = state.GenerationSpans;
+        _lastLength = state.Out.Length;
         return state.Out.ToString();
     }
 }

@@ -3,6 +3,12 @@ namespace R1Sharp.Text.Templates.Jinja;
 /// <summary>Python semantics of the operators: truthiness, ==, ordering, arithmetic, <c>in</c>, len, iteration.</summary>
 internal static class PyOps
 {
+    // Boxed once: comparisons and tests run per message, and boxing a fresh bool each time shows up.
+    public static readonly object True = true;
+    public static readonly object False = false;
+
+    public static object Box(bool b) => b ? True : False;
+
     public static string TypeName(object? v) => v switch
     {
         null => "NoneType",

@@ -292,15 +292,11 @@ internal static class PyStrings
 
     // ---------------------------------------------------------------- methods
 
-    private static readonly HashSet<string> MethodNames =
-    [
-        "startswith", "endswith", "strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "lower", "upper",
-        "title", "capitalize", "swapcase", "casefold", "replace", "find", "rfind", "index", "rindex", "count", "join",
-        "isdigit", "isalpha", "isalnum", "isspace", "islower", "isupper", "isnumeric", "isdecimal", "center", "ljust",
-        "rjust", "zfill", "partition", "rpartition", "removeprefix", "removesuffix", "format", "format_map",
-    ];
-
-    public static bool HasMethod(string name) => MethodNames.Contains(name);
+    public static bool HasMethod(string name) => name is
+        "startswith" or "endswith" or "strip" or "lstrip" or "rstrip" or "split" or "rsplit" or "splitlines" or "lower" or "upper" or
+        "title" or "capitalize" or "swapcase" or "casefold" or "replace" or "find" or "rfind" or "index" or "rindex" or "count" or "join" or
+        "isdigit" or "isalpha" or "isalnum" or "isspace" or "islower" or "isupper" or "isnumeric" or "isdecimal" or "center" or "ljust" or
+        "rjust" or "zfill" or "partition" or "rpartition" or "removeprefix" or "removesuffix" or "format" or "format_map";
 
     public static object? CallMethod(RenderState state, string self, string name, Args args)
     {
@@ -311,7 +307,7 @@ internal static class PyStrings
             {
                 args.Check(name, 3);
                 var prefix = args.Get(0, "prefix", null);
-                string target = Slice(self, args.Get(1, "start", null), args.Get(2, "end", null), null);
+                string target = args.Count == 1 ? self : Slice(self, args.Get(1, "start", null), args.Get(2, "end", null), null);
                 IEnumerable<object?> options = prefix is PyTuple t ? t.Items : [prefix];
                 foreach (var o in options)
                 {
@@ -331,7 +327,7 @@ internal static class PyStrings
                 args.Check(name, 2, "sep", "maxsplit");
                 var sep = args.Get(0, "sep", null);
                 if (sep is not (null or string)) throw new TemplateRuntimeException($"must be str or None, not {PyOps.TypeName(sep)}");
-                long max = AsIndex(args.Get(1, "maxsplit", -1L)!, "maxsplit");
+                long max = args.Count > 1 ? AsIndex(args.Get(1, "maxsplit", null)!, "maxsplit") : -1;
                 return name == "split" ? Split(self, (string?)sep, max) : RSplit(self, (string?)sep, max);
             }
             case "splitlines": return SplitLines(self, PyOps.Truthy(args.Get(0, "keepends", false)));
@@ -345,7 +341,7 @@ internal static class PyStrings
             {
                 args.Check(name, 3, "count");
                 string old = ReqStr(args.Get(0, "old", null), name), @new = ReqStr(args.Get(1, "new", null), name);
-                long count = AsIndex(args.Get(2, "count", -1L)!, "count");
+                long count = args.Count > 2 ? AsIndex(args.Get(2, "count", null)!, "count") : -1;
                 return Replace(self, old, @new, count);
             }
             case "find": case "rfind": case "index": case "rindex":

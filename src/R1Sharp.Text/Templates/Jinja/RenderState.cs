@@ -9,26 +9,61 @@ namespace R1Sharp.Text.Templates.Jinja;
 /// </summary>
 internal sealed class Frame(Frame? parent, IReadOnlyDictionary<string, object?>? backing = null)
 {
-    private Dictionary<string, object?>? _vars;
+    // A scope holds a handful of names (loop target, loop, a few sets): a linear scan beats a dictionary.
+    private string[]? _names;
+    private object?[]? _values;
+    private int _count;
 
     public Frame? Parent { get; } = parent;
+
+    private IReadOnlyDictionary<string, object?>? Backing { get; } = backing;
+
+    private int IndexOf(string name)
+    {
+        for (int i = 0; i < _count; i++)
+            if (ReferenceEquals(_names![i], name) || string.Equals(_names[i], name, StringComparison.Ordinal)) return i;
+        return -1;
+    }
 
     public bool TryGet(string name, out object? value)
     {
         for (var f = this; f is not null; f = f.Parent)
         {
-            if (f._vars is not null && f._vars.TryGetValue(name, out value)) return true;
+            int i = f.IndexOf(name);
+            if (i >= 0)
+            {
+                value = f._values![i];
+                return true;
+            }
             if (f.Backing is not null && f.Backing.TryGetValue(name, out value)) return true;
         }
         value = null;
         return false;
     }
 
-    private IReadOnlyDictionary<string, object?>? Backing { get; } = backing;
-
     public object? Lookup(string name) => TryGet(name, out var v) ? v : Undefined.Variable(name);
 
-    public void Set(string name, object? value) => (_vars ??= [])[name] = value;
+    public void Set(string name, object? value)
+    {
+        int i = IndexOf(name);
+        if (i >= 0)
+        {
+            _values![i] = value;
+            return;
+        }
+        if (_names is null)
+        {
+            _names = new string[4];
+            _values = new object?[4];
+        }
+        else if (_count == _names.Length)
+        {
+            Array.Resize(ref _names, _count * 2);
+            Array.Resize(ref _values, _count * 2);
+        }
+        _names[_count] = name;
+        _values![_count++] = value;
+    }
 }
 
 internal enum Flow { Normal, Break, Continue }
@@ -38,11 +73,11 @@ internal sealed class RenderState
 {
     private const int MaxCallDepth = 200;
 
-    public RenderState(Frame frame, TimeProvider clock)
+    public RenderState(Frame frame, TimeProvider clock, int capacity = 1024)
     {
         Frame = frame;
         Clock = clock;
-        Out = new StringBuilder(1024);
+        Out = new StringBuilder(capacity);
         Root = Out;
     }
 

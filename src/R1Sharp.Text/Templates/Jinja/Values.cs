@@ -60,37 +60,54 @@ internal sealed class PyTuple(object?[] items) : IReadOnlyList<object?>
 /// <summary>A Python dict: insertion-ordered, keys compared with Python equality (1 == 1.0 == True).</summary>
 internal sealed class PyDict : IEnumerable<KeyValuePair<object?, object?>>
 {
+    // Chat-template dicts are small (a message has 2-5 keys): scan them; index only larger ones.
+    private const int IndexThreshold = 8;
     private readonly List<KeyValuePair<object?, object?>> _entries = [];
-    private readonly Dictionary<PyKey, int> _index = [];
+    private Dictionary<PyKey, int>? _index;
 
     public int Count => _entries.Count;
 
     public IReadOnlyList<KeyValuePair<object?, object?>> Entries => _entries;
 
+    private int Find(object? key)
+    {
+        if (_index is not null) return _index.TryGetValue(new PyKey(key), out int i) ? i : -1;
+        if (key is string s)
+        {
+            for (int i = 0; i < _entries.Count; i++)
+                if (_entries[i].Key is string k && string.Equals(k, s, StringComparison.Ordinal)) return i;
+            return -1;
+        }
+        for (int i = 0; i < _entries.Count; i++)
+            if (PyOps.Equal(_entries[i].Key, key)) return i;
+        return -1;
+    }
+
     public void Set(object? key, object? value)
     {
-        var k = new PyKey(key);
-        if (_index.TryGetValue(k, out int i))
-            _entries[i] = new(_entries[i].Key, value);
-        else
+        int i = Find(key);
+        if (i >= 0)
         {
-            _index[k] = _entries.Count;
-            _entries.Add(new(key, value));
+            _entries[i] = new(_entries[i].Key, value);
+            return;
+        }
+        _entries.Add(new(key, value));
+        if (_index is not null) _index[new PyKey(key)] = _entries.Count - 1;
+        else if (_entries.Count > IndexThreshold)
+        {
+            _index = new Dictionary<PyKey, int>(_entries.Count * 2);
+            for (int k = 0; k < _entries.Count; k++) _index[new PyKey(_entries[k].Key)] = k;
         }
     }
 
     public bool TryGet(object? key, out object? value)
     {
-        if (_index.TryGetValue(new PyKey(key), out int i))
-        {
-            value = _entries[i].Value;
-            return true;
-        }
-        value = null;
-        return false;
+        int i = Find(key);
+        value = i >= 0 ? _entries[i].Value : null;
+        return i >= 0;
     }
 
-    public bool ContainsKey(object? key) => _index.ContainsKey(new PyKey(key));
+    public bool ContainsKey(object? key) => Find(key) >= 0;
 
     public IEnumerator<KeyValuePair<object?, object?>> GetEnumerator() => _entries.GetEnumerator();
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
@@ -244,13 +261,13 @@ internal sealed class Args(List<object?> positional, List<KeyValuePair<string, o
     }
 
     /// <summary>Fails on keyword arguments outside <paramref name="allowed"/> and on too many positional ones.</summary>
-    public void Check(string function, int maxPositional, params string[] allowed)
+    public void Check(string function, int maxPositional, params ReadOnlySpan<string> allowed)
     {
         if (Positional.Count > maxPositional)
             throw new TemplateRuntimeException($"{function}() takes at most {maxPositional} positional argument(s) ({Positional.Count} given)");
         if (Named is null) return;
         foreach (var kv in Named)
-            if (Array.IndexOf(allowed, kv.Key) < 0)
+            if (!allowed.Contains(kv.Key))
                 throw new TemplateRuntimeException($"{function}() got an unexpected keyword argument '{kv.Key}'");
     }
 }
