@@ -190,9 +190,21 @@ public sealed class ChatTemplate
 
     /// <summary>
     /// Renders like <see cref="Render"/> and also returns, for every assistant message, the character span of what
-    /// the model generates in that turn: its content (with any reasoning the template shows) and its end-of-turn
-    /// token, without the role header — the text SFT trains on. See <see cref="AssistantSpans"/> for the rule.
+    /// the model generates in that turn: its content (with any reasoning the template shows), tool calls and its
+    /// end-of-turn token, without the role header — the text SFT trains on.
     /// </summary>
+    /// <remarks>
+    /// Rule: templates with <c>{% generation %}</c> blocks give the spans directly (as transformers'
+    /// return_assistant_tokens_mask uses them). Otherwise, for assistant message i, G = render(messages[..i],
+    /// add_generation_prompt=True) and B = render(messages[..i+1], False); the turn is B without its prefix G and
+    /// without trailing whitespace (the newline after an end-of-turn token is formatting the model never emits), and
+    /// sits right after G in the full rendering. When the template renders the turn differently once later messages
+    /// exist (Qwen3 drops the reasoning of turns before the last user message), the turn is traced in the full
+    /// rendering with a marker character inserted into its content, and the span is what that rendering shows of it
+    /// (answer and end-of-turn token, plus reasoning if shown). If the generation prompt pre-fills text the turn lacks
+    /// (Qwen3's empty think block with enable_thinking=false, for a message that has reasoning), the prompt is cut back
+    /// to the role header. A turn that none of this locates raises <see cref="TemplateRuntimeException"/>.
+    /// </remarks>
     /// <exception cref="TemplateException">The template failed, or an assistant turn could not be located.</exception>
     public ChatRendering RenderWithSpans(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = false,
         IReadOnlyDictionary<string, object?>? extraContext = null) =>
