@@ -19,13 +19,13 @@ namespace R1Sharp.Text.Templates;
 /// the generation prompt B shares, at most its first line.</item>
 /// <item>Prefix diff: if T starts with G followed by W, the span is [|G|, |G|+|W|).</item>
 /// <item>Otherwise the template renders the turn differently once later messages follow (Qwen3 and DeepSeek-R1
-/// drop the reasoning of turns before the last user message). The turn is then traced in T itself by rendering
-/// T again with a marker character inserted into the message's content (at the answer's start, and before its
-/// trailing whitespace); the span runs from the answer's start (or from the start of the reasoning block, if T
-/// still shows the same block) through the content and the end-of-turn text W has after the content.</item>
-/// <item>If a marker changes more than itself (a template that branches on empty content), the longest suffix of W
-/// found in T after the previous assistant span is the turn; a match that begins inside the role header is moved
-/// to the header's end.</item>
+/// drop the reasoning of turns before the last user message), and the span is what T shows of the turn: it starts
+/// after the role header (the first occurrence of the generation prompt's first line after the previous span,
+/// plus the rest of the generation prompt if T repeats all of it) and ends after the end-of-turn text. The content's
+/// end is found by rendering T again with a marker character inserted before the content's trailing whitespace;
+/// the end-of-turn text is the longest suffix of W that T continues with there (after that whitespace, if T
+/// shows it). If the marker changes more than itself (a template that branches on empty content), the turn is
+/// the longest suffix of W that T continues with right after the header.</item>
 /// </list>
 /// A template that ignores add_generation_prompt and always appends the assistant header (Meta-Llama-3-8B's base
 /// config) is handled by treating that unconditional trailer as the generation prompt. When none of the rules
@@ -78,9 +78,12 @@ internal static class AssistantSpans
                 && string.CompareOrdinal(text, prompt.Length, generated, 0, generated.Length) == 0)
                 return (prompt.Length, prompt.Length + generated.Length);
 
-            return TraceWithMarkers(i, through, prompt, withTurn, previousEnd)
-                   ?? LongestSuffix(before, prompt, generated, previousEnd)
-                   ?? throw Unlocatable(i, "the template renders it differently once later messages follow, and its text could not be traced");
+            // The template shows this turn differently in the full rendering: find it there, after its role header.
+            if (HeaderEnd(before, prompt, previousEnd) is not int start)
+                throw Unlocatable(i, "the template renders it differently once later messages follow, and its role header was not found");
+            int? end = EndByMarker(i, generated, start) ?? EndBySuffix(generated, start);
+            return end is int e ? (start, e)
+                : throw Unlocatable(i, "the template renders it differently once later messages follow, and its text could not be traced");
         }
 
         /// <summary>
@@ -113,48 +116,61 @@ internal static class AssistantSpans
         private static TemplateRuntimeException Unlocatable(int i, string why) =>
             new($"RenderWithSpans: cannot locate assistant message {i} in the rendering: {why}.");
 
-        /// <summary>Strategy 3: trace the turn in the full rendering with a marker character in its content.</summary>
-        private (int, int)? TraceWithMarkers(int i, List<ChatMessage> through, string prompt, string withTurn, int previousEnd)
+        /// <summary>
+        /// Where the turn starts in the full rendering: after the first role header (the generation prompt's first
+        /// line) at or after the previous span, and after the rest of the generation prompt when all of it follows.
+        /// </summary>
+        private int? HeaderEnd(List<ChatMessage> before, string prompt, int previousEnd)
         {
-            var msg = messages[i];
-            string content = msg.Content;
+            string header = Header(before, prompt);
+            if (header.Length == 0) return null;
+            int firstLine = header.IndexOf('\n') + 1;
+            string line = firstLine > 0 ? header[..firstLine] : header;
+            int at = text.IndexOf(line, previousEnd, StringComparison.Ordinal);
+            if (at < 0) return null;
+            int start = at + line.Length;
+            int rest = header.Length - line.Length;
+            if (rest > 0 && string.CompareOrdinal(text, start, header, line.Length, rest) == 0) start += rest;
+            return start;
+        }
+
+        /// <summary>
+        /// Strategy 3: where the content ends in the full rendering (found by rendering it again with a marker
+        /// character before the content's trailing whitespace), then the end-of-turn text: the longest suffix of
+        /// <paramref name="generated"/> the rendering continues with, possibly after the content's trailing whitespace.
+        /// </summary>
+        private int? EndByMarker(int i, string generated, int start)
+        {
+            string content = messages[i].Content;
             int endAt = content.Length;
             while (endAt > 0 && PyStrings.IsSpace(content[endAt - 1])) endAt--;
-            int startAt = AnswerStart(content);
-            if (startAt > endAt) startAt = endAt;
             char marker = Marker();
-            var (startFull, endFull) = (WithMarker(messages, i, content.Insert(startAt, marker.ToString())),
-                WithMarker(messages, i, content.Insert(endAt, marker.ToString())));
-            int? pS = MarkerPosition(text, Render(startFull, addGenerationPrompt), marker);
-            int? pE = MarkerPosition(text, Render(endFull, addGenerationPrompt), marker);
-            string rawWithTurn = Render(through, false);
-            int? qS = MarkerPosition(rawWithTurn, Render(WithMarker(through, i, content.Insert(startAt, marker.ToString())), false), marker);
-            int? qE = MarkerPosition(rawWithTurn, Render(WithMarker(through, i, content.Insert(endAt, marker.ToString())), false), marker);
-            if (pS is not int s || pE is not int e || qS is not int bs || qE is not int be) return null;
-            if (s > e || bs > be || bs < prompt.Length || be > withTurn.Length) return null;
-            // The answer must read the same in both renderings.
-            if (e - s != be - bs || string.CompareOrdinal(text, s, withTurn, bs, e - s) != 0) return null;
-            string tail = withTurn[be..TrimmedLength(withTurn, be)];
-            if (string.CompareOrdinal(text, e, tail, 0, tail.Length) != 0) return null;
-            string pre = withTurn[prompt.Length..bs];
-            int start = s - pre.Length >= previousEnd && string.CompareOrdinal(text, s - pre.Length, pre, 0, pre.Length) == 0 ? s - pre.Length : s;
-            return start >= previousEnd ? (start, e + tail.Length) : null;
+            var marked = messages.ToList();
+            marked[i] = marked[i] with { Content = content.Insert(endAt, marker.ToString()) };
+            if (MarkerPosition(text, Render(marked, addGenerationPrompt), marker) is not int contentEnd || contentEnd < start) return null;
+            (int At, int Length) best = (contentEnd, 0);
+            for (int j = 0; j <= content.Length - endAt && contentEnd + j <= text.Length; j++)
+            {
+                int k = LongestSuffixAt(generated, contentEnd + j);
+                if (k > best.Length) best = (contentEnd + j, k);
+            }
+            return best.At + best.Length;
         }
 
-        /// <summary>Where the answer starts: after the last "&lt;/think&gt;" and the whitespace after it, else after leading whitespace.</summary>
-        private static int AnswerStart(string content)
+        /// <summary>Strategy 4 (the marker changed more than itself): the longest suffix of the generated text the rendering continues with at the start.</summary>
+        private int? EndBySuffix(string generated, int start)
         {
-            int k = content.LastIndexOf("</think>", StringComparison.Ordinal);
-            int p = k >= 0 ? k + "</think>".Length : 0;
-            while (p < content.Length && PyStrings.IsSpace(content[p])) p++;
-            return p;
+            int k = LongestSuffixAt(generated, start);
+            return k > 0 ? start + k : null;
         }
 
-        private static List<ChatMessage> WithMarker(IReadOnlyList<ChatMessage> list, int i, string content)
+        /// <summary>The length of the longest suffix of <paramref name="generated"/> that <c>text</c> continues with at <paramref name="at"/>.</summary>
+        private int LongestSuffixAt(string generated, int at)
         {
-            var copy = list.ToList();
-            copy[i] = copy[i] with { Content = content };
-            return copy;
+            var rest = text.AsSpan(at);
+            for (int k = Math.Min(generated.Length, rest.Length); k > 0; k--)
+                if (rest.StartsWith(generated.AsSpan(generated.Length - k), StringComparison.Ordinal)) return k;
+            return 0;
         }
 
         /// <summary>A private-use character that occurs in no message and not in the rendering.</summary>
@@ -177,31 +193,6 @@ internal static class AssistantSpans
             while (d < plain.Length && plain[d] == marked[d]) d++;
             if (marked[d] != marker) return null;
             return string.CompareOrdinal(plain, d, marked, d + 1, plain.Length - d) == 0 ? d : null;
-        }
-
-        /// <summary>Strategy 4: the longest suffix of the generated text that occurs after the previous span.</summary>
-        private (int, int)? LongestSuffix(List<ChatMessage> before, string prompt, string generated, int previousEnd)
-        {
-            // Occurrence is monotone in the suffix length (a suffix of an occurring suffix occurs), so bisect.
-            int lo = 0, hi = generated.Length;
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) / 2;
-                if (text.IndexOf(generated[^mid..], previousEnd, StringComparison.Ordinal) >= 0) lo = mid;
-                else hi = mid - 1;
-            }
-            if (lo == 0) return null;
-            int at = text.IndexOf(generated[^lo..], previousEnd, StringComparison.Ordinal);
-            int start = at;
-            string header = Header(before, prompt);
-            if (header.Length > 0)
-                for (int j = 0; j <= Math.Min(lo, header.Length); j++)
-                    if (at + j >= header.Length && string.CompareOrdinal(text, at + j - header.Length, header, 0, header.Length) == 0)
-                    {
-                        start = at + j;
-                        break;
-                    }
-            return (start, at + lo);
         }
 
         /// <summary>The role header: what add_generation_prompt adds to the conversation before the turn.</summary>

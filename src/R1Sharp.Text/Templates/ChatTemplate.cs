@@ -199,9 +199,9 @@ public sealed class ChatTemplate
     /// add_generation_prompt=True) and B = render(messages[..i+1], False); the turn is B without its prefix G and
     /// without trailing whitespace (the newline after an end-of-turn token is formatting the model never emits), and
     /// sits right after G in the full rendering. When the template renders the turn differently once later messages
-    /// exist (Qwen3 drops the reasoning of turns before the last user message), the turn is traced in the full
-    /// rendering with a marker character inserted into its content, and the span is what that rendering shows of it
-    /// (answer and end-of-turn token, plus reasoning if shown). If the generation prompt pre-fills text the turn lacks
+    /// exist (Qwen3 drops the reasoning of turns before the last user message), the span is what the full rendering
+    /// shows of the turn, from after its role header to its end-of-turn token (the content's end is traced by
+    /// rendering again with a marker character in the content). If the generation prompt pre-fills text the turn lacks
     /// (Qwen3's empty think block with enable_thinking=false, for a message that has reasoning), the prompt is cut back
     /// to the role header. A turn that none of this locates raises <see cref="TemplateRuntimeException"/>.
     /// </remarks>

@@ -190,17 +190,45 @@ public class AssistantSpanTests
         Assert.Equal("84.<|eot_id|>", string.Concat(r.Text.Where((_, i) => mask[i])));
     }
 
+    /// <summary>Role headers and end-of-turn tokens, as written in each template's source.</summary>
+    private static readonly Dictionary<string, (string[] Headers, string[] Ends)> TurnMarkup = new()
+    {
+        ["qwen3"] = (["<|im_start|>assistant\n"], ["<|im_end|>"]),
+        ["qwen2_5"] = (["<|im_start|>assistant\n"], ["<|im_end|>"]),
+        ["llama3"] = (["<|start_header_id|>assistant<|end_header_id|>\n\n"], ["<|eot_id|>"]),
+        ["llama3_1"] = (["<|start_header_id|>assistant<|end_header_id|>\n\n"], ["<|eot_id|>"]),
+        ["deepseek-v3"] = (["<｜Assistant｜>", "<｜tool▁outputs▁end｜>"], ["<｜end▁of▁sentence｜>", "<｜tool▁call▁end｜>"]),
+    };
+
+    /// <summary>
+    /// Over all golden conversations (hand-written and seeded-random ones): the text is the golden, there is one
+    /// span per assistant message, and each span starts right after an assistant header (or Qwen3's pre-filled empty
+    /// think block when enable_thinking=false) and ends with the template's end-of-turn token.
+    /// </summary>
     [Fact]
-    public void GoldenConversationsAllGetOneSpanPerAssistantMessage()
+    public void GoldenConversationsGetOneWellFormedSpanPerAssistantMessage()
     {
         foreach (var c in TemplateFixtures.ReadJsonl("tests/fixtures/templates/chat_goldens.jsonl"))
         {
             if (c.TryGetProperty("error", out _)) continue;
+            string name = c.GetProperty("template").GetString()!;
             var (chat, messages, gen, extra) = ChatTemplateGoldenTests.Load(c);
             var r = chat.RenderWithSpans(messages, gen, extra);
             Assert.Equal(c.GetProperty("expected").GetString(), r.Text);
             Assert.Equal(messages.Count(m => m.Role == "assistant"), r.AssistantSpans.Count);
-            foreach (var (start, end) in r.AssistantSpans) Assert.InRange(start, 0, end);
+            var (headers, ends) = TurnMarkup[name];
+            bool thinkingOff = extra.TryGetValue("enable_thinking", out var et) && et is JsonElement { ValueKind: JsonValueKind.False };
+            int previous = 0;
+            foreach (var (start, end) in r.AssistantSpans)
+            {
+                string before = r.Text[..start], span = r.Text[start..end];
+                bool afterHeader = headers.Any(h => before.EndsWith(h, StringComparison.Ordinal))
+                                   || (thinkingOff && before.EndsWith("<|im_start|>assistant\n<think>\n\n</think>\n\n", StringComparison.Ordinal));
+                Assert.True(afterHeader, $"{name} {c.GetProperty("case")}: span [{span}] follows [{before[Math.Max(0, before.Length - 30)..]}]");
+                Assert.True(ends.Any(e => span.EndsWith(e, StringComparison.Ordinal)), $"{name} {c.GetProperty("case")}: span [{span}]");
+                Assert.True(start >= previous);
+                previous = end;
+            }
         }
     }
 }
