@@ -46,7 +46,8 @@ public sealed class ChatTemplate
 
     /// <summary>
     /// Loads the chat template and special tokens of a tokenizer_config.json (or of the folder holding it). A
-    /// <c>chat_template.jinja</c> file next to it (newer Hugging Face layout) is used when the config has none.
+    /// <c>chat_template.jinja</c> file next to it (newer Hugging Face layout) takes priority over the config's
+    /// <c>chat_template</c>, as in transformers.
     /// </summary>
     /// <param name="path">tokenizer_config.json, or a model folder.</param>
     /// <param name="templateName">For configs with several named templates (a list of {name, template}): which one; "default" if null.</param>
@@ -59,8 +60,12 @@ public sealed class ChatTemplate
     }
 
     /// <summary>As <see cref="FromTokenizerConfig"/>, from the JSON text; <paramref name="sourceName"/> names it in errors.</summary>
+    /// <param name="json">The tokenizer_config.json text.</param>
+    /// <param name="templateName">Which of several named templates; "default" if null.</param>
+    /// <param name="sourceName">Names the config in error messages.</param>
+    /// <param name="chatTemplateJinja">Contents of a chat_template.jinja next to the config: the default template, ahead of the config's.</param>
     public static ChatTemplate FromTokenizerConfigJson(string json, string? templateName = null, string sourceName = "tokenizer_config.json",
-        string? fallbackTemplate = null)
+        string? chatTemplateJinja = null)
     {
         JsonDocument doc;
         try
@@ -75,7 +80,8 @@ public sealed class ChatTemplate
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new FormatException($"{sourceName}: expected a JSON object");
-            string source = SelectTemplate(root, templateName, sourceName) ?? fallbackTemplate
+            string source = (chatTemplateJinja is not null && templateName is null or "default" ? chatTemplateJinja : null)
+                ?? SelectTemplate(root, templateName, sourceName)
                 ?? throw new FormatException($"{sourceName}: no field 'chat_template' (and no chat_template.jinja next to it)");
             JinjaTemplate template;
             try

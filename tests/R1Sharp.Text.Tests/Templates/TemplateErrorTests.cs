@@ -93,4 +93,23 @@ public class TemplateErrorTests
         Assert.Equal("<s>", ChatTemplate.FromTokenizerConfigJson(json).DefaultContext["bos_token"]);
         Assert.Throws<FormatException>(() => ChatTemplate.FromTokenizerConfigJson(json, "rag"));
     }
+
+    [Fact]
+    public void ChatTemplateJinjaFileTakesPriorityOverTheConfig()
+    {
+        string dir = Directory.CreateTempSubdirectory("r1sharp-template-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"chat_template": "from config", "eos_token": "</s>"}""");
+            Assert.Equal("from config", ChatTemplate.FromTokenizerConfig(dir).Render([], false));
+            File.WriteAllText(Path.Combine(dir, "chat_template.jinja"), "from file {{ eos_token }}\n");
+            Assert.Equal("from file </s>", ChatTemplate.FromTokenizerConfig(Path.Combine(dir, "tokenizer_config.json")).Render([], false));
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), """{"eos_token": "</s>"}""");
+            Assert.Equal("from file </s>", ChatTemplate.FromTokenizerConfig(dir).Render([], false));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
