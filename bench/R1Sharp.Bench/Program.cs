@@ -101,6 +101,7 @@ try
         return (decodeBatch * newTokens / sw.Elapsed.TotalSeconds, c.Select(x => x.Tokens).ToArray());
     }
 
+    double theirGemm = 0;
     (double TokensPerSecond, int[][] Tokens)? Theirs()
     {
         var python = "/usr/bin/python3";
@@ -116,6 +117,7 @@ try
             p.WaitForExit();
             if (p.ExitCode != 0) { Console.WriteLine($"PyTorch reference failed: {error.Trim()}"); return null; }
             var json = JsonNode.Parse(output)!;
+            theirGemm = json["gemm_gflops"]!.GetValue<double>();
             return (json["tokens_per_second"]!.GetValue<double>(),
                     json["tokens"]!.AsArray().Select(r => r!.AsArray().Select(t => t!.GetValue<int>()).ToArray()).ToArray());
         }
@@ -142,6 +144,7 @@ try
         int same = ourTokens!.Zip(theirTokens!).Count(p => p.First.SequenceEqual(p.Second));
         Console.WriteLine($"                          PyTorch eager {string.Join(" / ", theirs.Select(x => x.ToString("F0")))} tokens/s; " +
                           $"ratio {ours.Max() / theirs.Max():F2}× (target ≥ 2×); identical greedy rows {same}/{decodeBatch}");
+        Console.WriteLine($"                          (PyTorch's own GEMM rate: {theirGemm:F0} GFLOP/s; under ~20 means Debian's reference BLAS: apt-get install libopenblas0-pthread)");
     }
 }
 finally

@@ -6,7 +6,9 @@ numpy safetensors reader, and times, in plain PyTorch eager on the CPU:
   decode: greedy decoding with a preallocated KV cache (the loop a PyTorch user would write);
   train:  one forward + backward of the causal-LM loss.
 Prints one JSON object. Needs Debian's python3-torch (1.13: no scaled_dot_product_attention, so attention
-is written out: softmax(q k^T / sqrt(d) + mask) v).
+is written out: softmax(q k^T / sqrt(d) + mask) v). Debian's python3-torch calls the system BLAS: install
+libopenblas0-pthread, or it falls back to the reference BLAS and the comparison means nothing (the output's
+gemm_gflops shows which one it got).
 
   /usr/bin/python3 bench/pytorch/reference.py decode CKPT --prompts prompts.json --new 128 --threads 2
   /usr/bin/python3 bench/pytorch/reference.py train CKPT --batch 8 --seq 512 --threads 2
@@ -150,4 +152,9 @@ if __name__ == "__main__":
     m = Model(args.checkpoint)
     r = decode(m, args.prompts, args.new) if args.mode == "decode" else train(m, args.batch, args.seq, args.steps, args.seed)
     r["torch"] = torch.__version__
+    a, b = torch.randn(4096, 512), torch.randn(512, 1408)
+    a @ b
+    t0 = time.perf_counter()
+    a @ b
+    r["gemm_gflops"] = 2 * 4096 * 512 * 1408 / (time.perf_counter() - t0) / 1e9
     print(json.dumps(r))
