@@ -16,9 +16,8 @@ public enum PromptStyle
 /// <summary>Prompt templates of the DeepSeek-R1 paper (DESIGN.md §2).</summary>
 public static class PromptTemplates
 {
-    /// <summary>The R1-Zero template, verbatim from the paper (Table 1); <c>{prompt}</c> is the question.</summary>
-    public const string R1Zero =
-        "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: {prompt}. Assistant:";
+    /// <summary>The R1-Zero template, verbatim from the paper (Table 1); <c>{prompt}</c> is the question. One copy, in R1Sharp.Text.</summary>
+    public static string R1Zero { get; } = R1Sharp.Text.Templates.PromptTemplate.R1Zero.Text!;
 
     /// <summary>The instruction DeepSeek-R1 appends to math prompts for evaluation.</summary>
     public const string MathInstruction = "Please reason step by step, and put your final answer within \\boxed{}.";
