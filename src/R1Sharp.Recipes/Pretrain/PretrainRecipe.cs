@@ -27,10 +27,22 @@ public sealed record PretrainOptions
     public string Preset { get; init; } = "3m";
     /// <summary>BPE vocabulary trained on the corpus.</summary>
     public int VocabSize { get; init; } = 1024;
+    /// <summary>
+    /// How the tokenizer trainer splits text before merging: <c>words</c> (Qwen2's regex: merges stay inside words) or
+    /// <c>phrases</c> (only digits are split off, so frequent phrases such as the R1-Zero template become a few tokens,
+    /// as in SentencePiece without whitespace splitting). Digits are single tokens either way.
+    /// </summary>
+    public string TokenizerSplit { get; init; } = "phrases";
     /// <summary>A text file (.txt: one document per blank-line-separated block; .jsonl: {"text": …} rows); null = the embedded arithmetic corpus.</summary>
     public string? Corpus { get; init; }
     /// <summary>Documents in the embedded corpus.</summary>
     public int CorpusDocuments { get; init; } = 20_000;
+    /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples.</summary>
+    public double FactShare { get; init; } = 0.35;
+    public double DirectShare { get; init; } = 0.40;
+    public double WorkedShare { get; init; } = 0.25;
+    /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
+    public double WrongDirectShare { get; init; } = 0.3;
     public int SequenceLength { get; init; } = 256;
     public int BatchSize { get; init; } = 16;
     public int Steps { get; init; } = 600;
@@ -54,6 +66,9 @@ public static class PretrainRecipe
 {
     public const string EndOfText = "<|endoftext|>";
 
+    /// <summary>Digits one by one, newlines on their own, everything else free to merge across spaces.</summary>
+    public const string PhraseSplitPattern = @"\p{N}|\n|[^\p{N}\n]+";
+
     public static PretrainResult Run(PretrainOptions o, string output, bool resume = false, Action<string>? log = null, CancellationToken ct = default)
     {
         log ??= Console.WriteLine;
@@ -64,7 +79,8 @@ public static class PretrainRecipe
 
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
-            ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed))
+            ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
+                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, WrongDirectShare: o.WrongDirectShare))
             : ReadCorpus(o.Corpus);
         var tokenizerDir = Path.Combine(output, "tokenizer");
         HfTokenizer tokenizer;
@@ -75,6 +91,13 @@ public static class PretrainRecipe
             {
                 VocabSize = o.VocabSize, SpecialTokens = [EndOfText], EosToken = EndOfText, PadToken = EndOfText,
                 ModelMaxLength = o.SequenceLength,
+                SplitPattern = o.TokenizerSplit switch
+                {
+                    "words" => BpeTrainerOptions.Qwen2SplitPattern,
+                    "phrases" => PhraseSplitPattern,
+                    _ => throw new ArgumentException($"tokenizer_split: '{o.TokenizerSplit}' is not words or phrases"),
+                },
+                MaxTokenLength = 48,
             }).Train(documents, ct);
             tokenizer.Save(tokenizerDir);
             tokenizer = HfTokenizer.Load(tokenizerDir);
