@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Tests;
+using R1Sharp.Training.Logging;
 
 namespace R1Sharp.Cli.Tests;
 
@@ -50,6 +51,11 @@ public class RewardCommandTests
         Assert.False(graded[12]["correct"]!.GetValue<bool>());
         Assert.Equal("4", graded[12]["extracted_answer"]!.GetValue<string>());
         Assert.Null(graded[14]["correct"]);
+
+        // -o /dev/null writes through the device (renaming a temporary file over it would replace /dev/null).
+        Assert.False(AtomicFile.IsRegularFileOrAbsent("/dev/null"));
+        Assert.Contains("15 rows graded", CliRunner.Ok("grade", "--input", input, "--output", "/dev/null").Stdout);
+        Assert.False(AtomicFile.IsRegularFileOrAbsent("/dev/null"));
 
         var text = CliRunner.Ok("grade", "--input", input).Stderr;   // rows on stdout, summary on stderr
         Assert.Contains("15 rows graded (math): 12 correct, 2 wrong, 1 could not be judged", text);

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Training.Logging;
 
 namespace R1Sharp.Cli.Commands;
 
@@ -110,8 +111,8 @@ public static class JsonlRows
     };
 
     /// <summary>
-    /// Writes the lines to <paramref name="path"/> through a temporary file in the same folder, renamed into place
-    /// once complete, so a reader never sees half a file; null writes to standard output.
+    /// Writes the lines to <paramref name="path"/> whole or not at all (<see cref="AtomicFile"/>: a temporary file
+    /// renamed into place; devices such as /dev/null are written straight through); null writes to standard output.
     /// </summary>
     public static void Write(string? path, IEnumerable<string> lines)
     {
@@ -120,17 +121,9 @@ public static class JsonlRows
             foreach (var line in lines) Console.WriteLine(line);
             return;
         }
-        var full = Path.GetFullPath(path);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        try
+        AtomicFile.Write(path, w =>
         {
-            using (var writer = new StreamWriter(tmp))
-                foreach (var line in lines) writer.WriteLine(line);
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            foreach (var line in lines) w.WriteLine(line);
+        });
     }
 }

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using R1Sharp.Training.Logging;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -280,11 +281,7 @@ public static partial class ConfigBinder
     /// <summary>The effective config as YAML (snake_case keys, every field), for the run folder; see <see cref="ConfigWriter"/>.</summary>
     public static string ToYaml<T>(T value, string? header = null) where T : notnull => ConfigWriter.Write(value, typeof(T), header);
 
-    /// <summary>Writes <see cref="ToYaml{T}"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
-    public static void WriteYaml<T>(T value, string path, string? header = null) where T : notnull
-    {
-        string tmp = path + ".tmp";
-        File.WriteAllText(tmp, ToYaml(value, header));
-        File.Move(tmp, path, overwrite: true);
-    }
+    /// <summary>Writes <see cref="ToYaml{T}"/> to <paramref name="path"/> whole or not at all (<see cref="AtomicFile"/>).</summary>
+    public static void WriteYaml<T>(T value, string path, string? header = null) where T : notnull =>
+        AtomicFile.WriteAllText(path, ToYaml(value, header));
 }

@@ -54,7 +54,7 @@ public sealed class MetricsJsonl : IDisposable
     /// <summary>
     /// Keeps the lines of <paramref name="path"/> up to and including step <paramref name="lastStep"/> (the last
     /// checkpointed step) and drops the rest, which a resumed run will log again. A torn last line (the process died
-    /// while writing it) is dropped too. The file is rewritten through a temporary file and a rename.
+    /// while writing it) is dropped too. The file is rewritten whole (<see cref="AtomicFile"/>).
     /// </summary>
     /// <returns>How many lines were kept; 0 when the file does not exist.</returns>
     /// <exception cref="InvalidDataException">A line other than the last is not a JSON object with a "step".</exception>
@@ -75,9 +75,10 @@ public sealed class MetricsJsonl : IDisposable
             if (step > lastStep) break;
             kept.Add(lines[i]);
         }
-        string tmp = path + ".tmp";
-        File.WriteAllLines(tmp, kept, new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, w =>
+        {
+            foreach (var line in kept) w.WriteLine(line);
+        });
         return kept.Count;
     }
 
