@@ -28,7 +28,7 @@ var config = new ModelConfig
     NumHeads = 8, NumKvHeads = 4, HeadDim = 64, MaxPositionEmbeddings = 1024, RopeTheta = 10000, TieWordEmbeddings = true,
     AttentionBias = true, RmsNormEps = 1e-6,
 };
-using var model = new Transformer(config);
+using var model = new CausalLM(config);
 model.InitializeWeights(seed: 1);
 Console.WriteLine($"model: Qwen2-style, d 512, 8 layers, 8 heads / 4 kv heads, vocab 4096 (tied), {config.ParameterCount() / 1e6:F1}M parameters");
 
@@ -90,7 +90,7 @@ try
 {
     Checkpoint.Save(model, Path.Combine(dir, "model"));
     File.WriteAllText(Path.Combine(dir, "prompts.json"), JsonSerializer.Serialize(prompts));
-    var sampler = new Sampler(new TransformerLanguageModel(model)) { MaxBatchSize = decodeBatch };
+    var sampler = new Sampler(new CausalLMLanguageModel(model)) { MaxBatchSize = decodeBatch };
     var options = new SamplingOptions { MaxNewTokens = newTokens, Temperature = 0 };
     sampler.Generate(prompts.Take(4).ToArray(), options with { MaxNewTokens = 4 }); // warm-up
 

@@ -27,14 +27,14 @@ public interface IDecodingBatch : IDisposable
 }
 
 /// <summary>The transformer as a language model: a KV cache, left padding handled with masks and per-row positions.</summary>
-public sealed class TransformerLanguageModel(Transformer model) : ILanguageModel
+public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
 {
     public int VocabSize => model.Config.VocabSize;
     public Device Device => model.Device;
 
     public IDecodingBatch Start(int batchSize, int capacity) => new Batch(model, model.NewCache(batchSize, capacity), capacity);
 
-    sealed class Batch(Transformer model, KvCache cache, int capacity) : IDecodingBatch
+    sealed class Batch(CausalLM model, KvCache cache, int capacity) : IDecodingBatch
     {
         Tensor keyValid = null!;  // (B, capacity) bool: false on left padding
         Tensor nextPosition = null!; // (B,) int64: RoPE position of the next token per row

@@ -31,13 +31,13 @@ public static class Checkpoint
     /// validated (names, shapes, dtypes, offsets, file sizes) before any weight is read, and a failure leaves
     /// no half-loaded model behind.
     /// </summary>
-    public static Transformer Load(string directory, ScalarType? dtype = null, Device? device = null)
+    public static CausalLM Load(string directory, ScalarType? dtype = null, Device? device = null)
     {
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = dtype ?? ParseStoredDtype(config, directory);
         var sources = LocateTensors(directory);
 
-        var model = new Transformer(config, type, device);
+        var model = new CausalLM(config, type, device);
         try
         {
             var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -142,9 +142,11 @@ public static class Checkpoint
     /// <summary>
     /// Saves the model in Hugging Face layout. The folder is written beside the target and renamed into place,
     /// so an existing good checkpoint is never replaced by a half-written one. Companion files (tokenizer,
-    /// generation config) are copied from <paramref name="companionsFrom"/> when given.
+    /// generation config) are copied from <paramref name="companionsFrom"/> when given; <paramref name="writeExtra"/>
+    /// adds files of its own (a trainer's state) to the folder before it is renamed into place.
     /// </summary>
-    public static void Save(Transformer model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000)
+    public static void Save(CausalLM model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000,
+        Action<string>? writeExtra = null)
     {
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
         var parent = Path.GetDirectoryName(directory)!;
@@ -154,6 +156,7 @@ public static class Checkpoint
         try
         {
             WriteFolder(model, staging, companionsFrom, maxShardBytes);
+            writeExtra?.Invoke(staging);
             ReplaceDirectory(staging, directory);
         }
         catch
@@ -163,7 +166,7 @@ public static class Checkpoint
         }
     }
 
-    static void WriteFolder(Transformer model, string dir, string? companionsFrom, long maxShardBytes)
+    static void WriteFolder(CausalLM model, string dir, string? companionsFrom, long maxShardBytes)
     {
         if (companionsFrom is not null && Directory.Exists(companionsFrom))
             foreach (var name in CompanionFiles)
@@ -218,7 +221,10 @@ public static class Checkpoint
 
     static void WriteJson(string path, JsonNode json) => File.WriteAllText(path, json.ToJsonString(Indented) + "\n");
 
-    /// <summary>Puts <paramref name="staging"/> at <paramref name="target"/>: old folder aside, new one in, old one deleted.</summary>
+    /// <summary>
+    /// Puts <paramref name="staging"/> at <paramref name="target"/>: old folder aside (<c>target.old-*</c>), new one in,
+    /// old one deleted. A crash between the two renames leaves the old folder aside, complete: <see cref="FindComplete"/>.
+    /// </summary>
     static void ReplaceDirectory(string staging, string target)
     {
         if (!Directory.Exists(target))
@@ -230,5 +236,21 @@ public static class Checkpoint
         Directory.Move(target, old);
         Directory.Move(staging, target);
         Directory.Delete(old, recursive: true);
+    }
+
+    /// <summary>
+    /// The complete checkpoint saved at <paramref name="directory"/>: the folder itself, or — after a crash between
+    /// the two renames of a save — the previous one set aside. Never a half-written staging folder.
+    /// </summary>
+    public static string? FindComplete(string directory)
+    {
+        directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
+        if (File.Exists(Path.Combine(directory, ConfigFile))) return directory;
+        var parent = Path.GetDirectoryName(directory)!;
+        if (!Directory.Exists(parent)) return null;
+        return Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
+            .Where(d => File.Exists(Path.Combine(d, ConfigFile)))
+            .OrderByDescending(Directory.GetLastWriteTimeUtc)
+            .FirstOrDefault();
     }
 }

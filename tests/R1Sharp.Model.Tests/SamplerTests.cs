@@ -141,7 +141,7 @@ public class SamplerOnFixtureTests
     public void BatchedGreedyWithMixedPromptLengthsEqualsOneByOne(string name)
     {
         using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", name), ScalarType.Float32);
-        var lm = new TransformerLanguageModel(model);
+        var lm = new CausalLMLanguageModel(model);
         var prompts = new IReadOnlyList<int>[] { [165, 299, 204, 8, 63, 73, 11, 261, 79], [5, 17], [42, 100, 7, 9, 250], [3] };
         var o = new SamplingOptions { MaxNewTokens = 12, Temperature = 0 };
         var batched = new Sampler(lm).Generate(prompts, o);
@@ -157,7 +157,7 @@ public class SamplerOnFixtureTests
     public void GreedyEqualsTheFixtureContinuation()
     {
         using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", "llama3-tiny"), ScalarType.Float32);
-        var c = new Sampler(new TransformerLanguageModel(model)).Generate(
+        var c = new Sampler(new CausalLMLanguageModel(model)).Generate(
             [new[] { 165, 299, 204, 8, 63, 73, 11, 261, 79 }], new SamplingOptions { MaxNewTokens = 12, Temperature = 0 })[0];
         Assert.Equal([186, 87, 204, 135, 71, 283, 163, 204, 135, 257, 71, 283], c.Tokens);
     }
@@ -170,7 +170,7 @@ public class SamplerOnFixtureTests
         using var noGrad = no_grad();
         long[][] rows = [[10, 20, 30, 40, 50, 60, 70], [11, 21, 31, 41, 51, 61, 71]];
         int promptA = 3, promptB = 5; // row 0 has a 3-token prompt, row 1 a 5-token prompt, left-padded to 5
-        using var batch = new TransformerLanguageModel(model).Start(2, 10);
+        using var batch = new CausalLMLanguageModel(model).Start(2, 10);
         var ids = tensor(new long[] { 0, 0, 10, 20, 30, 11, 21, 31, 41, 51 }, [2, 5]);
         var valid = tensor(new[] { false, false, true, true, true, true, true, true, true, true }, [2, 5]);
         var stepLogits = new List<Tensor> { batch.Prefill(ids, valid) };

@@ -37,7 +37,7 @@ public static class DemoCommand
         var reference = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "case.json")))!;
         var prompt = reference["greedy_prompt"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
         var expected = reference["greedy_continuation"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
-        var sampler = new Sampler(new TransformerLanguageModel(model));
+        var sampler = new Sampler(new CausalLMLanguageModel(model));
         var greedy = sampler.Generate([prompt], new SamplingOptions { MaxNewTokens = expected.Length, Temperature = 0 })[0];
         Console.WriteLine($"  greedy continuation  {string.Join(" ", greedy.Tokens)}  {(greedy.Tokens.SequenceEqual(expected) ? "= transformers" : "≠ transformers: " + string.Join(" ", expected))}");
 

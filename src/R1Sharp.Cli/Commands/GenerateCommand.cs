@@ -56,7 +56,7 @@ public static class GenerateCommand
                 StopTokenIds = stopIds.ToArray(),
                 StopStrings = r.GetValue(stop) ?? [],
             };
-            var sampler = new Sampler(new TransformerLanguageModel(m), tokenizer is null ? null : t => tokenizer.Decode(t));
+            var sampler = new Sampler(new CausalLMLanguageModel(m), tokenizer is null ? null : t => tokenizer.Decode(t));
             var sw = Stopwatch.StartNew();
             var c = sampler.Generate([promptIds], options)[0];
             double seconds = sw.Elapsed.TotalSeconds;

@@ -36,7 +36,7 @@ public static class Shared
         throw new UserError($"--device: '{name}' is not cpu, cuda or cuda:N");
     }
 
-    public static Transformer LoadModel(string directory, string? dtype, string device)
+    public static CausalLM LoadModel(string directory, string? dtype, string device)
         => Checkpoint.Load(directory, dtype is null ? null : Precision.Parse(dtype), ParseDevice(device));
 
     /// <summary>Parses "5,17,42" (spaces allowed).</summary>

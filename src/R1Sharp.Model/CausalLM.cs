@@ -1,4 +1,4 @@
-// The decoder-only transformer behind Qwen2, Llama-3 and Qwen3 checkpoints, read top to bottom.
+// The decoder-only transformer (CausalLM) behind Qwen2, Llama-3 and Qwen3 checkpoints, read top to bottom.
 // Checked against transformers' own logits: dotnet test tests/R1Sharp.Model.Tests --filter HfFixture
 //
 //   x = embed_tokens(ids)
@@ -15,7 +15,7 @@ using static TorchSharp.torch;
 
 namespace R1Sharp.Model;
 
-/// <summary>A linear layer whose weights start uninitialised (a checkpoint or <see cref="Transformer.InitializeWeights"/> fills them).</summary>
+/// <summary>A linear layer whose weights start uninitialised (a checkpoint or <see cref="CausalLM.InitializeWeights"/> fills them).</summary>
 public sealed class Dense : nn.Module<Tensor, Tensor>
 {
     public Parameter weight;
@@ -279,13 +279,13 @@ public sealed class DecoderStack : nn.Module
 }
 
 /// <summary>A causal language model: <c>model.*</c> plus <c>lm_head</c> (absent when tied to the embeddings).</summary>
-public sealed class Transformer : nn.Module
+public sealed class CausalLM : nn.Module
 {
     public DecoderStack model;
     public Dense? lm_head;
     readonly float[] invFreq;
 
-    public Transformer(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(Transformer))
+    public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CausalLM))
     {
         device ??= CPU;
         Config = config;

@@ -1,0 +1,44 @@
+using System.Globalization;
+using R1Sharp.Rewards.Rules;
+using R1Sharp.Rewards.Tasks;
+using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Rewards.Verification;
+
+namespace R1Sharp.Recipes.Grpo;
+
+/// <summary>Turns the task and reward names of a config into prompts and reward functions.</summary>
+public static class GrpoTasks
+{
+    /// <summary>Training prompts and held-out evaluation prompts for a task name or a data file.</summary>
+    public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed)
+    {
+        switch (task)
+        {
+            case EmbeddedTask.Name:
+                return (EmbeddedTask.RlTask(trainPrompts, (int)seed), EmbeddedTask.EvalTask(evalPrompts, 0));
+            case "countdown":
+                return (CountdownTask.Generate(trainPrompts, (int)seed), Take(CountdownTask.TestSet(), evalPrompts));
+        }
+        if (!File.Exists(task))
+            throw new ArgumentException($"task '{task}': not arithmetic or countdown, and no such data file");
+        var data = DatasetLoader.LoadAsync(task, new DatasetLoadOptions(Style: PromptStyle.R1Zero)).GetAwaiter().GetResult();
+        int held = Math.Min(evalPrompts, data.Examples.Count / 10);
+        TaskDefinition Of(IEnumerable<TaskExample> examples, string name) =>
+            new(name, examples.ToList(), [new RewardSpec("accuracy"), new RewardSpec("r1_zero_format")], new EvaluationMetric("accuracy"));
+        return (Of(data.Examples.Skip(held).Take(trainPrompts), Path.GetFileName(task)), Of(data.Examples.Take(held), Path.GetFileName(task) + "_heldout"));
+    }
+
+    static TaskDefinition Take(TaskDefinition t, int n) => t with { Examples = t.Examples.Take(n).ToList() };
+
+    /// <summary>"accuracy", "r1_zero_format:0.5" → weighted rewards; accuracy uses the math verifier.</summary>
+    public static WeightedRewards BuildRewards(IEnumerable<string> specs)
+    {
+        var registry = RewardRegistry.CreateDefault((gold, completion) => MathVerifier.Grade(gold, completion).Correct);
+        return registry.Build(specs.Select(s =>
+        {
+            var parts = s.Split(':', 2);
+            double weight = parts.Length == 2 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 1.0;
+            return new RewardSpec(parts[0], weight);
+        }));
+    }
+}

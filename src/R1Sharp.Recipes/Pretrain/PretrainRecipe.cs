@@ -1,0 +1,238 @@
+// r1sharp pretrain --output runs/base [--config configs/pretrain.yaml] [--resume]
+//
+// Pretrains a small Qwen2-architecture model from scratch with next-token cross-entropy:
+//     L(θ) = −(1/N) Σ_t log p_θ(x_{t+1} | x_≤t)   over packed rows of the corpus.
+// The default corpus is the embedded arithmetic task's (R1Sharp.Rewards.Tasks.Arithmetic): facts, direct answers
+// (some wrong) and a few worked examples, so the base model is imperfect on purpose, as R1's base is: it knows the
+// vocabulary and the problems but usually answers without working.
+// Deliberate choices: documents are packed end to end with an EOS between them and attention runs across document
+// boundaries within a row (nanoGPT-style; no block-diagonal masks); no dropout; tied embeddings.
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using R1Sharp.Model;
+using R1Sharp.Rewards.Tasks;
+using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Text.Tokenization;
+using R1Sharp.Training.Losses;
+using R1Sharp.Training.Optim;
+using R1Sharp.Training.State;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Recipes.Pretrain;
+
+public sealed record PretrainOptions
+{
+    /// <summary>Model shape (ModelPresets: 1m, 3m, 6m, 25m).</summary>
+    public string Preset { get; init; } = "3m";
+    /// <summary>BPE vocabulary trained on the corpus.</summary>
+    public int VocabSize { get; init; } = 1024;
+    /// <summary>A text file (.txt: one document per blank-line-separated block; .jsonl: {"text": …} rows); null = the embedded arithmetic corpus.</summary>
+    public string? Corpus { get; init; }
+    /// <summary>Documents in the embedded corpus.</summary>
+    public int CorpusDocuments { get; init; } = 20_000;
+    public int SequenceLength { get; init; } = 256;
+    public int BatchSize { get; init; } = 16;
+    public int Steps { get; init; } = 600;
+    public double LearningRate { get; init; } = 3e-3;
+    public int WarmupSteps { get; init; } = 30;
+    public double MinLearningRateRatio { get; init; } = 0.1;
+    public double WeightDecay { get; init; } = 0.1;
+    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Share of packed rows held out for the evaluation loss.</summary>
+    public double EvalShare { get; init; } = 0.01;
+    public int LogEvery { get; init; } = 10;
+    public int CheckpointEvery { get; init; } = 100;
+    public long Seed { get; init; }
+    public string Dtype { get; init; } = "float32";
+    public string Device { get; init; } = "cpu";
+}
+
+public sealed record PretrainResult(string ModelDirectory, int Steps, double TrainLoss, double EvalLoss, double TokensPerSecond, double Seconds);
+
+public static class PretrainRecipe
+{
+    public const string EndOfText = "<|endoftext|>";
+
+    public static PretrainResult Run(PretrainOptions o, string output, bool resume = false, Action<string>? log = null, CancellationToken ct = default)
+    {
+        log ??= Console.WriteLine;
+        Directory.CreateDirectory(output);
+        var clock = Stopwatch.StartNew();
+        var device = o.Device == "cpu" ? CPU : new Device(o.Device);
+        manual_seed(o.Seed);
+
+        // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
+        var documents = o.Corpus is null
+            ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed))
+            : ReadCorpus(o.Corpus);
+        var tokenizerDir = Path.Combine(output, "tokenizer");
+        HfTokenizer tokenizer;
+        if (Directory.Exists(tokenizerDir)) tokenizer = HfTokenizer.Load(tokenizerDir);
+        else
+        {
+            tokenizer = new BpeTrainer(new BpeTrainerOptions
+            {
+                VocabSize = o.VocabSize, SpecialTokens = [EndOfText], EosToken = EndOfText, PadToken = EndOfText,
+                ModelMaxLength = o.SequenceLength,
+            }).Train(documents, ct);
+            tokenizer.Save(tokenizerDir);
+            tokenizer = HfTokenizer.Load(tokenizerDir);
+        }
+        int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{tokenizerDir}: no EOS token");
+        var rows = Pack(documents, tokenizer, eos, o.SequenceLength);
+        int evalRows = Math.Max(1, (int)(rows.Count * o.EvalShare));
+        var evalSet = rows.GetRange(rows.Count - evalRows, evalRows);
+        rows.RemoveRange(rows.Count - evalRows, evalRows);
+        log($"corpus: {documents.Count:N0} documents → {rows.Count:N0} training rows of {o.SequenceLength} tokens " +
+            $"({(long)rows.Count * o.SequenceLength:N0} tokens, vocabulary {tokenizer.VocabSize:N0}); {evalRows} rows held out");
+
+        // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
+        var checkpointDir = Path.Combine(output, "checkpoint");
+        var resumeFrom = resume ? TrainingCheckpoint.Find(checkpointDir) : null;
+        var dtype = Precision.Parse(o.Dtype);
+        CausalLM model;
+        if (resumeFrom is not null) model = Checkpoint.Load(resumeFrom, dtype, device);
+        else
+        {
+            var config = ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos);
+            model = new CausalLM(config, dtype, device);
+            model.InitializeWeights(o.Seed);
+        }
+        using var _ = model;
+        var optimizer = Optimizers.AdamW(model, o.LearningRate, o.WeightDecay, 0.9, 0.95);
+        var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.Steps, o.MinLearningRateRatio);
+        var state = new TrainerState(0, 0);
+        if (resumeFrom is not null)
+        {
+            state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
+            log($"resumed from {resumeFrom} at step {state.Step}");
+        }
+        log($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
+
+        // ---- training loop ----
+        var guard = new NonFiniteGuard(warn: log);
+        var order = new RowOrder(rows.Count, o.Seed);
+        double lastLoss = double.NaN, tokensSeen = 0;
+        var window = Stopwatch.StartNew();
+        for (int step = state.Step; step < o.Steps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var batch = Batch(rows, order, state.DataPosition, o.BatchSize, device);   // (B, T + 1)
+            var input = batch.narrow(1, 0, o.SequenceLength);
+            var target = batch.narrow(1, 1, o.SequenceLength);
+            var loss = TokenLosses.CrossEntropy(model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
+            loss.backward();
+            double lossValue = loss.item<float>();
+            double gradNorm = Optimizers.ClipGradients(model, o.MaxGradNorm);
+            if (guard.Allow(step + 1, lossValue, gradNorm))
+            {
+                Optimizers.SetLearningRate(optimizer, schedule.At(step));
+                optimizer.step();
+            }
+            optimizer.zero_grad();
+            state = state with { Step = step + 1, DataPosition = state.DataPosition + o.BatchSize };
+            lastLoss = lossValue;
+            tokensSeen += o.BatchSize * o.SequenceLength;
+
+            if ((step + 1) % o.LogEvery == 0 || step + 1 == o.Steps)
+            {
+                double tps = tokensSeen / window.Elapsed.TotalSeconds;
+                log($"step {step + 1}/{o.Steps}  loss {lossValue:F4}  lr {schedule.At(step):E2}  grad norm {gradNorm:F2}  {tps:N0} tokens/s");
+                tokensSeen = 0;
+                window.Restart();
+            }
+            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps)
+                TrainingCheckpoint.Save(checkpointDir, model, optimizer, state, companionsFrom: tokenizerDir);
+        }
+
+        // ---- evaluate, save ----
+        double evalLoss = EvalLoss(model, evalSet, o.SequenceLength, o.BatchSize, device);
+        TrainingCheckpoint.Save(checkpointDir, model, optimizer, state, companionsFrom: tokenizerDir);
+        var modelDir = Path.Combine(output, "model");
+        Checkpoint.Save(model, modelDir, companionsFrom: tokenizerDir);
+        var result = new PretrainResult(modelDir, state.Step, lastLoss, evalLoss,
+            (double)state.Step * o.BatchSize * o.SequenceLength / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
+        File.WriteAllText(Path.Combine(output, "summary.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+        log($"done: eval loss {evalLoss:F4}, model saved to {modelDir} ({clock.Elapsed.TotalSeconds:F0} s)");
+        return result;
+    }
+
+    static IReadOnlyList<string> ReadCorpus(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: corpus not found", path);
+        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+        {
+            var docs = new List<string>();
+            int line = 0;
+            foreach (var raw in File.ReadLines(path))
+            {
+                line++;
+                if (string.IsNullOrWhiteSpace(raw)) continue;
+                var text = (JsonNode.Parse(raw) as JsonObject)?["text"]?.GetValue<string>()
+                           ?? throw new InvalidDataException($"{path}:{line}: field 'text' is missing");
+                docs.Add(text);
+            }
+            return docs;
+        }
+        return File.ReadAllText(path).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
+
+    /// <summary>Encodes every document, appends EOS, and cuts the stream into rows of T + 1 tokens (stride T).</summary>
+    static List<long[]> Pack(IReadOnlyList<string> documents, HfTokenizer tokenizer, int eos, int t)
+    {
+        var stream = new List<long>();
+        foreach (var d in documents)
+        {
+            foreach (var id in tokenizer.Encode(d)) stream.Add(id);
+            stream.Add(eos);
+        }
+        var rows = new List<long[]>();
+        for (int start = 0; start + t + 1 <= stream.Count; start += t) rows.Add(stream.GetRange(start, t + 1).ToArray());
+        return rows;
+    }
+
+    /// <summary>A seeded permutation per epoch, so the data order is a function of (seed, position) and resumes exactly.</summary>
+    sealed class RowOrder(int count, long seed)
+    {
+        int epoch = -1;
+        int[] permutation = [];
+
+        public int At(long position)
+        {
+            int e = (int)(position / count);
+            if (e != epoch)
+            {
+                permutation = Enumerable.Range(0, count).ToArray();
+                new DeterministicRandom(seed, $"pretrain-epoch-{e}").Shuffle(permutation);
+                epoch = e;
+            }
+            return permutation[position % count];
+        }
+    }
+
+    static Tensor Batch(List<long[]> rows, RowOrder order, long position, int batchSize, Device device)
+    {
+        int width = rows[0].Length;
+        var data = new long[batchSize * width];
+        for (int b = 0; b < batchSize; b++) rows[order.At(position + b)].CopyTo(data, b * width);
+        return tensor(data, [batchSize, width], device: device);
+    }
+
+    static double EvalLoss(CausalLM model, List<long[]> rows, int t, int batchSize, Device device)
+    {
+        using var noGrad = no_grad();
+        double total = 0;
+        int count = 0;
+        for (int start = 0; start < rows.Count; start += batchSize)
+        {
+            using var scope = NewDisposeScope();
+            int n = Math.Min(batchSize, rows.Count - start);
+            var batch = tensor(rows.GetRange(start, n).SelectMany(r => r).ToArray(), [n, t + 1], device: device);
+            total += TokenLosses.CrossEntropy(model.Forward(batch.narrow(1, 0, t)), batch.narrow(1, 1, t), ones(n, t, dtype: ScalarType.Bool)).item<float>() * n;
+            count += n;
+        }
+        return total / count;
+    }
+}

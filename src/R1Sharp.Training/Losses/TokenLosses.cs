@@ -1,0 +1,38 @@
+using static TorchSharp.torch;
+
+namespace R1Sharp.Training.Losses;
+
+/// <summary>Per-token quantities of a causal language model, over masked positions.</summary>
+public static class TokenLosses
+{
+    /// <summary>
+    /// log p(target_t) for every position: logits (B, T, V) float32, targets (B, T) int64 → (B, T).
+    /// Computed as logit[target] − logsumexp(logits) so no (B, T, V) log-softmax is kept (TRL's selective_log_softmax).
+    /// </summary>
+    public static Tensor TargetLogProbs(Tensor logits, Tensor targets)
+        => logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logits.logsumexp(-1);
+
+    /// <summary>Mean negative log-likelihood over positions where <paramref name="mask"/> is true: Σ m·(−log p) / Σ m.</summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor targets, Tensor mask)
+    {
+        var m = mask.to(ScalarType.Float32);
+        return -(TargetLogProbs(logits, targets) * m).sum() / m.sum().clamp_min(1);
+    }
+
+    /// <summary>Share of masked positions where the most probable token is the target.</summary>
+    public static double TokenAccuracy(Tensor logits, Tensor targets, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
+        var m = mask.to(ScalarType.Bool);
+        var right = (logits.argmax(-1) == targets) & m;
+        double total = m.sum().item<long>();
+        return total == 0 ? 0 : right.sum().item<long>() / total;
+    }
+
+    /// <summary>Entropy of the predicted distribution per position (B, T): −Σ p log p.</summary>
+    public static Tensor Entropy(Tensor logits)
+    {
+        var logp = logits.log_softmax(-1);
+        return -(logp.exp() * logp).sum(-1);
+    }
+}
