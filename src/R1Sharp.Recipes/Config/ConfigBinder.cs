@@ -26,8 +26,10 @@ namespace R1Sharp.Recipes.Config;
 /// <para>Overrides: <c>--set learning_rate=1e-5</c>, <c>--set sampling.temperature=0.7</c>,
 /// <c>--set rewards[1].weight=0.5</c> (or <c>rewards.1.weight</c>), <c>--set rewards="[accuracy, format]"</c>. The value
 /// is YAML, so lists and mappings can be given inline.</para>
-/// <para>Validation: <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/> on a property (or a positional
-/// record's parameter), and <see cref="IValidatableConfig"/> for rules across fields.</para>
+/// <para>Validation: DataAnnotations attributes on a property (or a positional record's parameter) —
+/// <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/>, <see cref="System.ComponentModel.DataAnnotations.AllowedValuesAttribute"/>
+/// (for a string with a fixed set of values; an enum says it better), <c>[Length]</c>, … — and
+/// <see cref="IValidatableConfig"/> for rules across fields.</para>
 /// </remarks>
 public static partial class ConfigBinder
 {
@@ -241,8 +243,9 @@ public static partial class ConfigBinder
             var fieldValue = field.Get(value);
             if (fieldValue is null && !ConfigTypes.AllowsNull(field.Type, field.Nullability))
                 Add(errors, origins, root, fieldPath, "must be set (it is null)");
-            if (field.Range is { } range && fieldValue is not null && !range.IsValid(fieldValue))
-                Add(errors, origins, root, fieldPath, RangeProblem(range, fieldValue));
+            if (fieldValue is not null)
+                foreach (var rule in field.Rules.Where(r => !r.IsValid(fieldValue)))
+                    Add(errors, origins, root, fieldPath, Problem(rule, field.Name, fieldValue));
             Validate(fieldValue, field.Type, fieldPath, root, errors, origins);
         }
         if (value is IValidatableConfig validatable)
@@ -256,10 +259,18 @@ public static partial class ConfigBinder
         errors.Add(new ConfigError(origin?.Source, origin?.Line, ConfigReader.Display(root, path), problem));
     }
 
-    private static string RangeProblem(System.ComponentModel.DataAnnotations.RangeAttribute range, object value)
+    private static string Problem(System.ComponentModel.DataAnnotations.ValidationAttribute rule, string name, object value)
     {
-        string lo = range.MinimumIsExclusive ? "(" : "[", hi = range.MaximumIsExclusive ? ")" : "]";
-        return $"{ConfigWriter.Scalar(value)} is outside {lo}{ConfigWriter.Scalar(range.Minimum)}, {ConfigWriter.Scalar(range.Maximum)}{hi}";
+        switch (rule)
+        {
+            case System.ComponentModel.DataAnnotations.RangeAttribute range:
+                string lo = range.MinimumIsExclusive ? "(" : "[", hi = range.MaximumIsExclusive ? ")" : "]";
+                return $"{ConfigWriter.Scalar(value)} is outside {lo}{ConfigWriter.Scalar(range.Minimum)}, {ConfigWriter.Scalar(range.Maximum)}{hi}";
+            case System.ComponentModel.DataAnnotations.AllowedValuesAttribute allowed:
+                return $"'{ConfigWriter.Scalar(value)}' is not one of {string.Join(", ", allowed.Values.Select(v => v is null ? "null" : ConfigWriter.Scalar(v)))}";
+            default:
+                return rule.FormatErrorMessage(name);
+        }
     }
 
     /// <summary>The first document's root node, or null for an empty text.</summary>

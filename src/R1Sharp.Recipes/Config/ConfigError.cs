@@ -33,7 +33,7 @@ public sealed class ConfigException(IReadOnlyList<ConfigError> errors)
 
 /// <summary>
 /// Implemented by an options record with rules across fields (<c>epsilon_high ≥ epsilon_low</c>). Single-field
-/// ranges are better stated with <see cref="System.ComponentModel.DataAnnotations.RangeAttribute"/> on the property.
+/// rules are better stated with DataAnnotations attributes on the property ([Range], [AllowedValues]).
 /// </summary>
 public interface IValidatableConfig
 {

@@ -8,13 +8,14 @@ namespace R1Sharp.Recipes.Config;
 internal enum ConfigKind { Scalar, List, Dictionary, Record }
 
 /// <summary>One configurable field of a record: a public instance property with a getter and a setter or init.</summary>
-internal sealed class ConfigField(string name, PropertyInfo property, NullabilityInfo nullability, RangeAttribute? range)
+internal sealed class ConfigField(string name, PropertyInfo property, NullabilityInfo nullability, IReadOnlyList<ValidationAttribute> rules)
 {
     public string Name { get; } = name;
     public PropertyInfo Property { get; } = property;
     public Type Type => Property.PropertyType;
     public NullabilityInfo Nullability { get; } = nullability;
-    public RangeAttribute? Range { get; } = range;
+    /// <summary>[Range], [AllowedValues], [Length], … on the property or its positional-record parameter.</summary>
+    public IReadOnlyList<ValidationAttribute> Rules { get; } = rules;
 
     public object? Get(object record) => Property.GetValue(record);
 
@@ -36,7 +37,7 @@ internal sealed class RecordModel
             if (p.GetIndexParameters().Length > 0 || p.GetMethod is null || p.SetMethod is not { IsPublic: true }) continue;
             NullabilityInfo nullability;
             lock (NullabilityContext) nullability = NullabilityContext.Create(p);
-            fields.Add(new ConfigField(ConfigNames.ToSnakeCase(p.Name), p, nullability, RangeOf(type, p)));
+            fields.Add(new ConfigField(ConfigNames.ToSnakeCase(p.Name), p, nullability, RulesOf(type, p)));
         }
         Fields = fields;
         ByName = fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
@@ -77,12 +78,12 @@ internal sealed class RecordModel
         return ps.Length == 1 && ps[0].ParameterType == c.DeclaringType;
     }
 
-    /// <summary>[Range] on the property, or on the positional record's constructor parameter of the same name.</summary>
-    private static RangeAttribute? RangeOf(Type type, PropertyInfo p) =>
-        p.GetCustomAttribute<RangeAttribute>()
-        ?? type.GetConstructors().SelectMany(c => c.GetParameters())
-            .Where(x => x.Name == p.Name && x.ParameterType == p.PropertyType)
-            .Select(x => x.GetCustomAttribute<RangeAttribute>()).FirstOrDefault(a => a is not null);
+    /// <summary>Validation attributes on the property, or on the positional record's constructor parameter of the same name.</summary>
+    private static List<ValidationAttribute> RulesOf(Type type, PropertyInfo p) =>
+        [.. p.GetCustomAttributes<ValidationAttribute>(),
+         .. type.GetConstructors().SelectMany(c => c.GetParameters())
+             .Where(x => x.Name == p.Name && x.ParameterType == p.PropertyType)
+             .SelectMany(x => x.GetCustomAttributes<ValidationAttribute>())];
 }
 
 internal static class ConfigTypes

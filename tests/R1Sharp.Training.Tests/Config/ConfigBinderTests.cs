@@ -171,7 +171,7 @@ public class ConfigBinderTests
             "--set: grpo.rewards[5]: index 5 is out of range (the list has 2 items)",
             "--set: 'learning_rate' is not path=value (e.g. learning_rate=1e-5)",
             "--set: grpo.group_size: is an integer: it has no field 'x'",
-            "--set: grpo.top_p: unknown field 'top_p'; GrpoExample has learning_rate, loss_type, epsilon_low, epsilon_high, group_size, mask_truncated, model, output_dir, save_every, sampling, rewards, eval_steps, loss_scale",
+            "--set: grpo.top_p: unknown field 'top_p'; GrpoExample has learning_rate, loss_type, epsilon_low, epsilon_high, group_size, mask_truncated, model, output_dir, dtype, save_every, sampling, rewards, eval_steps, loss_scale",
             "--set: grpo.eval_steps[1]: expected an integer, got a list",
             "--set: grpo.sampling.top_p: 1.5 is outside (0.0, 1.0]",
         ], errors);
@@ -190,6 +190,7 @@ public class ConfigBinderTests
             mask_truncated: false
             model: null
             output_dir: runs/grpo
+            dtype: float32
             save_every: 600.0
             sampling:
               temperature: 1.0
@@ -253,8 +254,13 @@ public class ConfigBinderTests
     [Fact]
     public void Validate_checks_a_record_built_in_code()
     {
-        var errors = ConfigBinder.Validate(new GrpoExample { GroupSize = 0, EpsilonHigh = 0.1 }, "grpo");
-        Assert.Equal(["grpo.group_size: 0 is outside [1, 2147483647]", "grpo.epsilon_high: must be at least epsilon_low (0.2)"], errors.Select(e => e.ToString()));
+        var errors = ConfigBinder.Validate(new GrpoExample { GroupSize = 0, EpsilonHigh = 0.1, Dtype = "fp8" }, "grpo");
+        Assert.Equal(
+        [
+            "grpo.group_size: 0 is outside [1, 2147483647]",
+            "grpo.dtype: 'fp8' is not one of float32, bfloat16, float16",
+            "grpo.epsilon_high: must be at least epsilon_low (0.2)",
+        ], errors.Select(e => e.ToString()));
     }
 
     [Fact]

@@ -43,6 +43,9 @@ public sealed record GrpoExample : IValidatableConfig
 
     public string OutputDir { get; init; } = "runs/grpo";
 
+    [AllowedValues("float32", "bfloat16", "float16")]
+    public string Dtype { get; init; } = "float32";
+
     public TimeSpan SaveEvery { get; init; } = TimeSpan.FromMinutes(10);
 
     public SamplingExample Sampling { get; init; } = new();
