@@ -13,5 +13,7 @@ var root = new RootCommand(
     GenerateCommand.Create(),
     TokenizeCommand.Create(),
     VerifyCommand.Create(),
+    GradeCommand.Create(),
+    RewardCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

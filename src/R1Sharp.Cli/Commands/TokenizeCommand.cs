@@ -26,16 +26,7 @@ public static class TokenizeCommand
             var rows = t is not null ? [t] : ReadTexts(file!);
             string Line(string s) => new JsonObject { ["ids"] = new JsonArray(tokenizer.Encode(s, addSpecial).Select(i => (JsonNode)i).ToArray()) }.ToJsonString();
 
-            var outPath = r.GetValue(output);
-            if (outPath is null)
-            {
-                foreach (var s in rows) Console.WriteLine(Line(s));
-                return 0;
-            }
-            var tmp = outPath + ".tmp";
-            using (var writer = new StreamWriter(tmp))
-                foreach (var s in rows) writer.WriteLine(Line(s));
-            File.Move(tmp, outPath, overwrite: true);
+            JsonlRows.Write(r.GetValue(output), rows.Select(Line));
             return 0;
         });
         return command;

@@ -4,7 +4,8 @@ namespace R1Sharp.Rewards.Rules;
 public delegate IReward RewardFactory(RewardOptions options);
 
 /// <summary>
-/// Builds rewards by name from configuration. <see cref="CreateDefault"/> registers every rule reward;
+/// Builds rewards by name from configuration. <see cref="CreateStandard"/> is the registry to use: every reward,
+/// with Math-Verify grading and the local code sandbox. <see cref="CreateDefault"/> registers every rule reward;
 /// rewards that need something this assembly does not own — an answer grader (<c>accuracy</c>, <c>length</c>,
 /// <c>cosine</c>) or the code sandbox (<c>code</c>) — are registered from outside with <see cref="Register"/>.
 /// Every reward accepts the option <c>name</c>, which renames that instance (to use one reward twice).
@@ -27,17 +28,17 @@ public delegate IReward RewardFactory(RewardOptions options);
 /// <item><c>countdown</c>: <c>format_score</c> [0.1], <c>score</c> [1].</item>
 /// </list>
 /// </remarks>
-public sealed class RewardRegistry
+public sealed partial class RewardRegistry
 {
     private readonly Dictionary<string, RewardFactory> _factories = new(StringComparer.Ordinal);
 
     /// <summary>Names that are known to exist but must be registered from outside, with the hint to give.</summary>
     private static readonly Dictionary<string, string> External = new(StringComparer.Ordinal)
     {
-        ["accuracy"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader), e.g. MathVerifier's Grade",
-        ["length"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader)",
-        ["cosine"] = "it needs an answer grader: build the registry with RewardRegistry.CreateDefault(grader)",
-        ["code"] = "register the code-sandbox reward with RewardRegistry.Register(\"code\", factory)",
+        ["accuracy"] = "it needs an answer grader: use RewardRegistry.CreateStandard(), or CreateDefault(grader)",
+        ["length"] = "it needs an answer grader: use RewardRegistry.CreateStandard(), or CreateDefault(grader)",
+        ["cosine"] = "it needs an answer grader: use RewardRegistry.CreateStandard(), or CreateDefault(grader)",
+        ["code"] = "use RewardRegistry.CreateStandard(), or register the code-sandbox reward with RewardRegistry.Register(\"code\", factory)",
     };
 
     /// <summary>An empty registry.</summary>

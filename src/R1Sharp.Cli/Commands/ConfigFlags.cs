@@ -1,0 +1,61 @@
+using System.CommandLine;
+using R1Sharp.Recipes.Config;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary>
+/// The three flags every recipe command takes to build its options record, with one spelling and one help text:
+/// <c>--preset NAME</c> (a starting point from a <see cref="PresetRegistry"/>; default: the record's defaults),
+/// <c>--config FILE.yaml</c> (overrides the fields it names) and <c>--set path=value</c> (repeatable, applied last).
+/// </summary>
+/// <example>
+/// <code>
+/// var flags = new ConfigFlags("grpo");
+/// var command = new Command("grpo", "…");
+/// flags.AddTo(command);
+/// command.SetAction(r =>
+/// {
+///     var options = flags.Resolve(r, Presets.Registry, new GrpoOptions());   // ConfigException → "error: …", exit 1
+///     ConfigBinder.WriteYaml(options, Path.Combine(runDir, "config.yaml"), "r1sharp grpo " + string.Join(' ', args));
+///     …
+/// });
+/// </code>
+/// </example>
+public sealed class ConfigFlags(string root)
+{
+    /// <summary><c>--preset</c>.</summary>
+    public Option<string?> Preset { get; } = new("--preset")
+    {
+        Description = "Start from this named preset instead of the defaults (see the recipe's documentation for the list).",
+    };
+
+    /// <summary><c>--config</c>.</summary>
+    public Option<string?> Config { get; } = new("--config", "-c")
+    {
+        Description = "YAML file of options; it overrides only the fields it names (snake_case keys, e.g. learning_rate: 1e-5).",
+    };
+
+    /// <summary><c>--set</c>.</summary>
+    public Option<string[]> Set { get; } = new("--set")
+    {
+        Description = "Override one field, after the file: --set learning_rate=1e-5, --set sampling.temperature=0.7, " +
+                      "--set rewards[1].weight=0.5, --set \"rewards=[accuracy, format]\" (the value is YAML). Repeatable.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>Adds the three options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Preset);
+        command.Options.Add(Config);
+        command.Options.Add(Set);
+    }
+
+    /// <summary>The options: preset (or <paramref name="defaults"/>), then the file, then every <c>--set</c>, validated.</summary>
+    /// <exception cref="ConfigException">Every problem found, together (the CLI prints them and exits 1).</exception>
+    public T Resolve<T>(ParseResult parse, PresetRegistry presets, T defaults) where T : notnull
+    {
+        var start = presets.GetOrDefault(parse.GetValue(Preset), defaults);
+        return ConfigBinder.Load(start, parse.GetValue(Config), parse.GetValue(Set) ?? [], root);
+    }
+}

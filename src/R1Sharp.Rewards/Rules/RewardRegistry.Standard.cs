@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using R1Sharp.Rewards.Code;
+using R1Sharp.Rewards.Verification;
+
+namespace R1Sharp.Rewards.Rules;
+
+public sealed partial class RewardRegistry
+{
+    /// <summary>
+    /// The registry trainers, evaluation and the CLI use: every rule reward of <see cref="CreateDefault"/>, with
+    /// <c>accuracy</c>, <c>length</c> and <c>cosine</c> graded by <see cref="MathGrader"/> (Math-Verify's port) and
+    /// <c>code</c> run in a local <see cref="CodeSandbox"/>.
+    /// </summary>
+    /// <remarks>
+    /// Options of <c>code</c> (defaults in brackets): <c>language</c> [python] (when the tests name none),
+    /// <c>tolerance</c> [exact] (compare numeric output tokens within this absolute and relative tolerance),
+    /// <c>time_limit</c> [4] seconds per test run, <c>memory_mb</c> [512], <c>workers</c> [one per core].
+    /// The sandbox is created on first use of <c>code</c> (it probes the machine's isolation) and shared by every
+    /// code reward of this registry with the same limits; creating it fails on machines that cannot run it
+    /// (not Linux, util-linux missing), with that reason in a <see cref="RewardConfigException"/>.
+    /// </remarks>
+    /// <param name="logger">Receives the sandbox's one-time isolation warnings.</param>
+    public static RewardRegistry CreateStandard(ILogger? logger = null)
+    {
+        var registry = CreateDefault(MathGrader);
+        var sandboxes = new ConcurrentDictionary<(TimeSpan, int, int), Lazy<CodeSandbox>>();
+        registry.Register("code", o =>
+        {
+            var language = o.GetString("language", "python");
+            if (CodeLanguages.Find(language) is null)
+                throw new RewardConfigException(
+                    $"Reward '{o.RewardName}': option 'language' must be one of {string.Join(", ", CodeLanguages.All.Select(l => l.Name))}, got '{language}'.");
+            FloatTolerance? tolerance = o.GetRaw("tolerance") is null ? null : new FloatTolerance(o.GetDouble("tolerance", 0), o.GetDouble("tolerance", 0));
+            var defaults = new CodeSandboxOptions();
+            var limits = new CodeSandboxOptions
+            {
+                TimeLimit = TimeSpan.FromSeconds(o.GetDouble("time_limit", defaults.TimeLimit.TotalSeconds)),
+                MemoryMegabytes = o.GetInt("memory_mb", defaults.MemoryMegabytes),
+                Workers = o.GetInt("workers", defaults.Workers),
+            };
+            CodeSandbox sandbox;
+            try
+            {
+                limits.Validate();
+                sandbox = sandboxes.GetOrAdd((limits.TimeLimit, limits.MemoryMegabytes, limits.Workers),
+                    _ => new Lazy<CodeSandbox>(() => new CodeSandbox(limits, logger))).Value;
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or PlatformNotSupportedException)
+            {
+                throw new RewardConfigException($"Reward '{o.RewardName}': {e.Message}", e);
+            }
+            return new CodeReward(sandbox, new CodeRewardOptions { DefaultLanguage = language, Tolerance = tolerance });
+        });
+        return registry;
+    }
+
+    /// <summary>
+    /// The answer grader of the standard registry: extracts the completion's final answer and compares it with the
+    /// gold answer (<see cref="MathVerifier.Grade"/>, default <see cref="VerifyOptions"/>). True when they match;
+    /// false when they do not or when the completion has no answer (the model's fault); null ("cannot judge") when
+    /// the gold answer is blank or cannot be parsed and does not match literally — open-r1's accuracy reward
+    /// returns None when the gold does not parse.
+    /// </summary>
+    public static bool? MathGrader(string gold, string completion)
+    {
+        if (string.IsNullOrWhiteSpace(gold)) return null;
+        var result = MathVerifier.Grade(gold, completion);
+        if (result.Correct == true) return true;
+        return MathVerifier.Normalize(gold) is null ? null : false;
+    }
+}
