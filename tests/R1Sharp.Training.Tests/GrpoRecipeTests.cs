@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
@@ -22,7 +23,7 @@ public class GrpoRecipeTests
         // A random model earns no accuracy; a reward for digits varies between its samples, so there is a gradient.
         var rewards = new WeightedRewards([new WeightedReward(new DigitShare()), new WeightedReward(new FormatReward(FormatPattern.R1ZeroLoose))]);
         var result = GrpoRecipe.Run(Small with { Beta = 0.01, Iterations = 2, LossType = "grpo" }, TinyModels.Path, tmp.Path,
-            log: _ => { }, customRewards: rewards);
+            RunSettings.Quiet(), customRewards: rewards);
         Assert.Equal(3, result.Steps);
         var summary = JsonNode.Parse(File.ReadAllText(tmp.Sub("summary.json")))!;
         foreach (var part in new[] { "before", "after" })
@@ -49,12 +50,12 @@ public class GrpoRecipeTests
     {
         using var tmp = new TempDir();
         var o = Small with { Steps = 4, EvalPrompts = 2, EvalSamples = 1 };
-        GrpoRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), log: _ => { });
+        GrpoRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), RunSettings.Quiet());
 
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => GrpoRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"),
-            log: line => { if (line.StartsWith("step 2/")) cts.Cancel(); }, ct: cts.Token));
-        GrpoRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), resume: true, log: _ => { });
+            RunSettings.Quiet(line => { if (line.StartsWith("step 2/")) cts.Cancel(); }, cancel: cts.Token)));
+        GrpoRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), RunSettings.Quiet(resume: true));
 
         using var a = Checkpoint.Load(tmp.Sub("straight/model"));
         using var b = Checkpoint.Load(tmp.Sub("interrupted/model"));

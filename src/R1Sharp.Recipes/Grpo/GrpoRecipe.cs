@@ -15,7 +15,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine;
+using System.ComponentModel.DataAnnotations;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Rewards.Tasks;
@@ -36,8 +38,8 @@ public sealed record GrpoOptions
     /// <summary>arithmetic (the embedded task), countdown, or a JSONL/Parquet file of prompts with reference fields.</summary>
     public string Task { get; init; } = "arithmetic";
     public int TrainPrompts { get; init; } = 4096;
-    /// <summary>Reward functions by registry name, with weights (name or name:weight).</summary>
-    public IReadOnlyList<string> Rewards { get; init; } = ["accuracy", "r1_zero_format"];
+    /// <summary>Reward functions from RewardRegistry.CreateStandard(), with weights and options: R1-Zero's accuracy + format.</summary>
+    public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
 
     // ---- sampling ----
     public int PromptsPerStep { get; init; } = 16;
@@ -50,6 +52,7 @@ public sealed record GrpoOptions
 
     // ---- objective ----
     /// <summary>grpo, bnpo, dapo or dr_grpo (DESIGN.md §3). TRL's default is dapo (token-level, no length bias).</summary>
+    [AllowedValues("grpo", "bnpo", "dapo", "dr_grpo")]
     public string LossType { get; init; } = "dapo";
     public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
     /// <summary>KL coefficient. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
@@ -67,7 +70,8 @@ public sealed record GrpoOptions
     public bool MaskTruncatedCompletions { get; init; }
 
     // ---- optimisation ----
-    public double LearningRate { get; init; } = 1e-5;
+    /// <summary>TRL's default; R1 used 3e-6, DeepSeekMath 1e-6. Tiny models trained here take ~1e-4 (configs/).</summary>
+    public double LearningRate { get; init; } = 1e-6;
     public int WarmupSteps { get; init; }
     public double WeightDecay { get; init; }
     public double MaxGradNorm { get; init; } = 1.0;
@@ -92,10 +96,10 @@ public sealed record GrpoResult(string ModelDirectory, int Steps, QuickEvaluatio
 public static class GrpoRecipe
 {
     /// <param name="customRewards">Reward functions built in code (e.g. a trained reward model); replaces <see cref="GrpoOptions.Rewards"/>.</param>
-    public static GrpoResult Run(GrpoOptions o, string modelDir, string output, bool resume = false, Action<string>? log = null,
-        CancellationToken ct = default, WeightedRewards? customRewards = null)
+    public static GrpoResult Run(GrpoOptions o, string modelDir, string output, RunSettings? settings = null, WeightedRewards? customRewards = null)
     {
-        log ??= Console.WriteLine;
+        settings ??= new RunSettings();
+        var ct = settings.Cancel;
         Directory.CreateDirectory(output);
         var clock = Stopwatch.StartNew();
         var device = o.Device == "cpu" ? CPU : new Device(o.Device);
@@ -106,12 +110,12 @@ public static class GrpoRecipe
         var tokenizer = HfTokenizer.Load(modelDir);
         int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{modelDir}: the tokenizer has no EOS token");
         var (train, eval) = GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed);
-        var rewards = customRewards ?? GrpoTasks.BuildRewards(o.Rewards);
+        var rewards = customRewards ?? RewardRegistry.CreateStandard().Build(o.Rewards);
         var aggregation = LossAggregations.Get(o.LossType);
         var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt).ToArray()).ToList();
 
         var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = resume ? TrainingCheckpoint.Find(checkpointDir) : null;
+        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
         using var policy = Checkpoint.Load(resumeFrom ?? modelDir, dtype, device);
         using var reference = o.Beta != 0 ? Checkpoint.Load(modelDir, dtype, device) : null;
         reference?.eval();
@@ -123,23 +127,26 @@ public static class GrpoRecipe
             state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
             if (reference is not null && state.Extra?.GetValueOrDefault("ref_reset_step") is > 0)
                 CopyWeights(policy, reference); // the reference was reset to the policy before the interruption
-            log($"resumed from {resumeFrom} at step {state.Step}");
         }
+        using var log = new RunLog(output, "grpo", o.Steps, resumeFrom is null ? null : state.Step, settings,
+            ["reward", "completion_length", "kl", "time/step"]);
+        if (resumeFrom is not null) log.Say($"resumed from {resumeFrom} at step {state.Step}");
         var sampler = new Sampler(new CausalLMLanguageModel(policy), ids => tokenizer.Decode(ids)) { MaxBatchSize = 128 };
         var sampling = new SamplingOptions
         {
             MaxNewTokens = o.MaxCompletionLength, Temperature = o.Temperature, TopP = o.TopP, StopTokenIds = [eos],
         };
-        using var completionsLog = new StreamWriter(Path.Combine(output, "completions.jsonl"), append: resume);
-        using var metricsLog = new StreamWriter(Path.Combine(output, "metrics.jsonl"), append: resume);
+        var completionsPath = Path.Combine(output, "completions.jsonl");
+        if (resumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
+        using var completionsLog = new StreamWriter(completionsPath, append: resumeFrom is not null);
 
         var before = resumeFrom is null || !File.Exists(Path.Combine(output, "eval_before.json"))
-            ? QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "before", log)
+            ? QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "before", log.Say)
             : JsonSerializer.Deserialize<QuickEvaluation>(File.ReadAllText(Path.Combine(output, "eval_before.json")))!;
         File.WriteAllText(Path.Combine(output, "eval_before.json"), JsonSerializer.Serialize(before));
 
         // ---- the loop ----
-        var guard = new NonFiniteGuard(warn: log);
+        var guard = new NonFiniteGuard(warn: log.Say);
         optimizer.zero_grad();
         for (int step = state.Step; step < o.Steps; step++)
         {
@@ -192,8 +199,6 @@ public static class GrpoRecipe
             // metrics and samples
             var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards);
             metrics["learning_rate"] = schedule.At(step);
-            metricsLog.WriteLine(new JsonObject(metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)).Prepend(KeyValuePair.Create("step", (JsonNode?)(step + 1)))).ToJsonString());
-            metricsLog.Flush();
             foreach (var s in samples)
                 completionsLog.WriteLine(new JsonObject
                 {
@@ -203,7 +208,7 @@ public static class GrpoRecipe
                 }.ToJsonString());
             completionsLog.Flush();
             if ((step + 1) % o.LogEvery == 0)
-                log($"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
+                log.Step(step + 1, metrics, $"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
                     string.Join("  ", rewards.Names.Select(n => $"{n} {metrics.GetValueOrDefault("rewards/" + n):F2}")) +
                     $"  len {metrics["completion_length"]:F1}  zero-std {frac0:P0}  kl {metrics.GetValueOrDefault("kl"):F4}  " +
                     $"loss {update.Loss:F4}  {watch.Elapsed.TotalSeconds:F1}s (gen {timing.GetValueOrDefault("generation"):F1}, update {timing.GetValueOrDefault("update"):F1})");
@@ -211,7 +216,7 @@ public static class GrpoRecipe
                 TrainingCheckpoint.Save(checkpointDir, policy, optimizer, state, companionsFrom: modelDir);
         }
 
-        var after = QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "after", log);
+        var after = QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "after", log.Say);
         TrainingCheckpoint.Save(checkpointDir, policy, optimizer, state, companionsFrom: modelDir);
         var finalDir = Path.Combine(output, "model");
         Checkpoint.Save(policy, finalDir, companionsFrom: modelDir);
@@ -221,7 +226,7 @@ public static class GrpoRecipe
             ["before"] = JsonSerializer.SerializeToNode(before), ["after"] = JsonSerializer.SerializeToNode(after),
             ["steps"] = state.Step, ["seconds"] = clock.Elapsed.TotalSeconds,
         }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        log($"done in {clock.Elapsed.TotalSeconds:F0} s: pass@1 {before.PassAt1:P1} → {after.PassAt1:P1}, " +
+        log.Say($"done in {clock.Elapsed.TotalSeconds:F0} s: pass@1 {before.PassAt1:P1} → {after.PassAt1:P1}, " +
             $"length {before.MeanLength:F1} → {after.MeanLength:F1}, format {before.FormatRate:P0} → {after.FormatRate:P0}");
         return result;
     }
@@ -358,6 +363,15 @@ public static class GrpoRecipe
         m["time/step"] = seconds;
         m["tokens_per_second"] = samples.Sum(s => s.Tokens.Count) / Math.Max(1e-9, timing.GetValueOrDefault("generation"));
         return m;
+    }
+
+    /// <summary>Keeps the lines of a JSONL log whose "step" is at most <paramref name="step"/> (rewritten atomically).</summary>
+    static void KeepLinesUpTo(string path, int step)
+    {
+        if (!File.Exists(path)) return;
+        var kept = File.ReadLines(path).Where(l => JsonNode.Parse(l)?["step"]?.GetValue<int>() <= step).ToList();
+        File.WriteAllLines(path + ".tmp", kept);
+        File.Move(path + ".tmp", path, overwrite: true);
     }
 
     static void CopyWeights(CausalLM from, CausalLM to)

@@ -1,8 +1,6 @@
-using System.Globalization;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
-using R1Sharp.Rewards.Verification;
 
 namespace R1Sharp.Recipes.Grpo;
 
@@ -29,16 +27,4 @@ public static class GrpoTasks
     }
 
     static TaskDefinition Take(TaskDefinition t, int n) => t with { Examples = t.Examples.Take(n).ToList() };
-
-    /// <summary>"accuracy", "r1_zero_format:0.5" → weighted rewards; accuracy uses the math verifier.</summary>
-    public static WeightedRewards BuildRewards(IEnumerable<string> specs)
-    {
-        var registry = RewardRegistry.CreateDefault((gold, completion) => MathVerifier.Grade(gold, completion).Correct);
-        return registry.Build(specs.Select(s =>
-        {
-            var parts = s.Split(':', 2);
-            double weight = parts.Length == 2 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 1.0;
-            return new RewardSpec(parts[0], weight);
-        }));
-    }
 }

@@ -25,7 +25,7 @@ public sealed record QuickEvaluation(double PassAt1, double FormatRate, double M
         }, o.EvalSamples);
         var inputs = completions.Select(c => task.Examples[c.PromptIndex].ToRewardInput(tokenizer.Decode(c.Tokens, skipSpecialTokens: true), c.Tokens.Length)).ToList();
         var accuracy = (rewards.Rewards.FirstOrDefault(r => r.Reward.Name == task.Metric.RewardName)?.Reward
-                        ?? GrpoTasks.BuildRewards([task.Metric.RewardName]).Rewards[0].Reward).Score(inputs);
+                        ?? RewardRegistry.CreateStandard().Create(task.Metric.RewardName)).Score(inputs);
         var format = new FormatReward(FormatPattern.R1ZeroLoose).Score(inputs);
         var result = new QuickEvaluation(
             accuracy.Count(a => task.Metric.IsCorrect(a)) / (double)inputs.Count,

@@ -11,6 +11,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
@@ -66,12 +67,17 @@ public static class PretrainRecipe
 {
     public const string EndOfText = "<|endoftext|>";
 
-    /// <summary>Digits one by one, newlines on their own, everything else free to merge across spaces.</summary>
-    public const string PhraseSplitPattern = @"\p{N}|\n|[^\p{N}\n]+";
+    /// <summary>
+    /// Digits one by one, newlines on their own, tags such as " &lt;think&gt;" with their leading space, and every other
+    /// run of text free to merge across spaces. A run stops before " &lt;", so a prompt ending in "Assistant:" splits
+    /// exactly as the same prompt does inside a training document (no token straddles the prompt/completion edge).
+    /// </summary>
+    public const string PhraseSplitPattern = @"\p{N}|\n|\s?<[^<>\s\p{N}]*>?|[^\p{N}\n<]+?(?=\s?<|\p{N}|\n|$)";
 
-    public static PretrainResult Run(PretrainOptions o, string output, bool resume = false, Action<string>? log = null, CancellationToken ct = default)
+    public static PretrainResult Run(PretrainOptions o, string output, RunSettings? settings = null)
     {
-        log ??= Console.WriteLine;
+        settings ??= new RunSettings();
+        var ct = settings.Cancel;
         Directory.CreateDirectory(output);
         var clock = Stopwatch.StartNew();
         var device = o.Device == "cpu" ? CPU : new Device(o.Device);
@@ -107,12 +113,13 @@ public static class PretrainRecipe
         int evalRows = Math.Max(1, (int)(rows.Count * o.EvalShare));
         var evalSet = rows.GetRange(rows.Count - evalRows, evalRows);
         rows.RemoveRange(rows.Count - evalRows, evalRows);
-        log($"corpus: {documents.Count:N0} documents → {rows.Count:N0} training rows of {o.SequenceLength} tokens " +
+        var messages = new List<string>();
+        messages.Add($"corpus: {documents.Count:N0} documents → {rows.Count:N0} training rows of {o.SequenceLength} tokens " +
             $"({(long)rows.Count * o.SequenceLength:N0} tokens, vocabulary {tokenizer.VocabSize:N0}); {evalRows} rows held out");
 
         // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
         var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = resume ? TrainingCheckpoint.Find(checkpointDir) : null;
+        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
         var dtype = Precision.Parse(o.Dtype);
         CausalLM model;
         if (resumeFrom is not null) model = Checkpoint.Load(resumeFrom, dtype, device);
@@ -129,12 +136,15 @@ public static class PretrainRecipe
         if (resumeFrom is not null)
         {
             state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
-            log($"resumed from {resumeFrom} at step {state.Step}");
+            messages.Add($"resumed from {resumeFrom} at step {state.Step}");
         }
-        log($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
+        messages.Add($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
+        using var log = new RunLog(output, "pretrain", o.Steps, resumeFrom is null ? null : state.Step, settings,
+            ["loss", "learning_rate", "tokens_per_second"]);
+        messages.ForEach(log.Say);
 
         // ---- training loop ----
-        var guard = new NonFiniteGuard(warn: log);
+        var guard = new NonFiniteGuard(warn: log.Say);
         var order = new RowOrder(rows.Count, o.Seed);
         double lastLoss = double.NaN, tokensSeen = 0;
         var window = Stopwatch.StartNew();
@@ -162,7 +172,11 @@ public static class PretrainRecipe
             if ((step + 1) % o.LogEvery == 0 || step + 1 == o.Steps)
             {
                 double tps = tokensSeen / window.Elapsed.TotalSeconds;
-                log($"step {step + 1}/{o.Steps}  loss {lossValue:F4}  lr {schedule.At(step):E2}  grad norm {gradNorm:F2}  {tps:N0} tokens/s");
+                log.Step(step + 1, new Dictionary<string, double>
+                    {
+                        ["loss"] = lossValue, ["learning_rate"] = schedule.At(step), ["grad_norm"] = gradNorm, ["tokens_per_second"] = tps,
+                    },
+                    $"step {step + 1}/{o.Steps}  loss {lossValue:F4}  lr {schedule.At(step):E2}  grad norm {gradNorm:F2}  {tps:N0} tokens/s");
                 tokensSeen = 0;
                 window.Restart();
             }
@@ -177,8 +191,12 @@ public static class PretrainRecipe
         Checkpoint.Save(model, modelDir, companionsFrom: tokenizerDir);
         var result = new PretrainResult(modelDir, state.Step, lastLoss, evalLoss,
             (double)state.Step * o.BatchSize * o.SequenceLength / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
-        File.WriteAllText(Path.Combine(output, "summary.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
-        log($"done: eval loss {evalLoss:F4}, model saved to {modelDir} ({clock.Elapsed.TotalSeconds:F0} s)");
+        File.WriteAllText(Path.Combine(output, "summary.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions
+        {
+            WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        }));
+        log.Step(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss }, $"eval loss {evalLoss:F4}");
+        log.Say($"done: eval loss {evalLoss:F4}, model saved to {modelDir} ({clock.Elapsed.TotalSeconds:F0} s)");
         return result;
     }
 
