@@ -91,7 +91,9 @@ internal static class Responses
             if (tops is not null)
             {
                 var entry = new JsonObject();
-                foreach (var a in t.Top ?? []) entry[a.Token] = a.LogProb;
+                // Tokens whose text is alike (byte pieces decode to U+FFFD) share a key: keep the most probable.
+                foreach (var a in t.Top ?? [])
+                    if (!entry.ContainsKey(a.Token)) entry[a.Token] = a.LogProb;
                 tops.Add(entry);
             }
         }
