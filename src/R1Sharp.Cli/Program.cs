@@ -13,5 +13,8 @@ var root = new RootCommand(
     GenerateCommand.Create(),
     TokenizeCommand.Create(),
     VerifyCommand.Create(),
+    EvalCommand.Create(),
+    ServeCommand.Create(),
+    ChatCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -16,13 +16,14 @@ public sealed class ResultsFolder : IDisposable
     public const string ResultsFile = "results.jsonl";
     public const string SummaryFile = "summary.json";
 
-    internal static readonly JsonSerializerOptions Json = new()
+    /// <summary>How results and summaries are written (readable UTF-8: no escaping of &lt;, &gt;, non-ASCII).</summary>
+    public static JsonSerializerOptions JsonOptions { get; } = new()
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
     };
 
-    private static readonly JsonSerializerOptions Indented = new(Json) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new(JsonOptions) { WriteIndented = true };
 
     private readonly StreamWriter _results;
 
@@ -45,7 +46,7 @@ public sealed class ResultsFolder : IDisposable
     {
         System.IO.Directory.CreateDirectory(directory);
         string configPath = Path.Combine(directory, ConfigFile);
-        var wanted = JsonSerializer.SerializeToNode(settings, Json)!.AsObject();
+        var wanted = JsonSerializer.SerializeToNode(settings, JsonOptions)!.AsObject();
         if (File.Exists(configPath))
         {
             var found = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
@@ -73,7 +74,7 @@ public sealed class ResultsFolder : IDisposable
                 ProblemResult? problem;
                 try
                 {
-                    problem = JsonSerializer.Deserialize<ProblemResult>(lines[i], Json);
+                    problem = JsonSerializer.Deserialize<ProblemResult>(lines[i], JsonOptions);
                 }
                 catch (JsonException e)
                 {
@@ -93,7 +94,7 @@ public sealed class ResultsFolder : IDisposable
     /// <summary>Appends one problem and flushes, so a killed run keeps everything scored so far.</summary>
     public void Append(ProblemResult problem)
     {
-        _results.WriteLine(JsonSerializer.Serialize(problem, Json));
+        _results.WriteLine(JsonSerializer.Serialize(problem, JsonOptions));
         _results.Flush();
     }
 
