@@ -75,6 +75,31 @@ async Task<int> Load(LocalModel model)
     var url = new Uri(server.BaseAddress, "v1/completions");
     Console.WriteLine($"load test: POST {url}, ≤ {maxRequests} requests or ≤ {seconds} s per level, max_tokens {maxTokens}, temperature 0.6, " +
                       $"{(stream ? "streaming" : "not streaming")}, GSM8K questions as prompts");
+    // Baselines in this process, under the same machine load: the engine without HTTP, one request at a time, and
+    // the largest level's worth of requests in one call.
+    using (var engine = new LocalGenerationBackend(model))
+    {
+        GenerationRequest Request(int n) => new(GenerationPrompt.FromText(questions[n % questions.Length]),
+            new GenerationOptions { MaxNewTokens = maxTokens, Temperature = 0.6, TopP = 0.95, Seed = 1 });
+        await engine.GenerateAllAsync([Request(0)]);
+        var times = new List<double>();
+        long engineTokens = 0;
+        var total = Stopwatch.StartNew();
+        for (int n = 1; n <= Math.Min(20, maxRequests) && total.Elapsed.TotalSeconds < seconds; n++)
+        {
+            var sw = Stopwatch.StartNew();
+            engineTokens += (await engine.GenerateAllAsync([Request(n)]))[0].CompletionTokens;
+            times.Add(sw.Elapsed.TotalMilliseconds);
+        }
+        times.Sort();
+        Console.WriteLine($"engine alone, one request at a time: {times.Count / total.Elapsed.TotalSeconds:F2} req/s, p50 {times[times.Count / 2]:F0} ms, " +
+                          $"{engineTokens / total.Elapsed.TotalSeconds:F0} tokens/s");
+        int batch = levels.Max();
+        var batchClock = Stopwatch.StartNew();
+        var batchResults = await engine.GenerateAllAsync([.. Enumerable.Range(0, batch).Select(Request)]);
+        Console.WriteLine($"engine alone, {batch} requests in one call: {batch / batchClock.Elapsed.TotalSeconds:F2} req/s, " +
+                          $"{batchResults.Sum(r => r.CompletionTokens) / batchClock.Elapsed.TotalSeconds:F0} tokens/s");
+    }
     Console.WriteLine($"{"clients",8} {"requests",9} {"errors",7} {"req/s",8} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"max ms",8} {(stream ? "ttft p50" : ""),9} {"tokens/s",9} {"rows/batch",11} {"largest",8}");
     foreach (int clients in levels)
     {
@@ -154,6 +179,11 @@ async Task<int> EvalCompare(LocalModel model)
     await using var server = await OpenAiServer.StartAsync(model, new ServerOptions { Port = 0, ServedModelName = "bench", MaxQueuedRequests = 4096 });
     using var local = new LocalGenerationBackend(model);
     using var remote = new RemoteGenerationBackend(new RemoteBackendOptions { Endpoints = [server.BaseAddress], Model = "bench", MaxConcurrency = 64 });
+
+    // Warm-up (JIT, first libtorch calls, first connection) so that neither path pays it in the figures.
+    var warm = new GenerationRequest(GenerationPrompt.FromText("warm up"), new GenerationOptions { MaxNewTokens = 4 }, N: 2);
+    await local.GenerateAllAsync([warm, warm]);
+    await remote.GenerateAllAsync([warm, warm]);
 
     // 1. Temperature 0 on GSM8K (chat template, R1's instruction): the two paths must agree exactly.
     var gsm8k = await EvalTasks.LoadAsync("gsm8k");

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Text.Templates;
@@ -268,6 +267,4 @@ public static class OpenAiWire
         }
         return list;
     }
-
-    internal static string Invariant(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
