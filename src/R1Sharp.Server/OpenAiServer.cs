@@ -128,6 +128,12 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             // The client went away.
         }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            // A bug, not the client's fault: say so in the API's shape, log it, keep serving.
+            _options.Log?.Invoke($"{ctx.Request.Method} {ctx.Request.Path} failed: {e}");
+            await WriteJson(ctx, 500, new ApiException(500, $"internal error: {e.Message}").ToJson()).ConfigureAwait(false);
+        }
     }
 
     private async Task Generate(HttpContext ctx, bool chat)

@@ -66,8 +66,9 @@ public static class OpenAiWire
 
     private static JsonNode Message(ChatMessage m)
     {
+        // reasoning_content is not sent: it is not part of OpenAI's message schema, and R1's chat templates drop
+        // earlier turns' reasoning anyway.
         var node = new JsonObject { ["role"] = m.Role, ["content"] = m.Content };
-        if (m.ReasoningContent is not null) node["reasoning_content"] = m.ReasoningContent;
         if (m.Name is not null) node["name"] = m.Name;
         if (m.ToolCallId is not null) node["tool_call_id"] = m.ToolCallId;
         return node;
