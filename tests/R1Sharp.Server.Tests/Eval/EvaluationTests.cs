@@ -163,6 +163,26 @@ public sealed class EvaluationTests : IAsyncLifetime
         Assert.Equal("answer", error.Field);
     }
 
+    [Fact]
+    public void EmbeddedArithmetic_InProcess_AsTheGrpoRecipeCallsIt()
+    {
+        // The recipe holds a Transformer and a tokenizer: it wraps them without giving up ownership.
+        var policy = new LocalModel(_model.Transformer, _model.Tokenizer, chatTemplate: null, name: "policy");
+        using var backend = new LocalGenerationBackend(policy);
+        var task = R1Sharp.Rewards.Tasks.Arithmetic.EmbeddedTask.EvalTask(8, seed: 2);
+        var summary = Evaluation.Run(backend, task, new EvalOptions
+        {
+            Samples = 2, MaxNewTokens = 16, Seed = 3, Grader = R1Sharp.Rewards.Tasks.Arithmetic.EmbeddedTask.Grade,
+        });
+        Assert.Equal(8, summary.Problems);
+        Assert.Equal(16, summary.SampleCount);
+        Assert.Equal("raw", summary.Settings.Template);           // its prompts already carry the R1-Zero template
+        Assert.NotNull(summary.LanguageConsistency);              // problems carry a language (en/fr)
+        Assert.InRange(summary.FormatRate, 0, 1);                 // r1_zero_format
+        Assert.Equal(0, summary.ResumedProblems);
+        Assert.NotNull(_model.Transformer.Config);                // the model is still usable
+    }
+
     /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; posts to the thread pool).</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
     {
