@@ -15,5 +15,8 @@ var root = new RootCommand(
     VerifyCommand.Create(),
     GradeCommand.Create(),
     RewardCommand.Create(),
+    EvalCommand.Create(),
+    ServeCommand.Create(),
+    ChatCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

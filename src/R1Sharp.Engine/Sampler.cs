@@ -24,6 +24,11 @@ public sealed record SamplingOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
     /// <summary>Same seed, same prompts, same options → same tokens. Null draws a fresh seed.</summary>
     public long? Seed { get; init; }
+    /// <summary>
+    /// When &gt; 0, each step also finds this many most probable tokens and their log-probabilities (same
+    /// distribution as <see cref="Completion.LogProbs"/>) and passes them to the <see cref="TokenObserver"/>.
+    /// </summary>
+    public int TopLogProbs { get; init; }
 
     public void Validate()
     {
@@ -32,6 +37,7 @@ public sealed record SamplingOptions
         if (TopK < 0) throw new ArgumentException($"top-k must be ≥ 0 (got {TopK})");
         if (TopP is <= 0 or > 1) throw new ArgumentException($"top-p must be in (0, 1] (got {TopP})");
         if (MinP is < 0 or > 1) throw new ArgumentException($"min-p must be in [0, 1] (got {MinP})");
+        if (TopLogProbs < 0) throw new ArgumentException($"top log-probs must be ≥ 0 (got {TopLogProbs})");
     }
 }
 
@@ -43,6 +49,22 @@ public enum FinishReason { Stop, Length }
 /// <param name="StopString">The stop string that ended the sequence, if one did.</param>
 public sealed record Completion(int PromptIndex, int[] Tokens, float[] LogProbs, FinishReason FinishReason, string? StopString = null);
 
+/// <summary>One sampled token, as <see cref="Sampler.Generate"/> reports it to a <see cref="TokenObserver"/>.</summary>
+/// <param name="Row">The index the completion will have in the returned list (prompt i's samples are i·n … i·n+n−1).</param>
+/// <param name="Token">The token just appended to the row.</param>
+/// <param name="LogProb">Its log-probability (as in <see cref="Completion.LogProbs"/>).</param>
+/// <param name="Finish">The sampler's own verdict: Stop (stop token or stop string), Length (max new tokens), or null.</param>
+/// <param name="TopTokens">With <see cref="SamplingOptions.TopLogProbs"/> &gt; 0: the most probable tokens, most probable first.</param>
+/// <param name="TopLogProbs">Their log-probabilities.</param>
+public readonly record struct SampledToken(int Row, int Token, float LogProb, FinishReason? Finish, int[]? TopTokens = null, float[]? TopLogProbs = null);
+
+/// <summary>
+/// Sees every sampled token as it is produced (streaming) and may end its row early: return Stop or Length to
+/// finish the row with that reason, null to let it continue. When the sampler already finished the row
+/// (<see cref="SampledToken.Finish"/> set) the return value is ignored.
+/// </summary>
+public delegate FinishReason? TokenObserver(in SampledToken token);
+
 public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, string>? decode = null)
 {
     /// <summary>Prompts decoded together; more are split into several batches.</summary>
@@ -51,9 +73,11 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     /// <summary>
     /// Generates <paramref name="samplesPerPrompt"/> completions for each prompt (prompt i's samples are
     /// at i·n … i·n+n−1). Each prompt is prefilled once and its cache rows copied n times.
+    /// <paramref name="observer"/>, when given, sees each token as it is sampled and may end rows early
+    /// (per-row token limits, stop strings of its own, a client that went away).
     /// </summary>
     public IReadOnlyList<Completion> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options,
-        int samplesPerPrompt = 1, CancellationToken cancellationToken = default)
+        int samplesPerPrompt = 1, CancellationToken cancellationToken = default, TokenObserver? observer = null)
     {
         options.Validate();
         if (samplesPerPrompt < 1) throw new ArgumentException("samples per prompt must be ≥ 1");
@@ -67,13 +91,13 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         for (int start = 0; start < prompts.Count; start += promptsPerBatch)
         {
             int count = Math.Min(promptsPerBatch, prompts.Count - start);
-            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken));
+            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken, observer));
         }
         return results;
     }
 
     IEnumerable<Completion> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n,
-        SamplingOptions o, Generator generator, CancellationToken ct)
+        SamplingOptions o, Generator generator, CancellationToken ct, TokenObserver? observer)
     {
         int longest = Enumerable.Range(start, count).Max(i => prompts[i].Count);
         var ids = new long[count * longest];
@@ -114,6 +138,15 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var (next, lp) = Sample(logits, o, generator);             // (B,), (B,)
+            int topK = o.TopLogProbs > 0 ? (int)Math.Min(o.TopLogProbs, logits.shape[^1]) : 0;
+            long[]? topIds = null;
+            float[]? topLp = null;
+            if (topK > 0)
+            {
+                var (values, indices) = (o.Temperature == 0 ? logits : logits / o.Temperature).log_softmax(-1).topk(topK); // (B, k)
+                topIds = indices.cpu().data<long>().ToArray();
+                topLp = values.cpu().data<float>().ToArray();
+            }
             logits.Dispose();
             var nextIds = next.cpu().data<long>().ToArray();
             var nextLp = lp.cpu().data<float>().ToArray();
@@ -128,6 +161,14 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
                 else if (stopWindow > 0 && FindStopString(tokens[row], o.StopStrings, stopWindow) is { } s)
                     (finish[row], stopString[row]) = (FinishReason.Stop, s);
                 else if (tokens[row].Count == o.MaxNewTokens) finish[row] = FinishReason.Length;
+                if (observer is not null)
+                {
+                    var seen = new SampledToken(start * n + row, token, nextLp[b], finish[row],
+                        topIds is null ? null : Array.ConvertAll(topIds[(b * topK)..((b + 1) * topK)], id => (int)id),
+                        topLp?[(b * topK)..((b + 1) * topK)]);
+                    var verdict = observer(seen);
+                    finish[row] ??= verdict;
+                }
                 if (finish[row] is not null) live[b] = -1;
             }
             int finished = live.Count(r => r < 0);

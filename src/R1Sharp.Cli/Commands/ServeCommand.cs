@@ -1,0 +1,78 @@
+using System.CommandLine;
+using R1Sharp.Engine.Generation;
+using R1Sharp.Model;
+using R1Sharp.Server;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary>
+/// <c>r1sharp serve --model DIR [--host 127.0.0.1] [--port 8000]</c>: an OpenAI-compatible server
+/// (<c>/v1/models</c>, <c>/v1/completions</c>, <c>/v1/chat/completions</c>) with dynamic batching. Runs until
+/// Ctrl+C or SIGTERM. Prints <c>listening on http://HOST:PORT/v1 …</c> on stdout once the port is bound.
+/// </summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = Shared.Model();
+        var host = new Option<string>("--host") { Description = "Address to listen on (127.0.0.1; 0.0.0.0 for every interface).", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "Port (0 picks a free one).", DefaultValueFactory = _ => 8000 };
+        var name = new Option<string?>("--served-model") { Description = "The model name clients send (default: the folder's name)." };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Rows (prompts × n) decoded together.", DefaultValueFactory = _ => 64 };
+        var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait; beyond it clients get 429.", DefaultValueFactory = _ => 256 };
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Largest max_tokens a request may ask (default: the context length)." };
+        var maxN = new Option<int>("--max-n") { Description = "Largest n a request may ask.", DefaultValueFactory = _ => 64 };
+        var apiKey = new Option<string?>("--api-key") { Description = "Require Authorization: Bearer KEY." };
+        var quiet = new Option<bool>("--quiet") { Description = "Print only the listening line and errors." };
+        var dtype = Shared.DType();
+        var device = Shared.Device();
+        var command = new Command("serve", "Serve a checkpoint over the OpenAI API (completions, chat completions, streaming) with dynamic batching.")
+        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, apiKey, quiet, dtype, device };
+        command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
+        return command;
+
+        int Run(ParseResult r, CancellationToken ct)
+        {
+            string dir = r.GetValue(model)!;
+            using var local = LocalModel.Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!));
+            bool verbose = !r.GetValue(quiet);
+            var options = new ServerOptions
+            {
+                Host = r.GetValue(host)!,
+                Port = r.GetValue(port),
+                ServedModelName = r.GetValue(name),
+                MaxBatchRows = r.GetValue(maxBatch),
+                MaxQueuedRequests = r.GetValue(maxQueue),
+                MaxTokens = r.GetValue(maxTokens),
+                MaxN = r.GetValue(maxN),
+                ApiKey = r.GetValue(apiKey),
+                Log = verbose ? line => Console.Error.WriteLine($"[serve] {line}") : line => { if (line.Contains("failed")) Console.Error.WriteLine($"[serve] {line}"); },
+            };
+            OpenAiServer server;
+            try
+            {
+                server = OpenAiServer.StartAsync(local, options, ct).GetAwaiter().GetResult();
+            }
+            catch (IOException e)
+            {
+                throw new UserError($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
+            }
+            Console.WriteLine($"listening on {server.BaseAddress}v1 (model '{server.ModelName}', context {local.ContextLength}, " +
+                              $"{(local.Tokenizer is null ? "no tokenizer: token-id prompts only" : local.ChatTemplate is null ? "no chat template" : "chat template")})");
+            Console.Out.Flush();
+            try
+            {
+                server.WaitForShutdownAsync(ct).GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            var stats = server.Stats;
+            server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            if (verbose)
+                Console.Error.WriteLine($"[serve] stopped: {stats.Requests} requests in {stats.Batches} batches (largest {stats.LargestBatch} rows), " +
+                                        $"{stats.CompletionTokens} tokens generated, {stats.Rejected} refused (queue full)");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using R1Sharp.Rewards.Rules;
+using R1Sharp.Rewards.Tasks;
+
+namespace R1Sharp.Recipes.Eval;
+
+/// <summary>The tasks <c>r1sharp eval --benchmark</c> takes: the built-in benchmarks or a JSONL/Parquet file.</summary>
+public static class EvalTasks
+{
+    /// <summary>What DeepSeek-R1 appends to math prompts: "Please reason step by step, and put your final answer within \boxed{}."</summary>
+    public const string MathInstruction = PromptTemplates.MathInstruction;
+
+    /// <summary>
+    /// Loads <paramref name="benchmarkOrFile"/>: <c>gsm8k</c>, <c>math500</c>, <c>aime24</c> or <c>countdown</c>, or a
+    /// <c>.jsonl</c>/<c>.parquet</c> file whose rows have a question (<c>prompt</c>, <c>question</c>, <c>problem</c> or
+    /// <c>input</c>) and a gold <c>answer</c> (scored by <c>accuracy</c>). Each prompt is the question followed by a
+    /// newline and <paramref name="instruction"/> (none when null or empty). Countdown questions carry their own
+    /// answer-format instruction, so it gets none.
+    /// </summary>
+    /// <exception cref="DatasetFormatException">A malformed row (file, line, field).</exception>
+    /// <exception cref="ArgumentException">Neither a benchmark name nor an existing file.</exception>
+    public static async Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default)
+    {
+        string key = benchmarkOrFile.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
+        if (key is "countdown" or "countdowncd3") return CountdownTask.TestSet(PromptStyle.Raw);
+        if (Benchmarks.Names.Contains(key) || key is "math" or "aime" or "aime2024")
+            return WithInstruction(Benchmarks.Get(key, PromptStyle.Raw), instruction);
+        if (!File.Exists(benchmarkOrFile))
+            throw new ArgumentException($"'{benchmarkOrFile}' is neither a benchmark ({string.Join(", ", Benchmarks.Names)}) nor an existing .jsonl/.parquet file");
+        var loaded = await DatasetLoader.LoadAsync(benchmarkOrFile,
+            new DatasetLoadOptions(new FieldMapping(Required: ["answer"]), PromptStyle.Raw), cancellationToken).ConfigureAwait(false);
+        var task = new TaskDefinition(Path.GetFileNameWithoutExtension(benchmarkOrFile), loaded.Examples, [new RewardSpec("accuracy")],
+            new EvaluationMetric("accuracy"), $"{loaded.Examples.Count} problems from {benchmarkOrFile}");
+        return WithInstruction(task, instruction);
+    }
+
+    /// <summary>The task with <c>"\n" + instruction</c> after each prompt (unchanged when the instruction is null or empty).</summary>
+    public static TaskDefinition WithInstruction(TaskDefinition task, string? instruction) =>
+        string.IsNullOrEmpty(instruction) ? task
+            : task with { Examples = [.. task.Examples.Select(e => e with { Prompt = e.Prompt + "\n" + instruction })] };
+}

@@ -1,0 +1,286 @@
+// An OpenAI-compatible HTTP server for a checkpoint:
+//   dotnet run --project src/R1Sharp.Cli -c Release -- serve --model DIR --port 8000
+//   curl http://127.0.0.1:8000/v1/completions -d '{"model": "NAME", "prompt": "1 + 1 =", "max_tokens": 8}'
+//
+// GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming as server-sent events ending with
+// "data: [DONE]"), GET /health, GET /stats. Requests are decoded together by the BatchScheduler.
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using R1Sharp.Engine.Generation;
+using R1Sharp.Text.Templates;
+
+namespace R1Sharp.Server;
+
+/// <summary>A running server. Start with <see cref="StartAsync"/>; stop with <see cref="StopAsync"/> or dispose.</summary>
+public sealed class OpenAiServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly LocalModel _model;
+    private readonly ServerOptions _options;
+    private readonly BatchScheduler _scheduler;
+    private readonly string _name;
+    private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    private OpenAiServer(WebApplication app, LocalModel model, ServerOptions options)
+    {
+        _app = app;
+        _model = model;
+        _options = options;
+        _name = options.ServedModelName ?? model.Name;
+        _scheduler = new BatchScheduler(new BatchGenerator(model) { MaxBatchRows = options.MaxBatchRows }, options);
+    }
+
+    /// <summary>Starts listening; returns once the port is bound.</summary>
+    /// <exception cref="ArgumentException">Bad options (host, port, limits).</exception>
+    /// <exception cref="IOException">The port is taken.</exception>
+    public static async Task<OpenAiServer> StartAsync(LocalModel model, ServerOptions options, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var address = options.Host == "localhost" ? IPAddress.Loopback
+            : IPAddress.TryParse(options.Host, out var ip) ? ip
+            : throw new ArgumentException($"host '{options.Host}' is not an IP address or 'localhost'");
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k =>
+        {
+            k.Listen(address, options.Port);
+            k.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        var app = builder.Build();
+        var server = new OpenAiServer(app, model, options);
+        server.Map();
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            server._scheduler.Dispose();
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.BaseAddress = new Uri(bound.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1") + "/");
+        options.Log?.Invoke($"serving '{server._name}' at {server.BaseAddress}v1 (batch ≤ {options.MaxBatchRows} rows, queue ≤ {options.MaxQueuedRequests})");
+        return server;
+    }
+
+    /// <summary>http://host:port/ as bound (the real port when <see cref="ServerOptions.Port"/> is 0).</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The served model name.</summary>
+    public string ModelName => _name;
+
+    public SchedulerStats Stats => _scheduler.Stats;
+
+    /// <summary>Completes when the host stops (Ctrl+C, SIGTERM, or <see cref="StopAsync"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>Stops taking requests, ends the running batch (its requests get 503), closes connections.</summary>
+    public async Task StopAsync()
+    {
+        _scheduler.Stop();
+        await _app.StopAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        _scheduler.Dispose();
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Map()
+    {
+        _app.MapGet("/health", () => Results.Ok());
+        _app.MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
+        _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength))));
+        _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
+        _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
+    }
+
+    /// <summary>Authentication, then the handler; an <see cref="ApiException"/> becomes its error response.</summary>
+    private async Task Guard(HttpContext ctx, Func<Task> handler)
+    {
+        try
+        {
+            if (_options.ApiKey is { } key && ctx.Request.Headers.Authorization.ToString() != "Bearer " + key)
+                throw new ApiException(401, "missing or wrong API key (Authorization: Bearer …)");
+            await handler().ConfigureAwait(false);
+        }
+        catch (ApiException e) when (!ctx.Response.HasStarted)
+        {
+            if (e.Status == 429) ctx.Response.Headers.RetryAfter = "1";
+            await WriteJson(ctx, e.Status, e.ToJson()).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            // A bug, not the client's fault: say so in the API's shape, log it, keep serving.
+            _options.Log?.Invoke($"{ctx.Request.Method} {ctx.Request.Path} failed: {e}");
+            await WriteJson(ctx, 500, new ApiException(500, $"internal error: {e.Message}").ToJson()).ConfigureAwait(false);
+        }
+    }
+
+    private async Task Generate(HttpContext ctx, bool chat)
+    {
+        var request = RequestParser.Parse(await ReadBody(ctx).ConfigureAwait(false), chat, _options);
+        if (request.Model != _name)
+            throw new ApiException(404, $"The model '{request.Model}' does not exist; this server serves '{_name}'.", "model", "model_not_found");
+        var encoded = request.Prompts.Select(p => Prepare(p, request)).ToList();
+
+        string id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Channel<(int Choice, StreamedToken Token)>? events = request.Stream
+            ? Channel.CreateUnbounded<(int, StreamedToken)>(new UnboundedChannelOptions { SingleReader = true })
+            : null;
+        var items = encoded.Select((e, p) => (e, events is null ? null : (Action<int, StreamedToken>)((s, t) => events.Writer.TryWrite((p * request.N + s, t))))).ToList();
+        var work = _scheduler.TrySubmit(items, ctx.RequestAborted)
+                   ?? throw new ApiException(429, $"the server is busy ({_options.MaxQueuedRequests} requests waiting); retry later", code: "queue_full");
+        var all = Task.WhenAll(work.Select(w => w.Completion));
+
+        if (events is null)
+        {
+            var results = await all.WaitAsync(ctx.RequestAborted).ConfigureAwait(false);
+            await WriteJson(ctx, 200, Responses.Complete(id, created, _name, request, results, _model)).ConfigureAwait(false);
+            return;
+        }
+        _ = all.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
+        await Stream(ctx, request, id, created, events.Reader, all).ConfigureAwait(false);
+    }
+
+    /// <summary>Server-sent events: one chunk per piece of text (and the last token of each choice), then usage, then [DONE].</summary>
+    private async Task Stream(HttpContext ctx, ApiRequest request, string id, long created,
+        ChannelReader<(int Choice, StreamedToken Token)> events, Task<GenerationResult[]> all)
+    {
+        var response = ctx.Response;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        int choices = request.Prompts.Count * request.N;
+        var pendingTokens = new List<Responses.TokenInfo>[choices];
+        var textOffset = new int[choices];
+        var ct = ctx.RequestAborted;
+        if (request.Chat)
+            for (int c = 0; c < choices; c++)
+                await Send(ctx, Responses.Chunk(id, created, _name, request, c, "", null, null, null, null, roleOnly: true)).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+
+        await foreach (var (choice, token) in events.ReadAllAsync(ct).ConfigureAwait(false))
+        {
+            (pendingTokens[choice] ??= []).Add(new Responses.TokenInfo(token.TokenId, token.LogProb, token.TopLogProbs));
+            if (token.Text.Length == 0 && token.Finish is null) continue;
+            var tokens = pendingTokens[choice];
+            JsonObject? logProbs = request.LogProbs ? Responses.LogProbs(request, tokens, _model, textOffset[choice]) : null;
+            textOffset[choice] += token.Text.Length;
+            string? finish = token.Finish is null ? null : token.Finish == Engine.FinishReason.Stop ? "stop" : "length";
+            await Send(ctx, Responses.Chunk(id, created, _name, request, choice, token.Text, finish, token.StopString, logProbs,
+                request.ReturnTokenIds ? tokens.Select(t => t.Id).ToList() : null)).ConfigureAwait(false);
+            tokens.Clear();
+            await response.Body.FlushAsync(ct).ConfigureAwait(false);
+        }
+
+        try
+        {
+            var results = await all.ConfigureAwait(false);
+            if (request.IncludeUsage)
+                await Send(ctx, Responses.UsageChunk(id, created, _name, request, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens))).ConfigureAwait(false);
+        }
+        catch (ApiException e)
+        {
+            await Send(ctx, e.ToJson()).ConfigureAwait(false);
+        }
+        await response.WriteAsync("data: [DONE]\n\n", ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    private static Task Send(HttpContext ctx, JsonNode chunk) =>
+        ctx.Response.WriteAsync("data: " + chunk.ToJsonString() + "\n\n", ctx.RequestAborted);
+
+    /// <summary>
+    /// Encodes a prompt and fits the completion into the context, as vLLM does: a prompt that leaves no room, or an
+    /// explicit max_tokens that does not fit, is a 400; without max_tokens, completions get 16 tokens (OpenAI's
+    /// default) and chat gets the rest of the context (capped by the server's max tokens).
+    /// </summary>
+    private EncodedRequest Prepare(GenerationPrompt prompt, ApiRequest request)
+    {
+        string param = request.Chat ? "messages" : "prompt";
+        int[] ids;
+        try
+        {
+            ids = _model.Encode(prompt);
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiException.BadRequest(e.Message, param);
+        }
+        catch (TemplateException e)
+        {
+            throw ApiException.BadRequest($"the chat template failed on these messages: {e.Message}", param);
+        }
+        if (request.Options.Stop.Count > 0 && _model.Tokenizer is null)
+            throw ApiException.BadRequest("this model has no tokenizer, so stop strings cannot be matched", "stop");
+        foreach (var stopId in request.Options.StopTokenIds)
+            if (stopId >= _model.VocabSize)
+                throw ApiException.BadRequest($"stop token id {stopId} is outside the vocabulary (size {_model.VocabSize})", "stop_token_ids");
+        int context = _model.ContextLength;
+        int maxPrompt = Math.Min(_options.MaxPromptTokens ?? context - 1, context - 1);
+        if (ids.Length > maxPrompt)
+            throw ApiException.BadRequest($"This model's maximum context length is {context} tokens and this server takes prompts of up to " +
+                                          $"{maxPrompt} tokens. However, your prompt has {ids.Length} tokens.", param, "context_length_exceeded");
+        int room = context - ids.Length;
+        int maxTokens;
+        if (request.MaxTokensGiven)
+        {
+            maxTokens = request.Options.MaxNewTokens;
+            if (maxTokens > room)
+                throw ApiException.BadRequest($"This model's maximum context length is {context} tokens. However, you requested " +
+                                              $"{ids.Length + maxTokens} tokens ({ids.Length} in the prompt, {maxTokens} for the completion). " +
+                                              "Please reduce the length of the prompt or of the completion.",
+                    "max_tokens", "context_length_exceeded");
+        }
+        else
+        {
+            maxTokens = Math.Min(room, request.Chat ? _options.MaxTokens ?? room : 16);
+        }
+        return new EncodedRequest(ids, request.Options with { MaxNewTokens = maxTokens }, request.N);
+    }
+
+    private async Task<JsonElement> ReadBody(HttpContext ctx)
+    {
+        try
+        {
+            using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, default, ctx.RequestAborted).ConfigureAwait(false);
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new ApiException(413, $"the request body is larger than {_options.MaxRequestBytes} bytes");
+        }
+    }
+
+    private static async Task WriteJson(HttpContext ctx, int status, JsonNode body)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.WriteAsync(body.ToJsonString(), ctx.RequestAborted).ConfigureAwait(false);
+    }
+}

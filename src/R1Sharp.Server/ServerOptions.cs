@@ -1,0 +1,54 @@
+namespace R1Sharp.Server;
+
+/// <summary>Where the server listens and the limits it enforces. Requests over a limit get HTTP 400; a full queue 429.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>An IP address, or <c>localhost</c> (= 127.0.0.1). <c>0.0.0.0</c> listens on every interface.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>0 picks a free port (see <see cref="OpenAiServer.BaseAddress"/>).</summary>
+    public int Port { get; init; } = 8000;
+
+    /// <summary>The name clients pass as <c>model</c>; default: the checkpoint folder's name.</summary>
+    public string? ServedModelName { get; init; }
+
+    /// <summary>When set, requests need <c>Authorization: Bearer {key}</c> (401 otherwise).</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Rows (prompts × n) decoded in one batch.</summary>
+    public int MaxBatchRows { get; init; } = 64;
+
+    /// <summary>Requests waiting for a batch; beyond it new requests get 429 with Retry-After.</summary>
+    public int MaxQueuedRequests { get; init; } = 256;
+
+    /// <summary>How long the scheduler waits, once a request arrived, for others to join its batch.</summary>
+    public TimeSpan BatchWindow { get; init; } = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Largest n (samples per prompt).</summary>
+    public int MaxN { get; init; } = 64;
+
+    /// <summary>Largest max_tokens; null: the model's context length.</summary>
+    public int? MaxTokens { get; init; }
+
+    /// <summary>Largest prompt in tokens; null: the context length minus one.</summary>
+    public int? MaxPromptTokens { get; init; }
+
+    /// <summary>Most prompts in one completions request (a list prompt).</summary>
+    public int MaxPromptsPerRequest { get; init; } = 64;
+
+    /// <summary>Largest request body.</summary>
+    public long MaxRequestBytes { get; init; } = 8 << 20;
+
+    /// <summary>Receives one line per notable event (start, errors). Null: quiet.</summary>
+    public Action<string>? Log { get; init; }
+
+    public void Validate()
+    {
+        if (Port is < 0 or > 65535) throw new ArgumentException($"port must be in 0–65535 (got {Port})");
+        if (MaxBatchRows < 1) throw new ArgumentException($"max batch rows must be ≥ 1 (got {MaxBatchRows})");
+        if (MaxQueuedRequests < 1) throw new ArgumentException($"max queued requests must be ≥ 1 (got {MaxQueuedRequests})");
+        if (MaxN < 1) throw new ArgumentException($"max n must be ≥ 1 (got {MaxN})");
+        if (MaxTokens is < 1) throw new ArgumentException($"max tokens must be ≥ 1 (got {MaxTokens})");
+        if (BatchWindow < TimeSpan.Zero) throw new ArgumentException("the batch window must not be negative");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using R1Sharp.Engine.Generation;
+
+namespace R1Sharp.Server.Tests;
+
+/// <summary>The OpenAI API over real loopback HTTP: shapes, reference outputs, streaming, log-probabilities.</summary>
+public sealed class ServerApiTests(ServerFixture f) : IClassFixture<ServerFixture>
+{
+    private GenerationSample Local(GenerationPrompt prompt, GenerationOptions options)
+    {
+        using var backend = new LocalGenerationBackend(f.Model);
+        return backend.GenerateAll([new GenerationRequest(prompt, options)])[0].Samples[0];
+    }
+
+    [Fact]
+    public async Task Models_ListsTheServedModel()
+    {
+        var body = JsonNode.Parse(await f.Http.GetStringAsync(f.Url("v1/models")))!;
+        Assert.Equal("list", (string)body["object"]!);
+        Assert.Equal("tiny", (string)body["data"]![0]!["id"]!);
+        Assert.Equal(4096, (int)body["data"]![0]!["max_model_len"]!);
+    }
+
+    [Fact]
+    public async Task Completions_TokenPromptGreedy_IsThePyTorchReference()
+    {
+        var (prompt, continuation) = TinyModel.Reference();
+        var (status, body) = await f.Post("v1/completions", new JsonObject
+        {
+            ["model"] = "tiny",
+            ["prompt"] = new JsonArray([.. prompt.Select(i => (JsonNode)i)]),
+            ["max_tokens"] = continuation.Length,
+            ["temperature"] = 0,
+            ["return_token_ids"] = true,
+        });
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("text_completion", (string)body["object"]!);
+        var choice = body["choices"]![0]!;
+        Assert.Equal(continuation, choice["token_ids"]!.AsArray().Select(n => (int)n!));
+        Assert.Equal(prompt, choice["prompt_token_ids"]!.AsArray().Select(n => (int)n!));
+        Assert.Equal("length", (string)choice["finish_reason"]!);
+        Assert.Equal(f.Model.Tokenizer!.Decode(continuation, skipSpecialTokens: true), (string)choice["text"]!);
+        Assert.Equal(prompt.Length, (int)body["usage"]!["prompt_tokens"]!);
+        Assert.Equal(continuation.Length, (int)body["usage"]!["completion_tokens"]!);
+        Assert.Equal(prompt.Length + continuation.Length, (int)body["usage"]!["total_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Chat_GreedyEqualsTheLocalBackend_StreamedOrNot()
+    {
+        var local = Local(GenerationPrompt.User("Tom has 5 apples."), new GenerationOptions { MaxNewTokens = 30, Temperature = 0 });
+        JsonObject Body(bool stream) => new()
+        {
+            ["model"] = "tiny",
+            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Tom has 5 apples." }),
+            ["max_completion_tokens"] = 30,
+            ["temperature"] = 0,
+            ["stream"] = stream,
+        };
+        var (status, body) = await f.Post("v1/chat/completions", Body(false));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("chat.completion", (string)body["object"]!);
+        Assert.Equal("assistant", (string)body["choices"]![0]!["message"]!["role"]!);
+        Assert.Equal(local.Text, (string)body["choices"]![0]!["message"]!["content"]!);
+        Assert.Equal(local.FinishReasonText, (string)body["choices"]![0]!["finish_reason"]!);
+
+        var body2 = Body(true);
+        body2["stream_options"] = new JsonObject { ["include_usage"] = true };
+        var lines = await f.Stream("v1/chat/completions", body2);
+        Assert.Equal("[DONE]", lines[^1]);
+        var chunks = lines.SkipLast(1).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", (string)c["object"]!));
+        Assert.Equal("assistant", (string)chunks[0]["choices"]![0]!["delta"]!["role"]!);
+        string streamed = string.Concat(chunks.Where(c => c["choices"]!.AsArray().Count > 0)
+            .Select(c => (string?)c["choices"]![0]!["delta"]!["content"] ?? ""));
+        Assert.Equal(local.Text, streamed);
+        var last = chunks[^2]["choices"]![0]!;
+        Assert.Equal(local.FinishReasonText, (string)last["finish_reason"]!);
+        var usage = chunks[^1];
+        Assert.Empty(usage["choices"]!.AsArray());
+        Assert.Equal(local.CompletionTokens, (int)usage["usage"]!["completion_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Completions_StreamWithStopStringsAndNSamples()
+    {
+        var prompt = GenerationPrompt.FromText("Natalia sold clips");
+        var free = Local(prompt, new GenerationOptions { MaxNewTokens = 40, Temperature = 0 });
+        string stop = free.Text.Substring(free.Text.Length / 2, 2);
+        var lines = await f.Stream("v1/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["prompt"] = "Natalia sold clips", ["max_tokens"] = 40, ["temperature"] = 0, ["n"] = 2,
+            ["stop"] = stop, ["stream"] = true,
+        });
+        Assert.Equal("[DONE]", lines[^1]);
+        var chunks = lines.SkipLast(1).Select(l => JsonNode.Parse(l)!["choices"]![0]!).ToList();
+        string expected = free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)];
+        for (int i = 0; i < 2; i++)
+        {
+            var mine = chunks.Where(c => (int)c["index"]! == i).ToList();
+            Assert.Equal(expected, string.Concat(mine.Select(c => (string)c["text"]!)));
+            Assert.Equal("stop", (string)mine[^1]["finish_reason"]!);
+            Assert.Equal(stop, (string)mine[^1]["stop_reason"]!);
+            Assert.All(mine.SkipLast(1), c => Assert.Null(c["finish_reason"]));
+        }
+    }
+
+    [Fact]
+    public async Task LogProbs_AreTheLocalOnes_WithTopAlternatives()
+    {
+        var local = Local(GenerationPrompt.FromText("Weng earns"), new GenerationOptions { MaxNewTokens = 8, Temperature = 0 });
+        var (_, body) = await f.Post("v1/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["prompt"] = "Weng earns", ["max_tokens"] = 8, ["temperature"] = 0, ["logprobs"] = 3,
+        });
+        var lp = body["choices"]![0]!["logprobs"]!;
+        var values = lp["token_logprobs"]!.AsArray().Select(n => (double)n!).ToList();
+        Assert.Equal(local.LogProbs!.Count, values.Count);
+        for (int i = 0; i < values.Count; i++) Assert.Equal(local.LogProbs[i], values[i], 4);
+        Assert.Equal(local.TokenIds!.Select(f.Model.TokenText), lp["tokens"]!.AsArray().Select(n => (string)n!));
+        foreach (var (top, i) in lp["top_logprobs"]!.AsArray().Select((t, i) => (t!.AsObject(), i)))
+        {
+            Assert.InRange(top.Count, 1, 3); // distinct token strings (byte pieces may decode alike)
+            Assert.Equal(values[i], top.Max(p => (double)p.Value!), 4); // greedy: the sampled token is the most probable
+        }
+
+        var (_, chat) = await f.Post("v1/chat/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "hi" }),
+            ["max_tokens"] = 5, ["temperature"] = 0, ["logprobs"] = true, ["top_logprobs"] = 2,
+        });
+        var content = chat["choices"]![0]!["logprobs"]!["content"]!.AsArray();
+        Assert.Equal((int)chat["usage"]!["completion_tokens"]!, content.Count);
+        Assert.All(content, t =>
+        {
+            Assert.Equal(2, t!["top_logprobs"]!.AsArray().Count);
+            Assert.Equal((double)t["logprob"]!, (double)t["top_logprobs"]![0]!["logprob"]!, 4);
+        });
+    }
+
+    [Fact]
+    public async Task ListPrompts_GiveOneChoicePerPromptAndSample()
+    {
+        var (status, body) = await f.Post("v1/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["prompt"] = new JsonArray("One", "Two", new JsonArray(5, 6, 7)), ["max_tokens"] = 3,
+            ["n"] = 2, ["seed"] = 5, ["temperature"] = 0.8,
+        });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var choices = body["choices"]!.AsArray();
+        Assert.Equal(6, choices.Count);
+        Assert.Equal([0, 1, 2, 3, 4, 5], choices.Select(c => (int)c!["index"]!));
+        var tokenizer = f.Model.Tokenizer!;
+        Assert.Equal(tokenizer.Encode("One", true).Count + tokenizer.Encode("Two", true).Count + 3, (int)body["usage"]!["prompt_tokens"]!);
+    }
+
+    [Fact]
+    public async Task Completions_WithoutMaxTokens_GenerateAtMost16()
+    {
+        var (_, body) = await f.Post("v1/completions", """{"model": "tiny", "prompt": "Hello", "temperature": 0}""");
+        int tokens = (int)body["usage"]!["completion_tokens"]!;
+        Assert.True((string)body["choices"]![0]!["finish_reason"]! == "stop" ? tokens <= 16 : tokens == 16);
+    }
+}
