@@ -21,10 +21,10 @@ public sealed class LocalModel : IDisposable
     /// <param name="name">The name clients use (the served model name).</param>
     /// <param name="extraStopTokenIds">Stop tokens besides config.json's and the tokenizer's EOS (generation_config.json's).</param>
     /// <param name="ownsTransformer">Dispose the transformer with this object.</param>
-    public LocalModel(Transformer transformer, HfTokenizer? tokenizer, ChatTemplate? chatTemplate, string name,
+    public LocalModel(CausalLM transformer, HfTokenizer? tokenizer, ChatTemplate? chatTemplate, string name,
         IEnumerable<int>? extraStopTokenIds = null, bool ownsTransformer = false)
     {
-        Transformer = transformer ?? throw new ArgumentNullException(nameof(transformer));
+        CausalLM = transformer ?? throw new ArgumentNullException(nameof(transformer));
         Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
         Name = name;
@@ -34,7 +34,7 @@ public sealed class LocalModel : IDisposable
         foreach (var id in extraStopTokenIds ?? []) stops.Add(id);
         stops.RemoveWhere(id => id < 0 || id >= transformer.Config.VocabSize);
         StopTokenIds = [.. stops];
-        LanguageModel = new TransformerLanguageModel(transformer);
+        LanguageModel = new CausalLMLanguageModel(transformer);
     }
 
     /// <summary>
@@ -62,7 +62,7 @@ public sealed class LocalModel : IDisposable
         }
     }
 
-    public Transformer Transformer { get; }
+    public CausalLM CausalLM { get; }
     public HfTokenizer? Tokenizer { get; }
     public ChatTemplate? ChatTemplate { get; }
     public ILanguageModel LanguageModel { get; }
@@ -74,9 +74,9 @@ public sealed class LocalModel : IDisposable
     public IReadOnlyList<int> StopTokenIds { get; }
 
     /// <summary>Prompt + completion tokens the model takes (config max_position_embeddings).</summary>
-    public int ContextLength => Transformer.Config.MaxPositionEmbeddings;
+    public int ContextLength => CausalLM.Config.MaxPositionEmbeddings;
 
-    public int VocabSize => Transformer.Config.VocabSize;
+    public int VocabSize => CausalLM.Config.VocabSize;
 
     /// <summary>
     /// The prompt's token ids: text encoded with the tokenizer's special tokens (BOS when it adds one, as vLLM does
@@ -147,6 +147,6 @@ public sealed class LocalModel : IDisposable
 
     public void Dispose()
     {
-        if (_ownsTransformer) Transformer.Dispose();
+        if (_ownsTransformer) CausalLM.Dispose();
     }
 }
