@@ -51,7 +51,7 @@ try
         TinyCheckpoint.Create(R1Sharp.Tests.RepoPaths.Fixture("hf-tiny", "qwen2-tiny"), modelDir);
     }
     using var model = LocalModel.Load(modelDir);
-    Console.WriteLine($"model: {modelDir} ({model.CausalLM.Config.Architecture}, {model.CausalLM.Config.ParameterCount() / 1e6:F2}M parameters, " +
+    Console.WriteLine($"model: {modelDir} ({model.Model.Config.Architecture}, {model.Model.Config.ParameterCount() / 1e6:F2}M parameters, " +
                       $"vocab {model.VocabSize}, context {model.ContextLength}); libtorch threads {TorchSharp.torch.get_num_threads()}");
     return args[0] == "load" ? await Load(model) : await EvalCompare(model);
 }

@@ -31,7 +31,7 @@ public sealed class LocalGenerationBackend : IStreamingGenerationBackend
 
     public LocalModel Model => _model;
 
-    public string Description => $"local model '{_model.Name}' ({_model.CausalLM.Config.Architecture}, {_model.CausalLM.Device.type}, " +
+    public string Description => $"local model '{_model.Name}' ({_model.Model.Config.Architecture}, {_model.Model.Device.type}, " +
                                  $"context {_model.ContextLength})";
 
     public async IAsyncEnumerable<IndexedResult> GenerateAsync(IReadOnlyList<GenerationRequest> requests,

@@ -24,7 +24,7 @@ public sealed class LocalModel : IDisposable
     public LocalModel(CausalLM transformer, HfTokenizer? tokenizer, ChatTemplate? chatTemplate, string name,
         IEnumerable<int>? extraStopTokenIds = null, bool ownsTransformer = false)
     {
-        CausalLM = transformer ?? throw new ArgumentNullException(nameof(transformer));
+        Model = transformer ?? throw new ArgumentNullException(nameof(transformer));
         Tokenizer = tokenizer;
         ChatTemplate = chatTemplate;
         Name = name;
@@ -62,7 +62,7 @@ public sealed class LocalModel : IDisposable
         }
     }
 
-    public CausalLM CausalLM { get; }
+    public CausalLM Model { get; }
     public HfTokenizer? Tokenizer { get; }
     public ChatTemplate? ChatTemplate { get; }
     public ILanguageModel LanguageModel { get; }
@@ -74,9 +74,9 @@ public sealed class LocalModel : IDisposable
     public IReadOnlyList<int> StopTokenIds { get; }
 
     /// <summary>Prompt + completion tokens the model takes (config max_position_embeddings).</summary>
-    public int ContextLength => CausalLM.Config.MaxPositionEmbeddings;
+    public int ContextLength => Model.Config.MaxPositionEmbeddings;
 
-    public int VocabSize => CausalLM.Config.VocabSize;
+    public int VocabSize => Model.Config.VocabSize;
 
     /// <summary>
     /// The prompt's token ids: text encoded with the tokenizer's special tokens (BOS when it adds one, as vLLM does
@@ -147,6 +147,6 @@ public sealed class LocalModel : IDisposable
 
     public void Dispose()
     {
-        if (_ownsTransformer) CausalLM.Dispose();
+        if (_ownsTransformer) Model.Dispose();
     }
 }

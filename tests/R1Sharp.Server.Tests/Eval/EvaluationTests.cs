@@ -167,7 +167,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     public void EmbeddedArithmetic_InProcess_AsTheGrpoRecipeCallsIt()
     {
         // The recipe holds a CausalLM and a tokenizer: it wraps them without giving up ownership.
-        var policy = new LocalModel(_model.CausalLM, _model.Tokenizer, chatTemplate: null, name: "policy");
+        var policy = new LocalModel(_model.Model, _model.Tokenizer, chatTemplate: null, name: "policy");
         using var backend = new LocalGenerationBackend(policy);
         var task = R1Sharp.Rewards.Tasks.Arithmetic.EmbeddedTask.EvalTask(8, seed: 2);
         var summary = Evaluation.Run(backend, task, new EvalOptions
@@ -180,7 +180,7 @@ public sealed class EvaluationTests : IAsyncLifetime
         Assert.NotNull(summary.LanguageConsistency);              // problems carry a language (en/fr)
         Assert.InRange(summary.FormatRate, 0, 1);                 // r1_zero_format
         Assert.Equal(0, summary.ResumedProblems);
-        Assert.NotNull(_model.CausalLM.Config);                // the model is still usable
+        Assert.NotNull(_model.Model.Config);                // the model is still usable
     }
 
     /// <summary>IProgress that reports on the caller's thread (Progress&lt;T&gt; posts to the thread pool).</summary>
