@@ -18,5 +18,8 @@ var root = new RootCommand(
     EvalCommand.Create(),
     ServeCommand.Create(),
     ChatCommand.Create(),
+    TokenizerCommand.Create(),
+    PretrainCommand.Create(),
+    GrpoCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

@@ -21,6 +21,7 @@ using R1Sharp.Recipes.Common;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Rewards.Tasks;
+using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Batching;
 using R1Sharp.Training.Losses;
@@ -38,6 +39,8 @@ public sealed record GrpoOptions
     /// <summary>arithmetic (the embedded task), countdown, or a JSONL/Parquet file of prompts with reference fields.</summary>
     public string Task { get; init; } = "arithmetic";
     public int TrainPrompts { get; init; } = 4096;
+    /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
+    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
     /// <summary>Reward functions from RewardRegistry.CreateStandard(), with weights and options: R1-Zero's accuracy + format.</summary>
     public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
 
@@ -109,7 +112,7 @@ public static class GrpoRecipe
         // ---- setup: tokenizer, task, rewards, policy, reference, optimiser ----
         var tokenizer = HfTokenizer.Load(modelDir);
         int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{modelDir}: the tokenizer has no EOS token");
-        var (train, eval) = GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed);
+        var (train, eval) = GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty);
         var rewards = customRewards ?? RewardRegistry.CreateStandard().Build(o.Rewards);
         var aggregation = LossAggregations.Get(o.LossType);
         var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt).ToArray()).ToList();

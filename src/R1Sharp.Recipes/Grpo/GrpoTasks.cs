@@ -8,12 +8,13 @@ namespace R1Sharp.Recipes.Grpo;
 public static class GrpoTasks
 {
     /// <summary>Training prompts and held-out evaluation prompts for a task name or a data file.</summary>
-    public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed)
+    public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed,
+        ArithmeticDifficulty? difficulty = null)
     {
         switch (task)
         {
             case EmbeddedTask.Name:
-                return (EmbeddedTask.RlTask(trainPrompts, (int)seed), EmbeddedTask.EvalTask(evalPrompts, 0));
+                return (EmbeddedTask.RlTask(trainPrompts, (int)seed, difficulty), EmbeddedTask.EvalTask(evalPrompts, 0, difficulty));
             case "countdown":
                 return (CountdownTask.Generate(trainPrompts, (int)seed), Take(CountdownTask.TestSet(), evalPrompts));
         }

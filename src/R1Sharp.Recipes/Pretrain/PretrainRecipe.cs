@@ -44,6 +44,8 @@ public sealed record PretrainOptions
     public double WorkedShare { get; init; } = 0.25;
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
     public double WrongDirectShare { get; init; } = 0.3;
+    /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>
+    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
     public int SequenceLength { get; init; } = 256;
     public int BatchSize { get; init; } = 16;
     public int Steps { get; init; } = 600;
@@ -86,7 +88,8 @@ public static class PretrainRecipe
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
             ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
-                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, WrongDirectShare: o.WrongDirectShare))
+                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, WrongDirectShare: o.WrongDirectShare,
+                Difficulty: o.Difficulty))
             : ReadCorpus(o.Corpus);
         var tokenizerDir = Path.Combine(output, "tokenizer");
         HfTokenizer tokenizer;

@@ -28,6 +28,12 @@ public static class EmbeddedTask
     /// <summary>The task's name in configs.</summary>
     public const string Name = "arithmetic";
 
+    /// <summary>
+    /// The CPU demo's problems: 2–3 operations on bare expressions ("Compute 19 + 27 - 10" / "Calcule …"), which a
+    /// model of a few million parameters learns to copy into worked steps within minutes; word problems need more.
+    /// </summary>
+    public static ArithmeticDifficulty DemoDifficulty { get; } = new(Wording: WordingStyle.Expression);
+
     /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DESIGN §2.1).</summary>
     public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
 

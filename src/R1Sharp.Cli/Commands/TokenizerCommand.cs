@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using R1Sharp.Text.Tokenization;
+
+namespace R1Sharp.Cli.Commands;
+
+/// <summary><c>r1sharp tokenizer train --input FILE... --output DIR [--vocab-size N]</c>: a byte-level BPE saved as tokenizer.json.</summary>
+public static class TokenizerCommand
+{
+    public static Command Create()
+    {
+        var input = new Option<string[]>("--input", "-i") { Description = "Text files (.txt: the whole file; .jsonl: the \"text\" field of each row). Repeatable.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string>("--output", "-o") { Description = "Folder to write tokenizer.json and tokenizer_config.json into.", Required = true };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size including the 256 byte tokens and the special tokens.", DefaultValueFactory = _ => 4096 };
+        var minFrequency = new Option<int>("--min-frequency") { Description = "Merge a pair only if it occurs at least this often.", DefaultValueFactory = _ => 2 };
+        var special = new Option<string[]>("--special") { Description = "Special tokens (repeatable); the first is also EOS and PAD.", DefaultValueFactory = _ => ["<|endoftext|>"], AllowMultipleArgumentsPerToken = false };
+        var split = new Option<string>("--split") { Description = "Pre-tokenizer regex (default: Qwen2's; digits are single tokens).", DefaultValueFactory = _ => BpeTrainerOptions.Qwen2SplitPattern };
+        var train = new Command("train", "Train a byte-level BPE tokenizer (Hugging Face tokenizer.json format) from text.") { input, output, vocab, minFrequency, special, split };
+        train.SetAction(r =>
+        {
+            var texts = r.GetValue(input)!.SelectMany(ReadTexts).ToList();
+            var specials = r.GetValue(special)!;
+            var tokenizer = new BpeTrainer(new BpeTrainerOptions
+            {
+                VocabSize = r.GetValue(vocab), MinFrequency = r.GetValue(minFrequency), SpecialTokens = specials,
+                EosToken = specials.FirstOrDefault(), PadToken = specials.FirstOrDefault(), SplitPattern = r.GetValue(split)!,
+            }).Train(texts);
+            tokenizer.Save(r.GetValue(output)!);
+            Console.WriteLine($"{texts.Count:N0} texts → {tokenizer.VocabSize:N0} tokens, saved to {r.GetValue(output)}");
+            return 0;
+        });
+        return new Command("tokenizer", "Tokenizer tools.") { train };
+    }
+
+    static IEnumerable<string> ReadTexts(string path)
+    {
+        if (!File.Exists(path)) throw new UserError($"{path}: no such file");
+        if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) { yield return File.ReadAllText(path); yield break; }
+        int line = 0;
+        foreach (var raw in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(raw)) continue;
+            yield return (JsonNode.Parse(raw) as JsonObject)?["text"]?.GetValue<string>()
+                         ?? throw new UserError($"{path}:{line}: field 'text' is missing or not a string");
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using R1Sharp.Recipes.Config;
+using R1Sharp.Recipes.Grpo;
+using R1Sharp.Recipes.Pretrain;
+
+namespace R1Sharp.Recipes.Common;
+
+/// <summary>
+/// Named starting points for the recipes' options, in one registry (a YAML file or --set then overrides fields).
+/// The numbers come from the papers and libraries named in each description.
+/// </summary>
+public static class RecipePresets
+{
+    public static PresetRegistry Registry { get; } = new PresetRegistry()
+        .Add("r1-zero-embedded", "R1-Zero on the embedded arithmetic task for a tiny CPU model: accuracy + format, no KL, " +
+                                 "lr 1e-4 (tiny models need far more than R1's 3e-6), G 8, 16 prompts per step",
+            new GrpoOptions
+            {
+                Task = "arithmetic", LearningRate = 1e-4, Generations = 8, PromptsPerStep = 16, MaxCompletionLength = 96,
+                Temperature = 1.0, Beta = 0, LossType = "dapo", Steps = 60, EvalPrompts = 64, EvalSamples = 8,
+            })
+        .Add("deepseek-r1", "DeepSeek-R1 (Nature version): lr 3e-6, β 0.001, G 16, 32 prompts per step, T 1.0, " +
+                            "reference reset every 400 steps, ε = 10 (they found 0.2 truncates gradients)",
+            new GrpoOptions
+            {
+                LearningRate = 3e-6, Beta = 0.001, Generations = 16, PromptsPerStep = 32, Temperature = 1.0,
+                RefResetEvery = 400, EpsilonLow = 10, EpsilonHigh = 10, LossType = "grpo", MaxCompletionLength = 32768,
+            })
+        .Add("deepseekmath", "GRPO as introduced in DeepSeekMath: lr 1e-6, β 0.04, G 64, per-sequence loss",
+            new GrpoOptions { LearningRate = 1e-6, Beta = 0.04, Generations = 64, LossType = "grpo" })
+        .Add("dapo", "DAPO (Yu et al. 2025): clip-higher ε_high 0.28, dynamic sampling, token-level loss, truncated completions masked, no KL",
+            new GrpoOptions
+            {
+                LearningRate = 1e-6, Beta = 0, EpsilonLow = 0.2, EpsilonHigh = 0.28, DynamicSampling = true, LossType = "dapo",
+                MaskTruncatedCompletions = true, Generations = 16,
+            })
+        .Add("dr-grpo", "Dr. GRPO (Liu et al. 2025): no std scaling, constant normaliser, no KL",
+            new GrpoOptions { LearningRate = 1e-6, Beta = 0, ScaleRewards = Training.Losses.Grpo.AdvantageScaling.None, LossType = "dr_grpo" })
+        .Add("embedded-base", "The CPU demo's base model: 3M parameters pretrained on the embedded arithmetic corpus",
+            new PretrainOptions());
+}
