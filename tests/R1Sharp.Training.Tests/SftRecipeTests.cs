@@ -136,6 +136,10 @@ public class SftRecipeTests
         using var b = Checkpoint.Load(tmp.Sub("interrupted/model"));
         var sb = b.state_dict();
         foreach (var (name, t) in a.state_dict()) Assert.True(t.bytes.SequenceEqual(sb[name].bytes), name);
+        // metrics.jsonl reads as one run: every step once, the same losses.
+        double?[] Losses(string dir) => Metrics(dir).Select(m => m["loss"]?.GetValue<double>()).ToArray();
+        Assert.Equal(Metrics(tmp.Sub("straight")).Select(m => m["step"]!.GetValue<int>()), Metrics(tmp.Sub("interrupted")).Select(m => m["step"]!.GetValue<int>()));
+        Assert.Equal(Losses(tmp.Sub("straight")), Losses(tmp.Sub("interrupted")));
     }
 
     [Fact]

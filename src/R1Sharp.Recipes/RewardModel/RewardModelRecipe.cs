@@ -14,8 +14,8 @@
 //  - Gradient accumulation normalises by the pairs of the whole step; bfloat16 keeps float32 master weights (as SFT).
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Data;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
@@ -150,7 +150,7 @@ public static class RewardModelRecipe
         }
         log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {(sourceConfig.Head == ModelHead.CausalLM && resumeFrom is null ? "new score head on " : "")}" +
             $"{Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))}, {o.Dtype}");
-        using var metricsLog = new StreamWriter(Path.Combine(output, "metrics.jsonl"), append: resume);
+        using var metricsLog = MetricsJsonl.Open(Path.Combine(output, "metrics.jsonl"), resumeFrom is null ? null : state.Step);
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
@@ -208,7 +208,7 @@ public static class RewardModelRecipe
                 (metrics["eval_loss"], metrics["eval_accuracy"], metrics["eval_margin"]) = Evaluate(model, evalSet, o, device);
             if (metrics.Count > 0)
             {
-                WriteMetrics(metricsLog, step + 1, metrics);
+                MetricsJsonl.Write(metricsLog, step + 1, metrics);
                 log($"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
             }
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps)
@@ -219,7 +219,7 @@ public static class RewardModelRecipe
         var (evalLoss, evalAccuracy, evalMargin) = evalSet.Count > 0 ? Evaluate(model, evalSet, o, device) : (double.NaN, double.NaN, double.NaN);
         if (evalSet.Count > 0)
         {
-            WriteMetrics(metricsLog, state.Step, new() { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin });
+            MetricsJsonl.Write(metricsLog, state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin });
             log($"eval: loss {evalLoss:F4}, accuracy {evalAccuracy:P1}, margin {evalMargin:F3} on {evalSet.Count} held-out pairs");
         }
         TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
@@ -341,14 +341,6 @@ public static class RewardModelRecipe
         public double Margin => Mean(margin);
         public double Chosen => Mean(chosen);
         public double Rejected => Mean(rejected);
-    }
-
-    static void WriteMetrics(StreamWriter writer, int step, Dictionary<string, double> metrics)
-    {
-        var json = new JsonObject { ["step"] = step };
-        foreach (var (k, v) in metrics) json[k] = double.IsFinite(v) ? v : null;
-        writer.WriteLine(json.ToJsonString());
-        writer.Flush();
     }
 
     static string Format(string key, double value) => key switch

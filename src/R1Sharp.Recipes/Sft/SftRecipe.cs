@@ -18,8 +18,8 @@
 //    a target token are dropped.
 using System.Diagnostics;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Data;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
@@ -163,7 +163,7 @@ public static class SftRecipe
             log($"resumed from {resumeFrom} at step {state.Step}");
         }
         log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {o.Dtype}{(mixed ? " with float32 master weights" : "")}, template '{o.Template}'");
-        using var metricsLog = new StreamWriter(Path.Combine(output, "metrics.jsonl"), append: resume);
+        using var metricsLog = MetricsJsonl.Open(Path.Combine(output, "metrics.jsonl"), resumeFrom is null ? null : state.Step);
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
@@ -226,7 +226,7 @@ public static class SftRecipe
                 (metrics["eval_loss"], metrics["eval_token_accuracy"]) = Evaluate(model, evalRows, o, device);
             if (metrics.Count > 0)
             {
-                WriteMetrics(metricsLog, step + 1, metrics);
+                MetricsJsonl.Write(metricsLog, step + 1, metrics);
                 log($"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
             }
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps)
@@ -237,7 +237,7 @@ public static class SftRecipe
         var (evalLoss, evalAccuracy) = evalRows.Count > 0 ? Evaluate(model, evalRows, o, device) : (double.NaN, double.NaN);
         if (evalRows.Count > 0)
         {
-            WriteMetrics(metricsLog, state.Step, new() { ["eval_loss"] = evalLoss, ["eval_token_accuracy"] = evalAccuracy });
+            MetricsJsonl.Write(metricsLog, state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_token_accuracy"] = evalAccuracy });
             log($"eval: loss {evalLoss:F4}, token accuracy {evalAccuracy:P1} on {evalSet.Count} held-out examples");
         }
         TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
@@ -323,14 +323,6 @@ public static class SftRecipe
         }
         model.train();
         return (nll / Math.Max(1, targets), correct / Math.Max(1, targets));
-    }
-
-    static void WriteMetrics(StreamWriter writer, int step, Dictionary<string, double> metrics)
-    {
-        var json = new JsonObject { ["step"] = step };
-        foreach (var (k, v) in metrics) json[k] = double.IsFinite(v) ? v : null;
-        writer.WriteLine(json.ToJsonString());
-        writer.Flush();
     }
 
     static string Format(string key, double value) => key switch
