@@ -164,6 +164,27 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
+    public void InterruptedAndResumedRunEndsWithTheSameWeights()
+    {
+        using var tmp = new TempDir();
+        var pairs = EmbeddedTask.PreferencePairs(24, seed: 9).Select(p => new PreferenceRecord(p.Prompt, p.Chosen, p.Rejected, 0.25, p.Id)).ToList();
+        var o = new RewardModelOptions
+        {
+            BatchSize = 2, GradientAccumulationSteps = 2, MaxSteps = 5, LearningRate = 1e-3, LogEvery = 1, CheckpointEvery = 1, EvalEvery = 2,
+            CenterRewardsCoefficient = 0.01, Seed = 3,
+        };
+        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), log: _ => { }, pairs: pairs);
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"),
+            log: line => { if (line.StartsWith("step 2/")) cts.Cancel(); }, ct: cts.Token, pairs: pairs));
+        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), resume: true, log: _ => { }, pairs: pairs);
+        using var a = Checkpoint.LoadScorer(tmp.Sub("straight/model"));
+        using var b = Checkpoint.LoadScorer(tmp.Sub("interrupted/model"));
+        var sb = b.state_dict();
+        foreach (var (name, t) in a.state_dict()) Assert.True(t.bytes.SequenceEqual(sb[name].bytes), name);
+    }
+
+    [Fact]
     public void GrpoTrainsWithTheRewardModelAsARewardFunction()
     {
         using var tmp = new TempDir();
