@@ -1,5 +1,7 @@
 // Speed of the model stack, measured side by side in one run:
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- model [--quick]
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick]     (the SFT step: SftStep.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps] (resident memory of a long SFT run: SftMemory.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -15,12 +17,17 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
-if (args.Length == 0 || args[0] != "model")
+if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model [--quick]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps]");
     return 1;
 }
 
+if (args[0] == "sft-memory")
+{
+    SftMemory.Run(args.Length > 1 && int.TryParse(args[1], out int n) ? n : 200);
+    return 0;
+}
 Console.WriteLine($"libtorch threads: {get_num_threads()}");
 var config = new ModelConfig
 {
@@ -47,6 +54,14 @@ double GemmGflops(long m, long k, long n)
         best = Math.Min(best, sw.Elapsed.TotalSeconds);
     }
     return 2.0 * m * k * n / best / 1e9;
+}
+
+if (args[0] == "sft")
+{
+    double gemmBefore = GemmGflops(4096, 512, 1408);
+    Console.WriteLine($"GEMM (4096×512 · 512×1408, fp32) before the steps: {gemmBefore:F1} GFLOP/s");
+    SftStep.Run(model, () => Math.Max(gemmBefore, GemmGflops(4096, 512, 1408)), quick);
+    return 0;
 }
 
 // ---- 2. training step ----

@@ -9,6 +9,7 @@
 // Family differences, all from config.json: Qwen2 has q/k/v biases; Qwen3 normalises q and k per head
 // (q_norm, k_norm) and may have head_dim != hidden/heads; Llama-3 scales RoPE frequencies ("llama3").
 // Field names are the Hugging Face parameter names, so state_dict() keys are checkpoint keys.
+// A reward model (SequenceScorer.cs) runs the same model.* stack with a scalar head instead of lm_head.
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -262,36 +263,68 @@ public sealed class DecoderLayer : nn.Module
     }
 }
 
-/// <summary>The checkpoint's <c>model.*</c> part: embeddings, layers, final norm.</summary>
+/// <summary>The checkpoint's <c>model.*</c> part: embeddings, layers, final norm. Shared by every head.</summary>
 public sealed class DecoderStack : nn.Module
 {
     public TokenEmbedding embed_tokens;
     public ModuleList<DecoderLayer> layers;
     public RmsNorm norm;
+    readonly float[] invFreq;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
         embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
         layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        invFreq = Rope.InverseFrequencies(c);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// Final hidden states (B, T, C) after the last norm.
+    /// <paramref name="positions"/> (B, T) defaults to cache.Length + 0..T-1; <paramref name="mask"/> as in
+    /// <see cref="Attention.Forward"/>; the cache, when given, receives the new keys/values and advances by T.
+    /// </summary>
+    public Tensor Forward(Tensor ids, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
+    {
+        long b = ids.shape[0], t = ids.shape[1];
+        int start = cache?.Length ?? 0;
+        if (mask is null && start > 0 && t > 1)
+            throw new ArgumentException("A multi-token forward against a non-empty cache needs an explicit mask.", nameof(mask));
+        positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(b, t);
+        var (cos, sin) = Rope.Tables(invFreq, positions, norm.weight.dtype);
+        if (mask is null && t == 1) mask = ones(b, 1, 1, start + 1, dtype: ScalarType.Bool, device: ids.device);
+
+        var x = embed_tokens.forward(ids); // (B, T, C)
+        for (int i = 0; i < layers.Count; i++)
+            x = layers[i].Forward(x, cos, sin, mask, cache, i);
+        cache?.Advance((int)t);
+        return norm.forward(x);
     }
 }
 
+/// <summary>A model in Hugging Face layout: its config and its parameters under checkpoint names (for <see cref="Checkpoint.Save"/>).</summary>
+public interface IPretrainedModel
+{
+    ModelConfig Config { get; }
+    ScalarType DType { get; }
+    IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true);
+}
+
 /// <summary>A causal language model: <c>model.*</c> plus <c>lm_head</c> (absent when tied to the embeddings).</summary>
-public sealed class CausalLM : nn.Module
+public sealed class CausalLM : nn.Module, IPretrainedModel
 {
     public DecoderStack model;
     public Dense? lm_head;
-    readonly float[] invFreq;
 
     public CausalLM(ModelConfig config, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(CausalLM))
     {
+        if (config.Head != ModelHead.CausalLM)
+            throw new ArgumentException($"config is a {config.Head} model, not a causal LM (load it as a SequenceScorer)", nameof(config));
         device ??= CPU;
         Config = config;
         model = new DecoderStack(config, dtype, device);
         lm_head = config.TieWordEmbeddings ? null : new Dense(config.HiddenSize, config.VocabSize, false, dtype, device);
-        invFreq = Rope.InverseFrequencies(config);
         RegisterComponents();
     }
 
@@ -299,27 +332,9 @@ public sealed class CausalLM : nn.Module
     public ScalarType DType => model.norm.weight.dtype;
     public Device Device => model.norm.weight.device;
 
-    /// <summary>
-    /// Final hidden states (B, T, C) after the last norm.
-    /// <paramref name="positions"/> (B, T) defaults to cache.Length + 0..T-1; <paramref name="mask"/> as in
-    /// <see cref="Attention.Forward"/>; the cache, when given, receives the new keys/values and advances by T.
-    /// </summary>
+    /// <summary>Final hidden states (B, T, C) after the last norm (<see cref="DecoderStack.Forward"/>).</summary>
     public Tensor Hidden(Tensor ids, Tensor? positions = null, Tensor? mask = null, KvCache? cache = null)
-    {
-        long b = ids.shape[0], t = ids.shape[1];
-        int start = cache?.Length ?? 0;
-        if (mask is null && start > 0 && t > 1)
-            throw new ArgumentException("A multi-token forward against a non-empty cache needs an explicit mask.", nameof(mask));
-        positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(b, t);
-        var (cos, sin) = Rope.Tables(invFreq, positions, DType);
-        if (mask is null && t == 1) mask = ones(b, 1, 1, start + 1, dtype: ScalarType.Bool, device: ids.device);
-
-        var x = model.embed_tokens.forward(ids); // (B, T, C)
-        for (int i = 0; i < model.layers.Count; i++)
-            x = model.layers[i].Forward(x, cos, sin, mask, cache, i);
-        cache?.Advance((int)t);
-        return model.norm.forward(x);
-    }
+        => model.Forward(ids, positions, mask, cache);
 
     /// <summary>Float32 logits (B, T, V) from hidden states (B, T, C).</summary>
     public Tensor Logits(Tensor hidden)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Model;
@@ -27,23 +28,58 @@ public static class Checkpoint
     static bool Ignorable(string name) => name.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal);
 
     /// <summary>
-    /// Loads a checkpoint folder. <paramref name="dtype"/> overrides config.json's torch_dtype. Everything is
+    /// Loads a causal LM checkpoint folder. <paramref name="dtype"/> overrides config.json's torch_dtype. Everything is
     /// validated (names, shapes, dtypes, offsets, file sizes) before any weight is read, and a failure leaves
     /// no half-loaded model behind.
     /// </summary>
     public static CausalLM Load(string directory, ScalarType? dtype = null, Device? device = null)
     {
+        var configPath = RequireFile(directory, ConfigFile);
+        var config = ModelConfig.Load(configPath);
+        if (config.Head != ModelHead.CausalLM)
+            throw new InvalidDataException($"{configPath}: field 'architectures': a reward model ({config.Head}), not a causal LM; load it with Checkpoint.LoadScorer");
+        var type = dtype ?? ParseStoredDtype(config, directory);
+        var sources = LocateTensors(directory);
+        return Fill(new CausalLM(config, type, device), config, sources, directory,
+            notStored: _ => false, ignored: k => config.TieWordEmbeddings && k == "lm_head.weight");
+    }
+
+    /// <summary>
+    /// Loads a reward model (<c>…ForSequenceClassification</c>, one label). From a causal LM checkpoint it starts a new
+    /// one, as transformers' <c>AutoModelForSequenceClassification.from_pretrained(causal_lm, num_labels=1)</c> does:
+    /// <c>model.*</c> from the file, <c>lm_head</c> dropped, <c>score</c> drawn from N(0, initializer_range) with
+    /// <paramref name="headSeed"/>; pad_token_id defaults to the EOS id (TRL's fallback when a tokenizer has no pad).
+    /// </summary>
+    public static SequenceScorer LoadScorer(string directory, ScalarType? dtype = null, Device? device = null, long headSeed = 0)
+    {
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = dtype ?? ParseStoredDtype(config, directory);
         var sources = LocateTensors(directory);
+        if (config.Head == ModelHead.SequenceClassification)
+            return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: _ => false);
 
-        var model = new CausalLM(config, type, device);
+        var scorerConfig = config with
+        {
+            Head = ModelHead.SequenceClassification,
+            PadTokenId = config.PadTokenId ?? (config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null),
+        };
+        var scorer = Fill(new SequenceScorer(scorerConfig, type, device), scorerConfig, sources, directory,
+            notStored: k => k == "score.weight", ignored: k => k == "lm_head.weight");
+        scorer.InitializeHead(headSeed);
+        return scorer;
+    }
+
+    /// <summary>Copies the stored tensors into <paramref name="model"/>'s parameters after checking them all; disposes it on failure.</summary>
+    /// <param name="notStored">Parameters the file is not expected to hold (a new head).</param>
+    /// <param name="ignored">Stored tensors the model does not use.</param>
+    static T Fill<T>(T model, ModelConfig config, Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> sources,
+        string directory, Func<string, bool> notStored, Func<string, bool> ignored) where T : nn.Module
+    {
         try
         {
-            var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            var parameters = model.named_parameters().Where(p => !notStored(p.name)).ToDictionary(p => p.name, p => p.parameter);
             var missing = parameters.Keys.Where(k => !sources.ContainsKey(k)).ToList();
-            var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k)
-                                                     && !(config.TieWordEmbeddings && k == "lm_head.weight")).ToList();
+            var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k) && !ignored(k) && !notStored(k)).ToList();
             if (missing.Count > 0)
                 throw new InvalidDataException($"{directory}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
             if (unexpected.Count > 0)
@@ -145,7 +181,7 @@ public static class Checkpoint
     /// generation config) are copied from <paramref name="companionsFrom"/> when given; <paramref name="writeExtra"/>
     /// adds files of its own (a trainer's state) to the folder before it is renamed into place.
     /// </summary>
-    public static void Save(CausalLM model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000,
+    public static void Save(IPretrainedModel model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000,
         Action<string>? writeExtra = null)
     {
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
@@ -155,8 +191,11 @@ public static class Checkpoint
         Directory.CreateDirectory(staging);
         try
         {
-            WriteFolder(model, staging, companionsFrom, maxShardBytes);
-            writeExtra?.Invoke(staging);
+            using (NewDisposeScope()) // the temporaries of writing (CPU copies, RNG state) are freed now, not by the GC
+            {
+                WriteFolder(model, staging, companionsFrom, maxShardBytes);
+                writeExtra?.Invoke(staging);
+            }
             ReplaceDirectory(staging, directory);
         }
         catch
@@ -166,7 +205,7 @@ public static class Checkpoint
         }
     }
 
-    static void WriteFolder(CausalLM model, string dir, string? companionsFrom, long maxShardBytes)
+    static void WriteFolder(IPretrainedModel model, string dir, string? companionsFrom, long maxShardBytes)
     {
         if (companionsFrom is not null && Directory.Exists(companionsFrom))
             foreach (var name in CompanionFiles)

@@ -6,6 +6,12 @@ namespace R1Sharp.Model;
 /// <summary>The model families R1Sharp implements; each maps to one Hugging Face architecture.</summary>
 public enum Architecture { Qwen2, Llama, Qwen3 }
 
+/// <summary>
+/// What sits on top of the decoder stack: a language-model head (<c>…ForCausalLM</c>, <see cref="CausalLM"/>) or a
+/// scalar score on the last token (<c>…ForSequenceClassification</c> with one label, <see cref="SequenceScorer"/>).
+/// </summary>
+public enum ModelHead { CausalLM, SequenceClassification }
+
 /// <summary>Llama-3 frequency-dependent RoPE scaling (<c>rope_scaling.rope_type = "llama3"</c>).</summary>
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
 
@@ -16,6 +22,8 @@ public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, doub
 public sealed record ModelConfig
 {
     public required Architecture Architecture { get; init; }
+    /// <summary>The head: <c>architectures[0]</c> ends in ForCausalLM or ForSequenceClassification.</summary>
+    public ModelHead Head { get; init; } = ModelHead.CausalLM;
     public required int VocabSize { get; init; }
     public required int HiddenSize { get; init; }
     public required int IntermediateSize { get; init; }
@@ -42,11 +50,14 @@ public sealed record ModelConfig
 
     public int KvGroups => NumHeads / NumKvHeads;
 
-    static readonly Dictionary<string, Architecture> Architectures = new()
+    static readonly Dictionary<string, (Architecture, ModelHead)> Architectures = new()
     {
-        ["Qwen2ForCausalLM"] = Architecture.Qwen2,
-        ["LlamaForCausalLM"] = Architecture.Llama,
-        ["Qwen3ForCausalLM"] = Architecture.Qwen3,
+        ["Qwen2ForCausalLM"] = (Architecture.Qwen2, ModelHead.CausalLM),
+        ["LlamaForCausalLM"] = (Architecture.Llama, ModelHead.CausalLM),
+        ["Qwen3ForCausalLM"] = (Architecture.Qwen3, ModelHead.CausalLM),
+        ["Qwen2ForSequenceClassification"] = (Architecture.Qwen2, ModelHead.SequenceClassification),
+        ["LlamaForSequenceClassification"] = (Architecture.Llama, ModelHead.SequenceClassification),
+        ["Qwen3ForSequenceClassification"] = (Architecture.Qwen3, ModelHead.SequenceClassification),
     };
 
     static readonly string[] KnownKeys =
@@ -55,6 +66,7 @@ public sealed record ModelConfig
         "num_attention_heads", "num_key_value_heads", "head_dim", "max_position_embeddings", "rms_norm_eps",
         "rope_theta", "rope_scaling", "rope_parameters", "tie_word_embeddings", "attention_bias", "mlp_bias",
         "initializer_range", "bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype", "dtype", "hidden_act",
+        "id2label", "label2id", "num_labels", // the head's labels: written from Head (a reward model has one)
     ];
 
     /// <summary>Reads <c>config.json</c>; errors name the file and the field.</summary>
@@ -84,9 +96,17 @@ public sealed record ModelConfig
             : Get(key, 0);
 
         string archName = json["architectures"] is JsonArray { Count: > 0 } a ? a[0]!.GetValue<string>() : "(none)";
-        if (!Architectures.TryGetValue(archName, out var arch))
+        if (!Architectures.TryGetValue(archName, out var found))
             throw new InvalidDataException(
                 $"{Where("architectures")}: unknown architecture '{archName}'; supported: {string.Join(", ", Architectures.Keys)}");
+        var (arch, head) = found;
+        if (head == ModelHead.SequenceClassification)
+        {
+            // transformers derives num_labels from id2label (2 when absent); a reward model has exactly one.
+            int labels = json["id2label"] is JsonObject id2label ? id2label.Count : Get("num_labels", 2);
+            if (labels != 1)
+                throw new InvalidDataException($"{Where("id2label")}: {archName} with {labels} labels; only reward models (num_labels = 1) are supported");
+        }
         string act = Get("hidden_act", "silu");
         if (act != "silu") throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu)");
         if (Get("use_sliding_window", false))
@@ -123,6 +143,7 @@ public sealed record ModelConfig
         return new ModelConfig
         {
             Architecture = arch,
+            Head = head,
             VocabSize = Required("vocab_size"),
             HiddenSize = hidden,
             IntermediateSize = Required("intermediate_size"),
@@ -149,12 +170,13 @@ public sealed record ModelConfig
     /// <summary>The config.json that transformers and vLLM read for this model.</summary>
     public JsonObject ToJson()
     {
-        var (archName, modelType) = Architecture switch
+        var (family, modelType) = Architecture switch
         {
-            Architecture.Qwen2 => ("Qwen2ForCausalLM", "qwen2"),
-            Architecture.Llama => ("LlamaForCausalLM", "llama"),
-            _ => ("Qwen3ForCausalLM", "qwen3"),
+            Architecture.Qwen2 => ("Qwen2", "qwen2"),
+            Architecture.Llama => ("Llama", "llama"),
+            _ => ("Qwen3", "qwen3"),
         };
+        string archName = family + (Head == ModelHead.CausalLM ? "ForCausalLM" : "ForSequenceClassification");
         var json = new JsonObject
         {
             ["architectures"] = new JsonArray(archName),
@@ -186,11 +208,16 @@ public sealed record ModelConfig
         };
         if (Architecture != Architecture.Qwen2) json["attention_bias"] = AttentionBias;
         if (Architecture == Architecture.Llama) json["mlp_bias"] = MlpBias;
+        if (Head == ModelHead.SequenceClassification) // num_labels = 1, as transformers writes it
+        {
+            json["id2label"] = new JsonObject { ["0"] = "LABEL_0" };
+            json["label2id"] = new JsonObject { ["LABEL_0"] = 0 };
+        }
         foreach (var (key, value) in Extra) json[key] = value?.DeepClone();
         return json;
     }
 
-    /// <summary>Parameter count, including the head when it is not tied.</summary>
+    /// <summary>Parameter count, including the head when it is not tied (or the score head of a reward model).</summary>
     public long ParameterCount()
     {
         long h = HiddenSize, q = (long)NumHeads * HeadDim, kv = (long)NumKvHeads * HeadDim;
@@ -199,6 +226,7 @@ public sealed record ModelConfig
                          + (Architecture == Architecture.Qwen3 ? 2L * HeadDim : 0);
         long mlp = 3 * h * IntermediateSize + (MlpBias ? 2L * IntermediateSize + h : 0);
         long layer = attention + mlp + 2 * h;
-        return (long)VocabSize * h * (TieWordEmbeddings ? 1 : 2) + NumLayers * layer + h;
+        long head = Head == ModelHead.SequenceClassification ? h : TieWordEmbeddings ? 0 : (long)VocabSize * h;
+        return (long)VocabSize * h + head + NumLayers * layer + h;
     }
 }

@@ -22,7 +22,7 @@ public static class TrainingCheckpoint
 {
     const string StateFile = "trainer_state.json", OptimizerFile = "optimizer.bin", RngFile = "rng.bin";
 
-    public static void Save(string directory, CausalLM model, OptimizerHelper optimizer, TrainerState state,
+    public static void Save(string directory, IPretrainedModel model, OptimizerHelper optimizer, TrainerState state,
         Generator? sampling = null, string? companionsFrom = null)
     {
         Checkpoint.Save(model, directory, companionsFrom, writeExtra: dir =>
