@@ -5,6 +5,7 @@
 // it grows while the allocator warms up, then should stay level.
 using System.Diagnostics;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
@@ -32,14 +33,14 @@ static class SftMemory
             SftRecipe.Run(new SftOptions
             {
                 MaxLength = 512, BatchSize = 8, MaxSteps = steps, LogEvery = 10, EvalEvery = 50, CheckpointEvery = 100, LearningRate = 1e-3,
-            }, dir, Path.Combine(dir, "out"), examples: SftRecord.FromExamples(EmbeddedTask.ColdStartExamples(400)), log: line =>
+            }, dir, Path.Combine(dir, "out"), examples: SftRecord.FromExamples(EmbeddedTask.ColdStartExamples(400)), settings: RunSettings.Quiet(line =>
             {
                 if (!line.StartsWith("step ")) return;
                 int step = int.Parse(line[5..line.IndexOf('/')]);
                 double mb = Process.GetCurrentProcess().WorkingSet64 / 1e6;
                 resident.Add((step, mb));
                 Console.WriteLine($"step {step,5}: resident {mb:F0} MB");
-            });
+            }));
             var late = resident.Where(r => r.Step > steps / 2).ToList();
             if (late.Count > 0)
                 Console.WriteLine($"second half: resident {late.Min(r => r.Megabytes):F0}–{late.Max(r => r.Megabytes):F0} MB " +

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Recipes.RewardModel;
 using R1Sharp.Rewards;
@@ -25,7 +26,7 @@ public sealed class TrainedRewardModel : IDisposable
         Result = RewardModelRecipe.Run(new RewardModelOptions
         {
             BatchSize = 4, MaxSteps = 30, LearningRate = 3e-3, WarmupRatio = 0.1, LogEvery = 1, EvalEvery = 0, CheckpointEvery = 10, Seed = 1,
-        }, TinyModels.Path, tmp.Path, log: _ => { }, pairs: pairs.Skip(16).ToList(), evalPairs: Eval);
+        }, TinyModels.Path, tmp.Path, RunSettings.Quiet(_ => { }), pairs: pairs.Skip(16).ToList(), evalPairs: Eval);
         Metrics = File.ReadAllLines(tmp.Sub("metrics.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
     }
 
@@ -173,11 +174,11 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
             BatchSize = 2, GradientAccumulationSteps = 2, MaxSteps = 5, LearningRate = 1e-3, LogEvery = 1, CheckpointEvery = 1, EvalEvery = 2,
             CenterRewardsCoefficient = 0.01, Seed = 3,
         };
-        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), log: _ => { }, pairs: pairs);
+        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), RunSettings.Quiet(_ => { }), pairs: pairs);
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"),
-            log: line => { if (line.StartsWith("step 2/")) cts.Cancel(); }, ct: cts.Token, pairs: pairs));
-        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), resume: true, log: _ => { }, pairs: pairs);
+            RunSettings.Quiet(line => { if (line.StartsWith("step 2/")) cts.Cancel(); }, cancel: cts.Token), pairs: pairs));
+        RewardModelRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), RunSettings.Quiet(resume: true), pairs: pairs);
         using var a = Checkpoint.LoadScorer(tmp.Sub("straight/model"));
         using var b = Checkpoint.LoadScorer(tmp.Sub("interrupted/model"));
         var sb = b.state_dict();
@@ -194,7 +195,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
         {
             TrainPrompts = 8, PromptsPerStep = 2, Generations = 2, MaxCompletionLength = 8, Steps = 1, EvalPrompts = 2, EvalSamples = 1,
             MicroBatchSize = 4, LearningRate = 1e-3, Seed = 2,
-        }, TinyModels.Path, tmp.Path, log: _ => { }, customRewards: rewards);
+        }, TinyModels.Path, tmp.Path, RunSettings.Quiet(), customRewards: rewards);
         Assert.Equal(1, result.Steps);
         var metrics = JsonNode.Parse(File.ReadAllLines(tmp.Sub("metrics.jsonl"))[0])!;
         Assert.NotNull(metrics["rewards/helpfulness"]);

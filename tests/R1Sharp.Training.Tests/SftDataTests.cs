@@ -1,4 +1,5 @@
 using Parquet.Serialization;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.RewardModel;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards.Tasks;
@@ -171,10 +172,10 @@ public class SftDataTests
     {
         using var tmp = new TempDir();
         var path = Write(tmp, "bad.jsonl", """{"prompt": "ok", "completion": "fine"}""", """{"prompt": "no completion"}""");
-        var e = Assert.Throws<DatasetFormatException>(() => SftRecipe.Run(new SftOptions { Data = path }, TinyModels.Path, tmp.Sub("out"), log: _ => { }));
+        var e = Assert.Throws<DatasetFormatException>(() => SftRecipe.Run(new SftOptions { Data = path }, TinyModels.Path, tmp.Sub("out"), RunSettings.Quiet(_ => { })));
         Assert.Equal((2L, "completion"), (e.Line, e.Field));
         Assert.False(Directory.Exists(tmp.Sub("out")));
-        var o = Assert.Throws<ArgumentException>(() => SftRecipe.Run(new SftOptions { Data = path, GradientAccumulationSteps = 0 }, TinyModels.Path, tmp.Sub("out"), log: _ => { }));
+        var o = Assert.Throws<ArgumentException>(() => SftRecipe.Run(new SftOptions { Data = path, GradientAccumulationSteps = 0 }, TinyModels.Path, tmp.Sub("out"), RunSettings.Quiet(_ => { })));
         Assert.Contains("GradientAccumulationSteps", o.Message);
         Assert.False(Directory.Exists(tmp.Sub("out")));
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards.Tasks.Arithmetic;
 using R1Sharp.Training.Batching;
@@ -86,8 +87,8 @@ public class SftRecipeTests
         using var tmp = new TempDir();
         var data = ColdStart(8, 3);
         var o = Small with { Packing = false, MaxSteps = 1, WarmupRatio = 0, EvalShare = 0, LearningRate = 1e-2 };
-        SftRecipe.Run(o with { BatchSize = 4 }, TinyModels.Path, tmp.Sub("one"), log: _ => { }, examples: data);
-        SftRecipe.Run(o with { BatchSize = 2, GradientAccumulationSteps = 2 }, TinyModels.Path, tmp.Sub("two"), log: _ => { }, examples: data);
+        SftRecipe.Run(o with { BatchSize = 4 }, TinyModels.Path, tmp.Sub("one"), RunSettings.Quiet(_ => { }), examples: data);
+        SftRecipe.Run(o with { BatchSize = 2, GradientAccumulationSteps = 2 }, TinyModels.Path, tmp.Sub("two"), RunSettings.Quiet(_ => { }), examples: data);
         var a = Metrics(tmp.Sub("one"))[0];
         var b = Metrics(tmp.Sub("two"))[0];
         Assert.Equal(a["loss"]!.GetValue<double>(), b["loss"]!.GetValue<double>(), 1e-5);
@@ -101,7 +102,7 @@ public class SftRecipeTests
         using var tmp = new TempDir();
         var data = ColdStart(6);
         var result = SftRecipe.Run(Small with { MaxSteps = 40, LearningRate = 1e-2, EvalEvery = 20, LogEvery = 5 }, TinyModels.Path, tmp.Path,
-            log: _ => { }, examples: data, evalExamples: data.Take(2).ToList());
+            RunSettings.Quiet(_ => { }), examples: data, evalExamples: data.Take(2).ToList());
         var metrics = Metrics(tmp.Path);
         var train = metrics.Where(m => m["loss"] is not null).ToList();
         foreach (var key in new[] { "loss", "token_accuracy", "learning_rate", "grad_norm", "tokens_per_second", "epoch" })
@@ -123,13 +124,13 @@ public class SftRecipeTests
         using var tmp = new TempDir();
         var data = ColdStart(10);
         var o = Small with { GradientAccumulationSteps = 2, BatchSize = 1, MaxLength = 192, CheckpointEvery = 1 };
-        SftRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), log: _ => { }, examples: data);
+        SftRecipe.Run(o, TinyModels.Path, tmp.Sub("straight"), RunSettings.Quiet(_ => { }), examples: data);
 
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => SftRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"),
-            log: line => { if (line.StartsWith("step 3/")) cts.Cancel(); }, ct: cts.Token, examples: data));
+            RunSettings.Quiet(line => { if (line.StartsWith("step 3/")) cts.Cancel(); }, cancel: cts.Token), examples: data));
         var resumedLog = new List<string>();
-        SftRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), resume: true, log: resumedLog.Add, examples: data);
+        SftRecipe.Run(o, TinyModels.Path, tmp.Sub("interrupted"), RunSettings.Quiet(resumedLog.Add, resume: true), examples: data);
         Assert.Contains(resumedLog, l => l.StartsWith("resumed from") && l.EndsWith("at step 3"));
 
         using var a = Checkpoint.Load(tmp.Sub("straight/model"));
@@ -148,7 +149,7 @@ public class SftRecipeTests
         using var tmp = new TempDir();
         var data = ColdStart(6);
         var result = SftRecipe.Run(Small with { Dtype = "bfloat16", MaxSteps = 12, LearningRate = 1e-2, EvalShare = 0 }, TinyModels.Path, tmp.Path,
-            log: _ => { }, examples: data);
+            RunSettings.Quiet(_ => { }), examples: data);
         var train = Metrics(tmp.Path);
         Assert.True(train[^1]["loss"]!.GetValue<double>() < train[0]["loss"]!.GetValue<double>() * 0.8);
         Assert.Contains("\"bfloat16\"", File.ReadAllText(Path.Combine(result.ModelDirectory, "config.json")));
@@ -184,7 +185,7 @@ public class SftRecipeTests
         using var tmp = new TempDir();
         var live = new List<long>();
         SftRecipe.Run(Small with { MaxSteps = 12, EvalEvery = 4, CheckpointEvery = 5 }, TinyModels.Path, tmp.Path,
-            log: line => { if (line.StartsWith("step ")) live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); }, examples: ColdStart(8));
+            RunSettings.Quiet(line => { if (line.StartsWith("step ")) live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); }), examples: ColdStart(8));
         Assert.Equal(12, live.Count);
         Assert.All(live, count => Assert.Equal(live[0], count)); // no step, evaluation or checkpoint leaves tensors behind
     }
@@ -196,7 +197,7 @@ public class SftRecipeTests
         var lines = new List<string>();
         // A learning rate of 1e30 makes every weight ~1e30 after the first step; from then on the loss is not finite.
         Assert.Throws<TrainingDivergedException>(() => SftRecipe.Run(Small with { MaxSteps = 20, LearningRate = 1e30, WarmupRatio = 0, CheckpointEvery = 1 },
-            TinyModels.Path, tmp.Path, log: lines.Add, examples: ColdStart(6)));
+            TinyModels.Path, tmp.Path, RunSettings.Quiet(lines.Add), examples: ColdStart(6)));
         Assert.Equal(5, lines.Count(l => l.Contains("update skipped")));
         Assert.True(File.Exists(tmp.Sub("checkpoint/trainer_state.json")));
         using var last = Checkpoint.Load(tmp.Sub("checkpoint"));

@@ -15,6 +15,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Data;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
@@ -108,10 +109,13 @@ public static class RewardModelRecipe
     /// <param name="modelDir">A causal LM (the head starts fresh) or a reward model to train further.</param>
     /// <param name="pairs">Preference pairs built in code; replaces <see cref="RewardModelOptions.Data"/>.</param>
     /// <param name="evalPairs">Held-out pairs; replaces <see cref="RewardModelOptions.EvalShare"/>.</param>
-    public static RewardModelResult Run(RewardModelOptions o, string modelDir, string output, bool resume = false, Action<string>? log = null,
-        CancellationToken ct = default, IReadOnlyList<PreferenceRecord>? pairs = null, IReadOnlyList<PreferenceRecord>? evalPairs = null)
+    public static RewardModelResult Run(RewardModelOptions o, string modelDir, string output, RunSettings? settings = null,
+        IReadOnlyList<PreferenceRecord>? pairs = null, IReadOnlyList<PreferenceRecord>? evalPairs = null)
     {
-        log ??= Console.WriteLine;
+        settings ??= new RunSettings();
+        var ct = settings.Cancel;
+        var early = new List<string>(); // messages before the run log exists
+        Action<string> log = early.Add;
         o.Validate();
         var clock = Stopwatch.StartNew();
         var device = o.Device == "cpu" ? CPU : new Device(o.Device);
@@ -134,7 +138,7 @@ public static class RewardModelRecipe
         // ---- model and optimiser ----
         Directory.CreateDirectory(output);
         var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = resume ? TrainingCheckpoint.Find(checkpointDir) : null;
+        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
         bool mixed = dtype != ScalarType.Float32;
         using var master = Checkpoint.LoadScorer(resumeFrom ?? modelDir, mixed ? ScalarType.Float32 : dtype, device, headSeed: o.Seed);
         using var bf16 = mixed ? new SequenceScorer(master.Config, dtype, device) : null;
@@ -150,7 +154,9 @@ public static class RewardModelRecipe
         }
         log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {(sourceConfig.Head == ModelHead.CausalLM && resumeFrom is null ? "new score head on " : "")}" +
             $"{Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))}, {o.Dtype}");
-        using var metricsLog = MetricsJsonl.Open(Path.Combine(output, "metrics.jsonl"), resumeFrom is null ? null : state.Step);
+        using var runLog = new RunLog(output, "reward-model", steps, resumeFrom is null ? null : state.Step, settings, ["loss", "accuracy", "margin", "learning_rate"]);
+        early.ForEach(runLog.Say);
+        log = runLog.Say;
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
@@ -208,8 +214,7 @@ public static class RewardModelRecipe
                 (metrics["eval_loss"], metrics["eval_accuracy"], metrics["eval_margin"]) = Evaluate(model, evalSet, o, device);
             if (metrics.Count > 0)
             {
-                MetricsJsonl.Write(metricsLog, step + 1, metrics);
-                log($"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
+                runLog.Step(step + 1, metrics, $"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
             }
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps)
                 TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
@@ -219,8 +224,8 @@ public static class RewardModelRecipe
         var (evalLoss, evalAccuracy, evalMargin) = evalSet.Count > 0 ? Evaluate(model, evalSet, o, device) : (double.NaN, double.NaN, double.NaN);
         if (evalSet.Count > 0)
         {
-            MetricsJsonl.Write(metricsLog, state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin });
-            log($"eval: loss {evalLoss:F4}, accuracy {evalAccuracy:P1}, margin {evalMargin:F3} on {evalSet.Count} held-out pairs");
+            runLog.Step(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin },
+                $"eval: loss {evalLoss:F4}, accuracy {evalAccuracy:P1}, margin {evalMargin:F3} on {evalSet.Count} held-out pairs");
         }
         TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
         var modelOut = Path.Combine(output, "model");

@@ -19,6 +19,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Data;
 using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Tasks.Arithmetic;
@@ -119,10 +120,13 @@ public static class SftRecipe
 {
     /// <param name="examples">Training examples built in code (e.g. rejection-sampled traces); replaces <see cref="SftOptions.Data"/>.</param>
     /// <param name="evalExamples">Held-out examples for the evaluation loss; replaces <see cref="SftOptions.EvalShare"/>.</param>
-    public static SftResult Run(SftOptions o, string modelDir, string output, bool resume = false, Action<string>? log = null,
-        CancellationToken ct = default, IReadOnlyList<SftRecord>? examples = null, IReadOnlyList<SftRecord>? evalExamples = null)
+    public static SftResult Run(SftOptions o, string modelDir, string output, RunSettings? settings = null,
+        IReadOnlyList<SftRecord>? examples = null, IReadOnlyList<SftRecord>? evalExamples = null)
     {
-        log ??= Console.WriteLine;
+        settings ??= new RunSettings();
+        var ct = settings.Cancel;
+        var early = new List<string>(); // messages before the run log exists
+        Action<string> log = early.Add;
         o.Validate();
         var clock = Stopwatch.StartNew();
         var device = o.Device == "cpu" ? CPU : new Device(o.Device);
@@ -146,7 +150,7 @@ public static class SftRecipe
         // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
         Directory.CreateDirectory(output);
         var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = resume ? TrainingCheckpoint.Find(checkpointDir) : null;
+        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
         bool mixed = dtype != ScalarType.Float32;
         using var master = Checkpoint.Load(resumeFrom ?? modelDir, mixed ? ScalarType.Float32 : dtype, device);
         using var bf16 = mixed ? new CausalLM(master.Config, dtype, device) : null;
@@ -163,7 +167,9 @@ public static class SftRecipe
             log($"resumed from {resumeFrom} at step {state.Step}");
         }
         log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {o.Dtype}{(mixed ? " with float32 master weights" : "")}, template '{o.Template}'");
-        using var metricsLog = MetricsJsonl.Open(Path.Combine(output, "metrics.jsonl"), resumeFrom is null ? null : state.Step);
+        using var runLog = new RunLog(output, "sft", steps, resumeFrom is null ? null : state.Step, settings, ["loss", "token_accuracy", "learning_rate", "tokens_per_second"]);
+        early.ForEach(runLog.Say);
+        log = runLog.Say;
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
@@ -226,8 +232,7 @@ public static class SftRecipe
                 (metrics["eval_loss"], metrics["eval_token_accuracy"]) = Evaluate(model, evalRows, o, device);
             if (metrics.Count > 0)
             {
-                MetricsJsonl.Write(metricsLog, step + 1, metrics);
-                log($"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
+                runLog.Step(step + 1, metrics, $"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
             }
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps)
                 TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
@@ -237,8 +242,8 @@ public static class SftRecipe
         var (evalLoss, evalAccuracy) = evalRows.Count > 0 ? Evaluate(model, evalRows, o, device) : (double.NaN, double.NaN);
         if (evalRows.Count > 0)
         {
-            MetricsJsonl.Write(metricsLog, state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_token_accuracy"] = evalAccuracy });
-            log($"eval: loss {evalLoss:F4}, token accuracy {evalAccuracy:P1} on {evalSet.Count} held-out examples");
+            runLog.Step(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_token_accuracy"] = evalAccuracy },
+                $"eval: loss {evalLoss:F4}, token accuracy {evalAccuracy:P1} on {evalSet.Count} held-out examples");
         }
         TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
         var modelOut = Path.Combine(output, "model");
