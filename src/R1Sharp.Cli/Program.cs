@@ -21,5 +21,7 @@ var root = new RootCommand(
     TokenizerCommand.Create(),
     PretrainCommand.Create(),
     GrpoCommand.Create(),
+    SftCommand.Create(),
+    SftCommand.CreateRewardModel(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

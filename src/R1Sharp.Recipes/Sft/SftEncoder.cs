@@ -77,7 +77,7 @@ public sealed class SftEncoder
         return new TokenSequence(ids, targets);
     }
 
-    // The lead will swap this for R1Sharp.Text.Templates.ChatEncoding (the `cli` branch), which does the same.
+    // ChatEncoding (R1Sharp.Text) does the same for a whole conversation; SFT also needs to skip turns before TrainFrom.
     TokenSequence EncodeChat(SftRecord r)
     {
         IReadOnlyList<ChatMessage> messages;
