@@ -10,14 +10,18 @@ namespace R1Sharp.Recipes.Common;
 /// </summary>
 public static class RecipePresets
 {
+    /// <summary>The CPU demo's R1-Zero stage (configs/r1-zero.yaml holds the same values, commented).</summary>
+    public static GrpoOptions R1ZeroEmbedded { get; } = new()
+    {
+        Task = "arithmetic", Rewards = [new("accuracy"), new("r1_zero_format")], LearningRate = 2e-4, Generations = 8,
+        PromptsPerStep = 16, MaxCompletionLength = 96, Temperature = 1.0, Beta = 0, LossType = "dapo", Steps = 100,
+        EvalPrompts = 64, EvalSamples = 8, CheckpointEvery = 25,
+    };
+
     public static PresetRegistry Registry { get; } = new PresetRegistry()
-        .Add("r1-zero-embedded", "R1-Zero on the embedded arithmetic task for a tiny CPU model: accuracy + format, no KL, " +
-                                 "lr 1e-4 (tiny models need far more than R1's 3e-6), G 8, 16 prompts per step",
-            new GrpoOptions
-            {
-                Task = "arithmetic", LearningRate = 1e-4, Generations = 8, PromptsPerStep = 16, MaxCompletionLength = 96,
-                Temperature = 1.0, Beta = 0, LossType = "dapo", Steps = 60, EvalPrompts = 64, EvalSamples = 8,
-            })
+        .Add("r1-zero-embedded", "R1-Zero on the embedded arithmetic task for a tiny CPU model (configs/r1-zero.yaml): accuracy + " +
+                                 "format, no KL, lr 2e-4 (tiny models need far more than R1's 3e-6), G 8, 16 prompts per step, 100 steps",
+            R1ZeroEmbedded)
         .Add("deepseek-r1", "DeepSeek-R1 (Nature version): lr 3e-6, β 0.001, G 16, 32 prompts per step, T 1.0, " +
                             "reference reset every 400 steps, ε = 10 (they found 0.2 truncates gradients)",
             new GrpoOptions

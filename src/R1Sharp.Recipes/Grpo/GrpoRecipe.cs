@@ -38,6 +38,7 @@ public sealed record GrpoOptions
     // ---- task and rewards ----
     /// <summary>arithmetic (the embedded task), countdown, or a JSONL/Parquet file of prompts with reference fields.</summary>
     public string Task { get; init; } = "arithmetic";
+    [Range(1, int.MaxValue)]
     public int TrainPrompts { get; init; } = 4096;
     /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
     public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
@@ -45,12 +46,17 @@ public sealed record GrpoOptions
     public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
 
     // ---- sampling ----
+    [Range(1, int.MaxValue)]
     public int PromptsPerStep { get; init; } = 16;
     /// <summary>G, completions per prompt.</summary>
+    [Range(1, int.MaxValue)]
     public int Generations { get; init; } = 8;
+    [Range(1, int.MaxValue)]
     public int MaxCompletionLength { get; init; } = 128;
     /// <summary>R1 samples at 1.0 for RL.</summary>
+    [Range(1e-6, 100.0)]
     public double Temperature { get; init; } = 1.0;
+    [Range(1e-6, 1.0)]
     public double TopP { get; init; } = 1.0;
 
     // ---- objective ----
@@ -63,11 +69,13 @@ public sealed record GrpoOptions
     public double EpsilonLow { get; init; } = 0.2;
     public double EpsilonHigh { get; init; } = 0.2;
     /// <summary>μ, optimiser passes over each batch of samples.</summary>
+    [Range(1, int.MaxValue)]
     public int Iterations { get; init; } = 1;
     /// <summary>Copy the policy into the reference model every N steps (0: never).</summary>
     public int RefResetEvery { get; init; }
     /// <summary>DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill.</summary>
     public bool DynamicSampling { get; init; }
+    [Range(1, int.MaxValue)]
     public int MaxSamplingRounds { get; init; } = 3;
     /// <summary>DAPO: completions cut off by the length limit get no gradient.</summary>
     public bool MaskTruncatedCompletions { get; init; }
@@ -79,15 +87,20 @@ public sealed record GrpoOptions
     public double WeightDecay { get; init; }
     public double MaxGradNorm { get; init; } = 1.0;
     /// <summary>Completions per forward/backward pass (gradients accumulate over the batch).</summary>
+    [Range(1, int.MaxValue)]
     public int MicroBatchSize { get; init; } = 32;
+    [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 100;
 
     // ---- evaluation, logging, checkpoints ----
     public int EvalPrompts { get; init; } = 64;
+    [Range(1, int.MaxValue)]
     public int EvalSamples { get; init; } = 8;
     public double EvalTemperature { get; init; } = 0.6;
     public double EvalTopP { get; init; } = 0.95;
+    [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 1;
+    [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 25;
     public long Seed { get; init; }
     public string Dtype { get; init; } = "float32";

@@ -29,10 +29,12 @@ public static class EmbeddedTask
     public const string Name = "arithmetic";
 
     /// <summary>
-    /// The CPU demo's problems: 2–3 operations on bare expressions ("Compute 19 + 27 - 10" / "Calcule …"), which a
-    /// model of a few million parameters learns to copy into worked steps within minutes; word problems need more.
+    /// The CPU demo's problems: chains of 2–3 operations on single-digit operands written as bare expressions
+    /// ("Compute 7 + 8 - 6" / "Calcule …"), running results up to 30. Each step is one of a few hundred facts a model
+    /// of a few million parameters memorises within minutes, while the whole chain in one shot stays hard for it —
+    /// the gap R1-Zero's reinforcement learning exploits. Two-digit operands and word problems need a larger budget.
     /// </summary>
-    public static ArithmeticDifficulty DemoDifficulty { get; } = new(Wording: WordingStyle.Expression);
+    public static ArithmeticDifficulty DemoDifficulty { get; } = new(MaxOperand: 9, MaxFactor: 3, MaxResult: 30, Wording: WordingStyle.Expression);
 
     /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DESIGN §2.1).</summary>
     public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
