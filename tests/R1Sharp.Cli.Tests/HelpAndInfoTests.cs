@@ -7,12 +7,12 @@ namespace R1Sharp.Cli.Tests;
 
 public partial class HelpAndInfoTests
 {
-    /// <summary>The command names the root help lists.</summary>
-    private static List<string> Commands()
+    /// <summary>The command names listed under "Commands:" in a help text.</summary>
+    private static List<string> Commands(string help)
     {
-        var help = CliRunner.Ok("--help").Stdout;
-        var section = help[(help.IndexOf("Commands:", StringComparison.Ordinal) + "Commands:".Length)..];
-        return section.Split('\n').Select(l => CommandLine().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        int at = help.IndexOf("Commands:", StringComparison.Ordinal);
+        if (at < 0) return [];
+        return help[(at + "Commands:".Length)..].Split('\n').Select(l => CommandLine().Match(l)).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
     }
 
     [GeneratedRegex(@"^  ([a-z][a-z-]*)\s")]
@@ -24,23 +24,34 @@ public partial class HelpAndInfoTests
     [Fact]
     public void Every_command_has_help_and_every_option_a_description()
     {
-        var commands = Commands();
-        Assert.Superset(new HashSet<string> { "info", "score", "generate", "tokenize", "verify", "grade", "reward" }, commands.ToHashSet());
-        foreach (var command in commands)
+        var commands = Commands(CliRunner.Ok("--help").Stdout);
+        Assert.Superset(new HashSet<string> { "info", "score", "generate", "tokenize", "verify", "grade", "reward", "tokenizer" }, commands.ToHashSet());
+        foreach (var command in commands) CheckHelp([command]);
+    }
+
+    /// <summary>A command's help has a description and described options; a command group's subcommands are checked the same way.</summary>
+    private static void CheckHelp(string[] path)
+    {
+        string name = string.Join(' ', path);
+        var help = CliRunner.Ok([.. path, "--help"]).Stdout;
+        Assert.Contains("Description:", help);
+        var subcommands = Commands(help);
+        if (subcommands.Count > 0)
         {
-            var help = CliRunner.Ok(command, "--help").Stdout;
-            Assert.Contains("Description:", help);
-            Assert.Contains($"r1sharp {command} [options]", help);
-            var options = help[help.IndexOf("Options:", StringComparison.Ordinal)..].Split('\n').Skip(1).ToList();
-            int count = 0;
-            foreach (var line in options.Where(l => l.StartsWith("  -", StringComparison.Ordinal)))
-            {
-                var m = OptionLine().Match(line.TrimEnd());
-                Assert.True(m.Success && m.Groups[2].Value.Length > 0, $"{command}: option without a description: '{line}'");
-                count++;
-            }
-            Assert.True(count >= 2, $"{command}: no options listed\n{help}");
+            Assert.Contains($"r1sharp {name} [command] [options]", help);
+            foreach (var sub in subcommands) CheckHelp([.. path, sub]);
+            return;
         }
+        Assert.Contains($"r1sharp {name} [options]", help);
+        var options = help[help.IndexOf("Options:", StringComparison.Ordinal)..].Split('\n').Skip(1).ToList();
+        int count = 0;
+        foreach (var line in options.Where(l => l.StartsWith("  -", StringComparison.Ordinal)))
+        {
+            var m = OptionLine().Match(line.TrimEnd());
+            Assert.True(m.Success && m.Groups[2].Value.Length > 0, $"{name}: option without a description: '{line}'");
+            count++;
+        }
+        Assert.True(count >= 2, $"{name}: no options listed\n{help}");
     }
 
     [Fact]
