@@ -10,7 +10,8 @@ public static class ModelPresets
 
     public static IReadOnlyDictionary<string, Shape> All { get; } = new Dictionary<string, Shape>
     {
-        ["1m"] = new(128, 4, 4, 2, 384),     // ≈ 0.9M parameters
+        ["300k"] = new(96, 3, 4, 2, 256),    // ≈ 0.35M parameters (the CPU demo's distillation student)
+        ["1m"] = new(128, 4, 4, 2, 384),     // ≈ 0.9M
         ["3m"] = new(192, 6, 6, 2, 512),     // ≈ 2.6M
         ["6m"] = new(256, 8, 8, 4, 704),     // ≈ 6.2M
         ["25m"] = new(512, 8, 8, 4, 1408),   // ≈ 26M (the shape of bench/R1Sharp.Bench)

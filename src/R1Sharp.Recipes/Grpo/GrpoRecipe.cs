@@ -42,6 +42,9 @@ public sealed record GrpoOptions
     public int TrainPrompts { get; init; } = 4096;
     /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
     public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
+    /// <summary>How embedded-task prompts are written: <c>r1_zero</c> (the R1-Zero template) or <c>plain</c> (<c>User: …\nAssistant:</c>,
+    /// for models trained on the cold-start format). Also decides which format the evaluation checks.</summary>
+    public PromptStyle PromptStyle { get; init; } = PromptStyle.R1Zero;
     /// <summary>Reward functions from RewardRegistry.CreateStandard(), with weights and options: R1-Zero's accuracy + format.</summary>
     public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
 
@@ -112,7 +115,9 @@ public sealed record GrpoResult(string ModelDirectory, int Steps, QuickEvaluatio
 public static class GrpoRecipe
 {
     /// <param name="customRewards">Reward functions built in code (e.g. a trained reward model); replaces <see cref="GrpoOptions.Rewards"/>.</param>
-    public static GrpoResult Run(GrpoOptions o, string modelDir, string output, RunSettings? settings = null, WeightedRewards? customRewards = null)
+    /// <param name="tasks">Training and evaluation prompts built in code (e.g. reasoning and general prompts mixed); replaces <see cref="GrpoOptions.Task"/>.</param>
+    public static GrpoResult Run(GrpoOptions o, string modelDir, string output, RunSettings? settings = null, WeightedRewards? customRewards = null,
+        (TaskDefinition Train, TaskDefinition Eval)? tasks = null)
     {
         settings ??= new RunSettings();
         var ct = settings.Cancel;
@@ -125,7 +130,7 @@ public static class GrpoRecipe
         // ---- setup: tokenizer, task, rewards, policy, reference, optimiser ----
         var tokenizer = HfTokenizer.Load(modelDir);
         int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{modelDir}: the tokenizer has no EOS token");
-        var (train, eval) = GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty);
+        var (train, eval) = tasks ?? GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty, o.PromptStyle);
         var rewards = customRewards ?? RewardRegistry.CreateStandard().Build(o.Rewards);
         var aggregation = LossAggregations.Get(o.LossType);
         var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt).ToArray()).ToList();

@@ -9,12 +9,12 @@ public static class GrpoTasks
 {
     /// <summary>Training prompts and held-out evaluation prompts for a task name or a data file.</summary>
     public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed,
-        ArithmeticDifficulty? difficulty = null)
+        ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero)
     {
         switch (task)
         {
             case EmbeddedTask.Name:
-                return (EmbeddedTask.RlTask(trainPrompts, (int)seed, difficulty), EmbeddedTask.EvalTask(evalPrompts, 0, difficulty));
+                return (EmbeddedTask.RlTask(trainPrompts, (int)seed, difficulty, style), EmbeddedTask.EvalTask(evalPrompts, 0, difficulty, style));
             case "countdown":
                 return (CountdownTask.Generate(trainPrompts, (int)seed), Take(CountdownTask.TestSet(), evalPrompts));
         }

@@ -8,7 +8,8 @@ namespace R1Sharp.Recipes.Grpo;
 
 /// <summary>
 /// The R1 protocol on held-out prompts, in process: k samples per prompt at temperature 0.6 / top-p 0.95;
-/// pass@1 = mean correctness over all samples; format rate = share in the R1-Zero format; mean length in tokens.
+/// pass@1 = mean correctness over all samples; format rate = share in the format the prompt style asks for (R1-Zero's
+/// tags, or the cold-start layout for plain prompts); mean length in tokens.
 /// </summary>
 public sealed record QuickEvaluation(double PassAt1, double FormatRate, double MeanLength, int Prompts, int Samples)
 {
@@ -26,7 +27,7 @@ public sealed record QuickEvaluation(double PassAt1, double FormatRate, double M
         var inputs = completions.Select(c => task.Examples[c.PromptIndex].ToRewardInput(tokenizer.Decode(c.Tokens, skipSpecialTokens: true), c.Tokens.Length)).ToList();
         var accuracy = (rewards.Rewards.FirstOrDefault(r => r.Reward.Name == task.Metric.RewardName)?.Reward
                         ?? RewardRegistry.CreateStandard().Create(task.Metric.RewardName)).Score(inputs);
-        var format = new FormatReward(FormatPattern.R1ZeroLoose).Score(inputs);
+        var format = new FormatReward(o.PromptStyle == PromptStyle.R1Zero ? FormatPattern.R1ZeroLoose : FormatPattern.ColdStart).Score(inputs);
         var result = new QuickEvaluation(
             accuracy.Count(a => task.Metric.IsCorrect(a)) / (double)inputs.Count,
             format.Count(f => f == 1.0) / (double)inputs.Count,

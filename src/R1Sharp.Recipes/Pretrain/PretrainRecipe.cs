@@ -39,15 +39,20 @@ public sealed record PretrainOptions
     /// as in SentencePiece without whitespace splitting). Digits are single tokens either way.
     /// </summary>
     public string TokenizerSplit { get; init; } = "phrases";
+    /// <summary>An existing tokenizer folder to use instead of training one (a distillation student shares its teacher's
+    /// vocabulary, so token-level distillation is possible).</summary>
+    public string? Tokenizer { get; init; }
     /// <summary>A text file (.txt: one document per blank-line-separated block; .jsonl: {"text": …} rows); null = the embedded arithmetic corpus.</summary>
     public string? Corpus { get; init; }
     /// <summary>Documents in the embedded corpus.</summary>
     [Range(1, int.MaxValue)]
     public int CorpusDocuments { get; init; } = 20_000;
-    /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples.</summary>
+    /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples in the
+    /// R1-Zero format, textbook solutions (worked, no template); the four shares sum to 1.</summary>
     public double FactShare { get; init; } = 0.35;
     public double DirectShare { get; init; } = 0.40;
     public double WorkedShare { get; init; } = 0.25;
+    public double TextbookShare { get; init; }
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
     public double WrongDirectShare { get; init; } = 0.3;
     /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>
@@ -100,12 +105,17 @@ public static class PretrainRecipe
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
             ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
-                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, WrongDirectShare: o.WrongDirectShare,
+                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, TextbookShare: o.TextbookShare, WrongDirectShare: o.WrongDirectShare,
                 Difficulty: o.Difficulty))
             : ReadCorpus(o.Corpus);
         var tokenizerDir = Path.Combine(output, "tokenizer");
         HfTokenizer tokenizer;
         if (Directory.Exists(tokenizerDir)) tokenizer = HfTokenizer.Load(tokenizerDir);
+        else if (o.Tokenizer is not null)
+        {
+            HfTokenizer.Load(o.Tokenizer).Save(tokenizerDir);
+            tokenizer = HfTokenizer.Load(tokenizerDir);
+        }
         else
         {
             tokenizer = new BpeTrainer(new BpeTrainerOptions

@@ -9,6 +9,8 @@ public enum CorpusDocumentKind
     DirectAnswer,
     /// <summary>(c) A problem worked step by step in the R1-Zero format.</summary>
     WorkedExample,
+    /// <summary>(e) A problem worked step by step as in a textbook: the question, then the solution lines, no template.</summary>
+    Textbook,
 }
 
 /// <summary>One pretraining document and what it is (so tests and reports can check the mix).</summary>
@@ -45,7 +47,10 @@ public sealed record CorpusDocument(
 /// <param name="Seed">Seed; the same options give the same corpus.</param>
 /// <param name="FactShare">(a) Share of fact documents.</param>
 /// <param name="DirectShare">(b) Share of direct-answer documents.</param>
-/// <param name="WorkedShare">(c) Share of worked examples. The three shares must sum to 1.</param>
+/// <param name="WorkedShare">(c) Share of worked examples in the R1-Zero format.</param>
+/// <param name="TextbookShare">(e) Share of textbook solutions: worked problems outside the R1-Zero format. They teach
+/// the copying that working needs (operands from the question, each running result from the line before) without
+/// making the base model work more often when prompted with the R1-Zero template. The four shares must sum to 1.</param>
 /// <param name="WrongDirectShare">Share of direct answers that are wrong (off by 1, 2 or 10).</param>
 /// <param name="R1ZeroShareOfDirect">Share of direct answers written in the R1-Zero format (the rest as "Answer: n").</param>
 /// <param name="EmptyThinkShare">Share of R1-Zero direct answers whose think is empty (the rest think one word).</param>
@@ -68,7 +73,8 @@ public sealed record PretrainingCorpusOptions(
     int FactsPerDocument = 8,
     double FactsInWordsShare = 0.5,
     ArithmeticDifficulty? Difficulty = null,
-    PromptStyle PromptStyle = PromptStyle.R1Zero)
+    PromptStyle PromptStyle = PromptStyle.R1Zero,
+    double TextbookShare = 0.0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -78,21 +84,23 @@ public sealed record PretrainingCorpusOptions(
         foreach (var (name, value) in new[]
                  {
                      (nameof(FactShare), FactShare), (nameof(DirectShare), DirectShare), (nameof(WorkedShare), WorkedShare),
+                     (nameof(TextbookShare), TextbookShare),
                      (nameof(WrongDirectShare), WrongDirectShare), (nameof(R1ZeroShareOfDirect), R1ZeroShareOfDirect),
                      (nameof(EmptyThinkShare), EmptyThinkShare), (nameof(MixedLanguageShare), MixedLanguageShare),
                      (nameof(FactsInWordsShare), FactsInWordsShare),
                  })
             if (value is < 0 or > 1 || double.IsNaN(value)) throw new ArgumentException($"{name} ({value}) must be in [0, 1].");
-        if (Math.Abs(FactShare + DirectShare + WorkedShare - 1) > 1e-9)
-            throw new ArgumentException($"FactShare + DirectShare + WorkedShare must be 1, got {FactShare + DirectShare + WorkedShare}.");
+        double sum = FactShare + DirectShare + WorkedShare + TextbookShare;
+        if (Math.Abs(sum - 1) > 1e-9)
+            throw new ArgumentException($"FactShare + DirectShare + WorkedShare + TextbookShare must be 1, got {sum}.");
         (Difficulty ?? new ArithmeticDifficulty()).Validate();
     }
 }
 
 /// <summary>Builds the pretraining corpus (see <see cref="PretrainingCorpusOptions"/> for the intent).</summary>
 /// <remarks>
-/// Counts are exact, not sampled: of N documents, round(N·FactShare) are facts, round(N·WorkedShare) worked, the
-/// rest direct; within direct answers round(n·WrongDirectShare) are wrong and round(n·R1ZeroShareOfDirect) in the
+/// Counts are exact, not sampled: of N documents, round(N·FactShare) are facts, round(N·WorkedShare) worked,
+/// round(N·TextbookShare) textbook solutions, the rest direct; within direct answers round(n·WrongDirectShare) are wrong and round(n·R1ZeroShareOfDirect) in the
 /// R1-Zero format; within worked examples round(n·MixedLanguageShare) mix languages. The order is then shuffled.
 /// Problems come from the training split only (<see cref="ArithmeticGenerator"/>), so held-out chains never appear.
 /// </remarks>
@@ -108,10 +116,11 @@ public static class PretrainingCorpus
 
         int facts = (int)Math.Round(o.Documents * o.FactShare);
         int worked = Math.Min(o.Documents - facts, (int)Math.Round(o.Documents * o.WorkedShare));
-        int direct = o.Documents - facts - worked;
+        int textbook = Math.Min(o.Documents - facts - worked, (int)Math.Round(o.Documents * o.TextbookShare));
+        int direct = o.Documents - facts - worked - textbook;
 
         // Distinct training problems for the problem documents (seed offset keeps them apart from RL prompt seeds).
-        var problems = ArithmeticGenerator.Generate(ArithmeticSplit.Train, direct + worked, unchecked(o.Seed * 7919 + 1_000_003), d);
+        var problems = ArithmeticGenerator.Generate(ArithmeticSplit.Train, direct + worked + textbook, unchecked(o.Seed * 7919 + 1_000_003), d);
         var documents = new List<CorpusDocument>(o.Documents);
 
         for (int i = 0; i < facts; i++) documents.Add(FactDocument(rng, d, o));
@@ -122,6 +131,13 @@ public static class PretrainingCorpus
 
         bool[] mixed = Flags(worked, o.MixedLanguageShare, rng);
         for (int i = 0; i < worked; i++) documents.Add(WorkedDocument(problems[direct + i], mixed[i], o));
+
+        for (int i = 0; i < textbook; i++)
+        {
+            var p = problems[direct + worked + i];
+            documents.Add(new CorpusDocument(CorpusDocumentKind.Textbook, p.Question + "\n" + p.WorkedSolution, p.Language, p.Answer,
+                WorkingLanguage: p.Language, Problem: p));
+        }
 
         rng.Shuffle(documents);
         return documents;

@@ -1,0 +1,93 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using R1Sharp.Engine.Generation;
+using R1Sharp.Model;
+using R1Sharp.Recipes.Eval;
+using R1Sharp.Rewards.Tasks;
+using R1Sharp.Rewards.Tasks.Arithmetic;
+using static TorchSharp.torch;
+
+namespace R1Sharp.Recipes.Pipeline;
+
+/// <summary>One row of the final table, in the style of the DeepSeek-R1 paper's tables.</summary>
+public sealed record TableRow
+{
+    public required string Row { get; init; }
+    public required string Title { get; init; }
+    public string? Model { get; init; }
+    public long Params { get; init; }
+    [JsonPropertyName("pass@1")] public double PassAt1 { get; init; }
+    [JsonPropertyName("cons@k")] public double ConsAtK { get; init; }
+    [JsonPropertyName("pass@k")] public double PassAtK { get; init; }
+    public int K { get; init; }
+    public double FormatRate { get; init; }
+    public double LanguageConsistency { get; init; }
+    public double MeanLength { get; init; }
+    public int Prompts { get; init; }
+
+    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
+
+/// <summary>
+/// Evaluates each stage's model with the R1 protocol on the same held-out prompts of the embedded task: k samples
+/// at T 0.6 / top-p 0.95, pass@1 (mean correctness), cons@k (majority vote), format rate (the format the model was
+/// trained to: R1-Zero tags, or the readable cold-start layout), language consistency of the reasoning, mean length.
+/// </summary>
+public static class PipelineEvaluation
+{
+    /// <summary>A table row: which stage's model, and with which prompt template it is asked.</summary>
+    public sealed record RowSpec(string Row, string Title, string Stage, PromptStyle Style);
+
+    public static IReadOnlyList<RowSpec> Rows { get; } =
+    [
+        new("base", "Base", "base", PromptStyle.R1Zero),
+        new("r1-zero", "R1-Zero", "r1-zero", PromptStyle.R1Zero),
+        new("cold-start", "Cold start (SFT)", "cold-start", PromptStyle.Plain),
+        new("reasoning-rl", "Reasoning RL", "reasoning-rl", PromptStyle.Plain),
+        new("r1", "R1 (final)", "final-rl", PromptStyle.Plain),
+        new("distilled-student", "Distilled student", "distill", PromptStyle.Plain),
+        new("rl-only-student", "RL-only student", "student-rl", PromptStyle.R1Zero),
+    ];
+
+    /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
+    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, string device, ArithmeticDifficulty difficulty)
+    {
+        var task = EmbeddedTask.EvalTask(o.Prompts, 0, difficulty, row.Style);
+        using var backend = LocalGenerationBackend.Load(modelDir, null, device == "cpu" ? CPU : new Device(device));
+        var summary = Evaluation.Run(backend, task, new EvalOptions
+        {
+            Samples = o.Samples, Temperature = o.Temperature, TopP = o.TopP, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed,
+            Grader = EmbeddedTask.Grade, ModelName = Path.GetFullPath(modelDir),
+        }, output);
+        WriteSamples(output, task);
+        return new TableRow
+        {
+            Row = row.Row, Title = row.Title, Params = backend.Model.Model.parameters().Sum(p => p.numel()),
+            PassAt1 = summary.PassAt1, ConsAtK = summary.ConsAtK, PassAtK = summary.PassAtK, K = summary.K,
+            FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency ?? 0, MeanLength = summary.MeanLength,
+            Prompts = summary.Problems,
+        };
+    }
+
+    /// <summary>samples.jsonl for the report: the first sample of each problem, with its question and scores.</summary>
+    static void WriteSamples(string output, TaskDefinition task)
+    {
+        var byId = task.Examples.ToDictionary(e => e.Id, StringComparer.Ordinal);
+        var rows = new List<string>();
+        foreach (var line in File.ReadLines(Path.Combine(output, "results.jsonl")))
+        {
+            if (JsonNode.Parse(line) is not JsonObject problem || problem["samples"] is not JsonArray { Count: > 0 } samples) continue;
+            string id = problem["id"]?.GetValue<string>() ?? "";
+            var s = samples[0]!;
+            rows.Add(new JsonObject
+            {
+                ["prompt_id"] = id, ["language"] = byId.GetValueOrDefault(id)?.Field("language"), ["question"] = byId.GetValueOrDefault(id)?.Question,
+                ["completion"] = s["text"]?.DeepClone(), ["correct"] = s["correct"]?.DeepClone(), ["format"] = s["format"]?.DeepClone(),
+                ["language_consistency"] = s["language"]?.DeepClone(), ["tokens"] = s["tokens"]?.DeepClone(),
+            }.ToJsonString());
+        }
+        File.WriteAllLines(Path.Combine(output, "samples.jsonl.tmp"), rows);
+        File.Move(Path.Combine(output, "samples.jsonl.tmp"), Path.Combine(output, "samples.jsonl"), overwrite: true);
+    }
+}

@@ -1,0 +1,200 @@
+using System.ComponentModel.DataAnnotations;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Recipes.Distill;
+using R1Sharp.Recipes.Grpo;
+using R1Sharp.Recipes.Pretrain;
+using R1Sharp.Recipes.RewardModel;
+using R1Sharp.Recipes.Sampling;
+using R1Sharp.Recipes.Sft;
+using R1Sharp.Rewards.Rules;
+using R1Sharp.Rewards.Tasks;
+
+namespace R1Sharp.Recipes.Pipeline;
+
+/// <summary>
+/// The whole DeepSeek-R1 recipe in one config (configs/pipeline-embedded.yaml): one section per stage, each the
+/// options record of the recipe that runs it. The defaults are the CPU demo on the embedded arithmetic task.
+/// </summary>
+public sealed record PipelineOptions : IValidatableConfig
+{
+    /// <summary>Stage 0: the base model, pretrained from scratch (the role of DeepSeek-V3-Base).</summary>
+    public PretrainOptions Base { get; init; } = new()
+    {
+        FactShare = 0.25, DirectShare = 0.35, WorkedShare = 0.15, TextbookShare = 0.25,
+    };
+
+    /// <summary>Stage 1: R1-Zero — GRPO from the base with accuracy + format, R1-Zero template, no SFT.</summary>
+    public GrpoOptions R1Zero { get; init; } = Common.RecipePresets.R1ZeroEmbedded with { Steps = 60, CheckpointEvery = 20 };
+
+    /// <summary>Stage 2: cold-start data (rewritten R1-Zero samples + worked examples) and SFT of the base on it.</summary>
+    public ColdStartOptions ColdStart { get; init; } = new();
+
+    /// <summary>Stage 3: reasoning RL from the cold-start model: accuracy + readable format + language consistency.</summary>
+    public GrpoOptions ReasoningRl { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
+    {
+        PromptStyle = PromptStyle.Plain, Rewards = [new("accuracy"), new("cold_start_format"), new("language")],
+        Steps = 40, LearningRate = 1e-4, CheckpointEvery = 20, Seed = 1,
+    };
+
+    /// <summary>Stage 4a: rejection sampling from the reasoning-RL model, mixed with general data.</summary>
+    public RejectionSamplingOptions RejectionSampling { get; init; } = new()
+    {
+        Prompts = 768, Samples = 4, MaxNewTokens = 96, GeneralExamples = 300, Seed = 2,
+    };
+
+    /// <summary>Stage 4b: SFT of the base model on the rejection-sampled mix (R1: two epochs on 800k samples).</summary>
+    public SftOptions Sft { get; init; } = new()
+    {
+        LearningRate = 1e-3, Epochs = 3, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+        CheckpointEvery = 100,
+    };
+
+    /// <summary>Stage 5: reward models on preference pairs, then the final RL over reasoning and general prompts.</summary>
+    public FinalRlOptions FinalRl { get; init; } = new();
+
+    /// <summary>Stage 6: distillation into a smaller student, and the same student trained by R1-Zero RL alone.</summary>
+    public DistillStageOptions Distill { get; init; } = new();
+
+    /// <summary>The evaluation of every stage's model on the same held-out prompts (DeepSeek-R1's protocol).</summary>
+    public PipelineEvalOptions Eval { get; init; } = new();
+
+    /// <summary>cpu, cuda or cuda:N for every stage.</summary>
+    public string Device { get; init; } = "cpu";
+
+    public IEnumerable<(string Field, string Problem)> Validate()
+    {
+        if (R1Zero.PromptStyle != PromptStyle.R1Zero)
+            yield return ("r1_zero.prompt_style", "R1-Zero prompts with the R1-Zero template (r1_zero)");
+        if (ReasoningRl.PromptStyle == PromptStyle.R1Zero)
+            yield return ("reasoning_rl.prompt_style", "after cold start the model answers in the readable format: use plain");
+        if (Distill.StudentRl.PromptStyle != PromptStyle.R1Zero)
+            yield return ("distill.student_rl.prompt_style", "the RL-only student is trained as R1-Zero: use r1_zero");
+    }
+
+    /// <summary>
+    /// The same pipeline scaled down to a smoke test of a few minutes: every stage runs, on little data and few
+    /// steps, so the numbers mean nothing.
+    /// </summary>
+    public PipelineOptions Quick() => this with
+    {
+        Base = Base with { CorpusDocuments = 3000, Steps = 120, CheckpointEvery = 60, LogEvery = 20 },
+        R1Zero = QuickRl(R1Zero),
+        ColdStart = ColdStart with { WorkedExamples = 64, Sft = ColdStart.Sft with { MaxSteps = 10, LogEvery = 5 } },
+        ReasoningRl = QuickRl(ReasoningRl),
+        RejectionSampling = RejectionSampling with { Prompts = 32, Samples = 2, GeneralExamples = 16, MaxNewTokens = 48 },
+        Sft = Sft with { MaxSteps = 10, LogEvery = 5 },
+        FinalRl = FinalRl with
+        {
+            PreferencePairs = 64, ReasoningPrompts = 32, GeneralPrompts = 16,
+            RewardModel = FinalRl.RewardModel with { MaxSteps = 6, LogEvery = 3 }, Grpo = QuickRl(FinalRl.Grpo),
+        },
+        Distill = Distill with
+        {
+            StudentBase = Distill.StudentBase with { CorpusDocuments = 2000, Steps = 60, CheckpointEvery = 30, LogEvery = 20 },
+            Student = Distill.Student with { Sft = Distill.Student.Sft with { MaxSteps = 10, LogEvery = 5 } },
+            StudentRl = QuickRl(Distill.StudentRl),
+        },
+        Eval = Eval with { Prompts = 16, Samples = 2, MaxNewTokens = 48 },
+    };
+
+    static GrpoOptions QuickRl(GrpoOptions o) => o with
+    {
+        Steps = 3, PromptsPerStep = 4, Generations = 4, MaxCompletionLength = 48, EvalPrompts = 8, EvalSamples = 2, CheckpointEvery = 2,
+    };
+
+    /// <summary>Every stage on <paramref name="device"/>.</summary>
+    public PipelineOptions OnDevice(string device) => this with
+    {
+        Device = device,
+        Base = Base with { Device = device },
+        R1Zero = R1Zero with { Device = device },
+        ColdStart = ColdStart with { Sft = ColdStart.Sft with { Device = device } },
+        ReasoningRl = ReasoningRl with { Device = device },
+        RejectionSampling = RejectionSampling with { Device = device },
+        Sft = Sft with { Device = device },
+        FinalRl = FinalRl with { RewardModel = FinalRl.RewardModel with { Device = device }, Grpo = FinalRl.Grpo with { Device = device } },
+        Distill = Distill with
+        {
+            StudentBase = Distill.StudentBase with { Device = device },
+            Student = Distill.Student with { Sft = Distill.Student.Sft with { Device = device } },
+            StudentRl = Distill.StudentRl with { Device = device },
+        },
+    };
+}
+
+/// <summary>Stage 2: which R1-Zero samples become cold-start data, and the SFT that learns from them.</summary>
+public sealed record ColdStartOptions
+{
+    /// <summary>Most examples taken from R1-Zero's samples (correct, worked, single-language, rewritten readable).</summary>
+    [Range(0, int.MaxValue)]
+    public int MaxFromR1Zero { get; init; } = 600;
+    /// <summary>Worked examples added from the task generator (the "human-written" share of R1's cold-start data).</summary>
+    [Range(0, int.MaxValue)]
+    public int WorkedExamples { get; init; } = 400;
+    public SftOptions Sft { get; init; } = new()
+    {
+        LearningRate = 1e-3, Epochs = 3, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+        CheckpointEvery = 100,
+    };
+}
+
+/// <summary>Stage 5: the reward models (helpfulness judged on the summary, harmlessness on the whole response) and the final RL.</summary>
+public sealed record FinalRlOptions
+{
+    /// <summary>Pairs drawn from the embedded preference data; with <see cref="RewardModelOptions.Data"/> set, that file is used instead (both models).</summary>
+    [Range(1, int.MaxValue)]
+    public int PreferencePairs { get; init; } = 1200;
+    public RewardModelOptions RewardModel { get; init; } = new()
+    {
+        LearningRate = 5e-4, Epochs = 2, BatchSize = 16, MaxLength = 256, EvalShare = 0.1, EvalEvery = 0, LogEvery = 10,
+        CheckpointEvery = 100,
+    };
+    /// <summary>Reasoning prompts (rule rewards) and general prompts (reward models) in the RL mix.</summary>
+    [Range(1, int.MaxValue)]
+    public int ReasoningPrompts { get; init; } = 2048;
+    [Range(0, int.MaxValue)]
+    public int GeneralPrompts { get; init; } = 512;
+    public double HelpfulnessWeight { get; init; } = 1.0;
+    public double HarmlessnessWeight { get; init; } = 1.0;
+    public GrpoOptions Grpo { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
+    {
+        PromptStyle = PromptStyle.Plain, Rewards = [new("accuracy"), new("cold_start_format"), new("language")],
+        Steps = 30, LearningRate = 5e-5, CheckpointEvery = 10, Seed = 3,
+    };
+}
+
+/// <summary>Stage 6: the student's own short pretraining, its distillation, and its R1-Zero RL alone (the paper's Table 6).</summary>
+public sealed record DistillStageOptions
+{
+    /// <summary>The student's base: a smaller model with the teacher's tokenizer, pretrained briefly on the same corpus.</summary>
+    public PretrainOptions StudentBase { get; init; } = new()
+    {
+        Preset = "300k", Steps = 500, FactShare = 0.25, DirectShare = 0.35, WorkedShare = 0.15, TextbookShare = 0.25, Seed = 4,
+    };
+    /// <summary>SFT of the student on the stage-4 data (KL to the teacher optional: <c>kl_weight</c>).</summary>
+    public DistillOptions Student { get; init; } = new()
+    {
+        Sft = new SftOptions
+        {
+            LearningRate = 2e-3, Epochs = 4, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+            CheckpointEvery = 100,
+        },
+    };
+    /// <summary>The RL-only student: R1-Zero GRPO from the student's base.</summary>
+    public GrpoOptions StudentRl { get; init; } = Common.RecipePresets.R1ZeroEmbedded with { Steps = 60, CheckpointEvery = 20, Seed = 5 };
+}
+
+/// <summary>How every stage's model is evaluated: held-out prompts, k samples at temperature 0.6 / top-p 0.95.</summary>
+public sealed record PipelineEvalOptions
+{
+    [Range(1, int.MaxValue)]
+    public int Prompts { get; init; } = 64;
+    /// <summary>k, samples per prompt.</summary>
+    [Range(1, int.MaxValue)]
+    public int Samples { get; init; } = 8;
+    public double Temperature { get; init; } = 0.6;
+    public double TopP { get; init; } = 0.95;
+    [Range(1, int.MaxValue)]
+    public int MaxNewTokens { get; init; } = 96;
+    public long Seed { get; init; } = 12345;
+}
