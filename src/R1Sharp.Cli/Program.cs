@@ -23,5 +23,7 @@ var root = new RootCommand(
     GrpoCommand.Create(),
     SftCommand.Create(),
     SftCommand.CreateRewardModel(),
+    SampleCommand.Create(),
+    DistillCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));

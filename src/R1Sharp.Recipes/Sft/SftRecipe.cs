@@ -3,6 +3,8 @@
 // Supervised fine-tuning: R1's cold start (stage 2), rejection-sampling SFT (stage 4) and distillation (stage 6):
 //     L(θ) = −(1/N) Σ_{i,t} m_{i,t} log p_θ(x_{i,t} | x_{i,<t}),      N = Σ_{i,t} m_{i,t} over the optimiser step,
 // with m = 1 on completion / assistant tokens only: the prompt is context, not a target (SftEncoder).
+// An optional ISftLossTerm mixes a per-token term into it (distillation's KL to a teacher, DistillRecipe):
+//     L(θ) = (1/N) Σ_{i,t} m_{i,t} [(1 − w)·(−log p_θ(x_{i,t} | x_{i,<t})) + w·term_{i,t}].
 // Rows are packed (best-fit decreasing into rows of MaxLength tokens; block-diagonal causal attention and positions
 // restarting at 0, so packed examples never see each other) or padded (one example per row, right padding).
 // Deliberate choices:
@@ -120,8 +122,10 @@ public static class SftRecipe
 {
     /// <param name="examples">Training examples built in code (e.g. rejection-sampled traces); replaces <see cref="SftOptions.Data"/>.</param>
     /// <param name="evalExamples">Held-out examples for the evaluation loss; replaces <see cref="SftOptions.EvalShare"/>.</param>
+    /// <param name="lossTerm">A term mixed into the training loss (the evaluation loss stays the cross-entropy); metrics then
+    /// show <c>loss</c> (the objective), <c>ce_loss</c> and the term by its name.</param>
     public static SftResult Run(SftOptions o, string modelDir, string output, RunSettings? settings = null,
-        IReadOnlyList<SftRecord>? examples = null, IReadOnlyList<SftRecord>? evalExamples = null)
+        IReadOnlyList<SftRecord>? examples = null, IReadOnlyList<SftRecord>? evalExamples = null, ISftLossTerm? lossTerm = null)
     {
         settings ??= new RunSettings();
         var ct = settings.Cancel;
@@ -174,7 +178,7 @@ public static class SftRecipe
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
         var order = new RowOrder(rows.Count, o.Seed);
-        double lastLoss = double.NaN, windowLoss = 0, windowCorrect = 0, windowTargets = 0, windowTokens = 0, windowSeconds = 0, gradNorm = 0;
+        double lastLoss = double.NaN, windowTerm = 0, windowLoss = 0, windowCorrect = 0, windowTargets = 0, windowTokens = 0, windowSeconds = 0, gradNorm = 0;
         double tokensTotal = 0, secondsTotal = 0;
         optimizer.zero_grad();
         for (int step = state.Step; step < steps; step++)
@@ -184,7 +188,7 @@ public static class SftRecipe
             model.train();
             var stepRows = Enumerable.Range(0, rowsPerStep).Select(k => rows[order.At(state.DataPosition + k)]).ToList();
             long n = stepRows.Sum(r => r.Sum(s => (long)s.TargetCount)); // N: target tokens of the whole step
-            double nll = 0, correct = 0, tokens = 0;
+            double nll = 0, term = 0, correct = 0, tokens = 0;
             using (var scope = NewDisposeScope())
             {
                 for (int m = 0; m < o.GradientAccumulationSteps; m++)
@@ -193,14 +197,17 @@ public static class SftRecipe
                     var batch = MakeBatch(stepRows.GetRange(m * o.BatchSize, o.BatchSize), o, device);
                     var logits = batch.TargetLogits(model);                                       // (N_m, V)
                     var sum = -TokenLosses.TargetLogProbs(logits, batch.TargetIds).sum();         // Σ m·(−log p) over the micro-batch
-                    (sum / (double)Math.Max(1, n)).backward();
+                    var termSum = lossTerm?.PerToken(batch, logits).sum();                        // Σ m·term
+                    var objective = termSum is null ? sum : (1 - lossTerm!.Weight) * sum + lossTerm.Weight * termSum;
+                    (objective / (double)Math.Max(1, n)).backward();
                     masterWeights?.AccumulateGradients();
                     using var noGrad = no_grad();
                     nll += sum.item<float>();
+                    if (termSum is not null) term += termSum.item<float>();
                     correct += (logits.argmax(-1) == batch.TargetIds).sum().item<long>();
                     tokens += batch.Tokens;
                 }
-                double lossValue = nll / Math.Max(1, n);
+                double lossValue = Objective(nll, term, lossTerm) / Math.Max(1, n);
                 gradNorm = Optimizers.ClipGradients(master, o.MaxGradNorm);
                 if (guard.Allow(step + 1, lossValue, gradNorm))
                 {
@@ -213,20 +220,25 @@ public static class SftRecipe
             }
             state = state with { Step = step + 1, DataPosition = state.DataPosition + rowsPerStep };
             double seconds = watch.Elapsed.TotalSeconds;
-            (windowLoss, windowCorrect, windowTargets, windowTokens, windowSeconds) =
-                (windowLoss + nll, windowCorrect + correct, windowTargets + n, windowTokens + tokens, windowSeconds + seconds);
+            (windowLoss, windowTerm, windowCorrect, windowTargets, windowTokens, windowSeconds) =
+                (windowLoss + nll, windowTerm + term, windowCorrect + correct, windowTargets + n, windowTokens + tokens, windowSeconds + seconds);
             (tokensTotal, secondsTotal) = (tokensTotal + tokens, secondsTotal + seconds);
 
             var metrics = new Dictionary<string, double>();
             if ((step + 1) % o.LogEvery == 0 || step + 1 == steps)
             {
-                metrics["loss"] = windowLoss / Math.Max(1, windowTargets);
+                metrics["loss"] = Objective(windowLoss, windowTerm, lossTerm) / Math.Max(1, windowTargets);
+                if (lossTerm is not null)
+                {
+                    metrics["ce_loss"] = windowLoss / Math.Max(1, windowTargets);
+                    metrics[lossTerm.Name] = windowTerm / Math.Max(1, windowTargets);
+                }
                 metrics["token_accuracy"] = windowCorrect / Math.Max(1, windowTargets);
                 metrics["learning_rate"] = schedule.At(step);
                 metrics["grad_norm"] = gradNorm;
                 metrics["tokens_per_second"] = windowTokens / Math.Max(1e-9, windowSeconds);
                 metrics["epoch"] = (double)state.DataPosition / rows.Count;
-                (windowLoss, windowCorrect, windowTargets, windowTokens, windowSeconds) = (0, 0, 0, 0, 0);
+                (windowLoss, windowTerm, windowCorrect, windowTargets, windowTokens, windowSeconds) = (0, 0, 0, 0, 0, 0);
             }
             if (o.EvalEvery > 0 && (step + 1) % o.EvalEvery == 0 && step + 1 < steps && evalRows.Count > 0)
                 (metrics["eval_loss"], metrics["eval_token_accuracy"]) = Evaluate(model, evalRows, o, device);
@@ -257,6 +269,10 @@ public static class SftRecipe
         log($"done: {state.Step} steps, loss {lastLoss:F4}, eval loss {evalLoss:F4}; model saved to {modelOut} ({clock.Elapsed.TotalSeconds:F0} s)");
         return result;
     }
+
+    /// <summary>(1 − w)·Σ(−log p) + w·Σ term, or the cross-entropy sum alone without a term.</summary>
+    static double Objective(double nll, double term, ISftLossTerm? lossTerm)
+        => lossTerm is null ? nll : (1 - lossTerm.Weight) * nll + lossTerm.Weight * term;
 
     static IReadOnlyList<SftRecord> LoadRecords(SftOptions o, CancellationToken ct) => o.Data switch
     {
