@@ -91,15 +91,16 @@ public static class PipelineReport
         string k = ks.Count == 1 ? ks[0].ToString(CultureInfo.InvariantCulture) : "k";
         int? prompts = rows.Select(r => r.Prompts).OfType<int>().Distinct().Count() == 1 ? rows[0].Prompts : null;
         html.Append("<table class=\"results\" id=\"results\">\n<caption>")
-            .Append(prompts is null ? "" : $"{prompts} evaluation prompts, ")
-            .Append($"k = {k} samples per prompt. pass@1: mean correctness over the samples; cons@{k}: majority vote; ")
-            .Append($"pass@{k}: any correct. Rates in %, mean length in tokens.</caption>\n")
+            .Append(prompts is null ? "" : $"{prompts} evaluation prompts. ")
+            .Append(ks.Count == 1 ? $"k = {k} samples per prompt. " : "")
+            .Append($"pass@1: mean correctness over the samples; cons@{k}: majority vote; pass@{k}: any correct. ")
+            .Append("Rates in %, mean length in tokens.</caption>\n")
             .Append($"<thead><tr><th>Model</th><th>Params</th><th>pass@1</th><th>cons@{k}</th><th>pass@{k}</th>")
             .Append("<th>Format</th><th>Language consistency</th><th>Mean length</th></tr></thead>\n<tbody>\n");
         double best = rows.Max(r => r.PassAt1 ?? double.NegativeInfinity);
         foreach (var r in rows)
         {
-            string title = r.Title ?? Rows.FirstOrDefault(x => x.Row == r.Row).Title ?? r.Row;
+            string title = r.Title ?? DefaultTitle(r.Row);
             string pass1 = Percent(r.PassAt1);
             if (r.PassAt1 == best) pass1 = $"<b>{pass1}</b>";
             html.Append($"<tr data-row=\"{Escape(r.Row)}\"><th scope=\"row\">{Escape(title)}</th><td>{Count(r.Params)}</td>")
@@ -165,8 +166,9 @@ public static class PipelineReport
     /// </summary>
     private static void SampleResponses(StringBuilder html, RunFolder run)
     {
-        var rows = run.Table.Select(r => (r.Row, r.Title)).Concat(Rows.Select(r => (r.Row, Title: (string?)r.Title)))
-            .DistinctBy(r => r.Row).Select(r => (r.Row, r.Title, Samples: run.Samples(r.Row))).Where(r => r.Samples.Count > 0).ToList();
+        var rows = Rows.Select(r => r.Row).Concat(run.Table.Select(r => r.Row)).Distinct()
+            .Select(row => (Row: row, Title: run.Table.FirstOrDefault(r => r.Row == row)?.Title ?? DefaultTitle(row), Samples: run.Samples(row)))
+            .Where(r => r.Samples.Count > 0).ToList();
         if (rows.Count == 0) return;
         var first = rows[0].Samples;
         var showcase = first.GroupBy(s => s.Language).Select(g => g.First().PromptId)
@@ -176,8 +178,8 @@ public static class PipelineReport
         {
             var chosen = showcase.Select(id => samples.FirstOrDefault(s => s.PromptId == id)).OfType<SampleEntry>().ToList();
             if (chosen.Count < SamplesPerRow)
-                chosen.AddRange(samples.Where(s => !chosen.Contains(s)).DistinctBy(s => s.PromptId).Take(SamplesPerRow - chosen.Count));
-            html.Append($"<section class=\"samples\" data-row=\"{Escape(row)}\"><h3>{Escape(title ?? row)}</h3>\n");
+                chosen.AddRange(samples.Where(s => chosen.All(c => c.PromptId != s.PromptId)).DistinctBy(s => s.PromptId).Take(SamplesPerRow - chosen.Count));
+            html.Append($"<section class=\"samples\" data-row=\"{Escape(row)}\"><h3>{Escape(title)}</h3>\n");
             foreach (var s in chosen) Sample(html, s);
             html.Append("</section>\n");
         }
@@ -191,7 +193,9 @@ public static class PipelineReport
             .Append(s.Format switch { true => " · format ok", false => " · <span class=\"bad\">format broken</span>", _ => "" })
             .Append(s.LanguageConsistency is { } lc ? $" · language {Percent(lc)}%" : "")
             .Append(s.Tokens is { } t ? $" · {t} tokens" : "")
-            .Append($"</p>\n<div class=\"question\">{Escape(s.Question)}</div>\n");
+            .Append("</p>\n")
+            .Append(s.Question.Length > 0 ? $"<div class=\"question\">{Escape(s.Question)}</div>\n" : "")
+            .Append(s.Completion.Trim().Length == 0 ? "<p class=\"missing\">(empty response)</p>\n" : "");
         var (before, think, closed, answer) = SplitThink(s.Completion);
         if (before.Trim().Length > 0) html.Append($"<div class=\"answer\">{Escape(before)}</div>\n");
         if (think is not null)
@@ -212,10 +216,10 @@ public static class PipelineReport
         int end = completion.IndexOf(close, StringComparison.Ordinal);
         int start = completion.IndexOf(open, StringComparison.Ordinal);
         if (end < 0)
-            return start < 0 ? ("", null, false, completion.Trim()) : (completion[..start], completion[(start + open.Length)..].Trim('\n'), false, "");
+            return start < 0 ? ("", null, false, completion.Trim()) : (completion[..start], completion[(start + open.Length)..].Trim(), false, "");
         int from = start >= 0 && start < end ? start + open.Length : 0;
         string before = start >= 0 && start < end ? completion[..start] : "";
-        return (before, completion[from..end].Trim('\n'), true, completion[(end + close.Length)..].Trim());
+        return (before, completion[from..end].Trim(), true, completion[(end + close.Length)..].Trim());
     }
 
     private static void Notes(StringBuilder html, RunFolder run)
@@ -227,6 +231,8 @@ public static class PipelineReport
         if (run.Notes.Count > shown) html.Append($"<li>… and {run.Notes.Count - shown} more</li>");
         html.Append("</ul>\n");
     }
+
+    private static string DefaultTitle(string row) => Rows.FirstOrDefault(x => x.Row == row).Title ?? row;
 
     private static string Escape(string text) => WebUtility.HtmlEncode(text);
 
