@@ -25,5 +25,6 @@ var root = new RootCommand(
     SftCommand.CreateRewardModel(),
     SampleCommand.Create(),
     DistillCommand.Create(),
+    PipelineCommand.Create(),
 };
 return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
