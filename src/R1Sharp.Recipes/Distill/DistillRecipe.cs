@@ -68,9 +68,12 @@ public static class DistillRecipe
             throw new InvalidDataException($"distill: the tokenizer has {vocabulary} ids but the teacher's embedding has {teacher.Config.VocabSize} rows " +
                                            $"and the student's {studentConfig.VocabSize}");
         teacher.eval();
-        settings.Log?.Invoke($"distill: α {o.KlWeight}, τ {o.KlTemperature}, teacher {o.Teacher} " +
-                             $"({teacher.Config.ParameterCount() / 1e6:F2}M parameters), KL over {vocabulary} token ids");
-        return SftRecipe.Run(sft, studentDir, output, settings, lossTerm: new TeacherKlTerm(teacher, o.KlWeight, o.KlTemperature, vocabulary));
+        var term = new TeacherKlTerm(teacher, o.KlWeight, o.KlTemperature, vocabulary)
+        {
+            Description = $"τ²·KL(teacher ‖ student) at τ {o.KlTemperature} over {vocabulary} token ids, teacher {o.Teacher} " +
+                          $"({teacher.Config.ParameterCount() / 1e6:F2}M parameters)",
+        };
+        return SftRecipe.Run(sft, studentDir, output, settings, lossTerm: term);
     }
 
     /// <summary>
@@ -103,6 +106,8 @@ public static class DistillRecipe
 public sealed class TeacherKlTerm(CausalLM teacher, double weight, double temperature, int vocabulary) : ISftLossTerm
 {
     public string Name => "kl";
+
+    public string Description { get; init; } = $"τ²·KL(teacher ‖ student) at τ {temperature}";
 
     public double Weight => weight;
 
