@@ -241,6 +241,8 @@ public class RejectionSamplingTests
         Assert.Equal(6, after.Length);
         Assert.Contains(lines[0], after);
         Assert.Contains(lines[1], after);
+        var again2 = RejectionSampling.Run(Permissive, TinyModels.Path, output, RunSettings.Quiet(resume: true)); // the file stays readable
+        Assert.Equal(resumed.Kept, again2.Kept);
 
         // New thresholds, same generation settings: re-filtered without sampling again.
         var capped = RejectionSampling.Run(Permissive with { MaxPerPrompt = 1 }, TinyModels.Path, output, RunSettings.Quiet(messages.Add, resume: true));

@@ -15,6 +15,8 @@
 //  - A checkpoint's embedding may have more rows than its tokenizer has tokens (Qwen2.5 0.5B: 151,936, 7B: 152,064, one
 //    tokenizer of 151,665); the KL runs over the tokenizer's ids only, each side renormalised over them.
 //  - The teacher runs in the student's dtype, in eval mode, under no_grad, on the same packed micro-batch.
+//  - Memory: the term holds the teacher's and the student's (N, V) logits of a micro-batch at once (N target tokens); with a
+//    150k vocabulary, keep BatchSize × MaxLength modest (e.g. 4 × 2048 → ~5 GB of float32 logits per side).
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Sft;
