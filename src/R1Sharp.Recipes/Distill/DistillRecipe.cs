@@ -15,6 +15,8 @@
 //  - A checkpoint's embedding may have more rows than its tokenizer has tokens (Qwen2.5 0.5B: 151,936, 7B: 152,064, one
 //    tokenizer of 151,665); the KL runs over the tokenizer's ids only, each side renormalised over them.
 //  - The teacher runs in the student's dtype, in eval mode, under no_grad, on the same packed micro-batch.
+//  - Memory: the term holds the teacher's and the student's (N, V) logits of a micro-batch at once (N target tokens); with a
+//    150k vocabulary, keep BatchSize × MaxLength modest (e.g. 4 × 2048 → ~5 GB of float32 logits per side).
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Sft;
@@ -68,9 +70,12 @@ public static class DistillRecipe
             throw new InvalidDataException($"distill: the tokenizer has {vocabulary} ids but the teacher's embedding has {teacher.Config.VocabSize} rows " +
                                            $"and the student's {studentConfig.VocabSize}");
         teacher.eval();
-        settings.Log?.Invoke($"distill: α {o.KlWeight}, τ {o.KlTemperature}, teacher {o.Teacher} " +
-                             $"({teacher.Config.ParameterCount() / 1e6:F2}M parameters), KL over {vocabulary} token ids");
-        return SftRecipe.Run(sft, studentDir, output, settings, lossTerm: new TeacherKlTerm(teacher, o.KlWeight, o.KlTemperature, vocabulary));
+        var term = new TeacherKlTerm(teacher, o.KlWeight, o.KlTemperature, vocabulary)
+        {
+            Description = $"τ²·KL(teacher ‖ student) at τ {o.KlTemperature} over {vocabulary} token ids, teacher {o.Teacher} " +
+                          $"({teacher.Config.ParameterCount() / 1e6:F2}M parameters)",
+        };
+        return SftRecipe.Run(sft, studentDir, output, settings, lossTerm: term);
     }
 
     /// <summary>
@@ -103,6 +108,8 @@ public static class DistillRecipe
 public sealed class TeacherKlTerm(CausalLM teacher, double weight, double temperature, int vocabulary) : ISftLossTerm
 {
     public string Name => "kl";
+
+    public string Description { get; init; } = $"τ²·KL(teacher ‖ student) at τ {temperature}";
 
     public double Weight => weight;
 

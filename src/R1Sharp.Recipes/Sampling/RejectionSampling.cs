@@ -199,6 +199,7 @@ public static class RejectionSampling
 
         // ---- prompts, rewards, general data (all errors surface before any generation) ----
         var examples = Prompts(o);
+        var byId = examples.ToDictionary(e => e.Id, StringComparer.Ordinal);
         var rewards = RewardRegistry.CreateStandard().Build(ScoredRewards(o));
         var general = GeneralRows(o, ct);
         var filter = o.Filter;
@@ -214,6 +215,11 @@ public static class RejectionSampling
                 throw new InvalidDataException($"{output} holds rejection samples drawn with other settings ({settingsPath}); " +
                                                     "use another output folder, or run without --resume to start over");
             done = ReadCandidates(candidatesPath, ct);
+            // Rewritten without a line cut short by the interruption, so that new lines are appended after whole ones.
+            AtomicFile.Write(candidatesPath, w =>
+            {
+                foreach (var (id, samples) in done) w.WriteLine(CandidateLine(id, samples, filter.Judge(samples, byId.TryGetValue(id, out var e) ? Language(e) : o.DefaultLanguage)).ToJsonString());
+            });
         }
         else
         {
@@ -229,7 +235,6 @@ public static class RejectionSampling
                    (resumed > 0 ? $"; {resumed} prompts already sampled" : ""));
 
         // ---- sample and score, one prompt at a time as results arrive ----
-        var byId = examples.ToDictionary(e => e.Id, StringComparer.Ordinal);
         int kept = done.Where(kv => byId.ContainsKey(kv.Key)).Sum(kv => filter.Judge(kv.Value, Language(byId[kv.Key])).Count(v => v is null));
         if (todo.Count > 0)
         {

@@ -13,6 +13,9 @@ public interface ISftLossTerm
     /// <summary>The term's name in metrics (e.g. <c>kl</c>).</summary>
     string Name { get; }
 
+    /// <summary>One line for the run log: what the term is and where it comes from.</summary>
+    string Description { get; }
+
     /// <summary>w, in [0, 1].</summary>
     double Weight { get; }
 

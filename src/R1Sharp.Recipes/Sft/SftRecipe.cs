@@ -171,7 +171,9 @@ public static class SftRecipe
             log($"resumed from {resumeFrom} at step {state.Step}");
         }
         log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {o.Dtype}{(mixed ? " with float32 master weights" : "")}, template '{o.Template}'");
-        using var runLog = new RunLog(output, "sft", steps, resumeFrom is null ? null : state.Step, settings, ["loss", "token_accuracy", "learning_rate", "tokens_per_second"]);
+        if (lossTerm is not null) log($"loss: (1 − {lossTerm.Weight})·CE + {lossTerm.Weight}·{lossTerm.Name}, {lossTerm.Name} = {lossTerm.Description}");
+        using var runLog = new RunLog(output, "sft", steps, resumeFrom is null ? null : state.Step, settings,
+            ["loss", .. (lossTerm is null ? Array.Empty<string>() : [lossTerm.Name]), "token_accuracy", "learning_rate", "tokens_per_second"]);
         early.ForEach(runLog.Say);
         log = runLog.Say;
 
