@@ -13,7 +13,8 @@ public static class CliErrors
         }
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                                       or ArgumentException or FormatException or JsonException or UserError
-                                      or NotSupportedException or OperationCanceledException)
+                                      or NotSupportedException or OperationCanceledException
+                                      or Rewards.Tasks.DatasetFormatException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

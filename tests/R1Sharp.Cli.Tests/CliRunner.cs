@@ -17,7 +17,9 @@ public static class CliRunner
     private static readonly string Dll = Path.Combine(AppContext.BaseDirectory, "r1sharp.dll");
     private static readonly string Host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
-    public static CliResult Run(params string[] args)
+    public static CliResult Run(params string[] args) => Run(TimeSpan.FromSeconds(120), args);
+
+    public static CliResult Run(TimeSpan timeout, params string[] args)
     {
         var start = new ProcessStartInfo(Host)
         {
@@ -34,10 +36,10 @@ public static class CliRunner
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"r1sharp {string.Join(' ', args)} did not finish in 120 s");
+            throw new TimeoutException($"r1sharp {string.Join(' ', args)} did not finish in {timeout.TotalSeconds:F0} s");
         }
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }

@@ -31,7 +31,11 @@ public static class PipelineCommand
         {
             var path = r.GetValue(config)!;
             if (!File.Exists(path)) throw new UserError($"{path}: config file not found");
-            var options = ConfigBinder.Load(new PipelineOptions(), path, r.GetValue(set) ?? []);
+            // The file, then --quick's reductions, then --set: an explicit override always wins.
+            var options = ConfigBinder.Load(new PipelineOptions(), path);
+            bool isQuick = r.GetValue(quick);
+            if (isQuick) options = options.Quick();
+            options = ConfigBinder.LoadYaml(options, null, ConfigBinder.OverrideSource, r.GetValue(set) ?? []);
             if (r.GetValue(device) is { } d)
             {
                 Shared.ParseDevice(d);
@@ -42,8 +46,6 @@ public static class PipelineCommand
                 if (n < 1) throw new UserError($"--threads must be at least 1, got {n}");
                 TorchSharp.torch.set_num_threads(n);
             }
-            bool isQuick = r.GetValue(quick);
-            if (isQuick) options = options.Quick();
             var root = r.GetValue(output)!;
             Directory.CreateDirectory(root);
             ConfigBinder.WriteYaml(options, Path.Combine(root, "config.yaml"), $"r1sharp pipeline run {path} (effective options)");

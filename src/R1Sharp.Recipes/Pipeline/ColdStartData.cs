@@ -19,9 +19,13 @@ public static class ColdStartData
 {
     /// <param name="completionsJsonl">The R1-Zero run's completions.jsonl (step, prompt_id, completion, rewards).</param>
     /// <param name="r1ZeroPrompts">The R1-Zero run's training prompts, to look up each sample's question and reference.</param>
-    public static IReadOnlyList<ColdStartExample> Build(string completionsJsonl, TaskDefinition r1ZeroPrompts, ColdStartOptions o, long seed)
+    /// <param name="difficulty">For the embedded task: the problems of the worked examples (those R1-Zero was trained on);
+    /// null for other tasks (no worked examples; every line of the reasoning is kept).</param>
+    public static IReadOnlyList<ColdStartExample> Build(string completionsJsonl, TaskDefinition r1ZeroPrompts, ColdStartOptions o, long seed,
+        ArithmeticDifficulty? difficulty = null)
     {
         var byId = r1ZeroPrompts.Examples.ToDictionary(e => e.Id, StringComparer.Ordinal);
+        bool embedded = difficulty is not null;
         var examples = new List<ColdStartExample>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         // Latest samples first: the policy is best at the end of the run; one sample per prompt.
@@ -32,31 +36,32 @@ public static class ColdStartData
             string id = row["prompt_id"]?.GetValue<string>() ?? "";
             if (seen.Contains(id) || !byId.TryGetValue(id, out var example)) continue;
             if (row["rewards"]?["accuracy"]?.GetValue<double?>() != 1.0) continue;
-            if (Rewrite(row["completion"]?.GetValue<string>() ?? "", example) is not { } completion) continue;
+            if (Rewrite(row["completion"]?.GetValue<string>() ?? "", example, equationsOnly: embedded) is not { } completion) continue;
             seen.Add(id);
             examples.Add(new ColdStartExample(id, PromptTemplates.Render(example.Question, PromptStyle.Plain), completion, "r1-zero",
                 example.Field("language") ?? "en"));
         }
-        foreach (var e in EmbeddedTask.ColdStartExamples(o.WorkedExamples, (int)seed))
+        foreach (var e in embedded ? EmbeddedTask.ColdStartExamples(o.WorkedExamples, (int)seed, difficulty) : [])
             examples.Add(new ColdStartExample(e.Id, e.Prompt, e.Completion, "generator", e.Reference["language"]));
         return [.. examples.DistinctBy(e => (e.Prompt, e.Completion))];
     }
 
     /// <summary>
-    /// An R1-Zero completion rewritten in the readable format, or null when it is not worth keeping: no working (no
-    /// line with an equation), an answer missing from its tags, or reasoning not entirely in the prompt's language.
-    /// The working keeps its equation lines; the closing sentence becomes the summary "The answer is \boxed{n}.".
+    /// An R1-Zero completion rewritten in the readable format, or null when it is not worth keeping: no answer in its
+    /// tags, no working, or reasoning not entirely in the prompt's language. The working keeps its non-empty lines —
+    /// for the embedded task only the lines with an equation, so its closing sentence goes — and the summary is
+    /// "The answer is \boxed{…}." in the prompt's language.
     /// </summary>
-    public static string? Rewrite(string completion, TaskExample example)
+    public static string? Rewrite(string completion, TaskExample example, bool equationsOnly = true)
     {
         string language = example.Field("language") ?? "en";
-        if (CompletionText.LastAnswer(completion)?.Trim() is not { Length: > 0 } answerText
-            || !int.TryParse(answerText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int answer))
-            return null;
-        var steps = CompletionText.ChainOfThought(completion).Split('\n')
-            .Select(l => l.Trim()).Where(l => l.Contains('=', StringComparison.Ordinal)).ToList();
+        if (CompletionText.LastAnswer(completion)?.Trim() is not { Length: > 0 } answer) return null;
+        if (equationsOnly && !int.TryParse(answer, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)) return null;
+        var steps = CompletionText.ChainOfThought(completion).Split('\n').Select(l => l.Trim())
+            .Where(l => l.Length > 0 && (!equationsOnly || l.Contains('=', StringComparison.Ordinal))).ToList();
         if (steps.Count == 0) return null;
         if (LanguageConsistencyReward.Share(string.Join("\n", steps), language) is < 0.99) return null;
-        return "<think>\n" + string.Join("\n", steps) + "\n</think>\n" + ArithmeticText.Summary(answer, language);
+        string summary = language == "fr" ? $"La réponse est \\boxed{{{answer}}}." : $"The answer is \\boxed{{{answer}}}.";
+        return "<think>\n" + string.Join("\n", steps) + "\n</think>\n" + summary;
     }
 }

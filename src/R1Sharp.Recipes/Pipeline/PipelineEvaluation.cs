@@ -22,9 +22,12 @@ public sealed record TableRow
     [JsonPropertyName("pass@k")] public double PassAtK { get; init; }
     public int K { get; init; }
     public double FormatRate { get; init; }
-    public double LanguageConsistency { get; init; }
+    /// <summary>Null when no sample's reasoning has a word to judge (e.g. empty thoughts).</summary>
+    public double? LanguageConsistency { get; init; }
     public double MeanLength { get; init; }
     public int Prompts { get; init; }
+    public double Temperature { get; init; }
+    public double TopP { get; init; }
 
     internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }
@@ -53,20 +56,35 @@ public static class PipelineEvaluation
     /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
     public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, string device, ArithmeticDifficulty difficulty)
     {
-        var task = EmbeddedTask.EvalTask(o.Prompts, 0, difficulty, row.Style);
+        var task = Task(o, row.Style, difficulty);
         using var backend = LocalGenerationBackend.Load(modelDir, null, device == "cpu" ? CPU : new Device(device));
         var summary = Evaluation.Run(backend, task, new EvalOptions
         {
             Samples = o.Samples, Temperature = o.Temperature, TopP = o.TopP, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed,
-            Grader = EmbeddedTask.Grade, ModelName = Path.GetFullPath(modelDir),
+            Grader = o.Task == EmbeddedTask.Name ? EmbeddedTask.Grade : null, ModelName = Path.GetFullPath(modelDir),
         }, output);
         WriteSamples(output, task);
         return new TableRow
         {
             Row = row.Row, Title = row.Title, Params = backend.Model.Model.parameters().Sum(p => p.numel()),
             PassAt1 = summary.PassAt1, ConsAtK = summary.ConsAtK, PassAtK = summary.PassAtK, K = summary.K,
-            FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency ?? 0, MeanLength = summary.MeanLength,
-            Prompts = summary.Problems,
+            FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency, MeanLength = summary.MeanLength,
+            Prompts = summary.Problems, Temperature = o.Temperature, TopP = o.TopP,
+        };
+    }
+
+    /// <summary>
+    /// The held-out prompts in <paramref name="style"/>: the embedded task's, or a benchmark's (DeepSeek-R1's math
+    /// instruction appended, then the template), judged by accuracy and the format that style asks for.
+    /// </summary>
+    public static TaskDefinition Task(PipelineEvalOptions o, PromptStyle style, ArithmeticDifficulty difficulty)
+    {
+        if (o.Task == EmbeddedTask.Name) return EmbeddedTask.EvalTask(o.Prompts, 0, difficulty, style);
+        var task = EvalTasks.LoadAsync(o.Task).GetAwaiter().GetResult();
+        return task with
+        {
+            Examples = [.. task.Examples.Take(o.Prompts).Select(e => e with { Prompt = PromptTemplates.Render(e.Prompt, style) })],
+            Rewards = [new("accuracy"), new(style == PromptStyle.R1Zero ? "r1_zero_format" : "cold_start_format")],
         };
     }
 

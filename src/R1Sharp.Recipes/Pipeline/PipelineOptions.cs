@@ -17,7 +17,10 @@ namespace R1Sharp.Recipes.Pipeline;
 /// </summary>
 public sealed record PipelineOptions : IValidatableConfig
 {
-    /// <summary>Stage 0: the base model, pretrained from scratch (the role of DeepSeek-V3-Base).</summary>
+    /// <summary>An existing Hugging Face checkpoint to start from (e.g. Qwen2.5-0.5B); the base stage then trains nothing.</summary>
+    public string? BaseModel { get; init; }
+
+    /// <summary>Stage 0: the base model, pretrained from scratch (the role of DeepSeek-V3-Base); ignored with <see cref="BaseModel"/>.</summary>
     public PretrainOptions Base { get; init; } = new()
     {
         FactShare = 0.25, DirectShare = 0.35, WorkedShare = 0.15, TextbookShare = 0.25,
@@ -67,6 +70,9 @@ public sealed record PipelineOptions : IValidatableConfig
             yield return ("r1_zero.prompt_style", "R1-Zero prompts with the R1-Zero template (r1_zero)");
         if (ReasoningRl.PromptStyle == PromptStyle.R1Zero)
             yield return ("reasoning_rl.prompt_style", "after cold start the model answers in the readable format: use plain");
+        bool embedded = FinalRl.Grpo.Task == Rewards.Tasks.Arithmetic.EmbeddedTask.Name;
+        if (!embedded && (FinalRl.HelpfulnessPairs is null || FinalRl.HarmlessnessPairs is null || (FinalRl.GeneralPrompts > 0 && FinalRl.GeneralPromptsData is null)))
+            yield return ("final_rl", "a task other than the embedded one needs helpfulness_pairs, harmlessness_pairs and general_prompts_data files");
         if (Distill.StudentRl.PromptStyle != PromptStyle.R1Zero)
             yield return ("distill.student_rl.prompt_style", "the RL-only student is trained as R1-Zero: use r1_zero");
     }
@@ -77,7 +83,7 @@ public sealed record PipelineOptions : IValidatableConfig
     /// </summary>
     public PipelineOptions Quick() => this with
     {
-        Base = Base with { CorpusDocuments = 3000, Steps = 120, CheckpointEvery = 60, LogEvery = 20 },
+        Base = Base with { CorpusDocuments = 2000, Steps = 60, CheckpointEvery = 30, LogEvery = 20 },
         R1Zero = QuickRl(R1Zero),
         ColdStart = ColdStart with { WorkedExamples = 64, Sft = ColdStart.Sft with { MaxSteps = 10, LogEvery = 5 } },
         ReasoningRl = QuickRl(ReasoningRl),
@@ -90,7 +96,7 @@ public sealed record PipelineOptions : IValidatableConfig
         },
         Distill = Distill with
         {
-            StudentBase = Distill.StudentBase with { CorpusDocuments = 2000, Steps = 60, CheckpointEvery = 30, LogEvery = 20 },
+            StudentBase = Distill.StudentBase with { CorpusDocuments = 1000, Steps = 30, CheckpointEvery = 15, LogEvery = 10 },
             Student = Distill.Student with { Sft = Distill.Student.Sft with { MaxSteps = 10, LogEvery = 5 } },
             StudentRl = QuickRl(Distill.StudentRl),
         },
@@ -154,6 +160,11 @@ public sealed record FinalRlOptions
     public int ReasoningPrompts { get; init; } = 2048;
     [Range(0, int.MaxValue)]
     public int GeneralPrompts { get; init; } = 512;
+    /// <summary>Files of {prompt, chosen, rejected} pairs for the two reward models, and of general {prompt} rows for the RL
+    /// mix; null: the embedded task's (then the policy's task must be the embedded one).</summary>
+    public string? HelpfulnessPairs { get; init; }
+    public string? HarmlessnessPairs { get; init; }
+    public string? GeneralPromptsData { get; init; }
     public double HelpfulnessWeight { get; init; } = 1.0;
     public double HarmlessnessWeight { get; init; } = 1.0;
     public GrpoOptions Grpo { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
@@ -166,6 +177,8 @@ public sealed record FinalRlOptions
 /// <summary>Stage 6: the student's own short pretraining, its distillation, and its R1-Zero RL alone (the paper's Table 6).</summary>
 public sealed record DistillStageOptions
 {
+    /// <summary>An existing smaller checkpoint as the student's base (e.g. Qwen2.5-0.5B under a 1.5B teacher); replaces <see cref="StudentBase"/>.</summary>
+    public string? StudentModel { get; init; }
     /// <summary>The student's base: a smaller model with the teacher's tokenizer, pretrained briefly on the same corpus.</summary>
     public PretrainOptions StudentBase { get; init; } = new()
     {
@@ -187,6 +200,9 @@ public sealed record DistillStageOptions
 /// <summary>How every stage's model is evaluated: held-out prompts, k samples at temperature 0.6 / top-p 0.95.</summary>
 public sealed record PipelineEvalOptions
 {
+    /// <summary><c>arithmetic</c> (the embedded task's held-out prompts, in English and French), a benchmark
+    /// (<c>gsm8k</c>, <c>math500</c>, <c>aime24</c>) or a JSONL/Parquet file with question and answer.</summary>
+    public string Task { get; init; } = "arithmetic";
     [Range(1, int.MaxValue)]
     public int Prompts { get; init; } = 64;
     /// <summary>k, samples per prompt.</summary>

@@ -57,10 +57,10 @@ public static class PipelineRecipe
         var summary = PipelineSummary.Load(output, run.ConfigPath, run.Quick);
         for (int i = 0; i < from; i++)
             if (summary.Status(Stages[i]) != "done")
-                throw new InvalidOperationException($"--from {run.From}: the earlier stage '{Stages[i]}' is not done in {output}");
+                throw new ArgumentException($"--from {run.From}: the earlier stage '{Stages[i]}' is not done in {output}");
 
         var stageSettings = settings with { Resume = true }; // an interrupted stage continues from its last checkpoint
-        var paths = new RunPaths(output);
+        var paths = new RunPaths(output, o.BaseModel, o.Distill.StudentModel);
         for (int i = from; i <= until; i++)
         {
             string stage = Stages[i];
@@ -89,7 +89,8 @@ public static class PipelineRecipe
         switch (stage)
         {
             case "base":
-                Once(p.Dir("base"), () => PretrainRecipe.Run(o.Base, p.Dir("base"), rs));
+                if (o.BaseModel is not null) say($"base model: {o.BaseModel} (given; nothing to train)");
+                else Once(p.Dir("base"), () => PretrainRecipe.Run(o.Base, p.Dir("base"), rs));
                 break;
 
             case "r1-zero":
@@ -99,7 +100,8 @@ public static class PipelineRecipe
             case "cold-start":
             {
                 var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero.Task, o.R1Zero.TrainPrompts, 1, o.R1Zero.Seed, o.R1Zero.Difficulty).Train;
-                var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed);
+                var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed,
+                    o.R1Zero.Task == EmbeddedTask.Name ? o.R1Zero.Difficulty : null);
                 WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => new JsonObject
                 {
                     ["prompt"] = e.Prompt, ["completion"] = e.Completion, ["source"] = e.Source, ["prompt_id"] = e.PromptId, ["language"] = e.Language,
@@ -129,7 +131,7 @@ public static class PipelineRecipe
             case "distill":
             {
                 var studentBase = o.Distill.StudentBase with { Tokenizer = o.Distill.StudentBase.Tokenizer ?? p.Model("base") };
-                Once(p.Dir("student-base"), () => PretrainRecipe.Run(studentBase, p.Dir("student-base"), rs));
+                if (o.Distill.StudentModel is null) Once(p.Dir("student-base"), () => PretrainRecipe.Run(studentBase, p.Dir("student-base"), rs));
                 var student = o.Distill.Student.KlWeight > 0 && o.Distill.Student.Teacher is null
                     ? o.Distill.Student with { Teacher = p.Model("final-rl") } : o.Distill.Student;
                 Once(p.Dir("distill"), () => DistillRecipe.Run(student, p.Model("student-base"), p.SampledData(), p.Dir("distill"), rs));
@@ -143,7 +145,7 @@ public static class PipelineRecipe
                     var result = PipelineEvaluation.Evaluate(row, p.Model(row.Stage), Path.Combine(p.Root, "eval", row.Row), o.Eval, o.Device, o.R1Zero.Difficulty);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Stage)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
-                        $"language {result.LanguageConsistency:F3}, length {result.MeanLength:F1}");
+                        $"language {(result.LanguageConsistency is { } l ? l.ToString("F3") : "—")}, length {result.MeanLength:F1}");
                 }
                 break;
 
@@ -160,10 +162,10 @@ public static class PipelineRecipe
     static void FinalRl(PipelineOptions o, RunPaths p, RunSettings rs)
     {
         var f = o.FinalRl;
-        var pairs = f.RewardModel.Data is null ? EmbeddedTask.PreferencePairs(f.PreferencePairs, (int)f.RewardModel.Seed) : null;
-        foreach (var (name, category) in new[] { ("rm-helpfulness", "helpful"), ("rm-harmlessness", "harmless") })
+        var pairs = EmbeddedTask.PreferencePairs(f.PreferencePairs, (int)f.RewardModel.Seed);
+        foreach (var (name, category, file) in new[] { ("rm-helpfulness", "helpful", f.HelpfulnessPairs), ("rm-harmlessness", "harmless", f.HarmlessnessPairs) })
             Once(p.Dir(name), () => RewardModelRecipe.Run(f.RewardModel, p.Model("sft"), p.Dir(name), rs,
-                pairs is null ? null : PreferenceRecord.FromPairs(pairs.Where(x => x.Category == category))));
+                file is not null ? PreferenceData.Load(file) : PreferenceRecord.FromPairs(pairs.Where(x => x.Category == category))));
 
         using var helpfulness = RewardModelReward.Load(p.Model("rm-helpfulness"), "helpfulness", RewardScope.Summary, o.Device);
         using var harmlessness = RewardModelReward.Load(p.Model("rm-harmlessness"), "harmlessness", RewardScope.Full, o.Device);
@@ -176,7 +178,9 @@ public static class PipelineRecipe
             new WeightedReward(RoutedReward.GeneralOnly(harmlessness), f.HarmlessnessWeight),
         ]);
         var (reasoning, eval) = GrpoTasks.Resolve(f.Grpo.Task, f.ReasoningPrompts, f.Grpo.EvalPrompts, f.Grpo.Seed, f.Grpo.Difficulty, f.Grpo.PromptStyle);
-        var general = EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed);
+        var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
+            : reasoning with { Examples = [.. DatasetLoader.LoadAsync(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).GetAwaiter().GetResult()
+                .Examples.Take(f.GeneralPrompts)] };
         var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(reasoning.Examples, general.Examples) };
         Once(p.Dir("final-rl"), () => GrpoRecipe.Run(f.Grpo, p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
     }
@@ -212,7 +216,7 @@ public static class PipelineRecipe
         : throw new ArgumentException($"unknown stage '{stage}' (one of {string.Join(", ", Stages)})");
 
     /// <summary>Where each stage writes in the run folder.</summary>
-    sealed class RunPaths(string root)
+    sealed class RunPaths(string root, string? baseModel, string? studentModel)
     {
         public string Root { get; } = root;
 
@@ -227,7 +231,12 @@ public static class PipelineRecipe
 
         public string Dir(string name) => Path.Combine(Root, name);
 
-        public string Model(string name) => Path.Combine(Root, name, "model");
+        public string Model(string name) => name switch
+        {
+            "base" when baseModel is not null => baseModel,
+            "student-base" when studentModel is not null => studentModel,
+            _ => Path.Combine(Root, name, "model"),
+        };
 
         /// <summary>The stage's main model, relative to the run folder (null for stages that train none).</summary>
         public string? ModelOf(string stage) => stage switch

@@ -27,7 +27,7 @@ public sealed class PipelineSummary
         var root = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object")
             : new JsonObject { ["stages"] = new JsonArray([.. PipelineRecipe.Stages.Select(s => (JsonNode)new JsonObject { ["stage"] = s, ["status"] = "pending" })]), ["table"] = new JsonArray() };
         if (root["quick"] is JsonValue q && q.GetValue<bool>() != quick && File.Exists(path))
-            throw new InvalidOperationException($"{runDirectory} holds a {(quick ? "full" : "--quick")} run; use another --output folder");
+            throw new ArgumentException($"{runDirectory} holds a {(quick ? "full" : "--quick")} run; use another --output folder");
         root["config"] = configPath is null ? null : Path.GetFullPath(configPath);
         root["quick"] = quick;
         var summary = new PipelineSummary(path, root);

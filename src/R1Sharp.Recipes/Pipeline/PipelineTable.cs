@@ -13,9 +13,9 @@ public static class PipelineTable
         sb.AppendLine(CultureInfo.InvariantCulture, $"{"",-20} {"params",8} {"pass@1",8} {"cons@" + k,8} {"format",8} {"language",9} {"length",8}");
         foreach (var r in rows)
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{r.Title,-20} {Params(r.Params),8} {r.PassAt1,8:P1} {r.ConsAtK,8:P1} {r.FormatRate,8:P1} {r.LanguageConsistency,9:F3} {r.MeanLength,8:F1}");
+                $"{r.Title,-20} {Params(r.Params),8} {r.PassAt1,8:P1} {r.ConsAtK,8:P1} {r.FormatRate,8:P1} {(r.LanguageConsistency is { } l ? l.ToString("F3", CultureInfo.InvariantCulture) : "—"),9} {r.MeanLength,8:F1}");
         if (rows.Count > 0)
-            sb.Append(CultureInfo.InvariantCulture, $"(pass@1 and cons@{k}: {k} samples per prompt × {rows[0].Prompts} held-out prompts at T 0.6, top-p 0.95; length in tokens)");
+            sb.Append(CultureInfo.InvariantCulture, $"(pass@1 and cons@{k}: {k} samples per prompt × {rows[0].Prompts} held-out prompts at T {rows[0].Temperature}, top-p {rows[0].TopP}; length in tokens)");
         return sb.ToString();
     }
 

@@ -9,7 +9,8 @@ public enum CorpusDocumentKind
     DirectAnswer,
     /// <summary>(c) A problem worked step by step in the R1-Zero format.</summary>
     WorkedExample,
-    /// <summary>(e) A problem worked step by step as in a textbook: the question, then the solution lines, no template.</summary>
+    /// <summary>(e) A problem worked step by step as in a textbook: the question, the solution lines, and the answer
+    /// boxed as in MATH solutions — no template, no think tags.</summary>
     Textbook,
 }
 
@@ -135,7 +136,7 @@ public static class PretrainingCorpus
         for (int i = 0; i < textbook; i++)
         {
             var p = problems[direct + worked + i];
-            documents.Add(new CorpusDocument(CorpusDocumentKind.Textbook, p.Question + "\n" + p.WorkedSolution, p.Language, p.Answer,
+            documents.Add(new CorpusDocument(CorpusDocumentKind.Textbook, EmbeddedCompletions.Textbook(p), p.Language, p.Answer,
                 WorkingLanguage: p.Language, Problem: p));
         }
 
@@ -235,6 +236,11 @@ public static class EmbeddedCompletions
     /// <summary>R1-Zero, direct: <c>&lt;think&gt; &lt;/think&gt; &lt;answer&gt; 66 &lt;/answer&gt;</c>, or with a one-word thought.</summary>
     public static string R1ZeroDirect(int answer, string? thought) =>
         thought is null ? $"<think> </think> <answer> {answer} </answer>" : $"<think> {thought} </think> <answer> {answer} </answer>";
+
+    /// <summary>Textbook: <c>{question}\n{step lines}\nThe answer is \boxed{66}.</c> in the problem's language.</summary>
+    public static string Textbook(ArithmeticProblem problem) =>
+        problem.Question + "\n" + string.Join("\n", ArithmeticText.StepLines(problem.Steps, problem.Language)) + "\n"
+        + ArithmeticText.Summary(problem.Answer, problem.Language);
 
     /// <summary>Cold start (readable): <c>&lt;think&gt;\n{step lines}\n&lt;/think&gt;\n{summary}</c> in the problem's language.</summary>
     public static string ColdStart(ArithmeticProblem problem) =>

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+using R1Sharp.Tests;
+
+namespace R1Sharp.Cli.Tests;
+
+public class PipelineCommandTests
+{
+    static readonly string Config = Path.Combine(RepoPaths.Root, "configs", "pipeline-embedded.yaml");
+
+    /// <summary>The quick pipeline, smaller still, so that the suite stays fast; every stage runs for real.</summary>
+    static readonly string[] Tiny =
+    [
+        "--quick", "--threads", "2",
+        "--set", "base.steps=30", "--set", "distill.student_base.steps=10", "--set", "eval.prompts=8",
+    ];
+
+    [Fact]
+    public void Quick_pipeline_runs_every_stage_then_skips_them_on_a_rerun()
+    {
+        string dir = Directory.CreateTempSubdirectory("r1sharp-pipeline-").FullName;
+        try
+        {
+            var first = CliRunner.Run(TimeSpan.FromMinutes(8), ["pipeline", "run", Config, "--output", dir, .. Tiny]);
+            Assert.True(first.ExitCode == 0, first.ToString());
+            var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
+            Assert.All(summary["stages"]!.AsArray(), s => Assert.Equal("done", s!["status"]!.GetValue<string>()));
+            var rows = summary["table"]!.AsArray().Select(r => r!["row"]!.GetValue<string>()).ToList();
+            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"], rows);
+            foreach (var row in summary["table"]!.AsArray())
+            {
+                Assert.Equal(2, row!["k"]!.GetValue<int>());
+                Assert.Equal(8, row["prompts"]!.GetValue<int>());
+                Assert.InRange(row["pass@1"]!.GetValue<double>(), 0, 1);
+                Assert.True(File.Exists(Path.Combine(dir, row["model"]!.GetValue<string>(), "model.safetensors")), row.ToJsonString());
+                Assert.True(File.Exists(Path.Combine(dir, "eval", row["row"]!.GetValue<string>(), "samples.jsonl")));
+            }
+            // the student is smaller than the teacher, and shares its tokenizer
+            Assert.True(summary["table"]![5]!["params"]!.GetValue<long>() < summary["table"]![4]!["params"]!.GetValue<long>());
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "base", "model", "tokenizer.json")), File.ReadAllText(Path.Combine(dir, "distill", "model", "tokenizer.json")));
+            // the stage data: cold-start rows, rejection-sampled rows with provenance, reward models, the report
+            Assert.NotEmpty(File.ReadAllLines(Path.Combine(dir, "cold-start", "data.jsonl")));
+            var sampled = File.ReadAllLines(Path.Combine(dir, "rejection-sampling", "data.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.Contains(sampled, r => r["kind"]!.GetValue<string>() == "general");
+            Assert.All(sampled, r => Assert.NotNull(r["source_stage"]));
+            Assert.True(File.Exists(Path.Combine(dir, "rm-helpfulness", "model", "model.safetensors")));
+            Assert.True(File.Exists(Path.Combine(dir, "rm-harmlessness", "model", "model.safetensors")));
+            Assert.Contains("Distilled student", first.Stdout);
+            Assert.Contains("report: ", first.Stdout);
+            Assert.True(new FileInfo(Path.Combine(dir, "report.html")).Length > 10_000);
+
+            var weights = File.ReadAllBytes(Path.Combine(dir, "final-rl", "model", "model.safetensors"));
+            var again = CliRunner.Run(TimeSpan.FromMinutes(2), ["pipeline", "run", Config, "--output", dir, .. Tiny]);
+            Assert.True(again.ExitCode == 0, again.ToString());
+            Assert.Equal(9, again.Stdout.Split('\n').Count(l => l.Contains("done earlier, skipped", StringComparison.Ordinal)));
+            Assert.Equal(weights, File.ReadAllBytes(Path.Combine(dir, "final-rl", "model", "model.safetensors")));
+
+            var evalAgain = CliRunner.Run(TimeSpan.FromMinutes(2), ["pipeline", "run", Config, "--output", dir, "--from", "eval", .. Tiny]);
+            Assert.True(evalAgain.ExitCode == 0, evalAgain.ToString());
+            Assert.Equal(8, evalAgain.Stdout.Split('\n').Count(l => l.Contains("done earlier, skipped", StringComparison.Ordinal)));
+            Assert.Contains("[9/9] eval: done", evalAgain.Stdout);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void A_bad_config_is_refused_before_anything_runs_with_every_error()
+    {
+        string dir = Directory.CreateTempSubdirectory("r1sharp-pipeline-").FullName;
+        try
+        {
+            string config = Path.Combine(dir, "bad.yaml");
+            File.WriteAllText(config, "r1_zero:\n  steps: -3\n  loss_type: ppo\nsft:\n  epochs: two\nunknown_stage: {}\n");
+            var r = CliRunner.Run("pipeline", "run", config, "--output", Path.Combine(dir, "run"));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("r1_zero.steps", r.Stderr);
+            Assert.Contains("r1_zero.loss_type", r.Stderr);
+            Assert.Contains("sft.epochs", r.Stderr);
+            Assert.Contains("unknown_stage", r.Stderr);
+            Assert.False(Directory.Exists(Path.Combine(dir, "run")));
+            Assert.Contains("unknown stage 'nowhere'", CliRunner.Fails("pipeline", "run", Config, "--output", Path.Combine(dir, "run2"), "--from", "nowhere"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
