@@ -99,6 +99,10 @@ public class PipelineTests
         Assert.Equal(1200, shipped.Base.Steps);
         Assert.Equal(PromptStyle.Plain, shipped.ReasoningRl.PromptStyle);
         Assert.Equal("300k", shipped.Distill.StudentBase.Preset);
+        var gpu = ConfigBinder.Load(new PipelineOptions(), Path.Combine(RepoPaths.Root, "configs", "pipeline-qwen2.5-gsm8k.yaml"));
+        Assert.Equal("/models/Qwen2.5-1.5B", gpu.BaseModel);
+        Assert.Equal("gsm8k", gpu.Eval.Task);
+        Assert.Equal("bfloat16", gpu.FinalRl.Grpo.Dtype);
 
         var e = Assert.Throws<ConfigException>(() => ConfigBinder.LoadYaml(new PipelineOptions(),
             "r1_zero:\n  loss_type: dapo2\nreasoning_rl:\n  prompt_style: r1_zero\ndistill:\n  student_rl:\n    generations: 0\neval:\n  samples: -1\n", "p.yaml"));

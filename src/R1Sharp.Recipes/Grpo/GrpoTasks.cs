@@ -20,7 +20,7 @@ public static class GrpoTasks
         }
         if (!File.Exists(task))
             throw new ArgumentException($"task '{task}': not arithmetic or countdown, and no such data file");
-        var data = DatasetLoader.LoadAsync(task, new DatasetLoadOptions(Style: PromptStyle.R1Zero)).GetAwaiter().GetResult();
+        var data = DatasetLoader.LoadAsync(task, new DatasetLoadOptions(Style: style)).GetAwaiter().GetResult();
         int held = Math.Min(evalPrompts, data.Examples.Count / 10);
         TaskDefinition Of(IEnumerable<TaskExample> examples, string name) =>
             new(name, examples.ToList(), [new RewardSpec("accuracy"), new RewardSpec("r1_zero_format")], new EvaluationMetric("accuracy"));
