@@ -247,7 +247,7 @@ public static class GrpoRecipe
         return result;
     }
 
-    sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
+    internal sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
         string Text, double Reward, IReadOnlyDictionary<string, double?> Components)
     {
         public float Advantage { get; set; }
@@ -279,13 +279,13 @@ public static class GrpoRecipe
         return groups;
     }
 
-    sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
+    internal sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
 
     /// <summary>
     /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, clips, and steps
     /// (skipped when <paramref name="allow"/> rejects a non-finite loss or gradient).
     /// </summary>
-    static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerHelper optimizer, List<Sample> samples, GrpoOptions o,
+    internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerHelper optimizer, List<Sample> samples, GrpoOptions o,
         ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch,
         Func<double, double, bool> allow, double learningRate)
     {
