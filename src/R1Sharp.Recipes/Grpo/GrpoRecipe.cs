@@ -381,11 +381,19 @@ public static class GrpoRecipe
         return m;
     }
 
-    /// <summary>Keeps the lines of a JSONL log whose "step" is at most <paramref name="step"/> (rewritten atomically).</summary>
+    /// <summary>
+    /// Keeps the lines of a JSONL log whose "step" is at most <paramref name="step"/> (rewritten atomically). A line cut
+    /// short by a kill while the log was being written does not parse and is dropped with the other lines of its step.
+    /// </summary>
     static void KeepLinesUpTo(string path, int step)
     {
         if (!File.Exists(path)) return;
-        var kept = File.ReadLines(path).Where(l => JsonNode.Parse(l)?["step"]?.GetValue<int>() <= step).ToList();
+        static int? StepOf(string line)
+        {
+            try { return JsonNode.Parse(line)?["step"]?.GetValue<int>(); }
+            catch (JsonException) { return null; }
+        }
+        var kept = File.ReadLines(path).Where(l => StepOf(l) <= step).ToList();
         File.WriteAllLines(path + ".tmp", kept);
         File.Move(path + ".tmp", path, overwrite: true);
     }
