@@ -95,6 +95,8 @@ public class KillResumeTests
         Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(run, "model", "model.safetensors"))),
             "the resumed run's final weights differ from the uninterrupted run's");
         Assert.Equal(File.ReadAllLines(Path.Combine(reference, "completions.jsonl")), File.ReadAllLines(Path.Combine(run, "completions.jsonl")));
+        // The staging folders the kills left behind were cleaned up by later saves.
+        Assert.Equal(["checkpoint"], Directory.GetDirectories(run, "*checkpoint*").Select(Path.GetFileName));
         Assert.Equal(16, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Count(l => JsonNode.Parse(l)?["reward"] is not null));
     }
 
