@@ -3,7 +3,7 @@
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick]     (the SFT step: SftStep.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps] (resident memory of a long SFT run: SftMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m] [--quick]  (one GRPO step vs PyTorch eager: GrpoStep.cs)
-//   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
+//   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
