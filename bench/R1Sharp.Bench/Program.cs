@@ -2,6 +2,8 @@
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- model [--quick]
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick]     (the SFT step: SftStep.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps] (resident memory of a long SFT run: SftMemory.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m] [--quick]  (one GRPO step vs PyTorch eager: GrpoStep.cs)
+//   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -17,10 +19,21 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
-if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory"))
+if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps]");
     return 1;
+}
+if (args[0] == "grpo")
+{
+    int at = Array.IndexOf(args, "--preset");
+    GrpoStep.Run(at > 0 && at + 1 < args.Length ? args[at + 1] : "6m", quick);
+    return 0;
+}
+if (args[0] == "grpo-memory")
+{
+    GrpoMemory.Run(args.Length > 1 && int.TryParse(args[1], out int steps) ? steps : 500);
+    return 0;
 }
 
 if (args[0] == "sft-memory")

@@ -263,18 +263,33 @@ public static class Checkpoint
     /// <summary>
     /// Puts <paramref name="staging"/> at <paramref name="target"/>: old folder aside (<c>target.old-*</c>), new one in,
     /// old one deleted. A crash between the two renames leaves the old folder aside, complete: <see cref="FindComplete"/>.
+    /// Once the new folder is in place, leftovers of saves a crash interrupted (staging folders, folders set aside) are
+    /// deleted too. Every deletion first renames the folder to <c>.target.trash-*</c>, so a deletion cut short never
+    /// leaves a half-deleted <c>target.old-*</c> that <see cref="FindComplete"/> would take for a checkpoint.
     /// </summary>
     static void ReplaceDirectory(string staging, string target)
     {
-        if (!Directory.Exists(target))
+        string parent = Path.GetDirectoryName(target)!, name = Path.GetFileName(target);
+        if (Directory.Exists(target))
         {
+            var old = target + $".old-{Guid.NewGuid():N}";
+            Directory.Move(target, old);
             Directory.Move(staging, target);
-            return;
+            Discard(old);
         }
-        var old = target + $".old-{Guid.NewGuid():N}";
-        Directory.Move(target, old);
-        Directory.Move(staging, target);
-        Directory.Delete(old, recursive: true);
+        else Directory.Move(staging, target);
+        foreach (var pattern in new[] { $".{name}.tmp-*", $"{name}.old-*", $".{name}.trash-*" })
+            foreach (var leftover in Directory.GetDirectories(parent, pattern))
+                Discard(leftover);
+
+        void Discard(string dir)
+        {
+            var trash = Path.GetFileName(dir).StartsWith($".{name}.trash-", StringComparison.Ordinal)
+                ? dir
+                : Path.Combine(parent, $".{name}.trash-{Guid.NewGuid():N}");
+            if (trash != dir) Directory.Move(dir, trash);
+            Directory.Delete(trash, recursive: true);
+        }
     }
 
     /// <summary>

@@ -21,6 +21,21 @@ public static class CliRunner
 
     public static CliResult Run(TimeSpan timeout, params string[] args)
     {
+        using var child = Start(args);
+        if (!child.Process.WaitForExit(timeout))
+        {
+            child.Process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"r1sharp {string.Join(' ', args)} did not finish in {timeout.TotalSeconds:F0} s");
+        }
+        return child.Finish();
+    }
+
+    /// <summary>Starts the command without waiting (its output is collected as it comes): for tests that kill it.</summary>
+    public static CliProcess Start(params string[] args) => Start(null, args);
+
+    /// <param name="environment">Variables set for the child only (e.g. OMP_NUM_THREADS, which libtorch honours).</param>
+    public static CliProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
         var start = new ProcessStartInfo(Host)
         {
             RedirectStandardOutput = true,
@@ -32,16 +47,10 @@ public static class CliRunner
         start.ArgumentList.Add(Dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        using var process = Process.Start(start)!;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
+        var process = Process.Start(start)!;
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(timeout))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"r1sharp {string.Join(' ', args)} did not finish in {timeout.TotalSeconds:F0} s");
-        }
-        return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
+        return new CliProcess(process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
     }
 
     /// <summary>Runs and asserts exit code 0.</summary>
@@ -59,6 +68,25 @@ public static class CliRunner
         Assert.True(r.ExitCode == 1, $"r1sharp {string.Join(' ', args)}\n{r}");
         Assert.StartsWith("error: ", r.Stderr);
         return r.Stderr.Trim();
+    }
+}
+
+/// <summary>A running <c>r1sharp</c>: the process and its output so far.</summary>
+public sealed class CliProcess(Process process, Task<string> stdout, Task<string> stderr) : IDisposable
+{
+    public Process Process { get; } = process;
+
+    /// <summary>Waits for the exit (or the kill) and returns what it printed.</summary>
+    public CliResult Finish()
+    {
+        Process.WaitForExit();
+        return new CliResult(Process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    public void Dispose()
+    {
+        if (!Process.HasExited) Process.Kill(entireProcessTree: true);
+        Process.Dispose();
     }
 }
 

@@ -252,7 +252,7 @@ public static class GrpoRecipe
         return result;
     }
 
-    sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
+    internal sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
         string Text, double Reward, IReadOnlyDictionary<string, double?> Components)
     {
         public float Advantage { get; set; }
@@ -284,13 +284,13 @@ public static class GrpoRecipe
         return groups;
     }
 
-    sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
+    internal sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
 
     /// <summary>
     /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, clips, and steps
     /// (skipped when <paramref name="allow"/> rejects a non-finite loss or gradient).
     /// </summary>
-    static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerHelper optimizer, List<Sample> samples, GrpoOptions o,
+    internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerHelper optimizer, List<Sample> samples, GrpoOptions o,
         ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch,
         Func<double, double, bool> allow, double learningRate)
     {
@@ -386,11 +386,19 @@ public static class GrpoRecipe
         return m;
     }
 
-    /// <summary>Keeps the lines of a JSONL log whose "step" is at most <paramref name="step"/> (rewritten atomically).</summary>
+    /// <summary>
+    /// Keeps the lines of a JSONL log whose "step" is at most <paramref name="step"/> (rewritten atomically). A line cut
+    /// short by a kill while the log was being written does not parse and is dropped with the other lines of its step.
+    /// </summary>
     static void KeepLinesUpTo(string path, int step)
     {
         if (!File.Exists(path)) return;
-        var kept = File.ReadLines(path).Where(l => JsonNode.Parse(l)?["step"]?.GetValue<int>() <= step).ToList();
+        static int? StepOf(string line)
+        {
+            try { return JsonNode.Parse(line)?["step"]?.GetValue<int>(); }
+            catch (JsonException) { return null; }
+        }
+        var kept = File.ReadLines(path).Where(l => StepOf(l) <= step).ToList();
         File.WriteAllLines(path + ".tmp", kept);
         File.Move(path + ".tmp", path, overwrite: true);
     }
