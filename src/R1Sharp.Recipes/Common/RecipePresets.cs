@@ -39,6 +39,6 @@ public static class RecipePresets
             })
         .Add("dr-grpo", "Dr. GRPO (Liu et al. 2025): no std scaling, constant normaliser, no KL",
             new GrpoOptions { LearningRate = 1e-6, Beta = 0, ScaleRewards = Training.Losses.Grpo.AdvantageScaling.None, LossType = "dr_grpo" })
-        .Add("embedded-base", "The CPU demo's base model: 3M parameters pretrained on the embedded arithmetic corpus",
+        .Add("embedded-base", "The CPU demo's base model: 0.9M parameters pretrained on the embedded arithmetic corpus (facts, direct answers, worked examples, textbook solutions)",
             new PretrainOptions());
 }

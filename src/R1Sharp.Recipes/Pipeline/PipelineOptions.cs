@@ -21,10 +21,7 @@ public sealed record PipelineOptions : IValidatableConfig
     public string? BaseModel { get; init; }
 
     /// <summary>Stage 0: the base model, pretrained from scratch (the role of DeepSeek-V3-Base); ignored with <see cref="BaseModel"/>.</summary>
-    public PretrainOptions Base { get; init; } = new()
-    {
-        FactShare = 0.25, DirectShare = 0.35, WorkedShare = 0.15, TextbookShare = 0.25,
-    };
+    public PretrainOptions Base { get; init; } = new();
 
     /// <summary>Stage 1: R1-Zero — GRPO from the base with accuracy + format, R1-Zero template, no SFT.</summary>
     public GrpoOptions R1Zero { get; init; } = Common.RecipePresets.R1ZeroEmbedded with { Steps = 60, CheckpointEvery = 20 };
@@ -182,7 +179,7 @@ public sealed record DistillStageOptions
     /// <summary>The student's base: a smaller model with the teacher's tokenizer, pretrained briefly on the same corpus.</summary>
     public PretrainOptions StudentBase { get; init; } = new()
     {
-        Preset = "300k", Steps = 500, FactShare = 0.25, DirectShare = 0.35, WorkedShare = 0.15, TextbookShare = 0.25, Seed = 4,
+        Preset = "300k", Steps = 500, Seed = 4,
     };
     /// <summary>SFT of the student on the stage-4 data (KL to the teacher optional: <c>kl_weight</c>).</summary>
     public DistillOptions Student { get; init; } = new()

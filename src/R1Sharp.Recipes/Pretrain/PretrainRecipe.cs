@@ -49,10 +49,10 @@ public sealed record PretrainOptions
     public int CorpusDocuments { get; init; } = 20_000;
     /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples in the
     /// R1-Zero format, textbook solutions (worked, no template); the four shares sum to 1.</summary>
-    public double FactShare { get; init; } = 0.35;
-    public double DirectShare { get; init; } = 0.40;
-    public double WorkedShare { get; init; } = 0.25;
-    public double TextbookShare { get; init; }
+    public double FactShare { get; init; } = 0.25;
+    public double DirectShare { get; init; } = 0.35;
+    public double WorkedShare { get; init; } = 0.15;
+    public double TextbookShare { get; init; } = 0.25;
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
     public double WrongDirectShare { get; init; } = 0.3;
     /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>

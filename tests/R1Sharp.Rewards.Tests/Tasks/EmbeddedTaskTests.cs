@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Rewards.Tasks;
@@ -202,6 +203,35 @@ public class EmbeddedTaskTests
                     Assert.Equal(d.MixesLanguages ? 0.0 : 1.0, share);
                     break;
             }
+        }
+    }
+
+    [Fact]
+    public void Textbook_documents_work_the_problem_in_its_language_and_box_the_answer()
+    {
+        var docs = EmbeddedTask.PretrainingDocuments(new PretrainingCorpusOptions(2000, Seed: 3, FactShare: 0.25, DirectShare: 0.35,
+            WorkedShare: 0.15, TextbookShare: 0.25, Difficulty: EmbeddedTask.DemoDifficulty));
+        var textbook = docs.Where(d => d.Kind == CorpusDocumentKind.Textbook).ToList();
+        Assert.Equal(500, textbook.Count);
+        Assert.Equal(300, docs.Count(d => d.Kind == CorpusDocumentKind.WorkedExample));
+        Assert.Equal(700, docs.Count(d => d.Kind == CorpusDocumentKind.DirectAnswer));
+        var language = new LanguageConsistencyReward();
+        foreach (var d in textbook)
+        {
+            var lines = d.Text.Split('\n');
+            Assert.Equal(d.Problem!.Question, lines[0]);
+            Assert.DoesNotContain("<think>", d.Text);
+            Assert.Equal((d.Language == "fr" ? "La réponse est " : "The answer is ") + "\\boxed{" + d.Problem.Answer + "}.", lines[^1]);
+            Assert.True(EmbeddedTask.Grade(d.Problem.Answer.ToString(CultureInfo.InvariantCulture), d.Text));
+            // every step line is a true equation, and the working is in the problem's language
+            foreach (var line in lines[1..^1])
+            {
+                var m = StepPattern.Match(line);
+                Assert.True(m.Success, line);
+                int l = int.Parse(m.Groups[1].Value), r = int.Parse(m.Groups[3].Value), res = int.Parse(m.Groups[4].Value);
+                Assert.Equal(m.Groups[2].Value switch { "+" => l + r, "-" => l - r, _ => l * r }, res);
+            }
+            Assert.Equal(1.0, language.Score([new RewardInput("", string.Join("\n", lines[1..]), new Dictionary<string, string> { ["language"] = d.Language })])[0]);
         }
     }
 
