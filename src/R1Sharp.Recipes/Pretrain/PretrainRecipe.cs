@@ -121,6 +121,7 @@ public static class PretrainRecipe
             tokenizer = new BpeTrainer(new BpeTrainerOptions
             {
                 VocabSize = o.VocabSize, SpecialTokens = [EndOfText], EosToken = EndOfText, PadToken = EndOfText,
+                AddedTokens = ["<think>", "</think>"], // one token each wherever they stand, as in Qwen3's and DeepSeek-R1's tokenizers
                 ModelMaxLength = o.SequenceLength,
                 SplitPattern = o.TokenizerSplit switch
                 {

@@ -22,12 +22,16 @@ public sealed class BpeTrainer
 {
     private readonly BpeTrainerOptions _options;
 
+    /// <summary>Special tokens, then the added tokens that are not special (duplicates dropped): ids 0, 1, ….</summary>
+    private readonly List<(string Content, bool Special)> _reserved;
+
     public BpeTrainer(BpeTrainerOptions? options = null)
     {
         _options = options ?? new BpeTrainerOptions();
-        int minimum = 256 + _options.SpecialTokens.Distinct().Count();
+        _reserved = [.. _options.SpecialTokens.Select(t => (t, true)).Concat(_options.AddedTokens.Select(t => (t, false))).DistinctBy(t => t.Item1)];
+        int minimum = 256 + _reserved.Count;
         if (_options.VocabSize < minimum)
-            throw new ArgumentOutOfRangeException(nameof(options), $"VocabSize {_options.VocabSize} is below 256 byte tokens + {minimum - 256} special tokens");
+            throw new ArgumentOutOfRangeException(nameof(options), $"VocabSize {_options.VocabSize} is below 256 byte tokens + {minimum - 256} special and added tokens");
         if (_options.MinFrequency < 1) throw new ArgumentOutOfRangeException(nameof(options), "MinFrequency must be at least 1");
         foreach (var (role, token) in new[] { ("BosToken", _options.BosToken), ("EosToken", _options.EosToken), ("PadToken", _options.PadToken) })
             if (token is not null && !_options.SpecialTokens.Contains(token))
@@ -53,7 +57,7 @@ public sealed class BpeTrainer
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
         var regex = new CodePointRegex(_options.SplitPattern);
-        var matcher = new AddedTokenMatcher(_options.SpecialTokens.Select((t, i) => (t, new AddedToken(i, t, Special: true))));
+        var matcher = new AddedTokenMatcher(_reserved.Select((t, i) => (t.Content, new AddedToken(i, t.Content, t.Special))));
         var nfc = _options.NormalizeNfc ? UnicodeNormalizer.Get(NormalizationKind.Nfc) : null;
         var sections = new List<TextSection>();
         var matches = new List<(int Start, int End)>();
@@ -104,7 +108,7 @@ public sealed class BpeTrainer
         {
             if (ids.TryAdd(token, vocab.Count)) vocab.Add(token);
         }
-        foreach (var t in _options.SpecialTokens) Add(t);
+        foreach (var t in _reserved) Add(t.Content);
         foreach (char c in ByteLevelAlphabet.ByteToChar.OrderBy(c => c)) Add(c.ToString());
         var byteIds = ByteLevelAlphabet.ByteToChar.Select(c => ids[c.ToString()]).ToArray();
         var tokenBytes = vocab.Select(t => t.Length).ToList(); // byte length of each token (special tokens: unused)
@@ -242,7 +246,7 @@ public sealed class BpeTrainer
             w.WriteNull("truncation");
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
-            for (int i = 0; i < vocab.Count && i < _options.SpecialTokens.Count; i++)
+            for (int i = 0; i < vocab.Count && i < _reserved.Count; i++)
             {
                 w.WriteStartObject();
                 w.WriteNumber("id", i);
@@ -251,7 +255,7 @@ public sealed class BpeTrainer
                 w.WriteBoolean("lstrip", false);
                 w.WriteBoolean("rstrip", false);
                 w.WriteBoolean("normalized", false);
-                w.WriteBoolean("special", true);
+                w.WriteBoolean("special", _reserved[i].Special);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -366,7 +370,7 @@ public sealed class BpeTrainer
             w.WriteBoolean("add_bos_token", _options.AddBosToken);
             w.WriteBoolean("add_eos_token", false);
             w.WriteStartObject("added_tokens_decoder");
-            for (int i = 0; i < _options.SpecialTokens.Count && i < vocab.Count; i++)
+            for (int i = 0; i < _reserved.Count && i < vocab.Count; i++)
             {
                 w.WriteStartObject(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteString("content", vocab[i]);
@@ -374,7 +378,7 @@ public sealed class BpeTrainer
                 w.WriteBoolean("normalized", false);
                 w.WriteBoolean("rstrip", false);
                 w.WriteBoolean("single_word", false);
-                w.WriteBoolean("special", true);
+                w.WriteBoolean("special", _reserved[i].Special);
                 w.WriteEndObject();
             }
             w.WriteEndObject();

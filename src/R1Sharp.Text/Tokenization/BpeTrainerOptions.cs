@@ -16,6 +16,13 @@ public sealed record BpeTrainerOptions
     /// <summary>Special tokens, given ids 0, 1, ... in this order; never split and never learned from the corpus.</summary>
     public IReadOnlyList<string> SpecialTokens { get; init; } = [];
 
+    /// <summary>
+    /// Added tokens that are not special (ids after <see cref="SpecialTokens"/>): never split, never learned from the
+    /// corpus, and kept when decoding with special tokens skipped — as Qwen3's and DeepSeek-R1's <c>&lt;think&gt;</c> and
+    /// <c>&lt;/think&gt;</c>, which stay one token whatever surrounds them.
+    /// </summary>
+    public IReadOnlyList<string> AddedTokens { get; init; } = [];
+
     /// <summary>The Split pre-tokenizer regex (Oniguruma/HF syntax; .NET-compatible).</summary>
     public string SplitPattern { get; init; } = Qwen2SplitPattern;
 

@@ -141,6 +141,37 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void Added_tokens_are_one_token_anywhere_and_survive_skipping_special_tokens()
+    {
+        var tokenizer = new BpeTrainer(new BpeTrainerOptions
+        {
+            VocabSize = 400, MinFrequency = 1, SpecialTokens = ["<|eos|>"], EosToken = "<|eos|>", AddedTokens = ["<think>", "</think>"],
+        }).Train(Enumerable.Repeat("Assistant: <think> First, 7 + 8 = 15. </think> done<|eos|>", 50));
+        Assert.Equal(1, tokenizer.TokenToId("<think>"));
+        Assert.Equal(2, tokenizer.TokenToId("</think>"));
+        foreach (var text in new[] { "<think>\nx\n</think>\n", "a<think>b</think>c", " <think> y </think> " })
+        {
+            var ids = tokenizer.Encode(text);
+            Assert.Equal(1, ids.Count(i => i == 1));
+            Assert.Equal(1, ids.Count(i => i == 2));
+            Assert.Equal(text, tokenizer.Decode(ids, skipSpecialTokens: true)); // not special: kept
+        }
+        Assert.Equal("<think> x", tokenizer.Decode(tokenizer.Encode("<think> x<|eos|>"), skipSpecialTokens: true));
+        // Written as Hugging Face writes Qwen3's <think>: an added token that is not special.
+        using var json = JsonDocument.Parse(tokenizer.ToTokenizerJson());
+        var added = json.RootElement.GetProperty("added_tokens").EnumerateArray().ToList();
+        Assert.Equal(["<|eos|>", "<think>", "</think>"], added.Select(a => a.GetProperty("content").GetString()));
+        Assert.Equal([true, false, false], added.Select(a => a.GetProperty("special").GetBoolean()));
+        string dir = Directory.CreateTempSubdirectory("r1sharp-tok-").FullName;
+        try
+        {
+            tokenizer.Save(dir);
+            Assert.Equal(tokenizer.Encode("a<think>b</think>c"), HfTokenizer.Load(dir).Encode("a<think>b</think>c"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Special_tokens_in_the_corpus_are_not_learned()
     {
         var tokenizer = new BpeTrainer(new BpeTrainerOptions { VocabSize = 400, MinFrequency = 1, SpecialTokens = ["<|x|>"] })
