@@ -18,18 +18,7 @@ static class GrpoMemory
         var dir = Directory.CreateTempSubdirectory("r1sharp-grpo-memory-").FullName;
         try
         {
-            var corpus = EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: 300, Seed: 1));
-            var tokenizer = new BpeTrainer(new BpeTrainerOptions
-            {
-                VocabSize = 1024, SpecialTokens = ["<|endoftext|>"], EosToken = "<|endoftext|>", PadToken = "<|endoftext|>",
-            }).Train(corpus);
-            tokenizer.Save(dir);
-            int eos = tokenizer.EosTokenId!.Value;
-            using (var model = new CausalLM(ModelPresets.Create("1m", tokenizer.VocabSize, 1024, null, eos, eos)))
-            {
-                model.InitializeWeights(1);
-                Checkpoint.Save(model, dir, companionsFrom: dir);
-            }
+            TinyModel.Save(dir);
             var resident = new List<(int Step, double Megabytes)>();
             var clock = Stopwatch.StartNew();
             GrpoRecipe.Run(new GrpoOptions
