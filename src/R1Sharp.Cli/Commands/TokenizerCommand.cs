@@ -15,7 +15,8 @@ public static class TokenizerCommand
         var minFrequency = new Option<int>("--min-frequency") { Description = "Merge a pair only if it occurs at least this often.", DefaultValueFactory = _ => 2 };
         var special = new Option<string[]>("--special") { Description = "Special tokens (repeatable); the first is also EOS and PAD.", DefaultValueFactory = _ => ["<|endoftext|>"], AllowMultipleArgumentsPerToken = false };
         var split = new Option<string>("--split") { Description = "Pre-tokenizer regex (default: Qwen2's; digits are single tokens).", DefaultValueFactory = _ => BpeTrainerOptions.Qwen2SplitPattern };
-        var train = new Command("train", "Train a byte-level BPE tokenizer (Hugging Face tokenizer.json format) from text.") { input, output, vocab, minFrequency, special, split };
+        var added = new Option<string[]>("--added") { Description = "Added tokens that are not special, kept whole and kept when decoding (repeatable), e.g. --added \"<think>\" --added \"</think>\".", AllowMultipleArgumentsPerToken = false };
+        var train = new Command("train", "Train a byte-level BPE tokenizer (Hugging Face tokenizer.json format) from text.") { input, output, vocab, minFrequency, special, added, split };
         train.SetAction(r =>
         {
             var texts = r.GetValue(input)!.SelectMany(ReadTexts).ToList();
@@ -24,6 +25,7 @@ public static class TokenizerCommand
             {
                 VocabSize = r.GetValue(vocab), MinFrequency = r.GetValue(minFrequency), SpecialTokens = specials,
                 EosToken = specials.FirstOrDefault(), PadToken = specials.FirstOrDefault(), SplitPattern = r.GetValue(split)!,
+                AddedTokens = r.GetValue(added) ?? [],
             }).Train(texts);
             tokenizer.Save(r.GetValue(output)!);
             Console.WriteLine($"{texts.Count:N0} texts → {tokenizer.VocabSize:N0} tokens, saved to {r.GetValue(output)}");
