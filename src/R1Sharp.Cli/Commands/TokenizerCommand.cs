@@ -25,7 +25,7 @@ public static class TokenizerCommand
             {
                 VocabSize = r.GetValue(vocab), MinFrequency = r.GetValue(minFrequency), SpecialTokens = specials,
                 EosToken = specials.FirstOrDefault(), PadToken = specials.FirstOrDefault(), SplitPattern = r.GetValue(split)!,
-                AddedTokens = r.GetValue(added) ?? [],
+                AddedTokens = [.. (r.GetValue(added) ?? []).Select(a => new AddedTokenSpec(a))],
             }).Train(texts);
             tokenizer.Save(r.GetValue(output)!);
             Console.WriteLine($"{texts.Count:N0} texts → {tokenizer.VocabSize:N0} tokens, saved to {r.GetValue(output)}");

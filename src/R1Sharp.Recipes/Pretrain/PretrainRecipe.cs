@@ -121,7 +121,9 @@ public static class PretrainRecipe
             tokenizer = new BpeTrainer(new BpeTrainerOptions
             {
                 VocabSize = o.VocabSize, SpecialTokens = [EndOfText], EosToken = EndOfText, PadToken = EndOfText,
-                AddedTokens = ["<think>", "</think>"], // one token each wherever they stand, as in Qwen3's and DeepSeek-R1's tokenizers
+                // One token each wherever they stand, as in Qwen3's and DeepSeek-R1's tokenizers; <think> swallows the space
+                // before it, so a prompt ending in "Assistant:" meets the model's "<think>" as in training.
+                AddedTokens = [new AddedTokenSpec("<think>", LStrip: true), "</think>"],
                 ModelMaxLength = o.SequenceLength,
                 SplitPattern = o.TokenizerSplit switch
                 {

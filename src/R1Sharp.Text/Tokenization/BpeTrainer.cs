@@ -23,12 +23,13 @@ public sealed class BpeTrainer
     private readonly BpeTrainerOptions _options;
 
     /// <summary>Special tokens, then the added tokens that are not special (duplicates dropped): ids 0, 1, ….</summary>
-    private readonly List<(string Content, bool Special)> _reserved;
+    private readonly List<(string Content, bool Special, bool LStrip)> _reserved;
 
     public BpeTrainer(BpeTrainerOptions? options = null)
     {
         _options = options ?? new BpeTrainerOptions();
-        _reserved = [.. _options.SpecialTokens.Select(t => (t, true)).Concat(_options.AddedTokens.Select(t => (t, false))).DistinctBy(t => t.Item1)];
+        _reserved = [.. _options.SpecialTokens.Select(t => (t, true, false)).Concat(_options.AddedTokens.Select(t => (t.Content, false, t.LStrip)))
+            .DistinctBy(t => t.Item1)];
         int minimum = 256 + _reserved.Count;
         if (_options.VocabSize < minimum)
             throw new ArgumentOutOfRangeException(nameof(options), $"VocabSize {_options.VocabSize} is below 256 byte tokens + {minimum - 256} special and added tokens");
@@ -57,7 +58,7 @@ public sealed class BpeTrainer
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
         var regex = new CodePointRegex(_options.SplitPattern);
-        var matcher = new AddedTokenMatcher(_reserved.Select((t, i) => (t.Content, new AddedToken(i, t.Content, t.Special))));
+        var matcher = new AddedTokenMatcher(_reserved.Select((t, i) => (t.Content, new AddedToken(i, t.Content, t.Special, LStrip: t.LStrip))));
         var nfc = _options.NormalizeNfc ? UnicodeNormalizer.Get(NormalizationKind.Nfc) : null;
         var sections = new List<TextSection>();
         var matches = new List<(int Start, int End)>();
@@ -252,7 +253,7 @@ public sealed class BpeTrainer
                 w.WriteNumber("id", i);
                 w.WriteString("content", vocab[i]);
                 w.WriteBoolean("single_word", false);
-                w.WriteBoolean("lstrip", false);
+                w.WriteBoolean("lstrip", _reserved[i].LStrip);
                 w.WriteBoolean("rstrip", false);
                 w.WriteBoolean("normalized", false);
                 w.WriteBoolean("special", _reserved[i].Special);
@@ -374,7 +375,7 @@ public sealed class BpeTrainer
             {
                 w.WriteStartObject(i.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 w.WriteString("content", vocab[i]);
-                w.WriteBoolean("lstrip", false);
+                w.WriteBoolean("lstrip", _reserved[i].LStrip);
                 w.WriteBoolean("normalized", false);
                 w.WriteBoolean("rstrip", false);
                 w.WriteBoolean("single_word", false);

@@ -21,7 +21,7 @@ public sealed record BpeTrainerOptions
     /// corpus, and kept when decoding with special tokens skipped — as Qwen3's and DeepSeek-R1's <c>&lt;think&gt;</c> and
     /// <c>&lt;/think&gt;</c>, which stay one token whatever surrounds them.
     /// </summary>
-    public IReadOnlyList<string> AddedTokens { get; init; } = [];
+    public IReadOnlyList<AddedTokenSpec> AddedTokens { get; init; } = [];
 
     /// <summary>The Split pre-tokenizer regex (Oniguruma/HF syntax; .NET-compatible).</summary>
     public string SplitPattern { get; init; } = Qwen2SplitPattern;
@@ -45,4 +45,14 @@ public sealed record BpeTrainerOptions
 
     /// <summary>Optional model_max_length for tokenizer_config.json.</summary>
     public long? ModelMaxLength { get; init; }
+}
+
+/// <summary>
+/// An added token for <see cref="BpeTrainerOptions.AddedTokens"/>. <paramref name="LStrip"/> makes it swallow the
+/// whitespace on its left, as HF's <c>lstrip</c>: then "Assistant: &lt;think&gt;" in training text and a prompt ending in
+/// "Assistant:" followed by a generated "&lt;think&gt;" tokenize alike at the prompt's end.
+/// </summary>
+public sealed record AddedTokenSpec(string Content, bool LStrip = false)
+{
+    public static implicit operator AddedTokenSpec(string content) => new(content);
 }

@@ -172,6 +172,26 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public void An_lstrip_added_token_tokenizes_a_prompt_end_as_in_the_training_text()
+    {
+        var options = new BpeTrainerOptions
+        {
+            VocabSize = 400, MinFrequency = 1, AddedTokens = [new AddedTokenSpec("<think>", LStrip: true), "</think>"],
+            SplitPattern = @"[^<]+",
+        };
+        var tokenizer = new BpeTrainer(options).Train(Enumerable.Repeat("User: hi. Assistant: <think> ok </think>", 50));
+        var whole = tokenizer.Encode("User: hi. Assistant: <think> ok </think>");
+        var prompt = tokenizer.Encode("User: hi. Assistant:");
+        Assert.Equal(prompt, whole.Take(prompt.Count));                      // the prompt's tokens are a prefix of the document's
+        Assert.Equal(tokenizer.TokenToId("<think>"), whole[prompt.Count]);    // the space went into <think>
+        using var json = JsonDocument.Parse(tokenizer.ToTokenizerJson());
+        Assert.True(json.RootElement.GetProperty("added_tokens")[0].GetProperty("lstrip").GetBoolean());
+        var plain = new BpeTrainer(options with { AddedTokens = ["<think>", "</think>"] }).Train(Enumerable.Repeat("User: hi. Assistant: <think> ok </think>", 50));
+        var plainPrompt = plain.Encode("User: hi. Assistant:");
+        Assert.NotEqual(plainPrompt, plain.Encode("User: hi. Assistant: <think> ok </think>").Take(plainPrompt.Count)); // why lstrip is needed
+    }
+
+    [Fact]
     public void Special_tokens_in_the_corpus_are_not_learned()
     {
         var tokenizer = new BpeTrainer(new BpeTrainerOptions { VocabSize = 400, MinFrequency = 1, SpecialTokens = ["<|x|>"] })
