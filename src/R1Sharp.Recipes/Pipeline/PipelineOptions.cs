@@ -39,13 +39,13 @@ public sealed record PipelineOptions : IValidatableConfig
     /// <summary>Stage 4a: rejection sampling from the reasoning-RL model, mixed with general data.</summary>
     public RejectionSamplingOptions RejectionSampling { get; init; } = new()
     {
-        Prompts = 768, Samples = 4, MaxNewTokens = 96, GeneralExamples = 300, Seed = 2,
+        Prompts = 768, Samples = 4, MaxNewTokens = 96, GeneralExamples = 400, Seed = 2,
     };
 
     /// <summary>Stage 4b: SFT of the base model on the rejection-sampled mix (R1: two epochs on 800k samples).</summary>
     public SftOptions Sft { get; init; } = new()
     {
-        LearningRate = 1e-3, Epochs = 3, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+        LearningRate = 1e-3, Epochs = 6, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
         CheckpointEvery = 100,
     };
 
@@ -167,7 +167,7 @@ public sealed record FinalRlOptions
     public GrpoOptions Grpo { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
     {
         PromptStyle = PromptStyle.Plain, Rewards = [new("accuracy"), new("cold_start_format"), new("language")],
-        Steps = 30, LearningRate = 5e-5, CheckpointEvery = 10, Seed = 3,
+        Steps = 30, LearningRate = 5e-5, Beta = 0.04, CheckpointEvery = 10, Seed = 3,
     };
 }
 
@@ -186,7 +186,7 @@ public sealed record DistillStageOptions
     {
         Sft = new SftOptions
         {
-            LearningRate = 2e-3, Epochs = 4, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+            LearningRate = 2e-3, Epochs = 15, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
             CheckpointEvery = 100,
         },
     };

@@ -48,11 +48,12 @@ public sealed record PretrainOptions
     [Range(1, int.MaxValue)]
     public int CorpusDocuments { get; init; } = 20_000;
     /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples in the
-    /// R1-Zero format, textbook solutions (worked, no template); the four shares sum to 1.</summary>
-    public double FactShare { get; init; } = 0.25;
+    /// R1-Zero format, textbook solutions (worked, no template), general exchanges; the five shares sum to 1.</summary>
+    public double FactShare { get; init; } = 0.20;
     public double DirectShare { get; init; } = 0.35;
     public double WorkedShare { get; init; } = 0.15;
     public double TextbookShare { get; init; } = 0.25;
+    public double GeneralShare { get; init; } = 0.05;
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
     public double WrongDirectShare { get; init; } = 0.3;
     /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>
@@ -105,7 +106,7 @@ public static class PretrainRecipe
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
             ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
-                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, TextbookShare: o.TextbookShare, WrongDirectShare: o.WrongDirectShare,
+                FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, TextbookShare: o.TextbookShare, GeneralShare: o.GeneralShare, WrongDirectShare: o.WrongDirectShare,
                 Difficulty: o.Difficulty))
             : ReadCorpus(o.Corpus);
         var tokenizerDir = Path.Combine(output, "tokenizer");

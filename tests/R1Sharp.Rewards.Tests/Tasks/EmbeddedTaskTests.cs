@@ -236,6 +236,25 @@ public class EmbeddedTaskTests
     }
 
     [Fact]
+    public void General_documents_are_a_question_and_its_good_reply()
+    {
+        var docs = EmbeddedTask.PretrainingDocuments(new PretrainingCorpusOptions(1000, Seed: 4, FactShare: 0.2, DirectShare: 0.35,
+            WorkedShare: 0.15, TextbookShare: 0.25, GeneralShare: 0.05));
+        var general = docs.Where(d => d.Kind == CorpusDocumentKind.General).ToList();
+        Assert.Equal(50, general.Count);
+        Assert.Equal(350, docs.Count(d => d.Kind == CorpusDocumentKind.DirectAnswer));
+        var replies = EmbeddedTask.PreferencePairs(400, 0).Select(p => p.Chosen).Concat(EmbeddedTask.GeneralSftExamples(400).Select(e => e.Completion)).ToHashSet();
+        Assert.All(general, d =>
+        {
+            var lines = d.Text.Split('\n');
+            Assert.Equal(2, lines.Length);
+            Assert.DoesNotContain("<", d.Text);
+            Assert.Contains(d.Language, new[] { "en", "fr" });
+        });
+        Assert.True(general.Count(d => replies.Contains(d.Text.Split('\n')[1])) > 40); // the replies the later stages want
+    }
+
+    [Fact]
     public void Corpus_options_are_validated() =>
         Assert.Throws<ArgumentException>(() => EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(FactShare: 0.5, DirectShare: 0.5, WorkedShare: 0.5)));
 

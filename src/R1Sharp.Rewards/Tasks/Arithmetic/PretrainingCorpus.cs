@@ -9,6 +9,8 @@ public enum CorpusDocumentKind
     DirectAnswer,
     /// <summary>(c) A problem worked step by step in the R1-Zero format.</summary>
     WorkedExample,
+    /// <summary>(f) A general exchange: a question and a good reply (translate, greet, compare, colours, polite refusals).</summary>
+    General,
     /// <summary>(e) A problem worked step by step as in a textbook: the question, the solution lines, and the answer
     /// boxed as in MATH solutions — no template, no think tags.</summary>
     Textbook,
@@ -51,7 +53,9 @@ public sealed record CorpusDocument(
 /// <param name="WorkedShare">(c) Share of worked examples in the R1-Zero format.</param>
 /// <param name="TextbookShare">(e) Share of textbook solutions: worked problems outside the R1-Zero format. They teach
 /// the copying that working needs (operands from the question, each running result from the line before) without
-/// making the base model work more often when prompted with the R1-Zero template. The four shares must sum to 1.</param>
+/// making the base model work more often when prompted with the R1-Zero template.</param>
+/// <param name="GeneralShare">(f) Share of general exchanges (<see cref="GeneralData"/>): the words of the general prompts
+/// and replies, which later stages fine-tune on and reward models judge. The five shares must sum to 1.</param>
 /// <param name="WrongDirectShare">Share of direct answers that are wrong (off by 1, 2 or 10).</param>
 /// <param name="R1ZeroShareOfDirect">Share of direct answers written in the R1-Zero format (the rest as "Answer: n").</param>
 /// <param name="EmptyThinkShare">Share of R1-Zero direct answers whose think is empty (the rest think one word).</param>
@@ -75,7 +79,8 @@ public sealed record PretrainingCorpusOptions(
     double FactsInWordsShare = 0.5,
     ArithmeticDifficulty? Difficulty = null,
     PromptStyle PromptStyle = PromptStyle.R1Zero,
-    double TextbookShare = 0.0)
+    double TextbookShare = 0.0,
+    double GeneralShare = 0.0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -85,15 +90,15 @@ public sealed record PretrainingCorpusOptions(
         foreach (var (name, value) in new[]
                  {
                      (nameof(FactShare), FactShare), (nameof(DirectShare), DirectShare), (nameof(WorkedShare), WorkedShare),
-                     (nameof(TextbookShare), TextbookShare),
+                     (nameof(TextbookShare), TextbookShare), (nameof(GeneralShare), GeneralShare),
                      (nameof(WrongDirectShare), WrongDirectShare), (nameof(R1ZeroShareOfDirect), R1ZeroShareOfDirect),
                      (nameof(EmptyThinkShare), EmptyThinkShare), (nameof(MixedLanguageShare), MixedLanguageShare),
                      (nameof(FactsInWordsShare), FactsInWordsShare),
                  })
             if (value is < 0 or > 1 || double.IsNaN(value)) throw new ArgumentException($"{name} ({value}) must be in [0, 1].");
-        double sum = FactShare + DirectShare + WorkedShare + TextbookShare;
+        double sum = FactShare + DirectShare + WorkedShare + TextbookShare + GeneralShare;
         if (Math.Abs(sum - 1) > 1e-9)
-            throw new ArgumentException($"FactShare + DirectShare + WorkedShare + TextbookShare must be 1, got {sum}.");
+            throw new ArgumentException($"FactShare + DirectShare + WorkedShare + TextbookShare + GeneralShare must be 1, got {sum}.");
         (Difficulty ?? new ArithmeticDifficulty()).Validate();
     }
 }
@@ -101,7 +106,7 @@ public sealed record PretrainingCorpusOptions(
 /// <summary>Builds the pretraining corpus (see <see cref="PretrainingCorpusOptions"/> for the intent).</summary>
 /// <remarks>
 /// Counts are exact, not sampled: of N documents, round(N·FactShare) are facts, round(N·WorkedShare) worked,
-/// round(N·TextbookShare) textbook solutions, the rest direct; within direct answers round(n·WrongDirectShare) are wrong and round(n·R1ZeroShareOfDirect) in the
+/// round(N·TextbookShare) textbook solutions, round(N·GeneralShare) general exchanges, the rest direct; within direct answers round(n·WrongDirectShare) are wrong and round(n·R1ZeroShareOfDirect) in the
 /// R1-Zero format; within worked examples round(n·MixedLanguageShare) mix languages. The order is then shuffled.
 /// Problems come from the training split only (<see cref="ArithmeticGenerator"/>), so held-out chains never appear.
 /// </remarks>
@@ -118,7 +123,8 @@ public static class PretrainingCorpus
         int facts = (int)Math.Round(o.Documents * o.FactShare);
         int worked = Math.Min(o.Documents - facts, (int)Math.Round(o.Documents * o.WorkedShare));
         int textbook = Math.Min(o.Documents - facts - worked, (int)Math.Round(o.Documents * o.TextbookShare));
-        int direct = o.Documents - facts - worked - textbook;
+        int general = Math.Min(o.Documents - facts - worked - textbook, (int)Math.Round(o.Documents * o.GeneralShare));
+        int direct = o.Documents - facts - worked - textbook - general;
 
         // Distinct training problems for the problem documents (seed offset keeps them apart from RL prompt seeds).
         var problems = ArithmeticGenerator.Generate(ArithmeticSplit.Train, direct + worked + textbook, unchecked(o.Seed * 7919 + 1_000_003), d);
@@ -139,6 +145,10 @@ public static class PretrainingCorpus
             documents.Add(new CorpusDocument(CorpusDocumentKind.Textbook, EmbeddedCompletions.Textbook(p), p.Language, p.Answer,
                 WorkingLanguage: p.Language, Problem: p));
         }
+
+        // General exchanges from their own seed range (apart from the SFT, preference and RL draws of GeneralData).
+        foreach (var e in GeneralData.Exchanges(general, unchecked(o.Seed + 3_000_000), harmlessShare: 0.2))
+            documents.Add(new CorpusDocument(CorpusDocumentKind.General, e.Question + "\n" + e.Good, e.Language));
 
         rng.Shuffle(documents);
         return documents;
