@@ -61,7 +61,7 @@ public static class PipelineRecipe
 
         var stageSettings = settings with { Resume = true }; // an interrupted stage continues from its last checkpoint
         var paths = new RunPaths(output, o.BaseModel, o.Distill.StudentModel);
-        for (int i = from; i <= until; i++)
+        for (int i = 0; i <= until; i++)
         {
             string stage = Stages[i];
             if (i == from && run.From is not null) // --from redoes the stage and what follows
@@ -69,7 +69,7 @@ public static class PipelineRecipe
                 paths.Clear(stage, say);
                 foreach (var later in Stages.Skip(i)) summary.Reset(later);
             }
-            if (summary.Status(stage) == "done" && run.From is null)
+            if (summary.Status(stage) == "done")
             {
                 say($"[{i + 1}/{Stages.Count}] {stage}: done earlier, skipped");
                 continue;
