@@ -22,7 +22,7 @@ public static class PipelineCommand
         var quick = new Option<bool>("--quick") { Description = "A smoke run of a few minutes: every stage on little data and few steps (the numbers mean nothing)." };
         var set = new Option<string[]>("--set") { Description = "Override one field of the config: --set r1_zero.steps=100, --set eval.samples=16 (the value is YAML). Repeatable." };
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N for every stage (overrides the config)." };
-        var threads = new Option<int?>("--threads") { Description = "CPU threads for tensor operations (default: one per core)." };
+        var threads = Shared.Threads();
         var run = new Command("run", "Run the DeepSeek-R1 pipeline: base → r1-zero → cold-start → reasoning-rl → rejection-sampling → sft → final-rl → distill → eval. A rerun skips finished stages and resumes an interrupted one.")
         {
             config, output, from, until, quick, set, device, threads,
@@ -41,11 +41,7 @@ public static class PipelineCommand
                 Shared.ParseDevice(d);
                 options = options.OnDevice(d);
             }
-            if (r.GetValue(threads) is { } n)
-            {
-                if (n < 1) throw new UserError($"--threads must be at least 1, got {n}");
-                TorchSharp.torch.set_num_threads(n);
-            }
+            Shared.SetThreads(r.GetValue(threads));
             var root = r.GetValue(output)!;
             Directory.CreateDirectory(root);
             ConfigBinder.WriteYaml(options, Path.Combine(root, "config.yaml"), $"r1sharp pipeline run {path} (effective options)");

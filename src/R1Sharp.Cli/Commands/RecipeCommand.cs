@@ -16,10 +16,7 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
     public Option<string> Output { get; } = new("--output", "-o") { Description = "Run folder: checkpoints, model/, metrics.jsonl, TensorBoard events, config.yaml.", Required = true };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last complete checkpoint (a fresh start when there is none)." };
     public Option<string?> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N (overrides the config's device)." };
-    public Option<int?> Threads { get; } = new("--threads")
-    {
-        Description = "CPU threads for tensor operations (default: one per core). 1 holds up best on a busy machine and makes CPU runs repeat bit for bit.",
-    };
+    public Option<int?> Threads { get; } = Shared.Threads();
 
     public Command Build(Func<ParseResult, TOptions, string, RunSettings, int> run, params Option[] extra)
     {
@@ -34,11 +31,7 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
                 Shared.ParseDevice(device); // a clear error when CUDA is not available
                 options = withDevice(options, device);
             }
-            if (r.GetValue(Threads) is { } threads)
-            {
-                if (threads < 1) throw new UserError($"--threads must be at least 1, got {threads}");
-                TorchSharp.torch.set_num_threads(threads);
-            }
+            Shared.SetThreads(r.GetValue(Threads));
             var output = r.GetValue(Output)!;
             Directory.CreateDirectory(output);
             ConfigBinder.WriteYaml(options, Path.Combine(output, "config.yaml"), $"r1sharp {name} (effective options)");

@@ -23,6 +23,20 @@ public static class Shared
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text." };
 
+    /// <summary><c>--threads N</c>: CPU threads for tensor operations.</summary>
+    public static Option<int?> Threads() => new("--threads")
+    {
+        Description = "CPU threads for tensor operations (default: one per core). 1 holds up best on a busy machine and makes CPU runs repeat bit for bit.",
+    };
+
+    /// <summary>Applies <c>--threads</c> when given.</summary>
+    public static void SetThreads(int? threads)
+    {
+        if (threads is not { } n) return;
+        if (n < 1) throw new UserError($"--threads must be at least 1, got {n}");
+        TorchSharp.torch.set_num_threads(n);
+    }
+
     public static Device ParseDevice(string name)
     {
         if (name == "cpu") return CPU;

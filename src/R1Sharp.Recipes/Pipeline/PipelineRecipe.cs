@@ -99,7 +99,7 @@ public static class PipelineRecipe
 
             case "cold-start":
             {
-                var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero.Task, o.R1Zero.TrainPrompts, 1, o.R1Zero.Seed, o.R1Zero.Difficulty).Train;
+                var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero.Task, o.R1Zero.TrainPrompts, o.R1Zero.EvalPrompts, o.R1Zero.Seed, o.R1Zero.Difficulty).Train;
                 var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed,
                     o.R1Zero.Task == EmbeddedTask.Name ? o.R1Zero.Difficulty : null);
                 WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => new JsonObject
