@@ -105,10 +105,11 @@ public class PipelineTests
         Assert.Equal("bfloat16", gpu.FinalRl.Grpo.Dtype);
 
         var e = Assert.Throws<ConfigException>(() => ConfigBinder.LoadYaml(new PipelineOptions(),
-            "r1_zero:\n  loss_type: dapo2\nreasoning_rl:\n  prompt_style: r1_zero\ndistill:\n  student_rl:\n    generations: 0\neval:\n  samples: -1\n", "p.yaml"));
+            "r1_zero:\n  loss_type: dapo2\nreasoning_rl:\n  prompt_style: r1_zero\ndistill:\n  student_rl:\n    generations: 0\neval:\n  samples: -1\nsft:\n  warmup_ratio: 2\n", "p.yaml"));
         Assert.Contains(e.Errors, x => x.Path == "r1_zero.loss_type" && x.Line == 2);
         Assert.Contains(e.Errors, x => x.Path == "distill.student_rl.generations");
         Assert.Contains(e.Errors, x => x.Path == "eval.samples");
         Assert.Contains(e.Errors, x => x.Path == "reasoning_rl.prompt_style");
+        Assert.Contains(e.Errors, x => x.Path == "sft" && x.Problem.Contains("WarmupRatio", StringComparison.Ordinal));
     }
 }

@@ -72,6 +72,18 @@ public sealed record PipelineOptions : IValidatableConfig
             yield return ("final_rl", "a task other than the embedded one needs helpfulness_pairs, harmlessness_pairs and general_prompts_data files");
         if (Distill.StudentRl.PromptStyle != PromptStyle.R1Zero)
             yield return ("distill.student_rl.prompt_style", "the RL-only student is trained as R1-Zero: use r1_zero");
+        // The recipes' own rules across fields, checked now rather than when their stage starts.
+        foreach (var (field, check) in new (string, Action)[]
+                 {
+                     ("cold_start.sft", ColdStart.Sft.Validate), ("rejection_sampling", RejectionSampling.Validate), ("sft", Sft.Validate),
+                     ("final_rl.reward_model", FinalRl.RewardModel.Validate), ("distill.student", Distill.Student.Validate),
+                 })
+        {
+            string? problem = null;
+            try { check(); }
+            catch (ArgumentException e) { problem = e.Message; }
+            if (problem is not null) yield return (field, problem);
+        }
     }
 
     /// <summary>
