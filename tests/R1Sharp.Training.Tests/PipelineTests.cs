@@ -66,6 +66,26 @@ public class PipelineTests
     }
 
     [Fact]
+    public void Evaluation_prompts_follow_the_row_template_for_the_embedded_task_and_for_benchmarks()
+    {
+        var embedded = PipelineEvaluation.Task(new PipelineEvalOptions { Prompts = 10 }, PromptStyle.Plain, EmbeddedTask.DemoDifficulty);
+        Assert.Equal(10, embedded.Examples.Count);
+        Assert.All(embedded.Examples, e => Assert.Equal("User: " + e.Question + "\nAssistant:", e.Prompt));
+        Assert.Contains(embedded.Rewards, r => r.Name == "cold_start_format");
+        Assert.Equal(["en", "fr"], embedded.Examples.Select(e => e.Field("language")).Distinct().Order());
+
+        var gsm8k = PipelineEvaluation.Task(new PipelineEvalOptions { Task = "gsm8k", Prompts = 5 }, PromptStyle.R1Zero, EmbeddedTask.DemoDifficulty);
+        Assert.Equal(5, gsm8k.Examples.Count);
+        Assert.All(gsm8k.Examples, e =>
+        {
+            Assert.StartsWith("A conversation between User and Assistant.", e.Prompt);
+            Assert.Contains("Please reason step by step, and put your final answer within \\boxed{}.", e.Prompt); // R1's math instruction
+            Assert.False(string.IsNullOrEmpty(e.Field("answer")));
+        });
+        Assert.Equal(["accuracy", "r1_zero_format"], gsm8k.Rewards.Select(r => r.Name));
+    }
+
+    [Fact]
     public void Summary_remembers_finished_stages_across_runs()
     {
         string dir = Directory.CreateTempSubdirectory("r1sharp-pipeline-").FullName;

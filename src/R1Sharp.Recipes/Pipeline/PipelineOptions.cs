@@ -76,7 +76,9 @@ public sealed record PipelineOptions : IValidatableConfig
         foreach (var (field, check) in new (string, Action)[]
                  {
                      ("cold_start.sft", ColdStart.Sft.Validate), ("rejection_sampling", RejectionSampling.Validate), ("sft", Sft.Validate),
-                     ("final_rl.reward_model", FinalRl.RewardModel.Validate), ("distill.student", Distill.Student.Validate),
+                     ("final_rl.reward_model", FinalRl.RewardModel.Validate),
+                     // the pipeline gives the student its teacher (the final model) when kl_weight > 0
+                     ("distill.student", (Distill.Student with { Teacher = Distill.Student.Teacher ?? "final-rl/model" }).Validate),
                  })
         {
             string? problem = null;
@@ -191,11 +193,12 @@ public sealed record DistillStageOptions
     /// <summary>The student's base: a smaller model with the teacher's tokenizer, pretrained briefly on the same corpus.</summary>
     public PretrainOptions StudentBase { get; init; } = new()
     {
-        Preset = "300k", Steps = 500, Seed = 4,
+        Preset = "300k", Steps = 1000, Seed = 4,
     };
     /// <summary>SFT of the student on the stage-4 data (KL to the teacher optional: <c>kl_weight</c>).</summary>
     public DistillOptions Student { get; init; } = new()
     {
+        KlWeight = 0.5, // tokenizers match (the student pretrains with the teacher's): half cross-entropy, half KL to the final model
         Sft = new SftOptions
         {
             LearningRate = 2e-3, Epochs = 15, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
