@@ -174,7 +174,7 @@ public static class PretrainRecipe
 
         // ---- training loop ----
         var guard = new NonFiniteGuard(warn: log.Say);
-        var order = new RowOrder(rows.Count, o.Seed);
+        var order = new EpochOrder(rows.Count, o.Seed, "pretrain");
         double lastLoss = double.NaN, tokensSeen = 0;
         var window = Stopwatch.StartNew();
         for (int step = state.Step; step < o.Steps; step++)
@@ -264,26 +264,7 @@ public static class PretrainRecipe
         return rows;
     }
 
-    /// <summary>A seeded permutation per epoch, so the data order is a function of (seed, position) and resumes exactly.</summary>
-    sealed class RowOrder(int count, long seed)
-    {
-        int epoch = -1;
-        int[] permutation = [];
-
-        public int At(long position)
-        {
-            int e = (int)(position / count);
-            if (e != epoch)
-            {
-                permutation = Enumerable.Range(0, count).ToArray();
-                new DeterministicRandom(seed, $"pretrain-epoch-{e}").Shuffle(permutation);
-                epoch = e;
-            }
-            return permutation[position % count];
-        }
-    }
-
-    static Tensor Batch(List<long[]> rows, RowOrder order, long position, int batchSize, Device device)
+    static Tensor Batch(List<long[]> rows, EpochOrder order, long position, int batchSize, Device device)
     {
         int width = rows[0].Length;
         var data = new long[batchSize * width];

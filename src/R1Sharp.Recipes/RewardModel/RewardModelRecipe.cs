@@ -160,7 +160,7 @@ public static class RewardModelRecipe
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
-        var order = new PairOrder(train.Count, o.Seed);
+        var order = new EpochOrder(train.Count, o.Seed, "reward-model");
         var window = new Stats();
         double lastLoss = double.NaN, lastAccuracy = double.NaN, gradNorm = 0;
         optimizer.zero_grad();
@@ -356,22 +356,4 @@ public static class RewardModelRecipe
         _ => value.ToString("F4"),
     };
 
-    /// <summary>A seeded permutation of the pairs per epoch (resumes exactly from the data position).</summary>
-    sealed class PairOrder(int count, long seed)
-    {
-        int epoch = -1;
-        int[] permutation = [];
-
-        public int At(long position)
-        {
-            int e = (int)(position / count);
-            if (e != epoch)
-            {
-                permutation = Enumerable.Range(0, count).ToArray();
-                new DeterministicRandom(seed, $"reward-model-epoch-{e}").Shuffle(permutation);
-                epoch = e;
-            }
-            return permutation[position % count];
-        }
-    }
 }

@@ -179,7 +179,7 @@ public static class SftRecipe
 
         // ---- the loop ----
         var guard = new NonFiniteGuard(warn: log);
-        var order = new RowOrder(rows.Count, o.Seed);
+        var order = new EpochOrder(rows.Count, o.Seed, "sft");
         double lastLoss = double.NaN, windowTerm = 0, windowLoss = 0, windowCorrect = 0, windowTargets = 0, windowTokens = 0, windowSeconds = 0, gradNorm = 0;
         double tokensTotal = 0, secondsTotal = 0;
         optimizer.zero_grad();
@@ -356,22 +356,4 @@ public static class SftRecipe
         _ => value.ToString("F4"),
     };
 
-    /// <summary>A seeded permutation per epoch, so the row order is a function of (seed, position) and resumes exactly.</summary>
-    sealed class RowOrder(int count, long seed)
-    {
-        int epoch = -1;
-        int[] permutation = [];
-
-        public int At(long position)
-        {
-            int e = (int)(position / count);
-            if (e != epoch)
-            {
-                permutation = Enumerable.Range(0, count).ToArray();
-                new DeterministicRandom(seed, $"sft-epoch-{e}").Shuffle(permutation);
-                epoch = e;
-            }
-            return permutation[position % count];
-        }
-    }
 }
