@@ -145,7 +145,7 @@ public static class PipelineRecipe
                     var result = PipelineEvaluation.Evaluate(row, p.Model(row.Stage), Path.Combine(p.Root, "eval", row.Row), o.Eval, o.Device, o.R1Zero.Difficulty);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Stage)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
-                        $"language {(result.LanguageConsistency is { } l ? l.ToString("F3") : "—")}, length {result.MeanLength:F1}");
+                        $"language {PipelineTable.Language(result.LanguageConsistency)}, length {result.MeanLength:F1}");
                 }
                 break;
 
@@ -162,10 +162,10 @@ public static class PipelineRecipe
     static void FinalRl(PipelineOptions o, RunPaths p, RunSettings rs)
     {
         var f = o.FinalRl;
-        var pairs = EmbeddedTask.PreferencePairs(f.PreferencePairs, (int)f.RewardModel.Seed);
+        var pairs = new Lazy<IReadOnlyList<PreferencePair>>(() => EmbeddedTask.PreferencePairs(f.PreferencePairs, (int)f.RewardModel.Seed));
         foreach (var (name, category, file) in new[] { ("rm-helpfulness", "helpful", f.HelpfulnessPairs), ("rm-harmlessness", "harmless", f.HarmlessnessPairs) })
             Once(p.Dir(name), () => RewardModelRecipe.Run(f.RewardModel, p.Model("sft"), p.Dir(name), rs,
-                file is not null ? PreferenceData.Load(file) : PreferenceRecord.FromPairs(pairs.Where(x => x.Category == category))));
+                file is not null ? PreferenceData.Load(file) : PreferenceRecord.FromPairs(pairs.Value.Where(x => x.Category == category))));
 
         using var helpfulness = RewardModelReward.Load(p.Model("rm-helpfulness"), "helpfulness", RewardScope.Summary, o.Device);
         using var harmlessness = RewardModelReward.Load(p.Model("rm-harmlessness"), "harmlessness", RewardScope.Full, o.Device);
