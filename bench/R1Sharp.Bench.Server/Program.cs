@@ -17,9 +17,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Eval;
-using R1Sharp.Rewards.Tasks;
 using R1Sharp.Server;
 using R1Sharp.Server.Tests;
+using R1Sharp.Tasks;
 using R1Sharp.Text.Templates;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -187,7 +187,7 @@ async Task<int> EvalCompare(LocalModel model)
 
     // 1. Temperature 0 on GSM8K (chat template, R1's instruction): the two paths must agree exactly.
     var gsm8k = await EvalTasks.LoadAsync("gsm8k");
-    var greedy = new EvalOptions { Samples = 1, Temperature = 0, Limit = limit, MaxNewTokens = maxTokens, Template = PromptTemplate.Chat };
+    var greedy = new EvalOptions { Samples = 1, Sampling = new() { Temperature = 0, MaxNewTokens = maxTokens }, Limit = limit, Template = PromptTemplate.Chat };
     var (l0, lDir) = await Run(local, gsm8k, greedy, "greedy-local");
     var (s0, sDir) = await Run(remote, gsm8k, greedy, "greedy-served");
     var a = Samples(lDir);
@@ -205,7 +205,7 @@ async Task<int> EvalCompare(LocalModel model)
         return JsonSerializer.Serialize(new { id = $"digits-{i}", question = $"What is {x} + {y}? Answer with one digit.", answer = (x + y).ToString(CultureInfo.InvariantCulture) });
     }));
     var digits = await EvalTasks.LoadAsync(file);
-    var sampled = new EvalOptions { Samples = samples, Temperature = 0.6, TopP = 0.95, Limit = limit, MaxNewTokens = maxTokens, Template = PromptTemplate.Chat };
+    var sampled = new EvalOptions { Samples = samples, Sampling = new() { Temperature = 0.6, TopP = 0.95, MaxNewTokens = maxTokens }, Limit = limit, Template = PromptTemplate.Chat };
     var (l1, _) = await Run(local, digits, sampled, "sampled-local");
     var (s1, _) = await Run(remote, digits, sampled, "sampled-served");
     double diff = l1.PassAt1 - s1.PassAt1, se = Math.Sqrt(l1.PassAt1StdErr * l1.PassAt1StdErr + s1.PassAt1StdErr * s1.PassAt1StdErr);

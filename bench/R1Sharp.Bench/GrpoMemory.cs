@@ -1,3 +1,5 @@
+using R1Sharp.Training.Optim;
+using R1Sharp.Training.Runs;
 // Resident memory over a long GRPO run (the recipe end to end on the embedded arithmetic task, 1m preset,
 // 4 prompts × G 4 × 32 new tokens per step, accuracy + format rewards, checkpoints every 100 steps):
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps]
@@ -8,7 +10,7 @@ using System.Diagnostics;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Grpo;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 
 static class GrpoMemory
@@ -23,8 +25,10 @@ static class GrpoMemory
             var clock = Stopwatch.StartNew();
             GrpoRecipe.Run(new GrpoOptions
             {
-                PromptsPerStep = 4, Generations = 4, MaxCompletionLength = 32, Steps = steps, LearningRate = 1e-4,
-                EvalPrompts = 4, EvalSamples = 2, LogEvery = 10, CheckpointEvery = 100, Seed = 1,
+                PromptsPerStep = 4, Generations = 4, Sampling = new() { MaxNewTokens = 32 }, Steps = steps,
+                Optimizer = new() { LearningRate = 1e-4, Schedule = ScheduleKind.Constant },
+                EvalPrompts = 4, EvalSamples = 2, EvalSampling = new() { MaxNewTokens = 32, Temperature = 0.6, TopP = 0.95 },
+                LogEvery = 10, CheckpointEvery = 100, Seed = 1,
             }, dir, Path.Combine(dir, "out"), RunSettings.Quiet(line =>
             {
                 if (!line.StartsWith("step ")) return;

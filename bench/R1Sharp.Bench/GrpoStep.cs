@@ -1,3 +1,5 @@
+using R1Sharp.Engine.Generation;
+using R1Sharp.Training.Runs;
 // One GRPO step, R1Sharp against a minimal PyTorch eager GRPO step on the same weights:
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m|25m|...] [--quick]
 //
@@ -15,7 +17,7 @@ using System.Text.Json.Nodes;
 using R1Sharp.Engine;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Grpo;
-using R1Sharp.Rewards.Tasks;
+using R1Sharp.Tasks;
 using R1Sharp.Training.Losses.Grpo;
 using R1Sharp.Training.Optim;
 using static TorchSharp.torch;
@@ -49,10 +51,12 @@ static class GrpoStep
             File.WriteAllText(Path.Combine(dir, "rewards.json"), JsonSerializer.Serialize(rewards));
             var options = new GrpoOptions
             {
-                PromptsPerStep = Prompts, Generations = Group, MaxCompletionLength = NewTokens, Temperature = 1.0, TopP = 1.0,
-                LossType = "dapo", Beta = 0, MaxGradNorm = 1.0, LearningRate = 1e-6, MicroBatchSize = 32,
+                PromptsPerStep = Prompts, Generations = Group, Sampling = new() { MaxNewTokens = NewTokens, Temperature = 1.0, TopP = 1.0 },
+                LossType = LossType.Dapo, Beta = 0, Optimizer = new() { LearningRate = 1e-6, MaxGradNorm = 1.0, Schedule = ScheduleKind.Constant },
+                MicroBatchSize = 32,
             };
-            var aggregation = LossAggregations.Get(options.LossType);
+            var aggregation = LossAggregations.For(options.LossType);
+            var trainable = new Trainable<CausalLM>(policy, ScalarType.Float32, (c, dtype) => new CausalLM(c, dtype)); // float32: no copy
             var sampler = new Sampler(new CausalLMLanguageModel(policy)) { MaxBatchSize = 128 };
             var dummy = new TaskExample("bench", "", "", new Dictionary<string, string>());
 
@@ -61,16 +65,16 @@ static class GrpoStep
                 var sw = Stopwatch.StartNew();
                 policy.eval();
                 var completions = sampler.Generate(prompts.Take(prompts_).Select(p => (IReadOnlyList<int>)p).ToList(),
-                    new SamplingOptions { MaxNewTokens = newTokens, Temperature = 1.0, TopP = 1.0, Seed = seed }, group);
+                    new GenerationOptions { MaxNewTokens = newTokens, Temperature = 1.0, TopP = 1.0, Seed = seed }, group);
                 double generation = sw.Elapsed.TotalSeconds;
                 if (completions.Any(c => c.Tokens.Length != newTokens)) throw new InvalidOperationException("a completion stopped early");
                 var samples = completions.Select((c, i) => new GrpoRecipe.Sample(dummy, prompts[c.PromptIndex], c.Tokens, c.LogProbs, true, "",
                     rewards[i], new Dictionary<string, double?>()) { Advantage = advantages[i] }).ToList();
-                var optimizer = Optimizers.AdamW(policy, options.LearningRate); // fresh state each round, as the PyTorch process
+                var optimizer = new OptimizerStep<CausalLM>(trainable, options.Optimizer, 1, _ => { }); // fresh state each round, as the PyTorch process
                 var t1 = sw.Elapsed.TotalSeconds;
                 var stats = GrpoRecipe.Update(policy, null, optimizer, samples, options with { Generations = group }, aggregation, CPU,
-                    new Dictionary<string, double>(), sw, (_, _) => true, options.LearningRate);
-                optimizer.Dispose();
+                    new Dictionary<string, double>(), sw, step: 0);
+                optimizer.Optimizer.Dispose();
                 return (generation, sw.Elapsed.TotalSeconds - t1, stats.GradNorm, completions.Select(c => c.Tokens).ToArray());
             }
 

@@ -1,3 +1,4 @@
+using R1Sharp.Engine.Generation;
 // Speed of the model stack, measured side by side in one run:
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- model [--quick]
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick]     (the SFT step: SftStep.cs)
@@ -119,7 +120,7 @@ try
     Checkpoint.Save(model, Path.Combine(dir, "model"));
     File.WriteAllText(Path.Combine(dir, "prompts.json"), JsonSerializer.Serialize(prompts));
     var sampler = new Sampler(new CausalLMLanguageModel(model)) { MaxBatchSize = decodeBatch };
-    var options = new SamplingOptions { MaxNewTokens = newTokens, Temperature = 0 };
+    var options = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0 };
     sampler.Generate(prompts.Take(4).ToArray(), options with { MaxNewTokens = 4 }); // warm-up
 
     (double TokensPerSecond, int[][] Tokens) Ours()

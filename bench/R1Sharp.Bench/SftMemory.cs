@@ -1,3 +1,4 @@
+using R1Sharp.Training.Runs;
 // Resident memory over a long SFT run (the recipe end to end, packed rows of 512, batch 8, on the 1m preset):
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps]
 // Prints the resident set every 10 steps. Native tensors per step are checked exactly by
@@ -7,7 +8,7 @@ using System.Diagnostics;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Sft;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 
 static class SftMemory
@@ -21,7 +22,7 @@ static class SftMemory
             var resident = new List<(int Step, double Megabytes)>();
             SftRecipe.Run(new SftOptions
             {
-                MaxLength = 512, BatchSize = 8, MaxSteps = steps, LogEvery = 10, EvalEvery = 50, CheckpointEvery = 100, LearningRate = 1e-3,
+                MaxLength = 512, BatchSize = 8, MaxSteps = steps, LogEvery = 10, EvalEvery = 50, CheckpointEvery = 100, Optimizer = new() { LearningRate = 1e-3, WarmupRatio = 0.03 },
             }, dir, Path.Combine(dir, "out"), examples: SftRecord.FromExamples(EmbeddedTask.ColdStartExamples(400)), settings: RunSettings.Quiet(line =>
             {
                 if (!line.StartsWith("step ")) return;

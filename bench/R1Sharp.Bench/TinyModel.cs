@@ -1,5 +1,5 @@
 using R1Sharp.Model;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 
 /// <summary>The memory benchmarks' model: a 1m-preset model, randomly initialised, with a BPE tokenizer trained on a small embedded corpus.</summary>

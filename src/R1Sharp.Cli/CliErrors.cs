@@ -14,7 +14,8 @@ public static class CliErrors
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
                                       or ArgumentException or FormatException or JsonException or UserError
                                       or NotSupportedException or OperationCanceledException
-                                      or Rewards.Tasks.DatasetFormatException)
+                                      or Data.DatasetFormatException or Training.Runs.RunFolderException
+                                      or Recipes.Pipeline.PipelineStateException or Rewards.Rules.RewardConfigException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

@@ -22,7 +22,7 @@ var root = new RootCommand(
     PretrainCommand.Create(),
     GrpoCommand.Create(),
     SftCommand.Create(),
-    SftCommand.CreateRewardModel(),
+    RmCommand.Create(),
     SampleCommand.Create(),
     DistillCommand.Create(),
     PipelineCommand.Create(),

@@ -5,41 +5,10 @@
 // The log-probability reported for each sampled token is log softmax(logits / T) before the top-k/top-p/
 // min-p filters (T = 1 when greedy): the quantity a GRPO trainer recomputes for π_old (TRL divides the
 // policy's logits by the sampling temperature the same way).
+using R1Sharp.Engine.Generation;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Engine;
-
-public sealed record SamplingOptions
-{
-    public int MaxNewTokens { get; init; } = 256;
-    /// <summary>0 means greedy.</summary>
-    public double Temperature { get; init; } = 1.0;
-    /// <summary>0 disables top-k.</summary>
-    public int TopK { get; init; }
-    public double TopP { get; init; } = 1.0;
-    public double MinP { get; init; }
-    /// <summary>Tokens that end a sequence (EOS, end-of-turn). The stop token is kept in the output tokens.</summary>
-    public IReadOnlyList<int> StopTokenIds { get; init; } = [];
-    /// <summary>Strings that end a sequence once the decoded output contains them (needs a decoder).</summary>
-    public IReadOnlyList<string> StopStrings { get; init; } = [];
-    /// <summary>Same seed, same prompts, same options → same tokens. Null draws a fresh seed.</summary>
-    public long? Seed { get; init; }
-    /// <summary>
-    /// When &gt; 0, each step also finds this many most probable tokens and their log-probabilities (same
-    /// distribution as <see cref="Completion.LogProbs"/>) and passes them to the <see cref="TokenObserver"/>.
-    /// </summary>
-    public int TopLogProbs { get; init; }
-
-    public void Validate()
-    {
-        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be ≥ 1 (got {MaxNewTokens})");
-        if (Temperature < 0) throw new ArgumentException($"temperature must be ≥ 0 (got {Temperature})");
-        if (TopK < 0) throw new ArgumentException($"top-k must be ≥ 0 (got {TopK})");
-        if (TopP is <= 0 or > 1) throw new ArgumentException($"top-p must be in (0, 1] (got {TopP})");
-        if (MinP is < 0 or > 1) throw new ArgumentException($"min-p must be in [0, 1] (got {MinP})");
-        if (TopLogProbs < 0) throw new ArgumentException($"top log-probs must be ≥ 0 (got {TopLogProbs})");
-    }
-}
 
 public enum FinishReason { Stop, Length }
 
@@ -54,7 +23,7 @@ public sealed record Completion(int PromptIndex, int[] Tokens, float[] LogProbs,
 /// <param name="Token">The token just appended to the row.</param>
 /// <param name="LogProb">Its log-probability (as in <see cref="Completion.LogProbs"/>).</param>
 /// <param name="Finish">The sampler's own verdict: Stop (stop token or stop string), Length (max new tokens), or null.</param>
-/// <param name="TopTokens">With <see cref="SamplingOptions.TopLogProbs"/> &gt; 0: the most probable tokens, most probable first.</param>
+/// <param name="TopTokens">With <see cref="GenerationOptions.TopLogProbs"/> &gt; 0: the most probable tokens, most probable first.</param>
 /// <param name="TopLogProbs">Their log-probabilities.</param>
 public readonly record struct SampledToken(int Row, int Token, float LogProb, FinishReason? Finish, int[]? TopTokens = null, float[]? TopLogProbs = null);
 
@@ -76,12 +45,12 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     /// <paramref name="observer"/>, when given, sees each token as it is sampled and may end rows early
     /// (per-row token limits, stop strings of its own, a client that went away).
     /// </summary>
-    public IReadOnlyList<Completion> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, SamplingOptions options,
+    public IReadOnlyList<Completion> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
         int samplesPerPrompt = 1, CancellationToken cancellationToken = default, TokenObserver? observer = null)
     {
         options.Validate();
         if (samplesPerPrompt < 1) throw new ArgumentException("samples per prompt must be ≥ 1");
-        if (options.StopStrings.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder (a tokenizer)");
+        if (options.Stop.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder (a tokenizer)");
         for (int i = 0; i < prompts.Count; i++)
             if (prompts[i].Count == 0) throw new ArgumentException($"prompt {i} is empty");
 
@@ -97,7 +66,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     }
 
     IEnumerable<Completion> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n,
-        SamplingOptions o, Generator generator, CancellationToken ct, TokenObserver? observer)
+        GenerationOptions o, Generator generator, CancellationToken ct, TokenObserver? observer)
     {
         int longest = Enumerable.Range(start, count).Max(i => prompts[i].Count);
         var ids = new long[count * longest];
@@ -116,7 +85,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         var finish = new FinishReason?[rows];
         var stopString = new string?[rows];
         var stopIds = o.StopTokenIds.ToHashSet();
-        int stopWindow = o.StopStrings.Count == 0 ? 0 : o.StopStrings.Max(s => s.Length) + 8; // tokens to decode
+        int stopWindow = o.Stop.Count == 0 ? 0 : o.Stop.Max(s => s.Length) + 8; // tokens to decode
 
         using var noGrad = no_grad();
         using var batch = model.Start(count, longest + o.MaxNewTokens);
@@ -158,7 +127,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
                 tokens[row].Add(token);
                 logProbs[row].Add(nextLp[b]);
                 if (stopIds.Contains(token)) finish[row] = FinishReason.Stop;
-                else if (stopWindow > 0 && FindStopString(tokens[row], o.StopStrings, stopWindow) is { } s)
+                else if (stopWindow > 0 && FindStopString(tokens[row], o.Stop, stopWindow) is { } s)
                     (finish[row], stopString[row]) = (FinishReason.Stop, s);
                 else if (tokens[row].Count == o.MaxNewTokens) finish[row] = FinishReason.Length;
                 if (observer is not null)
@@ -201,7 +170,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     }
 
     /// <summary>One token per row from float32 logits (B, V): (token ids (B,), their log-probabilities (B,)).</summary>
-    public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, SamplingOptions o, Generator? generator = null)
+    public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Generator? generator = null)
     {
         if (o.Temperature == 0)
         {

@@ -17,7 +17,7 @@ public sealed record RewardInput(
 }
 
 /// <summary>
-/// A reward function (DESIGN.md §4). It scores a batch so that expensive judges (a code sandbox, a reward
+/// A reward function (docs/architecture.md, "Rewards"). It scores a batch so that expensive judges (a code sandbox, a reward
 /// model) can work in parallel, and so that group-relative rewards (Kimi length) see their group.
 /// A score is a number, or null for "cannot judge" (excluded from means, never counted as 0).
 /// Implementations never throw on any completion text.
@@ -29,4 +29,14 @@ public interface IReward
 
     /// <summary>One score per input, in the same order.</summary>
     IReadOnlyList<double?> Score(IReadOnlyList<RewardInput> batch, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// A reward that reads reference fields of its inputs (the gold answer, the tests): it names them, so that a run whose
+/// data lacks them can say which field is missing instead of training on null scores.
+/// </summary>
+public interface IReadsReferenceFields
+{
+    /// <summary>The reference fields the reward needs, e.g. <c>answer</c>.</summary>
+    IReadOnlyList<string> ReferenceFields { get; }
 }

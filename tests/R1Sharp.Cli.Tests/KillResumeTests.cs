@@ -20,7 +20,7 @@ public class KillResumeTests
     static readonly string[] GrpoArgs =
     [
         "--set", "steps=16", "--set", "checkpoint_every=1", "--set", "prompts_per_step=2", "--set", "generations=4",
-        "--set", "max_completion_length=16", "--set", "train_prompts=64", "--set", "eval_prompts=2", "--set", "eval_samples=1",
+        "--set", "sampling.max_new_tokens=16", "--set", "eval_sampling.max_new_tokens=16", "--set", "train_prompts=64", "--set", "eval_prompts=2", "--set", "eval_samples=1",
         "--set", "learning_rate=0.001", "--set", "micro_batch_size=4", "--set", "seed=5",
         // A reward that varies on a barely trained model (completion length: DAPO's soft overlong punishment), so that
         // advantages, gradients and the optimiser state are not all zero.

@@ -53,9 +53,9 @@ public class RewardCommandTests
         Assert.Null(graded[14]["correct"]);
 
         // -o /dev/null writes through the device (renaming a temporary file over it would replace /dev/null).
-        Assert.False(AtomicFile.IsRegularFileOrAbsent("/dev/null"));
+        Assert.False(R1Sharp.Data.AtomicFile.IsRegularFileOrAbsent("/dev/null"));
         Assert.Contains("15 rows graded", CliRunner.Ok("grade", "--input", input, "--output", "/dev/null").Stdout);
-        Assert.False(AtomicFile.IsRegularFileOrAbsent("/dev/null"));
+        Assert.False(R1Sharp.Data.AtomicFile.IsRegularFileOrAbsent("/dev/null"));
 
         var text = CliRunner.Ok("grade", "--input", input).Stderr;   // rows on stdout, summary on stderr
         Assert.Contains("15 rows graded (math): 12 correct, 2 wrong, 1 could not be judged", text);
@@ -96,7 +96,7 @@ public class RewardCommandTests
         Assert.Equal([true, true, true, false, false, false], Output(output).Select(o => o["correct"]!.GetValue<bool>()));
         Assert.Equal(0.5, summary.GetProperty("accuracy").GetDouble());
         Assert.Equal(1, summary.GetProperty("extraction").GetProperty("none").GetProperty("rows").GetInt32());
-        Assert.Equal($"error: {input}:1: field 'target': missing",
+        Assert.Equal($"error: {input}:1: field 'target': missing; the row has numbers, prediction",
             CliRunner.Fails("grade", "--input", tmp.Write("in.jsonl", """{"numbers": [1, 2], "prediction": "x"}"""), "--task", "countdown"));
     }
 
@@ -186,6 +186,6 @@ public class RewardCommandTests
         Assert.Equal("error: --weights: 1 weights for 2 rewards (format, accuracy)", CliRunner.Fails("reward", "--input", input, "--rewards", "format,accuracy", "--weights", "2"));
         Assert.Equal("error: --rewards: 'pattern' in 'format:pattern' is not KEY=VALUE", CliRunner.Fails("reward", "--input", input, "--rewards", "format:pattern"));
         string bad = tmp.Write("bad.jsonl", """{"prompt": "p"}""");
-        Assert.Equal($"error: {bad}:1: field 'completion': missing (also looked for 'prediction')", CliRunner.Fails("reward", "--input", bad, "--rewards", "format"));
+        Assert.Equal($"error: {bad}:1: field 'completion': missing (also looked for 'prediction'); the row has prompt", CliRunner.Fails("reward", "--input", bad, "--rewards", "format"));
     }
 }

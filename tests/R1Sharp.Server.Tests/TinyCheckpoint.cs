@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using R1Sharp.Rewards.Tasks;
+using R1Sharp.Tasks;
 using R1Sharp.Text.Tokenization;
 
 namespace R1Sharp.Server.Tests;

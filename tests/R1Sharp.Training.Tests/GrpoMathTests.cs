@@ -135,10 +135,10 @@ public class GrpoMathTests
     }
 
     [Fact]
-    public void AggregationsAreChosenByName()
+    public void Aggregations_are_chosen_by_loss_type()
     {
-        Assert.Equal(["bnpo", "dapo", "dr_grpo", "grpo"], LossAggregations.All.Keys.Order());
-        Assert.IsType<DrGrpoAggregation>(LossAggregations.Get("dr_grpo"));
-        Assert.Throws<ArgumentException>(() => LossAggregations.Get("ppo"));
+        Assert.Equal(["grpo", "bnpo", "dapo", "dr_grpo"], Enum.GetValues<LossType>().Select(t => LossAggregations.For(t).Name));
+        Assert.IsType<DrGrpoAggregation>(LossAggregations.For(LossType.DrGrpo));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LossAggregations.For((LossType)42));
     }
 }

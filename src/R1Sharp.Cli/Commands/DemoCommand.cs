@@ -3,6 +3,7 @@ using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Recipes.Pretrain;
 using R1Sharp.Training.Logging;
+using R1Sharp.Training.Runs;
 
 namespace R1Sharp.Cli.Commands;
 
@@ -46,7 +47,7 @@ public static class DemoCommand
             Console.WriteLine($"{"",-12} {"pass@1",8} {"length",8} {"format",8}");
             Console.WriteLine($"{"base",-12} {result.Before.PassAt1,8:P1} {result.Before.MeanLength,8:F1} {result.Before.FormatRate,8:P0}");
             Console.WriteLine($"{"R1-Zero",-12} {result.After.PassAt1,8:P1} {result.After.MeanLength,8:F1} {result.After.FormatRate,8:P0}");
-            Console.WriteLine($"(pass@1 over {grpo.EvalSamples} samples × {grpo.EvalPrompts} held-out prompts at T {grpo.EvalTemperature}, top-p {grpo.EvalTopP}; length in tokens)");
+            Console.WriteLine($"(pass@1 over {grpo.EvalSamples} samples × {grpo.EvalPrompts} held-out prompts at T {grpo.EvalSampling.Temperature}, top-p {grpo.EvalSampling.TopP}; length in tokens)");
             Console.WriteLine($"model: {result.ModelDirectory}; metrics: {Path.Combine(zeroDir, "metrics.jsonl")}, samples: {Path.Combine(zeroDir, "completions.jsonl")}");
             return Task.FromResult(0);
         });

@@ -17,7 +17,7 @@ public static class DistillCommand
         return new RecipeCommand<DistillOptions>("distill",
                 "Distil reasoning into a smaller student (DeepSeek-R1 stage 6): SFT on the teacher's samples, optionally plus " +
                 "α·τ²·KL(teacher ‖ student) on the completion tokens (--set kl_weight=α --set kl_temperature=τ). SFT options under sft.*.",
-                new DistillOptions(), (o, device) => o with { Sft = o.Sft with { Device = device } })
+                new DistillOptions())
             .Build((r, options, output, settings) =>
             {
                 if (r.GetValue(teacher) is { } t) options = options with { Teacher = t };

@@ -52,12 +52,12 @@ public static class EvalCommand
         {
             string templateName = r.GetValue(template)!;
             string? instructionText = r.GetValue(instruction) ?? (templateName == "r1-zero" ? null : EvalTasks.MathInstruction);
-            R1Sharp.Rewards.Tasks.TaskDefinition task;
+            R1Sharp.Tasks.TaskDefinition task;
             try
             {
                 task = EvalTasks.LoadAsync(r.GetValue(benchmark)!, instructionText, ct).GetAwaiter().GetResult();
             }
-            catch (R1Sharp.Rewards.Tasks.DatasetFormatException e)
+            catch (R1Sharp.Data.DatasetFormatException e)
             {
                 throw new UserError(e.Message);
             }
@@ -67,20 +67,19 @@ public static class EvalCommand
             var options = new EvalOptions
             {
                 Samples = r.GetValue(samples),
-                Temperature = r.GetValue(temperature),
-                TopP = r.GetValue(topP),
-                TopK = r.GetValue(topK),
-                MaxNewTokens = r.GetValue(maxNew),
+                Sampling = new GenerationOptions
+                {
+                    Temperature = r.GetValue(temperature), TopP = r.GetValue(topP), TopK = r.GetValue(topK), MaxNewTokens = r.GetValue(maxNew),
+                    Seed = r.GetValue(seed), Stop = r.GetValue(stop) ?? [],
+                },
                 Limit = r.GetValue(limit),
-                Seed = r.GetValue(seed),
                 Template = chosen,
                 SystemPrompt = r.GetValue(system),
-                Stop = r.GetValue(stop) ?? [],
                 ModelName = modelName,
             };
             int total = Math.Min(task.Examples.Count, options.Limit ?? int.MaxValue);
             Console.Error.WriteLine($"[eval] {task.Name}: {total} problems × {options.Samples} samples on {generator.Description}, " +
-                                    $"template {chosen?.Name ?? "raw"}, temperature {options.Temperature}, top-p {options.TopP}, max {options.MaxNewTokens} new tokens");
+                                    $"template {chosen?.Name ?? "raw"}, temperature {options.Sampling.Temperature}, top-p {options.Sampling.TopP}, max {options.Sampling.MaxNewTokens} new tokens");
             EvalSummary summary;
             try
             {

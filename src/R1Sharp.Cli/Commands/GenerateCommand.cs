@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine;
+using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Text.Tokenization;
 
@@ -45,7 +46,7 @@ public static class GenerateCommand
             var defaults = GenerationDefaults.Read(dir);
             var stopIds = m.Config.EosTokenIds.Concat(defaults.EosTokenIds).ToHashSet();
             if (tokenizer?.EosTokenId is { } eos) stopIds.Add(eos);
-            var options = new SamplingOptions
+            var options = new GenerationOptions
             {
                 MaxNewTokens = r.GetValue(maxNew),
                 Temperature = r.GetValue(temperature) ?? defaults.Temperature,
@@ -54,7 +55,7 @@ public static class GenerateCommand
                 MinP = r.GetValue(minP) ?? 0,
                 Seed = r.GetValue(seed),
                 StopTokenIds = stopIds.ToArray(),
-                StopStrings = r.GetValue(stop) ?? [],
+                Stop = r.GetValue(stop) ?? [],
             };
             var sampler = new Sampler(new CausalLMLanguageModel(m), tokenizer is null ? null : t => tokenizer.Decode(t));
             var sw = Stopwatch.StartNew();

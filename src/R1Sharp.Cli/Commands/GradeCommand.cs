@@ -3,16 +3,21 @@ using System.CommandLine;
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json.Nodes;
-using R1Sharp.Rewards;
+using R1Sharp.Data;
+using R1Sharp.Engine;
+using R1Sharp.Engine.Generation;
+using R1Sharp.Recipes.Eval;
 using R1Sharp.Rewards.Code;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Rewards.Verification;
+using R1Sharp.Tasks;
 
 namespace R1Sharp.Cli.Commands;
 
 /// <summary>
 /// <c>r1sharp grade --input FILE.jsonl [--task math|gsm8k|countdown|code] [--output FILE.jsonl]</c>: decides, row by
-/// row, whether a prediction is correct, with the same graders the rewards and evaluation use, and prints accuracy
+/// row, whether a prediction is correct, with the evaluation's scorer (ProblemScorer, the graders training rewards use
+/// too), and prints accuracy
 /// and how the answers were found. Each output row is the input row plus <c>correct</c> (true, false, or null for
 /// "cannot judge") and the extracted answers. Every row is read and checked before any is graded.
 /// </summary>
@@ -32,13 +37,13 @@ public static class GradeCommand
                        APPS inputs/outputs); "prediction" (or "completion"): the last fenced program is run in
                        the code sandbox; correct when every test passes.
         Added fields: "correct" (true/false/null), "extracted_answer", "extraction_rule"; math and gsm8k also
-        "gold_answer", "gold_normalized", "extracted_normalized"; code also "tests_passed" and "code_summary".
+        "gold_answer", "gold_normalized", "extracted_normalized"; code also "tests_passed".
         correct is null when the row cannot be judged: a gold answer that does not parse, a sandbox failure.
         """;
 
     public static Command Create()
     {
-        var input = new Option<string>("--input", "-i") { Description = "JSONL file of rows to grade (fields below).", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "Data file of rows to grade (JSONL, JSON or Parquet; fields below).", Required = true };
         var task = new Option<string>("--task") { Description = "How to grade: math (default), gsm8k, countdown or code.", DefaultValueFactory = _ => "math" };
         task.AcceptOnlyFromAmong("math", "gsm8k", "countdown", "code");
         var output = new Option<string?>("--output", "-o") { Description = "Write the graded rows here (written whole, then renamed into place). Default: standard output, with the summary on standard error." };
@@ -52,116 +57,125 @@ public static class GradeCommand
         {
             var path = r.GetValue(input)!;
             var kind = r.GetValue(task)!;
-            var rows = JsonlRows.Read(path);
-            var items = new List<Item>(rows.Count);
+            double seconds = r.GetValue(timeLimit);
+            if (!(seconds > 0 && seconds <= 3600)) throw new UserError($"--time-limit: {seconds} is not a number of seconds in (0, 3600]");
+            var items = new List<Item>();
             var malformed = new List<string>();
-            foreach (var row in rows)
+            foreach (var row in DataRows.ReadAll(path))
             {
-                try { items.Add(Parse(path, row, kind)); }
-                catch (MalformedRowException e) when (r.GetValue(skip)) { malformed.Add(e.Message); }
+                try { items.Add(Parse(row, kind)); }
+                catch (DatasetFormatException e) when (r.GetValue(skip)) { malformed.Add(e.Message); }
             }
 
-            var grades = kind switch
-            {
-                "math" or "gsm8k" => GradeMath(items),
-                "countdown" => GradeCountdown(items),
-                _ => GradeCode(items, r.GetValue(language)!, r.GetValue(timeLimit)),
-            };
+            // The evaluation's own scorer on the task these rows make: the grader training rewards use too.
+            var scorer = new ProblemScorer(Task(kind, items, r.GetValue(language)!, seconds));
+            var grades = new Grade[items.Count];
+            Parallel.For(0, items.Count, i => grades[i] = GradeOne(scorer, items[i], kind, r.GetValue(language)!));
 
             var outPath = r.GetValue(output);
-            JsonlRows.Write(outPath, items.Select((item, i) => JsonlRows.ToLine(Annotate(item.Row.Data, grades[i]))));
+            JsonlOutput.Write(outPath, items.Select((item, i) => JsonlOutput.ToLine(Annotate(item.Row.Fields, grades[i]))));
             var summary = Summarize(kind, path, grades, malformed);
-            var text = r.GetValue(json) ? JsonlRows.ToLine(summary) : Describe(summary, malformed);
+            var text = r.GetValue(json) ? JsonlOutput.ToLine(summary) : Describe(summary, malformed);
             (outPath is null ? Console.Error : Console.Out).WriteLine(text);
             return 0;
         });
         return command;
     }
 
-    /// <summary>A row ready to grade.</summary>
-    sealed record Item(JsonlRow Row, string Gold, string Prediction, List<BigInteger>? Numbers = null, BigInteger Target = default);
+    /// <summary>A row ready to grade: the problem as a task example (its gold in the reference fields) and the prediction.</summary>
+    sealed record Item(DataRow Row, TaskExample Example, string Prediction);
 
     /// <summary>The verdict on one row.</summary>
     sealed record Grade(bool? Correct, string? Extracted, string? Rule, JsonObject Extra);
 
-    static Item Parse(string path, JsonlRow row, string kind)
+    static Item Parse(DataRow row, string kind)
     {
-        string prediction = JsonlRows.RequiredString(path, row, "prediction", "completion");
+        string prediction = row.String("prediction", "completion");
+        var reference = new Dictionary<string, string>(StringComparer.Ordinal);
         switch (kind)
         {
             case "math":
-                return new Item(row, JsonlRows.RequiredScalar(path, row, "gold", "answer"), prediction);
+                reference["answer"] = row.Scalar("gold", "answer");
+                break;
             case "gsm8k":
             {
-                string gold = JsonlRows.RequiredScalar(path, row, "gold", "answer");
+                string gold = row.Scalar("gold", "answer");
                 int marker = gold.LastIndexOf("####", StringComparison.Ordinal);
                 if (marker >= 0) gold = gold[(marker + 4)..];
-                return new Item(row, gold.Trim().Replace(",", ""), prediction);
+                reference["answer"] = gold.Trim().Replace(",", "");
+                break;
             }
             case "countdown":
             {
-                var numbers = JsonlRows.Field(row.Data, "numbers") ?? throw new MalformedRowException(path, row.Line, "numbers", "missing");
-                if (!CountdownReward.TryParseNumbers(numbers.Text, out var parsed))
-                    throw new MalformedRowException(path, row.Line, "numbers", $"expected integers like [30, 100, 93] or \"30,100,93\", got {numbers.Text}");
-                var target = JsonlRows.Field(row.Data, "target") ?? throw new MalformedRowException(path, row.Line, "target", "missing");
-                if (!BigInteger.TryParse(target.Text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var t))
-                    throw new MalformedRowException(path, row.Line, "target", $"expected an integer, got {target.Text}");
-                return new Item(row, target.Text, prediction, parsed, t);
+                var numbers = row["numbers"] is { } n ? DataRow.Text(n) : throw row.Missing("numbers");
+                if (!CountdownReward.TryParseNumbers(numbers, out _))
+                    throw row.Error("numbers", $"expected integers like [30, 100, 93] or \"30,100,93\", got {numbers}");
+                var target = row["target"] is { } t ? DataRow.Text(t) : throw row.Missing("target");
+                if (!BigInteger.TryParse(target.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _))
+                    throw row.Error("target", $"expected an integer, got {target}");
+                (reference["numbers"], reference["target"]) = (numbers, target);
+                break;
             }
             default:
             {
-                var tests = JsonlRows.Field(row.Data, "gold", "tests") ?? throw new MalformedRowException(path, row.Line, "gold", "missing (also looked for 'tests')");
-                try { CodeTests.Parse(tests.Text, "the tests"); }
-                catch (CodeTestsFormatException e) { throw new MalformedRowException(path, row.Line, tests.Name, e.Message); }
-                return new Item(row, tests.Text, prediction);
+                string field = row.FirstPresent("gold", "tests") ?? throw row.Missing("gold", "tests");
+                string tests = DataRow.Text(row[field]!);
+                try { CodeTests.Parse(tests, "the tests"); }
+                catch (CodeTestsFormatException e) { throw row.Error(field, e.Message); }
+                reference["tests"] = tests;
+                break;
             }
         }
+        return new Item(row, new TaskExample($"row-{row.Line}", "", "", reference), prediction);
     }
 
-    static Grade[] GradeMath(List<Item> items)
+    /// <summary>The rows as a task whose metric is the kind's reward: accuracy (Math-Verify's rules), countdown, or code in the sandbox.</summary>
+    static TaskDefinition Task(string kind, List<Item> items, string language, double timeLimit)
     {
-        var grades = new Grade[items.Count];
-        Parallel.For(0, items.Count, i =>
+        var metric = kind switch
         {
-            var item = items[i];
-            var result = MathVerifier.Grade(item.Gold, item.Prediction);
-            bool? correct = RewardRegistry.MathGrader(item.Gold, item.Prediction);
-            var extra = new JsonObject
+            "math" or "gsm8k" => new RewardSpec("accuracy"),
+            "countdown" => new RewardSpec("countdown"),
+            _ => new RewardSpec("code", 1.0, new Dictionary<string, string>
             {
-                ["gold_answer"] = item.Gold,
-                ["gold_normalized"] = MathVerifier.Normalize(item.Gold),
-                ["extracted_normalized"] = result.Prediction is null ? null : MathVerifier.Normalize(result.Prediction),
-            };
-            grades[i] = new Grade(correct, result.Prediction, result.Rule is { } rule ? RuleName(rule) : null, extra);
-        });
-        return grades;
+                ["language"] = language, ["time_limit"] = timeLimit.ToString("R", CultureInfo.InvariantCulture),
+            }),
+        };
+        try
+        {
+            var definition = new TaskDefinition($"grade-{kind}", [.. items.Select(i => i.Example)], [metric], new EvaluationMetric(metric.Name));
+            if (items.Count > 0) definition.Registry().Create(metric.Name, metric.Options); // a bad option or no sandbox fails here, before any row
+            return definition;
+        }
+        catch (RewardConfigException e) { throw new UserError(e.Message); }
     }
 
-    static Grade[] GradeCountdown(List<Item> items) =>
-        items.Select(item =>
-        {
-            string? equation = CompletionText.LastAnswer(item.Prediction)?.Trim();
-            bool correct = equation is not null && CountdownReward.IsCorrect(equation, item.Numbers!, item.Target);
-            return new Grade(correct, equation, equation is null ? null : "answer_tag", []);
-        }).ToArray();
-
-    static Grade[] GradeCode(List<Item> items, string language, double timeLimit)
+    static Grade GradeOne(ProblemScorer scorer, Item item, string kind, string language)
     {
-        if (items.Count == 0) return [];
-        var options = new Dictionary<string, string>
+        var sample = scorer.Score(item.Example, new GenerationResult(0, [new GenerationSample(item.Prediction, null, null, FinishReason.Stop, 0)])).Samples[0];
+        bool? correct = sample.Score is null ? null : sample.Correct;
+        switch (kind)
         {
-            ["language"] = language,
-            ["time_limit"] = timeLimit.ToString("R", CultureInfo.InvariantCulture),
-        };
-        CodeReward reward;
-        try { reward = (CodeReward)RewardRegistry.CreateStandard().Create("code", options); }
-        catch (RewardConfigException e) { throw new UserError(e.Message); }
-        var batch = items.Select(item => new RewardInput("", item.Prediction, new Dictionary<string, string> { ["tests"] = item.Gold })).ToList();
-        return reward.Evaluate(batch).Select(e => new Grade(
-            e.Score is double s ? s >= 1.0 : null,
-            e.Program,
-            e.Program is null ? null : "code_block",
-            new JsonObject { ["tests_passed"] = e.Score, ["code_summary"] = e.Summary })).ToArray();
+            case "math" or "gsm8k":
+            {
+                string gold = item.Example.Field("answer")!;
+                var result = MathVerifier.Grade(gold, item.Prediction);
+                var extra = new JsonObject
+                {
+                    ["gold_answer"] = gold,
+                    ["gold_normalized"] = MathVerifier.Normalize(gold),
+                    ["extracted_normalized"] = result.Prediction is null ? null : MathVerifier.Normalize(result.Prediction),
+                };
+                return new Grade(correct, result.Prediction, result.Rule is { } rule ? RuleName(rule) : null, extra);
+            }
+            case "countdown":
+                return new Grade(correct, sample.Answer, sample.Answer is null ? null : "answer_tag", []);
+            default:
+            {
+                var program = CodeLanguages.Find(language) is { } lang ? CodeExtractor.LastProgram(item.Prediction, lang) : null;
+                return new Grade(correct, program, program is null ? null : "code_block", new JsonObject { ["tests_passed"] = sample.Score });
+            }
+        }
     }
 
     static JsonObject Annotate(JsonObject row, Grade grade)

@@ -12,7 +12,7 @@ public static class GrpoCommand
         return new RecipeCommand<GrpoOptions>("grpo",
                 "Train a model with GRPO and rule-checked rewards (DeepSeek-R1-Zero when started from a base model). " +
                 "Presets: r1-zero-embedded, deepseek-r1, deepseekmath, dapo, dr-grpo.",
-                new GrpoOptions(), (o, device) => o with { Device = device })
+                new GrpoOptions())
             .Build((r, options, output, settings) =>
             {
                 var result = GrpoRecipe.Run(options, r.GetValue(model)!, output, settings);

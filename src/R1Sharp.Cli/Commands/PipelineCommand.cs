@@ -1,8 +1,9 @@
 using System.CommandLine;
-using R1Sharp.Recipes.Common;
+using R1Sharp.Model;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Pipeline;
 using R1Sharp.Training.Logging;
+using R1Sharp.Training.Runs;
 
 namespace R1Sharp.Cli.Commands;
 
@@ -17,15 +18,16 @@ public static class PipelineCommand
     {
         var config = new Argument<string>("config") { Description = "The pipeline's YAML config (configs/pipeline-embedded.yaml: the embedded CPU demo)." };
         var output = new Option<string>("--output", "-o") { Description = "Run folder: one folder per stage, summary.json, report.html.", DefaultValueFactory = _ => Path.Combine("runs", "pipeline") };
-        var from = new Option<string?>("--from") { Description = $"Redo this stage and every later one (earlier ones must be done): {string.Join(", ", PipelineRecipe.Stages)}." };
+        var from = new Option<string?>("--from") { Description = $"Redo this stage and every later one (earlier ones must be done): {string.Join(", ", PipelineStages.All.Select(PipelineStages.Name))}." };
         var until = new Option<string?>("--until") { Description = "Stop after this stage." };
         var quick = new Option<bool>("--quick") { Description = "A smoke run of a few minutes: every stage on little data and few steps (the numbers mean nothing)." };
         var set = new Option<string[]>("--set") { Description = "Override one field of the config: --set r1_zero.steps=100, --set eval.samples=16 (the value is YAML). Repeatable." };
-        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N for every stage (overrides the config)." };
+        var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N for every stage (overrides the config's device)." };
+        var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 for every stage (overrides the config's dtype)." };
         var threads = Shared.Threads();
         var run = new Command("run", "Run the DeepSeek-R1 pipeline: base → r1-zero → cold-start → reasoning-rl → rejection-sampling → sft → final-rl → distill → eval. A rerun skips finished stages and resumes an interrupted one.")
         {
-            config, output, from, until, quick, set, device, threads,
+            config, output, from, until, quick, set, device, dtype, threads,
         };
         run.SetAction((r, ct) =>
         {
@@ -36,20 +38,14 @@ public static class PipelineCommand
             bool isQuick = r.GetValue(quick);
             if (isQuick) options = options.Quick();
             options = ConfigBinder.LoadYaml(options, null, ConfigBinder.OverrideSource, r.GetValue(set) ?? []);
-            if (r.GetValue(device) is { } d)
-            {
-                Shared.ParseDevice(d);
-                options = options.OnDevice(d);
-            }
+            if (r.GetValue(device) is { } d) options = options with { Device = Shared.ParseDevice(d).ToString() };
+            if (r.GetValue(dtype) is { } t) options = options with { Dtype = Precision.Name(Shared.ParseDtype(t)) };
             Shared.SetThreads(r.GetValue(threads));
-            var root = r.GetValue(output)!;
-            Directory.CreateDirectory(root);
-            ConfigBinder.WriteYaml(options, Path.Combine(root, "config.yaml"), $"r1sharp pipeline run {path} (effective options)");
-            var table = PipelineRecipe.Run(options, root, new PipelineRun(r.GetValue(from), r.GetValue(until), isQuick, path),
-                new RunSettings(Resume: true, ConsoleDisplay.Auto, null, ct));
+            var stages = new PipelineRun(Stage(r.GetValue(from), "--from"), Stage(r.GetValue(until), "--until"), isQuick, path);
+            var table = PipelineRecipe.Run(options, r.GetValue(output)!, stages, new RunSettings(Resume: true, ConsoleDisplay.Auto, null, ct));
             Console.WriteLine();
             Console.WriteLine(PipelineTable.Format(table));
-            Console.WriteLine($"report: {Path.GetFullPath(PipelineReport.Write(root))}");
+            Console.WriteLine($"report: {Path.GetFullPath(PipelineReport.Write(r.GetValue(output)!))}");
             return Task.FromResult(0);
         });
 
@@ -63,5 +59,12 @@ public static class PipelineCommand
             return 0;
         });
         return new Command("pipeline", "The whole DeepSeek-R1 recipe from one config.") { run, report };
+    }
+
+    static PipelineStage? Stage(string? name, string option)
+    {
+        if (name is null) return null;
+        try { return PipelineStages.Parse(name); }
+        catch (ArgumentException e) { throw new UserError($"{option}: {e.Message}"); }
     }
 }

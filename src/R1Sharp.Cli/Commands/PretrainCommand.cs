@@ -10,7 +10,7 @@ public static class PretrainCommand
         new RecipeCommand<PretrainOptions>("pretrain",
                 "Pretrain a small Qwen2-architecture model from scratch (a BPE tokenizer trained on the corpus, next-token loss). " +
                 "The default corpus is the embedded arithmetic task's, made so the base model is imperfect on purpose.",
-                new PretrainOptions(), (o, device) => o with { Device = device })
+                new PretrainOptions())
             .Build((_, options, output, settings) =>
             {
                 var result = PretrainRecipe.Run(options, output, settings);

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
 
@@ -36,7 +37,7 @@ public static class RewardCommand
 
     public static Command Create()
     {
-        var input = new Option<string>("--input", "-i") { Description = "JSONL file of rows to score (fields below).", Required = true };
+        var input = new Option<string>("--input", "-i") { Description = "Data file of rows to score (JSONL, JSON or Parquet; fields below).", Required = true };
         var rewards = new Option<string>("--rewards", "-r") { Description = "Reward functions with their options (syntax below), e.g. accuracy,format:pattern=r1_zero.", Required = true };
         var weights = new Option<string?>("--weights", "-w") { Description = "Comma-separated weights, one per reward, in order (default: 1 each)." };
         var output = new Option<string?>("--output", "-o") { Description = "Write the scored rows here (written whole, then renamed into place). Default: standard output, with the summary on standard error." };
@@ -52,33 +53,33 @@ public static class RewardCommand
             catch (Exception e) when (e is RewardConfigException or ArgumentException) { throw new UserError($"--rewards: {e.Message}"); }
 
             var path = r.GetValue(input)!;
-            var rows = new List<JsonlRow>();
+            var rows = new List<DataRow>();
             var inputs = new List<RewardInput>();
             var malformed = new List<string>();
-            foreach (var row in JsonlRows.Read(path))
+            foreach (var row in DataRows.ReadAll(path))
             {
                 try
                 {
-                    inputs.Add(ToInput(path, row));
+                    inputs.Add(ToInput(row));
                     rows.Add(row);
                 }
-                catch (MalformedRowException e) when (r.GetValue(skip)) { malformed.Add(e.Message); }
+                catch (DatasetFormatException e) when (r.GetValue(skip)) { malformed.Add(e.Message); }
             }
 
             var scores = combined.Score(inputs);
             var outPath = r.GetValue(output);
-            JsonlRows.Write(outPath, rows.Select((row, i) =>
+            JsonlOutput.Write(outPath, rows.Select((row, i) =>
             {
-                var o = (JsonObject)row.Data.DeepClone();
+                var o = (JsonObject)row.Fields.DeepClone();
                 var values = new JsonObject();
                 foreach (var name in combined.Names) values[name] = Number(scores[i].Components[name]);
                 o["rewards"] = values;
                 o["reward"] = Number(scores[i].Total);
-                return JsonlRows.ToLine(o);
+                return JsonlOutput.ToLine(o);
             }));
 
             var summary = Summarize(path, combined, scores, malformed.Count);
-            var text = r.GetValue(json) ? JsonlRows.ToLine(summary) : Describe(summary, malformed);
+            var text = r.GetValue(json) ? JsonlOutput.ToLine(summary) : Describe(summary, malformed);
             (outPath is null ? Console.Error : Console.Out).WriteLine(text);
             return 0;
         });
@@ -117,28 +118,28 @@ public static class RewardCommand
         return specs;
     }
 
-    static RewardInput ToInput(string path, JsonlRow row)
+    static RewardInput ToInput(DataRow row)
     {
-        string completion = JsonlRows.RequiredString(path, row, "completion", "prediction");
-        string prompt = JsonlRows.Field(row.Data, "prompt")?.Text ?? "";
+        string completion = row.String("completion", "prediction");
+        string prompt = row["prompt"] is { } p ? DataRow.Text(p) : "";
         int? tokens = null;
-        if (row.Data["completion_tokens"] is { } t)
+        if (row["completion_tokens"] is { } t)
         {
             if (t is not JsonValue v || v.GetValueKind() != JsonValueKind.Number || !v.TryGetValue<int>(out var n) || n < 0)
-                throw new MalformedRowException(path, row.Line, "completion_tokens", $"expected a non-negative integer, got {t.ToJsonString()}");
+                throw row.Error("completion_tokens", $"expected a non-negative integer, got {t.ToJsonString()}");
             tokens = n;
         }
         var reference = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in row.Data)
+        foreach (var (key, value) in row.Fields)
         {
             if (key is "completion" or "prediction" or "prompt" or "completion_tokens" or "reference" || value is null) continue;
-            reference[key] = JsonlRows.AsText(value);
+            reference[key] = DataRow.Text(value);
         }
-        if (row.Data["reference"] is { } nested)
+        if (row["reference"] is { } nested)
         {
-            if (nested is not JsonObject fields) throw new MalformedRowException(path, row.Line, "reference", $"expected an object, got {JsonlRows.Kind(nested)}");
+            if (nested is not JsonObject fields) throw row.Error("reference", $"expected an object, got {DataRow.Kind(nested)}");
             foreach (var (key, value) in fields)
-                if (value is not null) reference[key] = JsonlRows.AsText(value);
+                if (value is not null) reference[key] = DataRow.Text(value);
         }
         return new RewardInput(prompt, completion, reference, tokens);
     }

@@ -16,7 +16,7 @@ public static class SampleCommand
                 "Rejection sampling (DeepSeek-R1 stage 4): N responses per prompt, keep the verified-correct ones in one language, " +
                 "without code blocks, long paragraphs or loops; dedupe, cap per prompt, mix in general data. Writes SFT data " +
                 "(data.jsonl or data.parquet) with provenance fields, candidates.jsonl and summary.json.",
-                new RejectionSamplingOptions(), (o, device) => o with { Device = device })
+                new RejectionSamplingOptions())
             .Build((r, options, output, settings) =>
             {
                 string? dir = r.GetValue(model);

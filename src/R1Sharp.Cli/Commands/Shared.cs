@@ -1,5 +1,6 @@
 using System.CommandLine;
 using R1Sharp.Model;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Cli.Commands;
@@ -39,15 +40,14 @@ public static class Shared
 
     public static Device ParseDevice(string name)
     {
-        if (name == "cpu") return CPU;
-        if (name.StartsWith("cuda"))
-        {
-            if (!cuda.is_available())
-                throw new UserError("CUDA is not available: this build uses TorchSharp-cpu, or no GPU is visible. " +
-                                    "Rebuild with -p:TorchBackend=cuda (docs/gpu.md) or pass --device cpu.");
-            return name == "cuda" ? CUDA : new Device(name);
-        }
-        throw new UserError($"--device: '{name}' is not cpu, cuda or cuda:N");
+        try { return RunSettings.ParseDevice(name); }
+        catch (ArgumentException e) { throw new UserError($"--device: {e.Message}"); }
+    }
+
+    public static ScalarType ParseDtype(string name)
+    {
+        try { return Precision.Parse(name); }
+        catch (ArgumentException e) { throw new UserError($"--dtype: {e.Message}"); }
     }
 
     public static CausalLM LoadModel(string directory, string? dtype, string device)

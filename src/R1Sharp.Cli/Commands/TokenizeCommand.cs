@@ -26,7 +26,7 @@ public static class TokenizeCommand
             var rows = t is not null ? [t] : ReadTexts(file!);
             string Line(string s) => new JsonObject { ["ids"] = new JsonArray(tokenizer.Encode(s, addSpecial).Select(i => (JsonNode)i).ToArray()) }.ToJsonString();
 
-            JsonlRows.Write(r.GetValue(output), rows.Select(Line));
+            JsonlOutput.Write(r.GetValue(output), rows.Select(Line));
             return 0;
         });
         return command;

@@ -93,7 +93,7 @@ public sealed class BatchGenerator(LocalModel model)
         }
 
         var first = requests[0].Options;
-        var sampling = new SamplingOptions
+        var sampling = new GenerationOptions
         {
             MaxNewTokens = requests.Max(r => r.Options.MaxNewTokens),
             Temperature = first.Temperature,

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Engine.Generation;
@@ -50,23 +51,30 @@ public sealed record GenerationPrompt
 }
 
 /// <summary>
-/// Sampling settings of one request, with the names and meaning of the OpenAI / vLLM parameters.
-/// Defaults: temperature 1, top-p 1 (pure sampling), 256 new tokens.
+/// Sampling settings, with the names and meaning of the OpenAI / vLLM parameters: the one sampling record of R1Sharp —
+/// a request's settings, the rollout engine's (<see cref="Sampler"/>), and the <c>sampling</c> sections of the GRPO,
+/// evaluation, rejection-sampling and pipeline configs. Defaults: temperature 1, top-p 1 (pure sampling), 256 new tokens.
 /// </summary>
-public sealed record GenerationOptions
+public sealed record GenerationOptions : IValidatableObject
 {
     /// <summary>Most new tokens (OpenAI <c>max_tokens</c>). A local backend also stops at the model's context length.</summary>
+    [Range(1, 1 << 24)]
     public int MaxNewTokens { get; init; } = 256;
 
     /// <summary>0 is greedy.</summary>
+    [Range(0.0, 100.0)]
     public double Temperature { get; init; } = 1.0;
 
+    /// <summary>Nucleus sampling: the smallest set of tokens whose probability reaches top-p, in (0, 1].</summary>
+    [Range(double.Epsilon, 1.0)]
     public double TopP { get; init; } = 1.0;
 
     /// <summary>0 disables top-k (vLLM extra <c>top_k</c>; vLLM spells "off" as −1, we send it only when &gt; 0).</summary>
+    [Range(0, 1 << 24)]
     public int TopK { get; init; }
 
     /// <summary>vLLM extra <c>min_p</c>.</summary>
+    [Range(0.0, 1.0)]
     public double MinP { get; init; }
 
     /// <summary>Strings that end a sample; the text returned stops before the stop string (OpenAI <c>stop</c>).</summary>
@@ -82,21 +90,41 @@ public sealed record GenerationOptions
     public bool LogProbs { get; init; }
 
     /// <summary>Also return this many most probable alternatives per token (0–20).</summary>
+    [Range(0, 20)]
     public int TopLogProbs { get; init; }
 
     /// <summary>Leave special tokens (EOS, end of turn) out of the text, as vLLM does by default.</summary>
     public bool SkipSpecialTokens { get; init; } = true;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting.</summary>
+    /// <summary>Rules across fields (the attributes above hold the ranges).</summary>
+    public IEnumerable<ValidationResult> Validate(ValidationContext context)
+    {
+        if (Stop.Any(string.IsNullOrEmpty)) yield return new ValidationResult("stop strings must not be empty", [nameof(Stop)]);
+        if (StopTokenIds.Any(id => id < 0)) yield return new ValidationResult("stop token ids must not be negative", [nameof(StopTokenIds)]);
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting (the attributes' ranges, finiteness and the rules above).</summary>
     public void Validate()
     {
-        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be ≥ 1 (got {MaxNewTokens})");
-        if (Temperature < 0 || double.IsNaN(Temperature)) throw new ArgumentException($"temperature must be ≥ 0 (got {Temperature})");
-        if (TopP is <= 0 or > 1 || double.IsNaN(TopP)) throw new ArgumentException($"top-p must be in (0, 1] (got {TopP})");
-        if (TopK < 0) throw new ArgumentException($"top-k must be ≥ 0 (got {TopK})");
-        if (MinP is < 0 or > 1 || double.IsNaN(MinP)) throw new ArgumentException($"min-p must be in [0, 1] (got {MinP})");
-        if (TopLogProbs is < 0 or > 20) throw new ArgumentException($"top log-probs must be in [0, 20] (got {TopLogProbs})");
-        if (Stop.Any(string.IsNullOrEmpty)) throw new ArgumentException("stop strings must not be empty");
+        foreach (var (name, value) in new (string, double)[] { ("temperature", Temperature), ("top-p", TopP), ("min-p", MinP) })
+            if (!double.IsFinite(value)) throw new ArgumentException($"{name} must be a finite number (got {value})");
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true))
+            throw new ArgumentException(string.Join("; ", results.Select(r => $"{string.Join(", ", r.MemberNames.Select(Names.Option))}: {r.ErrorMessage}")));
+    }
+
+    /// <summary>Option names as users write them.</summary>
+    static class Names
+    {
+        public static string Option(string member) => member switch
+        {
+            nameof(MaxNewTokens) => "max new tokens",
+            nameof(TopP) => "top-p",
+            nameof(TopK) => "top-k",
+            nameof(MinP) => "min-p",
+            nameof(TopLogProbs) => "top log-probs",
+            _ => member.ToLowerInvariant(),
+        };
     }
 }
 

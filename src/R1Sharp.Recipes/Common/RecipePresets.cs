@@ -1,6 +1,8 @@
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Recipes.Pretrain;
+using R1Sharp.Training.Losses.Grpo;
+using R1Sharp.Training.Optim;
 
 namespace R1Sharp.Recipes.Common;
 
@@ -13,9 +15,11 @@ public static class RecipePresets
     /// <summary>The CPU demo's R1-Zero stage (configs/r1-zero.yaml holds the same values, commented).</summary>
     public static GrpoOptions R1ZeroEmbedded { get; } = new()
     {
-        Task = "arithmetic", Rewards = [new("accuracy"), new("r1_zero_format")], LearningRate = 2e-4, Generations = 8,
-        PromptsPerStep = 16, MaxCompletionLength = 96, Temperature = 1.0, Beta = 0, LossType = "dapo", Steps = 100,
-        EvalPrompts = 64, EvalSamples = 8, CheckpointEvery = 25,
+        Task = "arithmetic", Rewards = [new("accuracy"), new("r1_zero_format")], Generations = 8, PromptsPerStep = 16,
+        Optimizer = new() { LearningRate = 2e-4, Schedule = ScheduleKind.Constant },
+        Sampling = new() { MaxNewTokens = 96, Temperature = 1.0, TopP = 1.0 },
+        EvalSampling = new() { MaxNewTokens = 96, Temperature = 0.6, TopP = 0.95 },
+        Beta = 0, LossType = LossType.Dapo, Steps = 100, EvalPrompts = 64, EvalSamples = 8, CheckpointEvery = 25,
     };
 
     public static PresetRegistry Registry { get; } = new PresetRegistry()
@@ -26,19 +30,24 @@ public static class RecipePresets
                             "reference reset every 400 steps, ε = 10 (they found 0.2 truncates gradients)",
             new GrpoOptions
             {
-                LearningRate = 3e-6, Beta = 0.001, Generations = 16, PromptsPerStep = 32, Temperature = 1.0,
-                RefResetEvery = 400, EpsilonLow = 10, EpsilonHigh = 10, LossType = "grpo", MaxCompletionLength = 32768,
+                Optimizer = new() { LearningRate = 3e-6, Schedule = ScheduleKind.Constant }, Beta = 0.001, Generations = 16, PromptsPerStep = 32,
+                Sampling = new() { MaxNewTokens = 32768, Temperature = 1.0 }, EvalSampling = new() { MaxNewTokens = 32768, Temperature = 0.6, TopP = 0.95 },
+                RefResetEvery = 400, EpsilonLow = 10, EpsilonHigh = 10, LossType = LossType.Grpo,
             })
         .Add("deepseekmath", "GRPO as introduced in DeepSeekMath: lr 1e-6, β 0.04, G 64, per-sequence loss",
-            new GrpoOptions { LearningRate = 1e-6, Beta = 0.04, Generations = 64, LossType = "grpo" })
+            new GrpoOptions { Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0.04, Generations = 64, LossType = LossType.Grpo })
         .Add("dapo", "DAPO (Yu et al. 2025): clip-higher ε_high 0.28, dynamic sampling, token-level loss, truncated completions masked, no KL",
             new GrpoOptions
             {
-                LearningRate = 1e-6, Beta = 0, EpsilonLow = 0.2, EpsilonHigh = 0.28, DynamicSampling = true, LossType = "dapo",
-                MaskTruncatedCompletions = true, Generations = 16,
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, EpsilonLow = 0.2, EpsilonHigh = 0.28,
+                DynamicSampling = true, LossType = LossType.Dapo, MaskTruncatedCompletions = true, Generations = 16,
             })
         .Add("dr-grpo", "Dr. GRPO (Liu et al. 2025): no std scaling, constant normaliser, no KL",
-            new GrpoOptions { LearningRate = 1e-6, Beta = 0, ScaleRewards = Training.Losses.Grpo.AdvantageScaling.None, LossType = "dr_grpo" })
+            new GrpoOptions
+            {
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, ScaleRewards = AdvantageScaling.None,
+                LossType = LossType.DrGrpo,
+            })
         .Add("embedded-base", "The CPU demo's base model: 0.9M parameters pretrained on the embedded arithmetic corpus (facts, direct answers, worked examples, textbook solutions)",
             new PretrainOptions());
 }

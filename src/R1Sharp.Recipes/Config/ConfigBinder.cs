@@ -2,14 +2,14 @@ using System.Collections;
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using R1Sharp.Training.Logging;
+using R1Sharp.Data;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace R1Sharp.Recipes.Config;
 
 /// <summary>
-/// Config as data (DESIGN.md §6.6): a recipe's options are an immutable record with defaults in code; a named preset
+/// Config as data (docs/architecture.md): a recipe's options are an immutable record with defaults in code; a named preset
 /// (<see cref="PresetRegistry"/>) or the defaults are the base; a YAML file overrides the fields it names; then
 /// <c>--set path=value</c> arguments override single fields; then every value is validated. All errors of the file,
 /// the overrides and the validation are reported together, each with the file and line it came from.
@@ -70,6 +70,16 @@ public static partial class ConfigBinder
         Validate(value, typeof(T), "", root, errors, origins);
         if (errors.Count > 0) throw new ConfigException(errors);
         return (T)value;
+    }
+
+    /// <summary>
+    /// Throws <see cref="ConfigException"/> listing every problem of <paramref name="value"/> (as <see cref="Validate{T}"/>): the check
+    /// a recipe makes on options built in code, the same rules a config file meets.
+    /// </summary>
+    public static void Check<T>(T value, string root = "") where T : notnull
+    {
+        var errors = Validate(value, root);
+        if (errors.Count > 0) throw new ConfigException(errors);
     }
 
     /// <summary>The problems <paramref name="value"/> has ([Range] attributes and <see cref="IValidatableConfig"/>), without source lines.</summary>
@@ -243,7 +253,9 @@ public static partial class ConfigBinder
             var fieldValue = field.Get(value);
             if (fieldValue is null && !ConfigTypes.AllowsNull(field.Type, field.Nullability))
                 Add(errors, origins, root, fieldPath, "must be set (it is null)");
-            if (fieldValue is not null)
+            if (fieldValue is double d && !double.IsFinite(d) || fieldValue is float f && !float.IsFinite(f))
+                Add(errors, origins, root, fieldPath, $"must be a finite number, got {ConfigWriter.Scalar(fieldValue)}");
+            else if (fieldValue is not null)
                 foreach (var rule in field.Rules.Where(r => !r.IsValid(fieldValue)))
                     Add(errors, origins, root, fieldPath, Problem(rule, field.Name, fieldValue));
             Validate(fieldValue, field.Type, fieldPath, root, errors, origins);

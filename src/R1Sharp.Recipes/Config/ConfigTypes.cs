@@ -7,9 +7,20 @@ namespace R1Sharp.Recipes.Config;
 /// <summary>How the binder sees a type: a scalar, a list, a string-keyed dictionary, or a record of fields.</summary>
 internal enum ConfigKind { Scalar, List, Dictionary, Record }
 
+/// <summary>
+/// Marks a record-typed property whose fields are the parent's own in config files: <c>[Flatten] OptimizerOptions Optimizer</c>
+/// makes <c>learning_rate: 1e-5</c> a top-level key of the recipe's config (as TRL spells it), while the code keeps one record
+/// of optimiser settings shared by every recipe.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class FlattenAttribute : Attribute;
+
 /// <summary>One configurable field of a record: a public instance property with a getter and a setter or init.</summary>
 internal sealed class ConfigField(string name, PropertyInfo property, NullabilityInfo nullability, IReadOnlyList<ValidationAttribute> rules)
 {
+    /// <summary>For a field of a [Flatten] property: the parent property that holds the nested record.</summary>
+    private (PropertyInfo Holder, RecordModel Nested)? _via;
+
     public string Name { get; } = name;
     public PropertyInfo Property { get; } = property;
     public Type Type => Property.PropertyType;
@@ -17,9 +28,25 @@ internal sealed class ConfigField(string name, PropertyInfo property, Nullabilit
     /// <summary>[Range], [AllowedValues], [Length], … on the property or its positional-record parameter.</summary>
     public IReadOnlyList<ValidationAttribute> Rules { get; } = rules;
 
-    public object? Get(object record) => Property.GetValue(record);
+    /// <summary>The same field seen through a [Flatten] property <paramref name="holder"/> of the parent record.</summary>
+    public ConfigField Through(PropertyInfo holder, RecordModel nested) =>
+        new(Name, Property, Nullability, Rules) { _via = (holder, nested) };
 
-    public void Set(object record, object? value) => Property.SetValue(record, value);
+    public object? Get(object record) =>
+        _via is var (holder, _) ? Property.GetValue(holder.GetValue(record)!) : Property.GetValue(record);
+
+    /// <summary>Sets the field; through a [Flatten] property, on a copy of the nested record that then replaces it.</summary>
+    public void Set(object record, object? value)
+    {
+        if (_via is not var (holder, nested))
+        {
+            Property.SetValue(record, value);
+            return;
+        }
+        var inner = holder.GetValue(record) is { } current ? nested.Copy(current) : nested.Parameterless!.Invoke(null);
+        Property.SetValue(inner, value);
+        holder.SetValue(record, inner);
+    }
 }
 
 /// <summary>The fields of a record type and how to copy or create one; cached per type.</summary>
@@ -35,6 +62,12 @@ internal sealed class RecordModel
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.MetadataToken))
         {
             if (p.GetIndexParameters().Length > 0 || p.GetMethod is null || p.SetMethod is not { IsPublic: true }) continue;
+            if (p.GetCustomAttribute<FlattenAttribute>() is not null)
+            {
+                var nested = For(p.PropertyType);
+                fields.AddRange(nested.Fields.Select(f => f.Through(p, nested)));
+                continue;
+            }
             NullabilityInfo nullability;
             lock (NullabilityContext) nullability = NullabilityContext.Create(p);
             fields.Add(new ConfigField(ConfigNames.ToSnakeCase(p.Name), p, nullability, RulesOf(type, p)));

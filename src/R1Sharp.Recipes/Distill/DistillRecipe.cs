@@ -1,6 +1,6 @@
 // r1sharp distill --student runs/student-base/model --data runs/rejection-sampling/data.jsonl --output runs/distill [--teacher runs/sft/model]
 //
-// Distillation, DeepSeek-R1 stage 6 (paper §4 / "Distillation"; DESIGN.md §2.6): supervised fine-tuning of a smaller student
+// Distillation, DeepSeek-R1 stage 6 (paper §4, "Distillation"): supervised fine-tuning of a smaller student
 // on the teacher's samples (R1: the 800k stage-4 samples, 2–3 epochs, no RL). The student minimises, over the completion
 // tokens of each example (m = 1 there, N = Σ m over the optimiser step),
 //     L(θ) = (1/N) Σ_t m_t [(1 − α)·(−log p_θ(x_t | x_<t)) + α·τ²·KL(p_T^τ(· | x_<t) ‖ p_θ^τ(· | x_<t))],
@@ -17,12 +17,14 @@
 //  - The teacher runs in the student's dtype, in eval mode, under no_grad, on the same packed micro-batch.
 //  - Memory: the term holds the teacher's and the student's (N, V) logits of a micro-batch at once (N target tokens); with a
 //    150k vocabulary, keep BatchSize × MaxLength modest (e.g. 4 × 2048 → ~5 GB of float32 logits per side).
+using System.ComponentModel.DataAnnotations;
 using R1Sharp.Model;
-using R1Sharp.Recipes.Common;
+using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Batching;
 using R1Sharp.Training.Losses;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Recipes.Distill;
@@ -34,19 +36,11 @@ public sealed record DistillOptions
     /// <summary>The teacher checkpoint, needed only for the logit term (KlWeight &gt; 0).</summary>
     public string? Teacher { get; init; }
     /// <summary>α: weight of τ²·KL(teacher ‖ student) against the cross-entropy on the teacher's text (0: plain SFT, as R1).</summary>
+    [Range(0.0, 1.0)]
     public double KlWeight { get; init; }
     /// <summary>τ: both distributions are softened by it before the KL (Hinton et al. used 1–20; 1 is the model's own distribution).</summary>
+    [Range(1e-3, 1000.0)]
     public double KlTemperature { get; init; } = 1.0;
-
-    /// <summary>Checks every option; the message names the option.</summary>
-    public void Validate()
-    {
-        if (KlWeight is < 0 or > 1 || double.IsNaN(KlWeight)) throw new ArgumentException($"distill option KlWeight: must be in [0, 1] (got {KlWeight})");
-        if (!(KlTemperature > 0) || !double.IsFinite(KlTemperature)) throw new ArgumentException($"distill option KlTemperature: must be positive (got {KlTemperature})");
-        if (KlWeight > 0 && string.IsNullOrWhiteSpace(Teacher))
-            throw new ArgumentException($"distill option Teacher: the logit term (KlWeight {KlWeight}) needs a teacher checkpoint");
-        Sft.Validate();
-    }
 }
 
 public static class DistillRecipe
@@ -54,7 +48,9 @@ public static class DistillRecipe
     /// <summary>Fine-tunes <paramref name="studentDir"/> on <paramref name="dataPath"/> (JSONL/Parquet prompt/completion rows), with the teacher's KL when KlWeight &gt; 0.</summary>
     public static SftResult Run(DistillOptions o, string studentDir, string dataPath, string output, RunSettings? settings = null)
     {
-        o.Validate();
+        ConfigBinder.Check(o, "distill");
+        if (o.KlWeight > 0 && string.IsNullOrWhiteSpace(o.Teacher))
+            throw new ConfigException([new ConfigError(null, null, "distill.teacher", $"the logit term (kl_weight {o.KlWeight}) needs a teacher checkpoint (--teacher)")]);
         settings ??= new RunSettings();
         var sft = o.Sft with { Data = dataPath };
         if (o.KlWeight == 0)
@@ -63,8 +59,7 @@ public static class DistillRecipe
             return SftRecipe.Run(sft, studentDir, output, settings);
         }
         int vocabulary = SharedVocabulary(o.Teacher!, studentDir);
-        var device = sft.Device == "cpu" ? CPU : new Device(sft.Device);
-        using var teacher = Checkpoint.Load(o.Teacher!, Precision.Parse(sft.Dtype), device);
+        using var teacher = Checkpoint.Load(o.Teacher!, settings.Dtype, settings.Device);
         var studentConfig = ModelConfig.Load(Path.Combine(studentDir, "config.json"));
         if (teacher.Config.VocabSize < vocabulary || studentConfig.VocabSize < vocabulary)
             throw new InvalidDataException($"distill: the tokenizer has {vocabulary} ids but the teacher's embedding has {teacher.Config.VocabSize} rows " +

@@ -10,6 +10,7 @@ namespace R1Sharp.Recipes.Eval;
 /// <param name="Tokens">Completion length in tokens.</param>
 /// <param name="FinishReason">"stop" or "length".</param>
 /// <param name="Language">Language consistency of the chain of thought, when the problem has a language.</param>
+/// <param name="Score">The task's metric reward (correct when it reaches the metric's threshold); null when it could not judge.</param>
 public sealed record SampleResult(
     [property: JsonPropertyName("text")] string? Text,
     [property: JsonPropertyName("answer")] string? Answer,
@@ -17,7 +18,8 @@ public sealed record SampleResult(
     [property: JsonPropertyName("format")] bool Format,
     [property: JsonPropertyName("tokens")] int Tokens,
     [property: JsonPropertyName("finish_reason")] string FinishReason,
-    [property: JsonPropertyName("language")] double? Language = null);
+    [property: JsonPropertyName("language")] double? Language = null,
+    [property: JsonPropertyName("score")] double? Score = null);
 
 /// <summary>One problem: its samples and the per-problem metrics. One line of results.jsonl.</summary>
 public sealed record ProblemResult(

@@ -1,5 +1,5 @@
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
+using R1Sharp.Tasks;
 
 namespace R1Sharp.Recipes.Eval;
 

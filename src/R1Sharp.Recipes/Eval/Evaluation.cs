@@ -4,11 +4,13 @@
 // For each problem, k samples at temperature 0.6 / top-p 0.95 (greedy decoding makes long chains of thought
 // repeat themselves). pass@1 = mean over problems of (correct samples / k); cons@k = majority vote over the k
 // extracted answers; pass@k by the unbiased estimator. Correctness is the task's metric reward (Math-Verify's
-// rules for math). Generation goes through IGenerationBackend, so the same run works on the local model, on
-// `r1sharp serve`, or on a vLLM/SGLang fleet.
+// rules for math, or the task's own grader), the same grader its training rewards use. Generation goes through
+// IGenerationBackend, so the same run works on the local model, on `r1sharp serve`, or on a vLLM/SGLang fleet. This is
+// the one evaluation path: `r1sharp eval`, GRPO's before/after evaluation and the pipeline's eval stage all call it.
 using System.Diagnostics;
 using R1Sharp.Engine.Generation;
-using R1Sharp.Rewards.Tasks;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Tasks;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Recipes.Eval;
@@ -18,7 +20,7 @@ public static class Evaluation
     /// <summary>
     /// Evaluates <paramref name="task"/> on <paramref name="backend"/>. With <paramref name="outputDirectory"/>, writes
     /// config.json, results.jsonl (as problems finish) and summary.json there, and resumes an interrupted run in the
-    /// same folder. Reusable in-process: the GRPO recipe evaluates before and after training with it.
+    /// same folder. The GRPO recipe evaluates before and after training with it, on its policy.
     /// </summary>
     /// <exception cref="ArgumentException">Invalid options, or duplicate problem ids.</exception>
     /// <exception cref="InvalidOperationException">The output folder holds a run with other settings.</exception>
@@ -26,7 +28,8 @@ public static class Evaluation
     public static async Task<EvalSummary> RunAsync(IGenerationBackend backend, TaskDefinition task, EvalOptions options,
         string? outputDirectory = null, IProgress<EvalProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        options.Validate();
+        ConfigBinder.Check(options, "eval");
+        options.Sampling.Validate();
         var examples = task.Examples.Take(options.Limit ?? int.MaxValue).ToList();
         if (examples.Count == 0) throw new ArgumentException($"task '{task.Name}' has no problems");
         if (examples.GroupBy(e => e.Id).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
@@ -39,19 +42,9 @@ public static class Evaluation
             if (folder?.Existing.TryGetValue(e.Id, out var previous) == true) done[e.Id] = previous;
         int resumed = done.Count;
 
-        var scorer = new ProblemScorer(task, options.Grader);
+        var scorer = new ProblemScorer(task);
         var todo = examples.Where(e => !done.ContainsKey(e.Id)).ToList();
-        var generation = new GenerationOptions
-        {
-            MaxNewTokens = options.MaxNewTokens,
-            Temperature = options.Temperature,
-            TopP = options.TopP,
-            TopK = options.TopK,
-            MinP = options.MinP,
-            Seed = options.Seed,
-            Stop = options.Stop,
-        };
-        var requests = todo.Select(e => new GenerationRequest(Prompt(e.Prompt, options), generation, options.Samples) { Id = e.Id }).ToList();
+        var requests = todo.Select(e => new GenerationRequest(Prompt(e.Prompt, options), options.Sampling, options.Samples) { Id = e.Id }).ToList();
 
         var clock = Stopwatch.StartNew();
         long tokens = 0;
@@ -136,8 +129,8 @@ public static class Evaluation
     }
 
     private static EvalSettings Settings(TaskDefinition task, EvalOptions o) => new(
-        task.Name, o.ModelName, o.Samples, o.Temperature, o.TopP, o.TopK, o.MinP, o.MaxNewTokens, TemplateName(o.Template),
-        o.SystemPrompt, o.Stop, o.Seed);
+        task.Name, o.ModelName, o.Samples, o.Sampling.Temperature, o.Sampling.TopP, o.Sampling.TopK, o.Sampling.MinP, o.Sampling.MaxNewTokens,
+        TemplateName(o.Template), o.SystemPrompt, o.Sampling.Stop, o.Sampling.Seed);
 
     private static string TemplateName(PromptTemplate? t) =>
         t is null ? "raw"

@@ -2,13 +2,14 @@ using R1Sharp.Engine;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
 using R1Sharp.Rewards.Verification;
+using R1Sharp.Tasks;
 
 namespace R1Sharp.Recipes.Eval;
 
 /// <summary>
-/// Scores the samples of one problem with the task's rewards: correctness by the task's metric, the answer that
+/// Scores the samples of one problem with the task's rewards (<see cref="TaskDefinition.Registry"/>, the same registry
+/// training builds its rewards from): correctness by the task's metric, the answer that
 /// votes (countdown: the equation inside <c>&lt;answer&gt;</c>; otherwise Math-Verify's extraction), the format
 /// check, language consistency, and the majority vote.
 /// </summary>
@@ -20,10 +21,10 @@ public sealed class ProblemScorer
     private readonly bool _countdown;
     private readonly LanguageConsistencyReward? _language;
 
-    public ProblemScorer(TaskDefinition task, Func<string, string, bool?>? grader = null)
+    public ProblemScorer(TaskDefinition task)
     {
         _task = task;
-        var registry = RewardRegistry.CreateDefault(grader ?? MathGrade);
+        var registry = task.Registry();
         var metricSpec = task.Rewards.FirstOrDefault(r => r.Name == task.Metric.RewardName) ?? new RewardSpec(task.Metric.RewardName);
         _metric = registry.Create(metricSpec.Name, metricSpec.Options);
         _countdown = task.Metric.RewardName == "countdown";
@@ -31,9 +32,6 @@ public sealed class ProblemScorer
             _format = registry.Create(format.Name, format.Options);
         if (task.Examples.Any(e => e.Field("language") is not null)) _language = new LanguageConsistencyReward();
     }
-
-    /// <summary>Math-Verify's rules: the completion's final answer against the gold; no answer is wrong.</summary>
-    public static bool? MathGrade(string gold, string completion) => MathVerifier.Grade(gold, completion).Correct ?? false;
 
     public ProblemResult Score(TaskExample example, GenerationResult result, bool keepText = true)
     {
@@ -50,7 +48,7 @@ public sealed class ProblemScorer
                 : _countdown ? scores[i] is > 0.0
                 : AnswerExtractor.Extract(s.Text, ExtractionOptions.WithoutFallback) is not null;
             samples.Add(new SampleResult(keepText ? s.Text : null, answers[i], _task.Metric.IsCorrect(scores[i]), format,
-                s.CompletionTokens, s.FinishReason == FinishReason.Stop ? "stop" : "length", languages?[i]));
+                s.CompletionTokens, s.FinishReason == FinishReason.Stop ? "stop" : "length", languages?[i], scores[i]));
         }
         var winner = _countdown
             ? MajorityVote.Vote(answers, a => string.Concat(a.Where(c => !char.IsWhiteSpace(c))))

@@ -1,4 +1,4 @@
-// r1sharp grpo --model runs/base/model --output runs/r1-zero [--config configs/r1-zero.yaml] [--resume]
+// r1sharp grpo --model runs/base/model --output runs/r1-zero [--preset r1-zero-embedded] [--config FILE.yaml] [--resume]
 //
 // Group Relative Policy Optimization (Shao et al. 2024, DeepSeekMath; used by DeepSeek-R1). Per step:
 //   1. sample G completions o_1..o_G for each of P prompts q from π_old (the current policy, temperature T);
@@ -10,107 +10,44 @@
 // With μ = 1, π_old = stop-grad(π_θ): ρ = 1, the logged loss is ~0 while the gradient is not (TRL behaves the same).
 // Deliberate choices: π_old for μ > 1 is the sampler's log-probabilities (same model, same temperature), not a
 // re-computation; the reference model is reset to the policy every RefResetEvery steps (R1 resets every 400);
-// no reference model is kept when β = 0.
+// no reference model is kept when β = 0. The held-out evaluation before and after training is r1sharp eval's
+// (Evaluation on the policy, in eval/before and eval/after, resumable), graded by the task's grader as the rewards are.
+// Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
+// OptimizerStep's (docs/architecture.md); this file is sampling, scoring and the update.
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using R1Sharp.Data;
 using R1Sharp.Engine;
-using System.ComponentModel.DataAnnotations;
+using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
-using R1Sharp.Rewards;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Recipes.Eval;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Batching;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Losses.Grpo;
-using R1Sharp.Training.Optim;
-using R1Sharp.Training.State;
-using TorchSharp.Modules;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Recipes.Grpo;
 
-public sealed record GrpoOptions
+/// <summary>Held-out scores of a model, DeepSeek-R1's protocol (k samples at T 0.6 / top-p 0.95): pass@1, format rate, mean length in tokens.</summary>
+public sealed record EvalScore(
+    [property: JsonPropertyName("pass@1")] double PassAt1, double FormatRate, double MeanLength, int Prompts, int Samples)
 {
-    // ---- task and rewards ----
-    /// <summary>arithmetic (the embedded task), countdown, or a JSONL/Parquet file of prompts with reference fields.</summary>
-    public string Task { get; init; } = "arithmetic";
-    [Range(1, int.MaxValue)]
-    public int TrainPrompts { get; init; } = 4096;
-    /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
-    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
-    /// <summary>How embedded-task prompts are written: <c>r1_zero</c> (the R1-Zero template) or <c>plain</c> (<c>User: …\nAssistant:</c>,
-    /// for models trained on the cold-start format). Also decides which format the evaluation checks.</summary>
-    public PromptStyle PromptStyle { get; init; } = PromptStyle.R1Zero;
-    /// <summary>Reward functions from RewardRegistry.CreateStandard(), with weights and options: R1-Zero's accuracy + format.</summary>
-    public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
+    public static EvalScore From(EvalSummary s) => new(s.PassAt1, s.FormatRate, s.MeanLength, s.Problems, s.SampleCount);
 
-    // ---- sampling ----
-    [Range(1, int.MaxValue)]
-    public int PromptsPerStep { get; init; } = 16;
-    /// <summary>G, completions per prompt.</summary>
-    [Range(1, int.MaxValue)]
-    public int Generations { get; init; } = 8;
-    [Range(1, int.MaxValue)]
-    public int MaxCompletionLength { get; init; } = 128;
-    /// <summary>R1 samples at 1.0 for RL.</summary>
-    [Range(1e-6, 100.0)]
-    public double Temperature { get; init; } = 1.0;
-    [Range(1e-6, 1.0)]
-    public double TopP { get; init; } = 1.0;
-
-    // ---- objective ----
-    /// <summary>grpo, bnpo, dapo or dr_grpo (DESIGN.md §3). TRL's default is dapo (token-level, no length bias).</summary>
-    [AllowedValues("grpo", "bnpo", "dapo", "dr_grpo")]
-    public string LossType { get; init; } = "dapo";
-    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
-    /// <summary>KL coefficient. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
-    public double Beta { get; init; }
-    public double EpsilonLow { get; init; } = 0.2;
-    public double EpsilonHigh { get; init; } = 0.2;
-    /// <summary>μ, optimiser passes over each batch of samples.</summary>
-    [Range(1, int.MaxValue)]
-    public int Iterations { get; init; } = 1;
-    /// <summary>Copy the policy into the reference model every N steps (0: never).</summary>
-    public int RefResetEvery { get; init; }
-    /// <summary>DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill.</summary>
-    public bool DynamicSampling { get; init; }
-    [Range(1, int.MaxValue)]
-    public int MaxSamplingRounds { get; init; } = 3;
-    /// <summary>DAPO: completions cut off by the length limit get no gradient.</summary>
-    public bool MaskTruncatedCompletions { get; init; }
-
-    // ---- optimisation ----
-    /// <summary>TRL's default; R1 used 3e-6, DeepSeekMath 1e-6. Tiny models trained here take ~1e-4 (configs/).</summary>
-    public double LearningRate { get; init; } = 1e-6;
-    public int WarmupSteps { get; init; }
-    public double WeightDecay { get; init; }
-    public double MaxGradNorm { get; init; } = 1.0;
-    /// <summary>Completions per forward/backward pass (gradients accumulate over the batch).</summary>
-    [Range(1, int.MaxValue)]
-    public int MicroBatchSize { get; init; } = 32;
-    [Range(1, int.MaxValue)]
-    public int Steps { get; init; } = 100;
-
-    // ---- evaluation, logging, checkpoints ----
-    public int EvalPrompts { get; init; } = 64;
-    [Range(1, int.MaxValue)]
-    public int EvalSamples { get; init; } = 8;
-    public double EvalTemperature { get; init; } = 0.6;
-    public double EvalTopP { get; init; } = 0.95;
-    [Range(1, int.MaxValue)]
-    public int LogEvery { get; init; } = 1;
-    [Range(1, int.MaxValue)]
-    public int CheckpointEvery { get; init; } = 25;
-    public long Seed { get; init; }
-    public string Dtype { get; init; } = "float32";
-    public string Device { get; init; } = "cpu";
+    /// <summary>No evaluation (eval_prompts 0).</summary>
+    public static EvalScore None { get; } = new(double.NaN, double.NaN, double.NaN, 0, 0);
 }
 
-public sealed record GrpoResult(string ModelDirectory, int Steps, QuickEvaluation Before, QuickEvaluation After, double Seconds);
+/// <summary>What a GRPO run produced (summary.json holds these after the common fields).</summary>
+public sealed record GrpoResult([property: JsonIgnore] string ModelDirectory, int Steps, EvalScore Before, EvalScore After, double Seconds);
 
 public static class GrpoRecipe
 {
@@ -119,59 +56,38 @@ public static class GrpoRecipe
     public static GrpoResult Run(GrpoOptions o, string modelDir, string output, RunSettings? settings = null, WeightedRewards? customRewards = null,
         (TaskDefinition Train, TaskDefinition Eval)? tasks = null)
     {
-        settings ??= new RunSettings();
-        var ct = settings.Cancel;
-        Directory.CreateDirectory(output);
-        var clock = Stopwatch.StartNew();
-        var device = o.Device == "cpu" ? CPU : new Device(o.Device);
-        var dtype = Precision.Parse(o.Dtype);
-        manual_seed(o.Seed);
+        ConfigBinder.Check(o, "grpo");
+        using var run = TrainingRun.Open(output, "grpo", settings, o.Seed);
 
         // ---- setup: tokenizer, task, rewards, policy, reference, optimiser ----
         var tokenizer = HfTokenizer.Load(modelDir);
         int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{modelDir}: the tokenizer has no EOS token");
-        var (train, eval) = tasks ?? GrpoTasks.Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty, o.PromptStyle);
-        var rewards = customRewards ?? RewardRegistry.CreateStandard().Build(o.Rewards);
-        var aggregation = LossAggregations.Get(o.LossType);
-        var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt).ToArray()).ToList();
+        var (train, eval) = tasks ?? GrpoTasks.Resolve(o);
+        var rewards = customRewards ?? train.BuildRewards(o.Rewards);
+        var aggregation = LossAggregations.For(o.LossType);
+        var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt, addSpecialTokens: true).ToArray()).ToList();
 
-        var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
-        using var policy = Checkpoint.Load(resumeFrom ?? modelDir, dtype, device);
-        using var reference = o.Beta != 0 ? Checkpoint.Load(modelDir, dtype, device) : null;
+        using var policy = run.LoadCausalLM(modelDir);
+        using var reference = o.Beta != 0 ? Checkpoint.Load(modelDir, run.Dtype, run.Device) : null;
         reference?.eval();
-        var optimizer = Optimizers.AdamW(policy, o.LearningRate, o.WeightDecay);
-        var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.Steps, 1.0, "constant");
-        var state = new TrainerState(0, 0);
-        if (resumeFrom is not null)
-        {
-            state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
-            if (reference is not null && state.Extra?.GetValueOrDefault("ref_reset_step") is > 0)
-                CopyWeights(policy, reference); // the reference was reset to the policy before the interruption
-        }
-        using var log = new RunLog(output, "grpo", o.Steps, resumeFrom is null ? null : state.Step, settings,
-            ["reward", "completion_length", "kl", "time/step"]);
-        if (resumeFrom is not null) log.Say($"resumed from {resumeFrom} at step {state.Step}");
-        var sampler = new Sampler(new CausalLMLanguageModel(policy), ids => tokenizer.Decode(ids)) { MaxBatchSize = 128 };
-        var sampling = new SamplingOptions
-        {
-            MaxNewTokens = o.MaxCompletionLength, Temperature = o.Temperature, TopP = o.TopP, StopTokenIds = [eos],
-        };
+        var optimizer = run.Optimizer(policy, o.Optimizer, o.Steps, out var state);
+        if (reference is not null && state.Extra?.GetValueOrDefault("ref_reset_step") is > 0)
+            CopyWeights(policy.Model, reference); // the reference was reset to the policy before the interruption
+        run.StartLog(o.Steps, state.Step, ["reward", "completion_length", "kl", "time/step"]);
+        var sampler = new Sampler(new CausalLMLanguageModel(policy.Model), ids => tokenizer.Decode(ids)) { MaxBatchSize = 128 };
+        var sampling = o.Sampling with { StopTokenIds = [eos] };
         var completionsPath = Path.Combine(output, "completions.jsonl");
-        if (resumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
-        using var completionsLog = new StreamWriter(completionsPath, append: resumeFrom is not null);
-
-        var before = resumeFrom is null || !File.Exists(Path.Combine(output, "eval_before.json"))
-            ? QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "before", log.Say)
-            : JsonSerializer.Deserialize<QuickEvaluation>(File.ReadAllText(Path.Combine(output, "eval_before.json")))!;
-        File.WriteAllText(Path.Combine(output, "eval_before.json"), JsonSerializer.Serialize(before));
+        if (run.ResumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
+        else File.Delete(completionsPath);
+        var before = Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "before"), "before", run.Say);
+        if (state.Step < o.Steps && Directory.Exists(Path.Combine(output, "eval", "after")))
+            Directory.Delete(Path.Combine(output, "eval", "after"), recursive: true); // an earlier evaluation of weights about to change
+        using var completionsLog = new StreamWriter(completionsPath, append: true);
 
         // ---- the loop ----
-        var guard = new NonFiniteGuard(warn: log.Say);
-        optimizer.zero_grad();
         for (int step = state.Step; step < o.Steps; step++)
         {
-            ct.ThrowIfCancellationRequested();
+            run.Cancel.ThrowIfCancellationRequested();
             var timing = new Dictionary<string, double>();
             var watch = Stopwatch.StartNew();
 
@@ -186,13 +102,13 @@ public static class GrpoRecipe
                 var indices = Enumerable.Range(0, need).Select(i => (int)((position + i) % trainPrompts.Count)).ToList();
                 position += need;
                 var t0 = watch.Elapsed.TotalSeconds;
-                policy.eval();
+                policy.Model.eval();
                 var completions = sampler.Generate(indices.Select(i => trainPrompts[i]).ToList(),
-                    sampling with { Seed = o.Seed * 1_000_003 + step * 31 + rounds }, o.Generations, ct);
+                    sampling with { Seed = o.Seed * 1_000_003 + step * 31 + rounds }, o.Generations, run.Cancel);
                 timing["generation"] = timing.GetValueOrDefault("generation") + watch.Elapsed.TotalSeconds - t0;
 
                 t0 = watch.Elapsed.TotalSeconds;
-                var scored = Score(completions, indices, train, trainPrompts, tokenizer, rewards, o, ct);
+                var scored = Score(completions, indices, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
                 timing["rewards"] = timing.GetValueOrDefault("rewards") + watch.Elapsed.TotalSeconds - t0;
                 if (rounds == 0) frac0 = scored.Count(g => g.ZeroStd) / (double)scored.Count;
                 groups.AddRange(o.DynamicSampling ? scored.Where(g => !g.ZeroStd) : scored);
@@ -206,50 +122,61 @@ public static class GrpoRecipe
             var t1 = watch.Elapsed.TotalSeconds;
             var update = samples.Count == 0
                 ? new UpdateStats(0, 0, 0, 0, 0, 0, 0, 0)
-                : Update(policy, reference, optimizer, samples, o, aggregation, device, timing, watch,
-                         (loss, gradNorm) => guard.Allow(step + 1, loss, gradNorm), schedule.At(step));
+                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step);
             timing["update"] = watch.Elapsed.TotalSeconds - t1 - timing.GetValueOrDefault("logprobs");
             state = state with { Step = step + 1 };
 
             if (reference is not null && o.RefResetEvery > 0 && (step + 1) % o.RefResetEvery == 0)
             {
-                CopyWeights(policy, reference);
+                CopyWeights(policy.Model, reference);
                 state = state with { Extra = new Dictionary<string, double> { ["ref_reset_step"] = step + 1 } };
             }
 
             // metrics and samples
             var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards);
-            metrics["learning_rate"] = schedule.At(step);
+            metrics["learning_rate"] = optimizer.Schedule.At(step);
             foreach (var s in samples)
                 completionsLog.WriteLine(new JsonObject
                 {
                     ["step"] = step + 1, ["prompt_id"] = s.Example.Id, ["completion"] = s.Text, ["reward"] = s.Reward,
                     ["rewards"] = new JsonObject(s.Components.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
                     ["advantage"] = s.Advantage, ["tokens"] = s.Tokens.Count,
-                }.ToJsonString());
+                }.ToJsonString(JsonFormat.Compact));
             completionsLog.Flush();
             if ((step + 1) % o.LogEvery == 0)
-                log.Step(step + 1, metrics, $"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
+                run.Log(step + 1, metrics, $"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
                     string.Join("  ", rewards.Names.Select(n => $"{n} {metrics.GetValueOrDefault("rewards/" + n):F2}")) +
                     $"  len {metrics["completion_length"]:F1}  zero-std {frac0:P0}  kl {metrics.GetValueOrDefault("kl"):F4}  " +
                     $"loss {update.Loss:F4}  {watch.Elapsed.TotalSeconds:F1}s (gen {timing.GetValueOrDefault("generation"):F1}, update {timing.GetValueOrDefault("update"):F1})");
-            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps)
-                TrainingCheckpoint.Save(checkpointDir, policy, optimizer, state, companionsFrom: modelDir);
+            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps) run.SaveCheckpoint(policy, optimizer, state, modelDir);
         }
+        completionsLog.Dispose();
 
-        var after = QuickEvaluation.Run(policy, tokenizer, eval, rewards, o, "after", log.Say);
-        TrainingCheckpoint.Save(checkpointDir, policy, optimizer, state, companionsFrom: modelDir);
-        var finalDir = Path.Combine(output, "model");
-        Checkpoint.Save(policy, finalDir, companionsFrom: modelDir);
-        var result = new GrpoResult(finalDir, state.Step, before, after, clock.Elapsed.TotalSeconds);
-        File.WriteAllText(Path.Combine(output, "summary.json"), new JsonObject
-        {
-            ["before"] = JsonSerializer.SerializeToNode(before), ["after"] = JsonSerializer.SerializeToNode(after),
-            ["steps"] = state.Step, ["seconds"] = clock.Elapsed.TotalSeconds,
-        }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        log.Say($"done in {clock.Elapsed.TotalSeconds:F0} s: pass@1 {before.PassAt1:P1} → {after.PassAt1:P1}, " +
-            $"length {before.MeanLength:F1} → {after.MeanLength:F1}, format {before.FormatRate:P0} → {after.FormatRate:P0}");
+        var after = Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "after"), "after", run.Say);
+        var result = new GrpoResult(run.ModelDirectory, state.Step, before, after, run.Clock.Elapsed.TotalSeconds);
+        run.Finish(policy, optimizer, state, modelDir, result);
+        run.Say($"done in {run.Clock.Elapsed.TotalSeconds:F0} s: pass@1 {before.PassAt1:P1} → {after.PassAt1:P1}, " +
+                $"length {before.MeanLength:F1} → {after.MeanLength:F1}, format {before.FormatRate:P0} → {after.FormatRate:P0}");
         return result;
+    }
+
+    /// <summary>
+    /// The held-out evaluation (r1sharp eval's Evaluation) of the policy as it is, into <paramref name="folder"/> (resumable):
+    /// k samples per prompt with the task's grader and format check.
+    /// </summary>
+    static EvalScore Evaluate(CausalLM model, HfTokenizer tokenizer, TaskDefinition task, GrpoOptions o, string folder, string label, Action<string> say)
+    {
+        if (o.EvalPrompts == 0 || task.Examples.Count == 0) return EvalScore.None;
+        model.eval();
+        using var backend = new LocalGenerationBackend(new LocalModel(model, tokenizer, null, "policy")) { MaxBatchRows = 128 };
+        var summary = Evaluation.Run(backend, task, new EvalOptions
+        {
+            Samples = o.EvalSamples, Sampling = o.EvalSampling with { Seed = o.Seed + 12345 }, ModelName = label,
+        }, folder);
+        var score = EvalScore.From(summary);
+        say($"eval {label}: pass@1 {score.PassAt1:P1} over {o.EvalSamples} samples × {score.Prompts} prompts, " +
+            $"format {score.FormatRate:P0}, mean length {score.MeanLength:F1} tokens");
+        return score;
     }
 
     internal sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
@@ -261,11 +188,12 @@ public static class GrpoRecipe
     sealed record Group(IReadOnlyList<Sample> Samples, bool ZeroStd);
 
     static List<Group> Score(IReadOnlyList<Completion> completions, List<int> indices, TaskDefinition task,
-        List<IReadOnlyList<int>> prompts, HfTokenizer tokenizer, WeightedRewards rewards, GrpoOptions o, CancellationToken ct)
+        List<IReadOnlyList<int>> prompts, HfTokenizer tokenizer, WeightedRewards rewards, GrpoOptions o, bool firstBatch, CancellationToken ct)
     {
         var texts = completions.Select(c => tokenizer.Decode(c.Tokens, skipSpecialTokens: true)).ToList();
         var inputs = completions.Select((c, i) => task.Examples[indices[c.PromptIndex]].ToRewardInput(texts[i], c.Tokens.Length)).ToList();
         var scores = rewards.Score(inputs, ct);
+        if (firstBatch) RewardChecks.RequireJudgements(rewards, scores, inputs, task.Name);
         var totals = scores.Select(s => s.Total ?? 0.0).ToList(); // all functions unable to judge: 0, as TRL's nansum
         var (advantages, zeroStd) = GroupAdvantages.Compute(totals, o.Generations, o.ScaleRewards);
         var groups = new List<Group>();
@@ -287,12 +215,11 @@ public static class GrpoRecipe
     internal sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
 
     /// <summary>
-    /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, clips, and steps
-    /// (skipped when <paramref name="allow"/> rejects a non-finite loss or gradient).
+    /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, then takes the run's
+    /// optimiser step (clip → non-finite guard → AdamW → master weights).
     /// </summary>
-    internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerHelper optimizer, List<Sample> samples, GrpoOptions o,
-        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch,
-        Func<double, double, bool> allow, double learningRate)
+    internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerStep<CausalLM> optimizer, List<Sample> samples, GrpoOptions o,
+        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step)
     {
         policy.train();
         var batch = PromptCompletionBatch.Build(samples.Select(s => s.Prompt).ToList(), samples.Select(s => s.Tokens).ToList(), device,
@@ -302,7 +229,7 @@ public static class GrpoRecipe
         var oldLogProbs = tensor(samples.SelectMany(s => s.LogProbs.Concat(new float[lc - s.LogProbs.Length])).ToArray(), [samples.Count, lc], device: device);
         long activeTokens = (long)batch.CompletionMask.sum().item<float>();
         int microBatches = (samples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
-        var context = new AggregationContext(o.MaxCompletionLength, activeTokens, microBatches);
+        var context = new AggregationContext(o.Sampling.MaxNewTokens, activeTokens, microBatches);
 
         Tensor? refLogProbs = null;
         if (reference is not null)
@@ -311,12 +238,11 @@ public static class GrpoRecipe
             using var noGrad = no_grad();
             refLogProbs = cat(Enumerable.Range(0, microBatches).Select(m =>
                 batch.Slice(m * o.MicroBatchSize, Math.Min(o.MicroBatchSize, samples.Count - m * o.MicroBatchSize))
-                    .CompletionLogProbs(reference, o.Temperature)).ToList(), 0);
+                    .CompletionLogProbs(reference, o.Sampling.Temperature)).ToList(), 0);
             timing["logprobs"] = watch.Elapsed.TotalSeconds - t0;
         }
 
         double loss = 0, kl = 0, entropy = 0, low = 0, high = 0, region = 0, count = 0, gradNorm = 0;
-        Optimizers.SetLearningRate(optimizer, learningRate);
         for (int iteration = 0; iteration < o.Iterations; iteration++)
         {
             double iterationLoss = 0;
@@ -325,14 +251,14 @@ public static class GrpoRecipe
                 using var scope = NewDisposeScope();
                 int start = m * o.MicroBatchSize, n = Math.Min(o.MicroBatchSize, samples.Count - start);
                 var mb = batch.Slice(start, n);
-                var logits = mb.CompletionLogits(policy, o.Temperature);                      // (b, Lc, V)
+                var logits = mb.CompletionLogits(policy, o.Sampling.Temperature);             // (b, Lc, V)
                 var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
                 var old = o.Iterations == 1 ? logp.detach() : oldLogProbs.narrow(0, start, n);
                 var perToken = PolicyLoss.Compute(logp, old, advantages.narrow(0, start, n), o.EpsilonLow, o.EpsilonHigh,
                     refLogProbs?.narrow(0, start, n), o.Beta);
                 var mask = mb.CompletionMask;
                 var l = aggregation.Reduce(perToken.Loss, mask, context);
-                l.backward();
+                optimizer.Backward(l);
 
                 using var noGrad = no_grad();
                 double tokens = mask.sum().item<float>();
@@ -344,9 +270,7 @@ public static class GrpoRecipe
                 region += ((perToken.LowClipped | perToken.HighClipped).to(ScalarType.Float32) * mask).sum().item<float>();
                 count += tokens;
             }
-            gradNorm = Optimizers.ClipGradients(policy, o.MaxGradNorm);
-            if (allow(iterationLoss, gradNorm)) optimizer.step();
-            optimizer.zero_grad();
+            gradNorm = optimizer.Apply(step, iterationLoss).GradNorm;
             loss += iterationLoss / o.Iterations;
         }
         count = Math.Max(1, count);
@@ -399,8 +323,7 @@ public static class GrpoRecipe
             catch (JsonException) { return null; }
         }
         var kept = File.ReadLines(path).Where(l => StepOf(l) <= step).ToList();
-        File.WriteAllLines(path + ".tmp", kept);
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.Write(path, w => kept.ForEach(w.WriteLine));
     }
 
     static void CopyWeights(CausalLM from, CausalLM to)

@@ -1,12 +1,16 @@
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
 
 namespace R1Sharp.Recipes.Grpo;
 
-/// <summary>Turns the task and reward names of a config into prompts and reward functions.</summary>
+/// <summary>Turns the task of a config into training and held-out prompts.</summary>
 public static class GrpoTasks
 {
+    /// <summary>The training and held-out evaluation prompts of <paramref name="o"/>'s task.</summary>
+    public static (TaskDefinition Train, TaskDefinition Eval) Resolve(GrpoOptions o) =>
+        Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty, o.PromptStyle);
+
     /// <summary>Training prompts and held-out evaluation prompts for a task name or a data file.</summary>
     public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed,
         ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero)
@@ -20,10 +24,10 @@ public static class GrpoTasks
         }
         if (!File.Exists(task))
             throw new ArgumentException($"task '{task}': not arithmetic or countdown, and no such data file");
-        var data = DatasetLoader.LoadAsync(task, new DatasetLoadOptions(Style: style)).GetAwaiter().GetResult();
+        var data = DatasetLoader.Load(task, new DatasetLoadOptions(Style: style));
         int held = Math.Min(evalPrompts, data.Examples.Count / 10);
         TaskDefinition Of(IEnumerable<TaskExample> examples, string name) =>
-            new(name, examples.ToList(), [new RewardSpec("accuracy"), new RewardSpec("r1_zero_format")], new EvaluationMetric("accuracy"));
+            new(name, examples.ToList(), [new RewardSpec("accuracy"), new RewardSpec(style == PromptStyle.R1Zero ? "r1_zero_format" : "cold_start_format")], new EvaluationMetric("accuracy"));
         return (Of(data.Examples.Skip(held).Take(trainPrompts), Path.GetFileName(task)), Of(data.Examples.Take(held), Path.GetFileName(task) + "_heldout"));
     }
 

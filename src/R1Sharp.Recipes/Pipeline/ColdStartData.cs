@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
 
 namespace R1Sharp.Recipes.Pipeline;
 

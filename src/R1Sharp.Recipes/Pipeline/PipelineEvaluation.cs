@@ -1,12 +1,12 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using R1Sharp.Data;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Eval;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
-using static TorchSharp.torch;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
+using R1Sharp.Training.Runs;
 
 namespace R1Sharp.Recipes.Pipeline;
 
@@ -29,7 +29,6 @@ public sealed record TableRow
     public double Temperature { get; init; }
     public double TopP { get; init; }
 
-    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }
 
 /// <summary>
@@ -39,8 +38,8 @@ public sealed record TableRow
 /// </summary>
 public static class PipelineEvaluation
 {
-    /// <summary>A table row: which stage's model, and with which prompt template it is asked.</summary>
-    public sealed record RowSpec(string Row, string Title, string Stage, PromptStyle Style);
+    /// <summary>A table row: whose model (the run folder that holds it), and with which prompt template it is asked.</summary>
+    public sealed record RowSpec(string Row, string Title, string Folder, PromptStyle Style);
 
     public static IReadOnlyList<RowSpec> Rows { get; } =
     [
@@ -54,22 +53,18 @@ public static class PipelineEvaluation
     ];
 
     /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
-    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, string device, ArithmeticDifficulty difficulty)
+    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings, ArithmeticDifficulty difficulty)
     {
         var task = Task(o, row.Style, difficulty);
-        using var backend = LocalGenerationBackend.Load(modelDir, null, device == "cpu" ? CPU : new Device(device));
-        var summary = Evaluation.Run(backend, task, new EvalOptions
-        {
-            Samples = o.Samples, Temperature = o.Temperature, TopP = o.TopP, MaxNewTokens = o.MaxNewTokens, Seed = o.Seed,
-            Grader = o.Task == EmbeddedTask.Name ? EmbeddedTask.Grade : null, ModelName = Path.GetFullPath(modelDir),
-        }, output);
+        using var backend = LocalGenerationBackend.Load(modelDir, settings.Dtype, settings.Device);
+        var summary = Evaluation.Run(backend, task, new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) }, output);
         WriteSamples(output, task);
         return new TableRow
         {
             Row = row.Row, Title = row.Title, Params = backend.Model.Model.parameters().Sum(p => p.numel()),
             PassAt1 = summary.PassAt1, ConsAtK = summary.ConsAtK, PassAtK = summary.PassAtK, K = summary.K,
             FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency, MeanLength = summary.MeanLength,
-            Prompts = summary.Problems, Temperature = o.Temperature, TopP = o.TopP,
+            Prompts = summary.Problems, Temperature = o.Sampling.Temperature, TopP = o.Sampling.TopP,
         };
     }
 
@@ -105,7 +100,6 @@ public static class PipelineEvaluation
                 ["language_consistency"] = s["language"]?.DeepClone(), ["tokens"] = s["tokens"]?.DeepClone(),
             }.ToJsonString());
         }
-        File.WriteAllLines(Path.Combine(output, "samples.jsonl.tmp"), rows);
-        File.Move(Path.Combine(output, "samples.jsonl.tmp"), Path.Combine(output, "samples.jsonl"), overwrite: true);
+        AtomicFile.Write(Path.Combine(output, "samples.jsonl"), w => rows.ForEach(w.WriteLine));
     }
 }

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Distill;
 using R1Sharp.Recipes.Grpo;
@@ -7,7 +8,7 @@ using R1Sharp.Recipes.RewardModel;
 using R1Sharp.Recipes.Sampling;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
+using R1Sharp.Tasks;
 
 namespace R1Sharp.Recipes.Pipeline;
 
@@ -23,6 +24,13 @@ public sealed record PipelineOptions : IValidatableConfig
     /// <summary>Stage 0: the base model, pretrained from scratch (the role of DeepSeek-V3-Base); ignored with <see cref="BaseModel"/>.</summary>
     public PretrainOptions Base { get; init; } = new();
 
+    /// <summary>cpu, cuda or cuda:N for every stage (<c>--device</c> overrides it).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>float32, bfloat16 or float16 for every stage; bfloat16 and float16 train with float32 master weights (<c>--dtype</c> overrides it).</summary>
+    [AllowedValues("float32", "bfloat16", "float16")]
+    public string Dtype { get; init; } = "float32";
+
     /// <summary>Stage 1: R1-Zero — GRPO from the base with accuracy + format, R1-Zero template, no SFT.</summary>
     public GrpoOptions R1Zero { get; init; } = Common.RecipePresets.R1ZeroEmbedded with { Steps = 60, CheckpointEvery = 20 };
 
@@ -33,19 +41,19 @@ public sealed record PipelineOptions : IValidatableConfig
     public GrpoOptions ReasoningRl { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
     {
         PromptStyle = PromptStyle.Plain, Rewards = [new("accuracy"), new("cold_start_format"), new("language")],
-        Steps = 40, LearningRate = 1e-4, CheckpointEvery = 20, Seed = 1,
+        Steps = 40, Optimizer = Common.RecipePresets.R1ZeroEmbedded.Optimizer with { LearningRate = 1e-4 }, CheckpointEvery = 20, Seed = 1,
     };
 
     /// <summary>Stage 4a: rejection sampling from the reasoning-RL model, mixed with general data.</summary>
     public RejectionSamplingOptions RejectionSampling { get; init; } = new()
     {
-        Prompts = 768, Samples = 4, MaxNewTokens = 96, GeneralExamples = 400, Seed = 2,
+        Prompts = 768, Samples = 4, Sampling = new() { Temperature = 0.7, TopP = 0.95, MaxNewTokens = 96 }, GeneralExamples = 400, Seed = 2,
     };
 
     /// <summary>Stage 4b: SFT of the base model on the rejection-sampled mix (R1: two epochs on 800k samples).</summary>
     public SftOptions Sft { get; init; } = new()
     {
-        LearningRate = 1e-3, Epochs = 6, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+        Optimizer = new() { LearningRate = 1e-3, WarmupRatio = 0.05 }, Epochs = 6, BatchSize = 16, MaxLength = 256, EvalEvery = 0, LogEvery = 10,
         CheckpointEvery = 100,
     };
 
@@ -58,34 +66,18 @@ public sealed record PipelineOptions : IValidatableConfig
     /// <summary>The evaluation of every stage's model on the same held-out prompts (DeepSeek-R1's protocol).</summary>
     public PipelineEvalOptions Eval { get; init; } = new();
 
-    /// <summary>cpu, cuda or cuda:N for every stage.</summary>
-    public string Device { get; init; } = "cpu";
-
     public IEnumerable<(string Field, string Problem)> Validate()
     {
         if (R1Zero.PromptStyle != PromptStyle.R1Zero)
             yield return ("r1_zero.prompt_style", "R1-Zero prompts with the R1-Zero template (r1_zero)");
         if (ReasoningRl.PromptStyle == PromptStyle.R1Zero)
             yield return ("reasoning_rl.prompt_style", "after cold start the model answers in the readable format: use plain");
-        bool embedded = FinalRl.Grpo.Task == Rewards.Tasks.Arithmetic.EmbeddedTask.Name;
+        bool embedded = FinalRl.Grpo.Task == Tasks.Arithmetic.EmbeddedTask.Name;
         if (!embedded && (FinalRl.HelpfulnessPairs is null || FinalRl.HarmlessnessPairs is null || (FinalRl.GeneralPrompts > 0 && FinalRl.GeneralPromptsData is null)))
             yield return ("final_rl", "a task other than the embedded one needs helpfulness_pairs, harmlessness_pairs and general_prompts_data files");
         if (Distill.StudentRl.PromptStyle != PromptStyle.R1Zero)
             yield return ("distill.student_rl.prompt_style", "the RL-only student is trained as R1-Zero: use r1_zero");
-        // The recipes' own rules across fields, checked now rather than when their stage starts.
-        foreach (var (field, check) in new (string, Action)[]
-                 {
-                     ("cold_start.sft", ColdStart.Sft.Validate), ("rejection_sampling", RejectionSampling.Validate), ("sft", Sft.Validate),
-                     ("final_rl.reward_model", FinalRl.RewardModel.Validate),
-                     // the pipeline gives the student its teacher (the final model) when kl_weight > 0
-                     ("distill.student", (Distill.Student with { Teacher = Distill.Student.Teacher ?? "final-rl/model" }).Validate),
-                 })
-        {
-            string? problem = null;
-            try { check(); }
-            catch (ArgumentException e) { problem = e.Message; }
-            if (problem is not null) yield return (field, problem);
-        }
+        // Every section's own ranges and rules are checked with the rest (the binder validates nested records).
     }
 
     /// <summary>
@@ -98,7 +90,7 @@ public sealed record PipelineOptions : IValidatableConfig
         R1Zero = QuickRl(R1Zero),
         ColdStart = ColdStart with { WorkedExamples = 64, Sft = ColdStart.Sft with { MaxSteps = 10, LogEvery = 5 } },
         ReasoningRl = QuickRl(ReasoningRl),
-        RejectionSampling = RejectionSampling with { Prompts = 32, Samples = 2, GeneralExamples = 16, MaxNewTokens = 48 },
+        RejectionSampling = RejectionSampling with { Prompts = 32, Samples = 2, GeneralExamples = 16, Sampling = RejectionSampling.Sampling with { MaxNewTokens = 48 } },
         Sft = Sft with { MaxSteps = 10, LogEvery = 5 },
         FinalRl = FinalRl with
         {
@@ -111,32 +103,15 @@ public sealed record PipelineOptions : IValidatableConfig
             Student = Distill.Student with { Sft = Distill.Student.Sft with { MaxSteps = 10, LogEvery = 5 } },
             StudentRl = QuickRl(Distill.StudentRl),
         },
-        Eval = Eval with { Prompts = 16, Samples = 2, MaxNewTokens = 48 },
+        Eval = Eval with { Prompts = 16, Samples = 2, Sampling = Eval.Sampling with { MaxNewTokens = 48 } },
     };
 
     static GrpoOptions QuickRl(GrpoOptions o) => o with
     {
-        Steps = 3, PromptsPerStep = 4, Generations = 4, MaxCompletionLength = 48, EvalPrompts = 8, EvalSamples = 2, CheckpointEvery = 2,
+        Steps = 3, PromptsPerStep = 4, Generations = 4, Sampling = o.Sampling with { MaxNewTokens = 48 }, EvalPrompts = 8, EvalSamples = 2,
+        EvalSampling = o.EvalSampling with { MaxNewTokens = 48 }, CheckpointEvery = 2,
     };
 
-    /// <summary>Every stage on <paramref name="device"/>.</summary>
-    public PipelineOptions OnDevice(string device) => this with
-    {
-        Device = device,
-        Base = Base with { Device = device },
-        R1Zero = R1Zero with { Device = device },
-        ColdStart = ColdStart with { Sft = ColdStart.Sft with { Device = device } },
-        ReasoningRl = ReasoningRl with { Device = device },
-        RejectionSampling = RejectionSampling with { Device = device },
-        Sft = Sft with { Device = device },
-        FinalRl = FinalRl with { RewardModel = FinalRl.RewardModel with { Device = device }, Grpo = FinalRl.Grpo with { Device = device } },
-        Distill = Distill with
-        {
-            StudentBase = Distill.StudentBase with { Device = device },
-            Student = Distill.Student with { Sft = Distill.Student.Sft with { Device = device } },
-            StudentRl = Distill.StudentRl with { Device = device },
-        },
-    };
 }
 
 /// <summary>Stage 2: which R1-Zero samples become cold-start data, and the SFT that learns from them.</summary>
@@ -150,7 +125,7 @@ public sealed record ColdStartOptions
     public int WorkedExamples { get; init; } = 400;
     public SftOptions Sft { get; init; } = new()
     {
-        LearningRate = 1e-3, Epochs = 3, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+        Optimizer = new() { LearningRate = 1e-3, WarmupRatio = 0.05 }, Epochs = 3, BatchSize = 16, MaxLength = 256, EvalEvery = 0, LogEvery = 10,
         CheckpointEvery = 100,
     };
 }
@@ -163,8 +138,8 @@ public sealed record FinalRlOptions
     public int PreferencePairs { get; init; } = 1200;
     public RewardModelOptions RewardModel { get; init; } = new()
     {
-        LearningRate = 5e-4, Epochs = 2, BatchSize = 16, MaxLength = 256, EvalShare = 0.1, EvalEvery = 0, LogEvery = 10,
-        CheckpointEvery = 100,
+        Optimizer = new() { LearningRate = 5e-4, WarmupRatio = 0.03 }, Epochs = 2, BatchSize = 16, MaxLength = 256, EvalShare = 0.1, EvalEvery = 0,
+        LogEvery = 10, CheckpointEvery = 100,
     };
     /// <summary>Reasoning prompts (rule rewards) and general prompts (reward models) in the RL mix.</summary>
     [Range(1, int.MaxValue)]
@@ -176,12 +151,14 @@ public sealed record FinalRlOptions
     public string? HelpfulnessPairs { get; init; }
     public string? HarmlessnessPairs { get; init; }
     public string? GeneralPromptsData { get; init; }
+    [Range(-1000.0, 1000.0)]
     public double HelpfulnessWeight { get; init; } = 1.0;
+    [Range(-1000.0, 1000.0)]
     public double HarmlessnessWeight { get; init; } = 1.0;
     public GrpoOptions Grpo { get; init; } = Common.RecipePresets.R1ZeroEmbedded with
     {
         PromptStyle = PromptStyle.Plain, Rewards = [new("accuracy"), new("cold_start_format"), new("language")],
-        Steps = 30, LearningRate = 5e-5, Beta = 0.04, CheckpointEvery = 10, Seed = 3,
+        Steps = 30, Optimizer = Common.RecipePresets.R1ZeroEmbedded.Optimizer with { LearningRate = 5e-5 }, Beta = 0.04, CheckpointEvery = 10, Seed = 3,
     };
 }
 
@@ -201,7 +178,7 @@ public sealed record DistillStageOptions
         KlWeight = 0.5, // tokenizers match (the student pretrains with the teacher's): half cross-entropy, half KL to the final model
         Sft = new SftOptions
         {
-            LearningRate = 2e-3, Epochs = 15, BatchSize = 16, MaxLength = 256, WarmupRatio = 0.05, EvalEvery = 0, LogEvery = 10,
+            Optimizer = new() { LearningRate = 2e-3, WarmupRatio = 0.05 }, Epochs = 15, BatchSize = 16, MaxLength = 256, EvalEvery = 0, LogEvery = 10,
             CheckpointEvery = 100,
         },
     };
@@ -213,16 +190,13 @@ public sealed record DistillStageOptions
 public sealed record PipelineEvalOptions
 {
     /// <summary><c>arithmetic</c> (the embedded task's held-out prompts, in English and French), a benchmark
-    /// (<c>gsm8k</c>, <c>math500</c>, <c>aime24</c>) or a JSONL/Parquet file with question and answer.</summary>
+    /// (<c>gsm8k</c>, <c>math500</c>, <c>aime24</c>) or a data file with question and answer.</summary>
     public string Task { get; init; } = "arithmetic";
     [Range(1, int.MaxValue)]
     public int Prompts { get; init; } = 64;
     /// <summary>k, samples per prompt.</summary>
-    [Range(1, int.MaxValue)]
+    [Range(1, 4096)]
     public int Samples { get; init; } = 8;
-    public double Temperature { get; init; } = 0.6;
-    public double TopP { get; init; } = 0.95;
-    [Range(1, int.MaxValue)]
-    public int MaxNewTokens { get; init; } = 96;
-    public long Seed { get; init; } = 12345;
+    /// <summary>DeepSeek-R1's protocol: temperature 0.6, top-p 0.95; seeded, so every model sees the same sampling stream.</summary>
+    public GenerationOptions Sampling { get; init; } = new() { Temperature = 0.6, TopP = 0.95, MaxNewTokens = 96, Seed = 12345 };
 }

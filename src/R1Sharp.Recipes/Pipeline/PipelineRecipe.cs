@@ -1,7 +1,7 @@
 // r1sharp pipeline run configs/pipeline-embedded.yaml --output runs/r1 [--from STAGE] [--until STAGE] [--quick]
 //
-// DeepSeek-R1's multi-stage recipe (Guo et al. 2025, §2; DESIGN.md §2), one stage after the other, each from the
-// model the paper starts it from:
+// DeepSeek-R1's multi-stage recipe (Guo et al. 2025, §2), one stage after the other, each from the model the paper
+// starts it from:
 //   base                pretrain a base model (the role of DeepSeek-V3-Base)
 //   r1-zero             GRPO from the base with rule rewards only (accuracy + format), R1-Zero template, no SFT
 //   cold-start          SFT of the base on readable chains of thought (rewritten R1-Zero samples + worked examples)
@@ -14,12 +14,17 @@
 //   eval                every model above on the same held-out prompts: pass@1 and cons@k over k samples at T 0.6,
 //                       format rate, language consistency, mean length
 // Each stage writes under its own folder of the run (model/, metrics.jsonl, samples); summary.json records what is
-// done, so a rerun skips finished stages and resumes an interrupted one from its last checkpoint.
-using System.Diagnostics;
-using System.Text.Json;
+// done and the hash of the config each stage ran with, so a rerun skips finished stages, resumes an interrupted one from
+// its last checkpoint, and refuses a changed stage config unless --from redoes it. Nothing in the folder is written or
+// deleted before every check has passed.
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
+using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Distill;
 using R1Sharp.Recipes.Eval;
 using R1Sharp.Recipes.Grpo;
@@ -29,80 +34,121 @@ using R1Sharp.Recipes.Sampling;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
+using R1Sharp.Training.Runs;
 
 namespace R1Sharp.Recipes.Pipeline;
 
 /// <summary>Which part of the pipeline to run, and how.</summary>
 /// <param name="From">Run from this stage on, redoing it and every later stage (earlier ones must be done).</param>
 /// <param name="Until">Stop after this stage.</param>
-/// <param name="ConfigPath">The config file, recorded in summary.json.</param>
-public sealed record PipelineRun(string? From = null, string? Until = null, bool Quick = false, string? ConfigPath = null);
+/// <param name="ConfigPath">The config file, recorded in summary.json and config.yaml.</param>
+public sealed record PipelineRun(PipelineStage? From = null, PipelineStage? Until = null, bool Quick = false, string? ConfigPath = null);
+
+/// <summary>A pipeline run folder that cannot be used as asked; nothing in it was changed.</summary>
+public sealed class PipelineStateException(string message) : Exception(message);
 
 public static class PipelineRecipe
 {
-    /// <summary>The stages, in order.</summary>
-    public static IReadOnlyList<string> Stages { get; } =
-        ["base", "r1-zero", "cold-start", "reasoning-rl", "rejection-sampling", "sft", "final-rl", "distill", "eval"];
-
     /// <summary>Runs the stages of <paramref name="run"/> under <paramref name="output"/>; returns the final table.</summary>
+    /// <param name="settings">How to run: its device and dtype are replaced by the config's (<see cref="PipelineOptions.Device"/>,
+    /// <see cref="PipelineOptions.Dtype"/>); every stage resumes.</param>
     public static IReadOnlyList<TableRow> Run(PipelineOptions o, string output, PipelineRun run, RunSettings? settings = null)
     {
-        settings ??= new RunSettings();
-        var say = settings.Log ?? Console.WriteLine;
-        int from = run.From is null ? 0 : StageIndex(run.From), until = run.Until is null ? Stages.Count - 1 : StageIndex(run.Until);
-        if (from > until) throw new ArgumentException($"--from {run.From} comes after --until {run.Until}");
-        Directory.CreateDirectory(output);
-        var summary = PipelineSummary.Load(output, run.ConfigPath, run.Quick);
-        for (int i = 0; i < from; i++)
-            if (summary.Status(Stages[i]) != "done")
-                throw new ArgumentException($"--from {run.From}: the earlier stage '{Stages[i]}' is not done in {output}");
+        ConfigBinder.Check(o, "pipeline");
+        var rs = (settings ?? new RunSettings()) with { Resume = true, Device = RunSettings.ParseDevice(o.Device), Dtype = Precision.Parse(o.Dtype) };
+        var say = rs.Log ?? Console.WriteLine;
+        var from = run.From ?? PipelineStage.Base;
+        var until = run.Until ?? PipelineStage.Eval;
+        if (from > until) throw new ArgumentException($"--from {from.Name()} comes after --until {until.Name()}");
 
-        var stageSettings = settings with { Resume = true }; // an interrupted stage continues from its last checkpoint
+        // ---- every check first: nothing is written or deleted before they pass ----
+        var summary = PipelineSummary.Open(output, run.Quick);
+        var hashes = PipelineStages.All.ToDictionary(s => s, s => ConfigHash(s, o));
         var paths = new RunPaths(output, o.BaseModel, o.Distill.StudentModel);
-        for (int i = 0; i <= until; i++)
+        foreach (var stage in PipelineStages.All.Where(s => s < from))
         {
-            string stage = Stages[i];
-            if (i == from && run.From is not null) // --from redoes the stage and what follows
+            if (!summary.IsDone(stage))
+                throw new PipelineStateException($"--from {from.Name()}: the earlier stage '{stage.Name()}' is not done in {output}");
+            if (paths.ModelOf(stage) is not null && !Directory.Exists(paths.Model(stage.Name())))
+                throw new PipelineStateException($"--from {from.Name()}: the earlier stage '{stage.Name()}' is marked done but its model {paths.Model(stage.Name())} is missing");
+        }
+        foreach (var stage in PipelineStages.All.Where(s => (run.From is null || s < from) && summary.IsDone(s)))
+            if (summary.ConfigHash(stage) is { } done && done != hashes[stage])
+                throw new PipelineStateException(
+                    $"{output}: stage '{stage.Name()}' was done with another config (its section '{Section(stage)}' or the dtype changed). " +
+                    $"Nothing was changed. Rerun with --from {stage.Name()} to redo it and every later stage, or use another --output.");
+
+        // ---- the run ----
+        ConfigBinder.WriteYaml(o, Path.Combine(output, "config.yaml"), $"r1sharp pipeline run {run.ConfigPath ?? "(options built in code)"} (effective options)");
+        summary.Begin(run.ConfigPath);
+        if (run.From is not null) // --from redoes the stage and what follows
+            foreach (var later in PipelineStages.All.Where(s => s >= from))
             {
-                paths.Clear(stage, say);
-                foreach (var later in Stages.Skip(i)) summary.Reset(later);
+                paths.Clear(later, say);
+                summary.Reset(later);
             }
-            if (summary.Status(stage) == "done")
+        int n = PipelineStages.All.Count;
+        foreach (var stage in PipelineStages.All.Where(s => s <= until))
+        {
+            string label = $"[{(int)stage + 1}/{n}] {stage.Name()}";
+            if (summary.IsDone(stage))
             {
-                say($"[{i + 1}/{Stages.Count}] {stage}: done earlier, skipped");
+                say($"{label}: done earlier, skipped");
                 continue;
             }
-            say($"[{i + 1}/{Stages.Count}] {stage}");
+            say(label);
             summary.Start(stage);
-            var clock = Stopwatch.StartNew();
-            RunStage(stage, o, paths, stageSettings, summary, say);
-            summary.Finish(stage, clock.Elapsed.TotalSeconds, paths.ModelOf(stage));
-            say($"[{i + 1}/{Stages.Count}] {stage}: done in {clock.Elapsed.TotalSeconds:F0} s");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            RunStage(stage, o, paths, rs, summary, say);
+            summary.Finish(stage, clock.Elapsed.TotalSeconds, paths.ModelOf(stage), hashes[stage]);
+            say($"{label}: done in {clock.Elapsed.TotalSeconds:F0} s");
         }
         return summary.Table;
     }
 
-    static void RunStage(string stage, PipelineOptions o, RunPaths p, RunSettings rs, PipelineSummary summary, Action<string> say)
+    /// <summary>The config section a stage runs from.</summary>
+    static string Section(PipelineStage stage) => stage == PipelineStage.Base ? "base / base_model" : stage.Name().Replace('-', '_');
+
+    /// <summary>A hash of what decides a stage's result: its section of the config, and the dtype.</summary>
+    public static string ConfigHash(PipelineStage stage, PipelineOptions o)
+    {
+        string section = stage switch
+        {
+            PipelineStage.Base => $"base_model: {o.BaseModel}\n" + ConfigBinder.ToYaml(o.Base),
+            PipelineStage.R1Zero => ConfigBinder.ToYaml(o.R1Zero),
+            PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart),
+            PipelineStage.ReasoningRl => ConfigBinder.ToYaml(o.ReasoningRl),
+            PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
+            PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft),
+            PipelineStage.FinalRl => ConfigBinder.ToYaml(o.FinalRl),
+            PipelineStage.Distill => ConfigBinder.ToYaml(o.Distill),
+            PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
+            _ => throw new ArgumentOutOfRangeException(nameof(stage)),
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{section}")))[..16];
+    }
+
+    static void RunStage(PipelineStage stage, PipelineOptions o, RunPaths p, RunSettings rs, PipelineSummary summary, Action<string> say)
     {
         switch (stage)
         {
-            case "base":
+            case PipelineStage.Base:
                 if (o.BaseModel is not null) say($"base model: {o.BaseModel} (given; nothing to train)");
                 else Once(p.Dir("base"), () => PretrainRecipe.Run(o.Base, p.Dir("base"), rs));
                 break;
 
-            case "r1-zero":
+            case PipelineStage.R1Zero:
                 Once(p.Dir("r1-zero"), () => GrpoRecipe.Run(o.R1Zero, p.Model("base"), p.Dir("r1-zero"), rs));
                 break;
 
-            case "cold-start":
+            case PipelineStage.ColdStart:
             {
-                var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero.Task, o.R1Zero.TrainPrompts, o.R1Zero.EvalPrompts, o.R1Zero.Seed, o.R1Zero.Difficulty).Train;
+                var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero).Train;
                 var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed,
                     o.R1Zero.Task == EmbeddedTask.Name ? o.R1Zero.Difficulty : null);
-                WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => new JsonObject
+                DataRows.WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject
                 {
                     ["prompt"] = e.Prompt, ["completion"] = e.Completion, ["source"] = e.Source, ["prompt_id"] = e.PromptId, ["language"] = e.Language,
                 }));
@@ -112,23 +158,23 @@ public static class PipelineRecipe
                 break;
             }
 
-            case "reasoning-rl":
+            case PipelineStage.ReasoningRl:
                 Once(p.Dir("reasoning-rl"), () => GrpoRecipe.Run(o.ReasoningRl, p.Model("cold-start"), p.Dir("reasoning-rl"), rs));
                 break;
 
-            case "rejection-sampling":
+            case PipelineStage.RejectionSampling:
                 Once(p.Dir("rejection-sampling"), () => RejectionSampling.Run(o.RejectionSampling, p.Model("reasoning-rl"), p.Dir("rejection-sampling"), rs));
                 break;
 
-            case "sft":
+            case PipelineStage.Sft:
                 Once(p.Dir("sft"), () => SftRecipe.Run(o.Sft with { Data = p.SampledData() }, p.Model("base"), p.Dir("sft"), rs));
                 break;
 
-            case "final-rl":
+            case PipelineStage.FinalRl:
                 FinalRl(o, p, rs);
                 break;
 
-            case "distill":
+            case PipelineStage.Distill:
             {
                 var studentBase = o.Distill.StudentBase with { Tokenizer = o.Distill.StudentBase.Tokenizer ?? p.Model("base") };
                 if (o.Distill.StudentModel is null) Once(p.Dir("student-base"), () => PretrainRecipe.Run(studentBase, p.Dir("student-base"), rs));
@@ -139,18 +185,18 @@ public static class PipelineRecipe
                 break;
             }
 
-            case "eval":
+            case PipelineStage.Eval:
                 foreach (var row in PipelineEvaluation.Rows)
                 {
-                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Stage), Path.Combine(p.Root, "eval", row.Row), o.Eval, o.Device, o.R1Zero.Difficulty);
-                    summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Stage)) });
+                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.R1Zero.Difficulty);
+                    summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Folder)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
                         $"language {PipelineTable.Language(result.LanguageConsistency)}, length {result.MeanLength:F1}");
                 }
                 break;
 
             default:
-                throw new ArgumentException($"unknown stage '{stage}'");
+                throw new ArgumentOutOfRangeException(nameof(stage), stage, null);
         }
     }
 
@@ -167,9 +213,10 @@ public static class PipelineRecipe
             Once(p.Dir(name), () => RewardModelRecipe.Run(f.RewardModel, p.Model("sft"), p.Dir(name), rs,
                 file is not null ? PreferenceData.Load(file) : PreferenceRecord.FromPairs(pairs.Value.Where(x => x.Category == category))));
 
-        using var helpfulness = RewardModelReward.Load(p.Model("rm-helpfulness"), "helpfulness", RewardScope.Summary, o.Device);
-        using var harmlessness = RewardModelReward.Load(p.Model("rm-harmlessness"), "harmlessness", RewardScope.Full, o.Device);
-        var registry = RewardRegistry.CreateStandard();
+        using var helpfulness = RewardModelReward.Load(p.Model("rm-helpfulness"), "helpfulness", RewardScope.Summary, rs.Device, rs.Dtype);
+        using var harmlessness = RewardModelReward.Load(p.Model("rm-harmlessness"), "harmlessness", RewardScope.Full, rs.Device, rs.Dtype);
+        var (reasoning, eval) = GrpoTasks.Resolve(f.Grpo with { TrainPrompts = f.ReasoningPrompts });
+        var registry = reasoning.Registry();
         var rewards = new WeightedRewards([
             .. f.Grpo.Rewards.Select(s => s.Name == "language"
                 ? new WeightedReward(registry.Create(s.Name, s.Options), s.Weight)
@@ -177,10 +224,8 @@ public static class PipelineRecipe
             new WeightedReward(RoutedReward.GeneralOnly(helpfulness), f.HelpfulnessWeight),
             new WeightedReward(RoutedReward.GeneralOnly(harmlessness), f.HarmlessnessWeight),
         ]);
-        var (reasoning, eval) = GrpoTasks.Resolve(f.Grpo.Task, f.ReasoningPrompts, f.Grpo.EvalPrompts, f.Grpo.Seed, f.Grpo.Difficulty, f.Grpo.PromptStyle);
         var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
-            : reasoning with { Examples = [.. DatasetLoader.LoadAsync(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).GetAwaiter().GetResult()
-                .Examples.Take(f.GeneralPrompts)] };
+            : reasoning with { Examples = [.. DatasetLoader.Load(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).Examples.Take(f.GeneralPrompts)] };
         var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(reasoning.Examples, general.Examples) };
         Once(p.Dir("final-rl"), () => GrpoRecipe.Run(f.Grpo, p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
     }
@@ -204,29 +249,17 @@ public static class PipelineRecipe
 
     static void Once<T>(string dir, Func<T> recipe) => Once(dir, () => { recipe(); });
 
-    static void WriteJsonl(string path, IEnumerable<JsonObject> rows)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllLines(path + ".tmp", rows.Select(r => r.ToJsonString()));
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
-
-    static int StageIndex(string stage) =>
-        Stages.ToList().IndexOf(stage) is var i and >= 0 ? i
-        : throw new ArgumentException($"unknown stage '{stage}' (one of {string.Join(", ", Stages)})");
-
     /// <summary>Where each stage writes in the run folder.</summary>
     sealed class RunPaths(string root, string? baseModel, string? studentModel)
     {
         public string Root { get; } = root;
 
         /// <summary>The folders each stage writes (a stage may train several models).</summary>
-        static readonly Dictionary<string, string[]> Folders = new()
+        static string[] Folders(PipelineStage stage) => stage switch
         {
-            ["base"] = ["base"], ["r1-zero"] = ["r1-zero"], ["cold-start"] = ["cold-start"], ["reasoning-rl"] = ["reasoning-rl"],
-            ["rejection-sampling"] = ["rejection-sampling"], ["sft"] = ["sft"],
-            ["final-rl"] = ["rm-helpfulness", "rm-harmlessness", "final-rl"], ["distill"] = ["student-base", "distill", "student-rl"],
-            ["eval"] = ["eval"],
+            PipelineStage.FinalRl => ["rm-helpfulness", "rm-harmlessness", "final-rl"],
+            PipelineStage.Distill => ["student-base", "distill", "student-rl"],
+            _ => [stage.Name()],
         };
 
         public string Dir(string name) => Path.Combine(Root, name);
@@ -239,11 +272,10 @@ public static class PipelineRecipe
         };
 
         /// <summary>The stage's main model, relative to the run folder (null for stages that train none).</summary>
-        public string? ModelOf(string stage) => stage switch
+        public string? ModelOf(PipelineStage stage) => stage switch
         {
-            "rejection-sampling" or "eval" => null,
-            "distill" => "distill/model",
-            _ => stage + "/model",
+            PipelineStage.RejectionSampling or PipelineStage.Eval => null,
+            _ => stage.Name() + "/model",
         };
 
         /// <summary>The rejection-sampled SFT mix (data.jsonl or data.parquet).</summary>
@@ -251,15 +283,14 @@ public static class PipelineRecipe
             Directory.EnumerateFiles(Dir("rejection-sampling"), "data.*").FirstOrDefault(f => !f.EndsWith(".tmp", StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"{Dir("rejection-sampling")}: no data file; run the rejection-sampling stage first");
 
-        /// <summary>Deletes the folders of <paramref name="stage"/> and every later stage.</summary>
-        public void Clear(string stage, Action<string> say)
+        /// <summary>Deletes the folders of <paramref name="stage"/>.</summary>
+        public void Clear(PipelineStage stage, Action<string> say)
         {
-            foreach (var later in Stages.SkipWhile(s => s != stage))
-                foreach (var folder in Folders[later].Select(Dir).Where(Directory.Exists))
-                {
-                    say($"--from {stage}: removing {folder}");
-                    Directory.Delete(folder, recursive: true);
-                }
+            foreach (var folder in Folders(stage).Select(Dir).Where(Directory.Exists))
+            {
+                say($"removing {folder} (redone by --from)");
+                Directory.Delete(folder, recursive: true);
+            }
         }
     }
 }

@@ -14,7 +14,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using R1Sharp.Training.Logging;
+using R1Sharp.Data;
 
 namespace R1Sharp.Recipes.Pipeline;
 

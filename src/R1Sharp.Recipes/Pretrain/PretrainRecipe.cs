@@ -1,27 +1,36 @@
-// r1sharp pretrain --output runs/base [--config configs/pretrain.yaml] [--resume]
+// r1sharp pretrain --output runs/base [--config FILE.yaml] [--resume]
 //
 // Pretrains a small Qwen2-architecture model from scratch with next-token cross-entropy:
 //     L(θ) = −(1/N) Σ_t log p_θ(x_{t+1} | x_≤t)   over packed rows of the corpus.
-// The default corpus is the embedded arithmetic task's (R1Sharp.Rewards.Tasks.Arithmetic): facts, direct answers
+// The default corpus is the embedded arithmetic task's (R1Sharp.Tasks.Arithmetic): facts, direct answers
 // (some wrong) and a few worked examples, so the base model is imperfect on purpose, as R1's base is: it knows the
 // vocabulary and the problems but usually answers without working.
 // Deliberate choices: documents are packed end to end with an EOS between them and attention runs across document
 // boundaries within a row (nanoGPT-style; no block-diagonal masks); no dropout; tied embeddings.
+// Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
+// OptimizerStep's (docs/architecture.md); this file is the corpus, the tokenizer and the loop.
 using System.ComponentModel.DataAnnotations;
-using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using R1Sharp.Data;
 using R1Sharp.Model;
-using R1Sharp.Recipes.Common;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Optim;
-using R1Sharp.Training.State;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Recipes.Pretrain;
+
+/// <summary>How the tokenizer trainer splits text before merging.</summary>
+public enum TokenizerSplit
+{
+    /// <summary>Qwen2's regex: merges stay inside words.</summary>
+    Words,
+    /// <summary>Only digits (and tags) are split off, so frequent phrases such as the R1-Zero template become a few tokens, as in SentencePiece without whitespace splitting.</summary>
+    Phrases,
+}
 
 public sealed record PretrainOptions
 {
@@ -33,28 +42,30 @@ public sealed record PretrainOptions
     /// <summary>BPE vocabulary trained on the corpus.</summary>
     [Range(260, 1 << 20)]
     public int VocabSize { get; init; } = 1024;
-    /// <summary>
-    /// How the tokenizer trainer splits text before merging: <c>words</c> (Qwen2's regex: merges stay inside words) or
-    /// <c>phrases</c> (only digits are split off, so frequent phrases such as the R1-Zero template become a few tokens,
-    /// as in SentencePiece without whitespace splitting). Digits are single tokens either way.
-    /// </summary>
-    public string TokenizerSplit { get; init; } = "phrases";
+    /// <summary>How the tokenizer trainer splits text before merging: <c>words</c> or <c>phrases</c>. Digits are single tokens either way.</summary>
+    public TokenizerSplit TokenizerSplit { get; init; } = TokenizerSplit.Phrases;
     /// <summary>An existing tokenizer folder to use instead of training one (a distillation student shares its teacher's
     /// vocabulary, so token-level distillation is possible).</summary>
     public string? Tokenizer { get; init; }
-    /// <summary>A text file (.txt: one document per blank-line-separated block; .jsonl: {"text": …} rows); null = the embedded arithmetic corpus.</summary>
+    /// <summary>A text file (.txt: one document per blank-line-separated block) or a data file of {"text": …} rows (JSONL, JSON, Parquet); null = the embedded arithmetic corpus.</summary>
     public string? Corpus { get; init; }
     /// <summary>Documents in the embedded corpus.</summary>
     [Range(1, int.MaxValue)]
     public int CorpusDocuments { get; init; } = 20_000;
     /// <summary>Embedded corpus mix (PretrainingCorpusOptions): arithmetic facts, direct answers, worked examples in the
     /// R1-Zero format, textbook solutions (worked, no template), general exchanges; the five shares sum to 1.</summary>
+    [Range(0.0, 1.0)]
     public double FactShare { get; init; } = 0.20;
+    [Range(0.0, 1.0)]
     public double DirectShare { get; init; } = 0.35;
+    [Range(0.0, 1.0)]
     public double WorkedShare { get; init; } = 0.15;
+    [Range(0.0, 1.0)]
     public double TextbookShare { get; init; } = 0.25;
+    [Range(0.0, 1.0)]
     public double GeneralShare { get; init; } = 0.05;
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
+    [Range(0.0, 1.0)]
     public double WrongDirectShare { get; init; } = 0.3;
     /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>
     public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
@@ -64,24 +75,24 @@ public sealed record PretrainOptions
     public int BatchSize { get; init; } = 16;
     [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 1200;
-    [Range(0.0, 1.0)]
-    public double LearningRate { get; init; } = 3e-3;
-    public int WarmupSteps { get; init; } = 30;
-    public double MinLearningRateRatio { get; init; } = 0.1;
-    public double WeightDecay { get; init; } = 0.1;
-    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>AdamW and its schedule: lr 3e-3 after 30 warm-up steps, cosine to a tenth, weight decay 0.1, β₂ 0.95 (nanoGPT's).</summary>
+    [Flatten]
+    public OptimizerOptions Optimizer { get; init; } = new()
+    {
+        LearningRate = 3e-3, WarmupSteps = 30, MinLearningRateRatio = 0.1, WeightDecay = 0.1, AdamBeta2 = 0.95,
+    };
     /// <summary>Share of packed rows held out for the evaluation loss.</summary>
+    [Range(0.0, 0.5)]
     public double EvalShare { get; init; } = 0.01;
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 10;
     [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 100;
     public long Seed { get; init; }
-    public string Dtype { get; init; } = "float32";
-    public string Device { get; init; } = "cpu";
 }
 
-public sealed record PretrainResult(string ModelDirectory, int Steps, double TrainLoss, double EvalLoss, double TokensPerSecond, double Seconds);
+/// <summary>What a pretraining run produced (summary.json holds these after the common fields).</summary>
+public sealed record PretrainResult([property: JsonIgnore] string ModelDirectory, int Steps, double TrainLoss, double EvalLoss, double TokensPerSecond, double Seconds);
 
 public static class PretrainRecipe
 {
@@ -96,158 +107,104 @@ public static class PretrainRecipe
 
     public static PretrainResult Run(PretrainOptions o, string output, RunSettings? settings = null)
     {
-        settings ??= new RunSettings();
-        var ct = settings.Cancel;
-        Directory.CreateDirectory(output);
-        var clock = Stopwatch.StartNew();
-        var device = o.Device == "cpu" ? CPU : new Device(o.Device);
-        manual_seed(o.Seed);
+        ConfigBinder.Check(o, "pretrain");
+        using var run = TrainingRun.Open(output, "pretrain", settings, o.Seed);
 
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
             ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
                 FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, TextbookShare: o.TextbookShare, GeneralShare: o.GeneralShare, WrongDirectShare: o.WrongDirectShare,
                 Difficulty: o.Difficulty))
-            : ReadCorpus(o.Corpus);
+            : ReadCorpus(o.Corpus, run.Cancel);
         var tokenizerDir = Path.Combine(output, "tokenizer");
-        HfTokenizer tokenizer;
-        if (Directory.Exists(tokenizerDir)) tokenizer = HfTokenizer.Load(tokenizerDir);
-        else if (o.Tokenizer is not null)
+        var tokenizer = Tokenizer(o, documents, tokenizerDir, run.Cancel);
+        int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{tokenizerDir}: no EOS token");
+        var rows = Pack(documents, tokenizer, eos, o.SequenceLength);
+        if (rows.Count < 2) throw new InvalidDataException($"pretrain: the corpus makes {rows.Count} row(s) of {o.SequenceLength + 1} tokens; it needs at least 2 (one is held out)");
+        int evalRows = Math.Clamp((int)(rows.Count * o.EvalShare), 1, rows.Count - 1);
+        var evalSet = rows.GetRange(rows.Count - evalRows, evalRows);
+        rows.RemoveRange(rows.Count - evalRows, evalRows);
+        run.Say($"corpus: {documents.Count:N0} documents → {rows.Count:N0} training rows of {o.SequenceLength} tokens " +
+                $"({(long)rows.Count * o.SequenceLength:N0} tokens, vocabulary {tokenizer.VocabSize:N0}); {evalRows} rows held out");
+
+        // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
+        using var model = run.ResumeFrom is not null ? run.LoadCausalLM(tokenizerDir)
+            : run.InitCausalLM(ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos), o.Seed);
+        var optimizer = run.Optimizer(model, o.Optimizer, o.Steps, out var state);
+        run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {Precision.Name(run.Dtype)}, {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
+        run.StartLog(o.Steps, state.Step, ["loss", "learning_rate", "tokens_per_second"]);
+
+        // ---- the loop ----
+        var order = new EpochOrder(rows.Count, o.Seed, "pretrain");
+        var window = new MetricWindow();
+        double lastLoss = double.NaN;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int step = state.Step; step < o.Steps; step++)
         {
-            HfTokenizer.Load(o.Tokenizer).Save(tokenizerDir);
-            tokenizer = HfTokenizer.Load(tokenizerDir);
+            run.Cancel.ThrowIfCancellationRequested();
+            double loss;
+            using (var scope = NewDisposeScope())
+            {
+                var batch = Batch(rows, order, state.DataPosition, o.BatchSize, run.Device);   // (B, T + 1)
+                var input = batch.narrow(1, 0, o.SequenceLength);
+                var target = batch.narrow(1, 1, o.SequenceLength);
+                var lossTensor = TokenLosses.CrossEntropy(model.Model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
+                optimizer.Backward(lossTensor);
+                loss = lossTensor.item<float>();
+            }
+            var applied = optimizer.Apply(step, loss);
+            state = state with { Step = step + 1, DataPosition = state.DataPosition + o.BatchSize };
+            lastLoss = loss;
+            window.Add("tokens_per_second", o.BatchSize * o.SequenceLength, clock.Elapsed.TotalSeconds);
+            clock.Restart();
+
+            if ((step + 1) % o.LogEvery == 0 || step + 1 == o.Steps)
+            {
+                double tps = window.Flush()["tokens_per_second"];
+                run.Log(step + 1, new Dictionary<string, double>
+                    {
+                        ["loss"] = loss, ["learning_rate"] = applied.LearningRate, ["grad_norm"] = applied.GradNorm, ["tokens_per_second"] = tps,
+                    },
+                    $"step {step + 1}/{o.Steps}  loss {loss:F4}  lr {applied.LearningRate:E2}  grad norm {applied.GradNorm:F2}  {tps:N0} tokens/s");
+            }
+            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps) run.SaveCheckpoint(model, optimizer, state, tokenizerDir);
         }
+
+        // ---- evaluate, save ----
+        double evalLoss = EvalLoss(model.Model, evalSet, o.SequenceLength, o.BatchSize, run.Device);
+        run.Log(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss }, $"eval loss {evalLoss:F4}");
+        var result = new PretrainResult(run.ModelDirectory, state.Step, lastLoss, evalLoss,
+            (double)state.Step * o.BatchSize * o.SequenceLength / run.Clock.Elapsed.TotalSeconds, run.Clock.Elapsed.TotalSeconds);
+        run.Finish(model, optimizer, state, tokenizerDir, result);
+        run.Say($"done: eval loss {evalLoss:F4}, model saved to {run.ModelDirectory} ({run.Clock.Elapsed.TotalSeconds:F0} s)");
+        return result;
+    }
+
+    /// <summary>The run's tokenizer: kept from an earlier start of this run, copied from <see cref="PretrainOptions.Tokenizer"/>, or trained on the corpus.</summary>
+    static HfTokenizer Tokenizer(PretrainOptions o, IReadOnlyList<string> documents, string tokenizerDir, CancellationToken ct)
+    {
+        if (Directory.Exists(tokenizerDir)) return HfTokenizer.Load(tokenizerDir);
+        if (o.Tokenizer is not null) HfTokenizer.Load(o.Tokenizer).Save(tokenizerDir);
         else
-        {
-            tokenizer = new BpeTrainer(new BpeTrainerOptions
+            new BpeTrainer(new BpeTrainerOptions
             {
                 VocabSize = o.VocabSize, SpecialTokens = [EndOfText], EosToken = EndOfText, PadToken = EndOfText,
                 // One token each wherever they stand, as in Qwen3's and DeepSeek-R1's tokenizers; <think> swallows the space
                 // before it, so a prompt ending in "Assistant:" meets the model's "<think>" as in training.
                 AddedTokens = [new AddedTokenSpec("<think>", LStrip: true), "</think>"],
                 ModelMaxLength = o.SequenceLength,
-                SplitPattern = o.TokenizerSplit switch
-                {
-                    "words" => BpeTrainerOptions.Qwen2SplitPattern,
-                    "phrases" => PhraseSplitPattern,
-                    _ => throw new ArgumentException($"tokenizer_split: '{o.TokenizerSplit}' is not words or phrases"),
-                },
+                SplitPattern = o.TokenizerSplit == TokenizerSplit.Words ? BpeTrainerOptions.Qwen2SplitPattern : PhraseSplitPattern,
                 MaxTokenLength = 48,
-            }).Train(documents, ct);
-            tokenizer.Save(tokenizerDir);
-            tokenizer = HfTokenizer.Load(tokenizerDir);
-        }
-        int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{tokenizerDir}: no EOS token");
-        var rows = Pack(documents, tokenizer, eos, o.SequenceLength);
-        int evalRows = Math.Max(1, (int)(rows.Count * o.EvalShare));
-        var evalSet = rows.GetRange(rows.Count - evalRows, evalRows);
-        rows.RemoveRange(rows.Count - evalRows, evalRows);
-        var messages = new List<string>();
-        messages.Add($"corpus: {documents.Count:N0} documents → {rows.Count:N0} training rows of {o.SequenceLength} tokens " +
-            $"({(long)rows.Count * o.SequenceLength:N0} tokens, vocabulary {tokenizer.VocabSize:N0}); {evalRows} rows held out");
-
-        // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
-        var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
-        var dtype = Precision.Parse(o.Dtype);
-        CausalLM model;
-        if (resumeFrom is not null) model = Checkpoint.Load(resumeFrom, dtype, device);
-        else
-        {
-            var config = ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos);
-            model = new CausalLM(config, dtype, device);
-            model.InitializeWeights(o.Seed);
-        }
-        using var _ = model;
-        var optimizer = Optimizers.AdamW(model, o.LearningRate, o.WeightDecay, 0.9, 0.95);
-        var schedule = new LearningRateSchedule(o.LearningRate, o.WarmupSteps, o.Steps, o.MinLearningRateRatio);
-        var state = new TrainerState(0, 0);
-        if (resumeFrom is not null)
-        {
-            state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
-            messages.Add($"resumed from {resumeFrom} at step {state.Step}");
-        }
-        messages.Add($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
-        using var log = new RunLog(output, "pretrain", o.Steps, resumeFrom is null ? null : state.Step, settings,
-            ["loss", "learning_rate", "tokens_per_second"]);
-        messages.ForEach(log.Say);
-
-        // ---- training loop ----
-        var guard = new NonFiniteGuard(warn: log.Say);
-        var order = new EpochOrder(rows.Count, o.Seed, "pretrain");
-        double lastLoss = double.NaN, tokensSeen = 0;
-        var window = Stopwatch.StartNew();
-        for (int step = state.Step; step < o.Steps; step++)
-        {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var batch = Batch(rows, order, state.DataPosition, o.BatchSize, device);   // (B, T + 1)
-            var input = batch.narrow(1, 0, o.SequenceLength);
-            var target = batch.narrow(1, 1, o.SequenceLength);
-            var loss = TokenLosses.CrossEntropy(model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
-            loss.backward();
-            double lossValue = loss.item<float>();
-            double gradNorm = Optimizers.ClipGradients(model, o.MaxGradNorm);
-            if (guard.Allow(step + 1, lossValue, gradNorm))
-            {
-                Optimizers.SetLearningRate(optimizer, schedule.At(step));
-                optimizer.step();
-            }
-            optimizer.zero_grad();
-            state = state with { Step = step + 1, DataPosition = state.DataPosition + o.BatchSize };
-            lastLoss = lossValue;
-            tokensSeen += o.BatchSize * o.SequenceLength;
-
-            if ((step + 1) % o.LogEvery == 0 || step + 1 == o.Steps)
-            {
-                double tps = tokensSeen / window.Elapsed.TotalSeconds;
-                log.Step(step + 1, new Dictionary<string, double>
-                    {
-                        ["loss"] = lossValue, ["learning_rate"] = schedule.At(step), ["grad_norm"] = gradNorm, ["tokens_per_second"] = tps,
-                    },
-                    $"step {step + 1}/{o.Steps}  loss {lossValue:F4}  lr {schedule.At(step):E2}  grad norm {gradNorm:F2}  {tps:N0} tokens/s");
-                tokensSeen = 0;
-                window.Restart();
-            }
-            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps)
-                TrainingCheckpoint.Save(checkpointDir, model, optimizer, state, companionsFrom: tokenizerDir);
-        }
-
-        // ---- evaluate, save ----
-        double evalLoss = EvalLoss(model, evalSet, o.SequenceLength, o.BatchSize, device);
-        TrainingCheckpoint.Save(checkpointDir, model, optimizer, state, companionsFrom: tokenizerDir);
-        var modelDir = Path.Combine(output, "model");
-        Checkpoint.Save(model, modelDir, companionsFrom: tokenizerDir);
-        var result = new PretrainResult(modelDir, state.Step, lastLoss, evalLoss,
-            (double)state.Step * o.BatchSize * o.SequenceLength / clock.Elapsed.TotalSeconds, clock.Elapsed.TotalSeconds);
-        File.WriteAllText(Path.Combine(output, "summary.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions
-        {
-            WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        }));
-        log.Step(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss }, $"eval loss {evalLoss:F4}");
-        log.Say($"done: eval loss {evalLoss:F4}, model saved to {modelDir} ({clock.Elapsed.TotalSeconds:F0} s)");
-        return result;
+            }).Train(documents, ct).Save(tokenizerDir);
+        return HfTokenizer.Load(tokenizerDir);
     }
 
-    static IReadOnlyList<string> ReadCorpus(string path)
+    static IReadOnlyList<string> ReadCorpus(string path, CancellationToken ct)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: corpus not found", path);
-        if (path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
-        {
-            var docs = new List<string>();
-            int line = 0;
-            foreach (var raw in File.ReadLines(path))
-            {
-                line++;
-                if (string.IsNullOrWhiteSpace(raw)) continue;
-                var text = (JsonNode.Parse(raw) as JsonObject)?["text"]?.GetValue<string>()
-                           ?? throw new InvalidDataException($"{path}:{line}: field 'text' is missing");
-                docs.Add(text);
-            }
-            return docs;
-        }
-        return File.ReadAllText(path).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (path.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
+            return File.Exists(path) ? File.ReadAllText(path).Split("\n\n", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : throw new FileNotFoundException($"{path}: corpus not found", path);
+        return [.. DataRows.Read(path, ct).Select(row => row.String("text"))];
     }
 
     /// <summary>Encodes every document, appends EOS, and cuts the stream into rows of T + 1 tokens (stride T).</summary>
@@ -281,8 +238,8 @@ public static class PretrainRecipe
         {
             using var scope = NewDisposeScope();
             int n = Math.Min(batchSize, rows.Count - start);
-            var batch = tensor(rows.GetRange(start, n).SelectMany(r => r).ToArray(), [n, t + 1], device: device);
-            total += TokenLosses.CrossEntropy(model.Forward(batch.narrow(1, 0, t)), batch.narrow(1, 1, t), ones(n, t, dtype: ScalarType.Bool)).item<float>() * n;
+            var batch = tensor(rows.GetRange(start, n).SelectMany(r => r).ToArray(), [n, t + 1], device: device);   // (n, T + 1)
+            total += TokenLosses.CrossEntropy(model.Forward(batch.narrow(1, 0, t)), batch.narrow(1, 1, t), ones(n, t, dtype: ScalarType.Bool, device: device)).item<float>() * n;
             count += n;
         }
         return total / count;

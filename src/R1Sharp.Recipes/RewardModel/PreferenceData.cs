@@ -1,6 +1,5 @@
-using R1Sharp.Recipes.Data;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Data;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 
 namespace R1Sharp.Recipes.RewardModel;
@@ -19,7 +18,7 @@ public sealed record PreferenceRecord(string Prompt, string Chosen, string Rejec
 public sealed record PreferenceFields(string Prompt = "prompt", string Chosen = "chosen", string Rejected = "rejected", string Margin = "margin");
 
 /// <summary>
-/// Loads preference rows <c>{"prompt", "chosen", "rejected"[, "margin"]}</c> from JSONL or Parquet (TRL's explicit-prompt
+/// Loads preference rows <c>{"prompt", "chosen", "rejected"[, "margin"]}</c> from a data file (JSONL, JSON, Parquet) (TRL's explicit-prompt
 /// standard format). Every problem is a <see cref="DatasetFormatException"/> naming file, line and field.
 /// </summary>
 public static class PreferenceData
@@ -28,14 +27,14 @@ public static class PreferenceData
     {
         fields ??= new PreferenceFields();
         var records = new List<PreferenceRecord>();
-        foreach (var (line, row) in DataRows.Read(path, ct))
+        foreach (var row in DataRows.Read(path, ct))
         {
-            string prompt = DataRows.String(row, fields.Prompt, path, line);
-            string chosen = DataRows.String(row, fields.Chosen, path, line);
-            string rejected = DataRows.String(row, fields.Rejected, path, line);
-            if (chosen.Length == 0) throw new DatasetFormatException(path, line, fields.Chosen, "empty response");
-            if (rejected.Length == 0) throw new DatasetFormatException(path, line, fields.Rejected, "empty response");
-            records.Add(new PreferenceRecord(prompt, chosen, rejected, DataRows.Number(row, fields.Margin, path, line), $"{path}:{line}"));
+            string prompt = row.String(fields.Prompt);
+            string chosen = row.String(fields.Chosen);
+            string rejected = row.String(fields.Rejected);
+            if (chosen.Length == 0) throw row.Error(fields.Chosen, "empty response");
+            if (rejected.Length == 0) throw row.Error(fields.Rejected, "empty response");
+            records.Add(new PreferenceRecord(prompt, chosen, rejected, row.Number(fields.Margin), row.Where));
         }
         if (records.Count == 0) throw new DatasetFormatException(path, 0, null, "no preference pairs");
         return records;

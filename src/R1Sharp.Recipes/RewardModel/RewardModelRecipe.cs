@@ -1,4 +1,4 @@
-// r1sharp reward-model --model runs/sft/model --data preferences.jsonl --output runs/reward-model [--config configs/reward-model.yaml] [--resume]
+// r1sharp rm --model runs/sft/model --output runs/reward-model --set data=preferences.jsonl [--config FILE.yaml] [--resume]
 //
 // A Bradley-Terry reward model (InstructGPT, Ouyang et al. 2022; TRL's RewardTrainer), for R1's final RL stage, where
 // reward models judge general prompts (helpfulness on the summary, harmlessness on the whole response):
@@ -11,98 +11,25 @@
 //    pad id is its EOS id would make transformers skip an appended EOS and read a different token.
 //  - Pairs longer than MaxLength are dropped, not truncated: a cut response's last token is not its end.
 //  - Chosen and rejected responses run in one forward pass (2b right-padded rows, plain causal attention).
-//  - Gradient accumulation normalises by the pairs of the whole step; bfloat16 keeps float32 master weights (as SFT).
+//  - Gradient accumulation normalises by the pairs of the whole step.
+// Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
+// OptimizerStep's (docs/architecture.md); this file is the data and the loop.
 using System.Diagnostics;
-using System.Text.Json;
+using System.Text.Json.Serialization;
+using R1Sharp.Data;
 using R1Sharp.Model;
-using R1Sharp.Recipes.Common;
-using R1Sharp.Recipes.Data;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Losses;
-using R1Sharp.Training.Optim;
-using R1Sharp.Training.State;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Recipes.RewardModel;
 
-public sealed record RewardModelOptions
-{
-    // ---- data ----
-    /// <summary>A JSONL or Parquet file of {prompt, chosen, rejected[, margin]} rows, or <c>arithmetic</c> (the embedded task's pairs). Ignored when pairs are passed in code.</summary>
-    public string? Data { get; init; }
-    /// <summary>Pairs drawn from the embedded set.</summary>
-    public int DataPairs { get; init; } = 2000;
-    public string PromptField { get; init; } = "prompt";
-    public string ChosenField { get; init; } = "chosen";
-    public string RejectedField { get; init; } = "rejected";
-    public string MarginField { get; init; } = "margin";
-    /// <summary>Longest prompt + response kept, in tokens; longer pairs are dropped.</summary>
-    public int MaxLength { get; init; } = 1024;
-    /// <summary>Share of the pairs held out for evaluation (when no evaluation pairs are passed in code).</summary>
-    public double EvalShare { get; init; } = 0.05;
-
-    // ---- objective ----
-    /// <summary>Subtract each pair's margin inside the sigmoid when the data has one (TRL does whenever the column exists).</summary>
-    public bool UseMargin { get; init; } = true;
-    /// <summary>λ of the reward-centering term λ·(r_c + r_r)²; 0 = off (TRL's default), 0.01 recommended by TRL.</summary>
-    public double CenterRewardsCoefficient { get; init; }
-
-    // ---- optimisation ----
-    /// <summary>Pairs per forward/backward pass (2 × BatchSize sequences).</summary>
-    public int BatchSize { get; init; } = 8;
-    public int GradientAccumulationSteps { get; init; } = 1;
-    /// <summary>Passes over the pairs; InstructGPT trains its reward model for one epoch (more overfits).</summary>
-    public double Epochs { get; init; } = 1;
-    /// <summary>Optimiser steps; 0 = as many as <see cref="Epochs"/> take.</summary>
-    public int MaxSteps { get; init; }
-    public double LearningRate { get; init; } = 1e-5;
-    public double WarmupRatio { get; init; } = 0.03;
-    public double MinLearningRateRatio { get; init; }
-    public double WeightDecay { get; init; }
-    public double AdamBeta1 { get; init; } = 0.9;
-    public double AdamBeta2 { get; init; } = 0.999;
-    public double MaxGradNorm { get; init; } = 1.0;
-
-    // ---- evaluation, logging, checkpoints ----
-    public int EvalEvery { get; init; } = 100;
-    public int LogEvery { get; init; } = 10;
-    public int CheckpointEvery { get; init; } = 200;
-    public long Seed { get; init; }
-    public string Dtype { get; init; } = "float32";
-    public string Device { get; init; } = "cpu";
-
-    /// <summary>Checks every option; the message names the option.</summary>
-    public void Validate()
-    {
-        static void Check(bool ok, string option, string rule, object value)
-        {
-            if (!ok) throw new ArgumentException($"reward-model option {option}: {rule} (got {value})");
-        }
-        Check(MaxLength >= 1, nameof(MaxLength), "must be at least 1", MaxLength);
-        Check(BatchSize >= 1, nameof(BatchSize), "must be at least 1", BatchSize);
-        Check(GradientAccumulationSteps >= 1, nameof(GradientAccumulationSteps), "must be at least 1", GradientAccumulationSteps);
-        Check(MaxSteps > 0 || (Epochs > 0 && double.IsFinite(Epochs)), nameof(Epochs), "must be positive when MaxSteps is 0", Epochs);
-        Check(MaxSteps >= 0, nameof(MaxSteps), "must not be negative", MaxSteps);
-        Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be positive", LearningRate);
-        Check(WarmupRatio is >= 0 and < 1, nameof(WarmupRatio), "must be in [0, 1)", WarmupRatio);
-        Check(MinLearningRateRatio is >= 0 and <= 1, nameof(MinLearningRateRatio), "must be in [0, 1]", MinLearningRateRatio);
-        Check(WeightDecay >= 0, nameof(WeightDecay), "must not be negative", WeightDecay);
-        Check(AdamBeta1 is >= 0 and < 1, nameof(AdamBeta1), "must be in [0, 1)", AdamBeta1);
-        Check(AdamBeta2 is >= 0 and < 1, nameof(AdamBeta2), "must be in [0, 1)", AdamBeta2);
-        Check(CenterRewardsCoefficient >= 0 && double.IsFinite(CenterRewardsCoefficient), nameof(CenterRewardsCoefficient), "must not be negative", CenterRewardsCoefficient);
-        Check(EvalShare is >= 0 and < 1, nameof(EvalShare), "must be in [0, 1)", EvalShare);
-        Check(DataPairs >= 1, nameof(DataPairs), "must be at least 1", DataPairs);
-        Check(EvalEvery >= 0, nameof(EvalEvery), "must not be negative", EvalEvery);
-        Check(LogEvery >= 1, nameof(LogEvery), "must be at least 1", LogEvery);
-        Check(CheckpointEvery >= 1, nameof(CheckpointEvery), "must be at least 1", CheckpointEvery);
-        Precision.Parse(Dtype);
-    }
-}
-
-public sealed record RewardModelResult(string ModelDirectory, int Steps, double TrainLoss, double TrainAccuracy, double EvalLoss,
-    double EvalAccuracy, double EvalMargin, double Seconds, int Pairs, int Dropped);
+/// <summary>What a reward-model run produced (summary.json holds these after the common fields).</summary>
+public sealed record RewardModelResult([property: JsonIgnore] string ModelDirectory, int Steps, double TrainLoss, double TrainAccuracy,
+    double EvalLoss, double EvalAccuracy, double EvalMargin, double Seconds, int Pairs, int Dropped);
 
 public static class RewardModelRecipe
 {
@@ -112,153 +39,87 @@ public static class RewardModelRecipe
     public static RewardModelResult Run(RewardModelOptions o, string modelDir, string output, RunSettings? settings = null,
         IReadOnlyList<PreferenceRecord>? pairs = null, IReadOnlyList<PreferenceRecord>? evalPairs = null)
     {
-        settings ??= new RunSettings();
-        var ct = settings.Cancel;
-        var early = new List<string>(); // messages before the run log exists
-        Action<string> log = early.Add;
-        o.Validate();
-        var clock = Stopwatch.StartNew();
-        var device = o.Device == "cpu" ? CPU : new Device(o.Device);
-        var dtype = Precision.Parse(o.Dtype);
-        manual_seed(o.Seed);
+        ConfigBinder.Check(o, "rm");
+        using var run = TrainingRun.Open(output, "reward-model", settings, o.Seed);
 
         // ---- data: pairs → token ids (all errors surface here, before any training) ----
         var tokenizer = HfTokenizer.Load(modelDir);
         var sourceConfig = ModelConfig.Load(Path.Combine(modelDir, Checkpoint.ConfigFile));
         int? pad = sourceConfig.PadTokenId ?? (sourceConfig.EosTokenIds.Count > 0 ? sourceConfig.EosTokenIds[0] : null); // as Checkpoint.LoadScorer
-        var (trainRecords, evalRecords) = Split(pairs ?? LoadPairs(o, ct), evalPairs, o);
+        var records = pairs ?? LoadPairs(o, run.Cancel);
+        if (records.Count == 0) throw new ArgumentException("reward model: no training pairs");
+        var (trainRecords, evalRecords) = evalPairs is null ? DataSplit.HoldOut(records, o.EvalShare, o.Seed, "reward-model-eval-split") : (records, evalPairs);
         var (train, dropped) = Encode(trainRecords, tokenizer, pad, o);
-        var (evalSet, _) = evalRecords.Count == 0 ? ([], 0) : Encode(evalRecords, tokenizer, pad, o);
-        if (train.Count == 0) throw new InvalidDataException($"reward model: every training pair is longer than MaxLength {o.MaxLength}");
+        var (evalSet, _) = Encode(evalRecords, tokenizer, pad, o);
+        if (train.Count == 0) throw new InvalidDataException($"reward model: every training pair is longer than max_length {o.MaxLength}");
         int pairsPerStep = o.BatchSize * o.GradientAccumulationSteps;
         int steps = o.MaxSteps > 0 ? o.MaxSteps : (int)Math.Ceiling(o.Epochs * train.Count / pairsPerStep);
-        log($"data: {train.Count:N0} pairs{(dropped > 0 ? $" ({dropped} longer than {o.MaxLength} tokens dropped)" : "")}, {evalSet.Count:N0} held out; " +
-            $"{steps} steps of {pairsPerStep} pairs" + (train.Any(p => p.Margin != 0) ? "; with margins" : ""));
+        run.Say($"data: {train.Count:N0} pairs{(dropped > 0 ? $" ({dropped} longer than {o.MaxLength} tokens dropped)" : "")}, {evalSet.Count:N0} held out; " +
+                $"{steps} steps of {pairsPerStep} pairs" + (train.Any(p => p.Margin != 0) ? "; with margins" : ""));
 
         // ---- model and optimiser ----
-        Directory.CreateDirectory(output);
-        var checkpointDir = Path.Combine(output, "checkpoint");
-        var resumeFrom = settings.Resume ? TrainingCheckpoint.Find(checkpointDir) : null;
-        bool mixed = dtype != ScalarType.Float32;
-        using var master = Checkpoint.LoadScorer(resumeFrom ?? modelDir, mixed ? ScalarType.Float32 : dtype, device, headSeed: o.Seed);
-        using var bf16 = mixed ? new SequenceScorer(master.Config, dtype, device) : null;
-        var model = bf16 ?? master;
-        var masterWeights = bf16 is null ? null : new MasterWeights(bf16, master);
-        var optimizer = Optimizers.AdamW(master, o.LearningRate, o.WeightDecay, o.AdamBeta1, o.AdamBeta2);
-        var schedule = new LearningRateSchedule(o.LearningRate, (int)Math.Ceiling(o.WarmupRatio * steps), steps, o.MinLearningRateRatio);
-        var state = new TrainerState(0, 0);
-        if (resumeFrom is not null)
-        {
-            state = TrainingCheckpoint.Restore(resumeFrom, optimizer);
-            log($"resumed from {resumeFrom} at step {state.Step}");
-        }
-        log($"model: {master.Config.ParameterCount() / 1e6:F2}M parameters, {(sourceConfig.Head == ModelHead.CausalLM && resumeFrom is null ? "new score head on " : "")}" +
-            $"{Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))}, {o.Dtype}");
-        using var runLog = new RunLog(output, "reward-model", steps, resumeFrom is null ? null : state.Step, settings, ["loss", "accuracy", "margin", "learning_rate"]);
-        early.ForEach(runLog.Say);
-        log = runLog.Say;
+        using var model = run.LoadScorer(modelDir, headSeed: o.Seed);
+        var optimizer = run.Optimizer(model, o.Optimizer, steps, out var state);
+        run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters, {(sourceConfig.Head == ModelHead.CausalLM && run.ResumeFrom is null ? "new score head on " : "")}" +
+                $"{Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))}, {Precision.Name(run.Dtype)}");
+        run.StartLog(steps, state.Step, ["loss", "accuracy", "margin", "learning_rate"]);
 
         // ---- the loop ----
-        var guard = new NonFiniteGuard(warn: log);
         var order = new EpochOrder(train.Count, o.Seed, "reward-model");
-        var window = new Stats();
-        double lastLoss = double.NaN, lastAccuracy = double.NaN, gradNorm = 0;
-        optimizer.zero_grad();
+        var window = new MetricWindow();
+        double lastLoss = double.NaN, lastAccuracy = double.NaN;
         for (int step = state.Step; step < steps; step++)
         {
-            ct.ThrowIfCancellationRequested();
+            run.Cancel.ThrowIfCancellationRequested();
             var watch = Stopwatch.StartNew();
-            model.train();
+            model.Model.train();
             var stepPairs = Enumerable.Range(0, pairsPerStep).Select(k => train[order.At(state.DataPosition + k)]).ToList();
-            var stats = new Stats();
-            using (var scope = NewDisposeScope())
+            var stats = new MetricWindow();
+            for (int m = 0; m < o.GradientAccumulationSteps; m++)
             {
-                for (int m = 0; m < o.GradientAccumulationSteps; m++)
-                {
-                    using var microScope = NewDisposeScope();
-                    var (chosen, rejected, margin) = Rewards(model, stepPairs.GetRange(m * o.BatchSize, o.BatchSize), device);
-                    var perPair = BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient);
-                    (perPair.sum() / (double)pairsPerStep).backward();
-                    masterWeights?.AccumulateGradients();
-                    stats.Add(perPair, chosen, rejected, stepPairs.GetRange(m * o.BatchSize, o.BatchSize));
-                }
-                gradNorm = Optimizers.ClipGradients(master, o.MaxGradNorm);
-                if (guard.Allow(step + 1, stats.Loss, gradNorm))
-                {
-                    Optimizers.SetLearningRate(optimizer, schedule.At(step));
-                    optimizer.step();
-                    masterWeights?.CopyWeights();
-                }
-                optimizer.zero_grad();
+                using var scope = NewDisposeScope();
+                var part = stepPairs.GetRange(m * o.BatchSize, o.BatchSize);
+                var (chosen, rejected, margin) = Rewards(model.Model, part, run.Device);
+                var perPair = BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient);
+                optimizer.Backward(perPair.sum() / (double)pairsPerStep);
+                AddPairStats(stats, perPair, chosen, rejected, part);
             }
+            (lastLoss, lastAccuracy) = (stats.Mean("loss"), stats.Mean("accuracy"));
+            var applied = optimizer.Apply(step, lastLoss);
             state = state with { Step = step + 1, DataPosition = state.DataPosition + pairsPerStep };
-            stats.Seconds = watch.Elapsed.TotalSeconds;
-            window.Merge(stats);
-            (lastLoss, lastAccuracy) = (stats.Loss, stats.Accuracy);
 
+            AddPairStats(window, stepPairs, stats);
+            window.Add("tokens_per_second", stepPairs.Sum(p => p.Chosen.Length + p.Rejected.Length), watch.Elapsed.TotalSeconds);
             var metrics = new Dictionary<string, double>();
             if ((step + 1) % o.LogEvery == 0 || step + 1 == steps)
             {
-                metrics["loss"] = window.Loss;
-                metrics["accuracy"] = window.Accuracy;
-                metrics["margin"] = window.Margin;
-                metrics["rewards/chosen"] = window.Chosen;
-                metrics["rewards/rejected"] = window.Rejected;
-                metrics["learning_rate"] = schedule.At(step);
-                metrics["grad_norm"] = gradNorm;
-                metrics["tokens_per_second"] = window.Tokens / Math.Max(1e-9, window.Seconds);
-                metrics["epoch"] = (double)state.DataPosition / train.Count;
-                window = new Stats();
+                metrics = window.Flush();
+                (metrics["learning_rate"], metrics["grad_norm"], metrics["epoch"]) = (applied.LearningRate, applied.GradNorm, (double)state.DataPosition / train.Count);
             }
             if (o.EvalEvery > 0 && (step + 1) % o.EvalEvery == 0 && step + 1 < steps && evalSet.Count > 0)
-                (metrics["eval_loss"], metrics["eval_accuracy"], metrics["eval_margin"]) = Evaluate(model, evalSet, o, device);
-            if (metrics.Count > 0)
-            {
-                runLog.Step(step + 1, metrics, $"step {step + 1}/{steps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
-            }
-            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps)
-                TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
+                (metrics["eval_loss"], metrics["eval_accuracy"], metrics["eval_margin"]) = Evaluate(model.Model, evalSet, o, run.Device);
+            if (metrics.Count > 0) run.Log(step + 1, metrics);
+            if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < steps) run.SaveCheckpoint(model, optimizer, state, modelDir);
         }
 
         // ---- evaluate, save ----
-        var (evalLoss, evalAccuracy, evalMargin) = evalSet.Count > 0 ? Evaluate(model, evalSet, o, device) : (double.NaN, double.NaN, double.NaN);
+        var (evalLoss, evalAccuracy, evalMargin) = evalSet.Count > 0 ? Evaluate(model.Model, evalSet, o, run.Device) : (double.NaN, double.NaN, double.NaN);
         if (evalSet.Count > 0)
-        {
-            runLog.Step(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin },
+            run.Log(state.Step, new Dictionary<string, double> { ["eval_loss"] = evalLoss, ["eval_accuracy"] = evalAccuracy, ["eval_margin"] = evalMargin },
                 $"eval: loss {evalLoss:F4}, accuracy {evalAccuracy:P1}, margin {evalMargin:F3} on {evalSet.Count} held-out pairs");
-        }
-        TrainingCheckpoint.Save(checkpointDir, master, optimizer, state, companionsFrom: modelDir);
-        var modelOut = Path.Combine(output, "model");
-        Checkpoint.Save(model, modelOut, companionsFrom: modelDir);
-        var result = new RewardModelResult(modelOut, state.Step, lastLoss, lastAccuracy, evalLoss, evalAccuracy, evalMargin,
-            clock.Elapsed.TotalSeconds, train.Count, dropped);
-        File.WriteAllText(Path.Combine(output, "summary.json"), JsonSerializer.Serialize(result, new JsonSerializerOptions
-        {
-            WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        }));
-        log($"done: {state.Step} steps, eval accuracy {evalAccuracy:P1}; reward model saved to {modelOut} ({clock.Elapsed.TotalSeconds:F0} s)");
+        var result = new RewardModelResult(run.ModelDirectory, state.Step, lastLoss, lastAccuracy, evalLoss, evalAccuracy, evalMargin,
+            run.Clock.Elapsed.TotalSeconds, train.Count, dropped);
+        run.Finish(model, optimizer, state, modelDir, result);
+        run.Say($"done: {state.Step} steps, eval accuracy {evalAccuracy:P1}; reward model saved to {run.ModelDirectory} ({run.Clock.Elapsed.TotalSeconds:F0} s)");
         return result;
     }
 
     static IReadOnlyList<PreferenceRecord> LoadPairs(RewardModelOptions o, CancellationToken ct) => o.Data switch
     {
-        null => throw new ArgumentException("reward-model option Data: no data file given (and no pairs passed in code)"),
+        null => throw new ArgumentException("reward-model option data: no data file given (and no pairs passed in code)"),
         EmbeddedTask.Name => PreferenceRecord.FromPairs(EmbeddedTask.PreferencePairs(o.DataPairs, (int)o.Seed)),
         _ => PreferenceData.Load(o.Data, new PreferenceFields(o.PromptField, o.ChosenField, o.RejectedField, o.MarginField), ct),
     };
-
-    static (IReadOnlyList<PreferenceRecord>, IReadOnlyList<PreferenceRecord>) Split(IReadOnlyList<PreferenceRecord> records,
-        IReadOnlyList<PreferenceRecord>? eval, RewardModelOptions o)
-    {
-        if (records.Count == 0) throw new ArgumentException("reward model: no training pairs");
-        if (eval is not null) return (records, eval);
-        int held = o.EvalShare > 0 ? Math.Clamp((int)Math.Round(records.Count * o.EvalShare), 1, records.Count - 1) : 0;
-        if (held == 0) return (records, []);
-        var indices = Enumerable.Range(0, records.Count).ToArray();
-        new DeterministicRandom(o.Seed, "reward-model-eval-split").Shuffle(indices);
-        var heldOut = indices.Take(held).ToHashSet();
-        return (records.Where((_, i) => !heldOut.Contains(i)).ToList(), records.Where((_, i) => heldOut.Contains(i)).ToList());
-    }
 
     /// <summary>A pair as token ids.</summary>
     public sealed record EncodedPair(int[] Chosen, int[] Rejected, float Margin);
@@ -304,56 +165,33 @@ public static class RewardModelRecipe
     {
         model.eval();
         using var noGrad = no_grad();
-        var stats = new Stats();
+        var stats = new MetricWindow();
         for (int start = 0; start < pairs.Count; start += o.BatchSize)
         {
             using var scope = NewDisposeScope();
             var part = pairs.GetRange(start, Math.Min(o.BatchSize, pairs.Count - start));
             var (chosen, rejected, margin) = Rewards(model, part, device);
-            stats.Add(BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient), chosen, rejected, part);
+            AddPairStats(stats, BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient), chosen, rejected, part);
         }
         model.train();
-        return (stats.Loss, stats.Accuracy, stats.Margin);
+        return (stats.Mean("loss"), stats.Mean("accuracy"), stats.Mean("margin"));
     }
 
-    /// <summary>Running sums over pairs for the logged means.</summary>
-    sealed class Stats
+    /// <summary>Sums over the pairs of a micro-batch: loss, pairwise accuracy, margin r_c − r_r, and both rewards.</summary>
+    static void AddPairStats(MetricWindow stats, Tensor perPair, Tensor chosen, Tensor rejected, IReadOnlyList<EncodedPair> pairs)
     {
-        double loss, correct, margin, chosen, rejected, count;
-        public double Tokens, Seconds;
-
-        public void Add(Tensor perPair, Tensor chosenRewards, Tensor rejectedRewards, IReadOnlyList<EncodedPair> pairs)
-        {
-            using var noGrad = no_grad();
-            loss += perPair.sum().item<float>();
-            correct += BradleyTerryLoss.Correct(chosenRewards, rejectedRewards).sum().item<float>();
-            margin += (chosenRewards - rejectedRewards).sum().item<float>();
-            chosen += chosenRewards.sum().item<float>();
-            rejected += rejectedRewards.sum().item<float>();
-            count += pairs.Count;
-            Tokens += pairs.Sum(p => p.Chosen.Length + p.Rejected.Length);
-        }
-
-        public void Merge(Stats s)
-        {
-            (loss, correct, margin, chosen, rejected, count) = (loss + s.loss, correct + s.correct, margin + s.margin, chosen + s.chosen, rejected + s.rejected, count + s.count);
-            (Tokens, Seconds) = (Tokens + s.Tokens, Seconds + s.Seconds);
-        }
-
-        double Mean(double sum) => count == 0 ? double.NaN : sum / count;
-        public double Loss => Mean(loss);
-        public double Accuracy => Mean(correct);
-        public double Margin => Mean(margin);
-        public double Chosen => Mean(chosen);
-        public double Rejected => Mean(rejected);
+        using var noGrad = no_grad();
+        stats.Add("loss", perPair.sum().item<float>(), pairs.Count);
+        stats.Add("accuracy", BradleyTerryLoss.Correct(chosen, rejected).sum().item<float>(), pairs.Count);
+        stats.Add("margin", (chosen - rejected).sum().item<float>(), pairs.Count);
+        stats.Add("rewards/chosen", chosen.sum().item<float>(), pairs.Count);
+        stats.Add("rewards/rejected", rejected.sum().item<float>(), pairs.Count);
     }
 
-    static string Format(string key, double value) => key switch
+    /// <summary>Adds a step's per-pair means to the log window, weighted by its pairs.</summary>
+    static void AddPairStats(MetricWindow window, IReadOnlyList<EncodedPair> pairs, MetricWindow step)
     {
-        "learning_rate" => value.ToString("E2"),
-        "tokens_per_second" => value.ToString("N0"),
-        "accuracy" or "eval_accuracy" => value.ToString("P1"),
-        _ => value.ToString("F4"),
-    };
-
+        foreach (var name in new[] { "loss", "accuracy", "margin", "rewards/chosen", "rewards/rejected" })
+            window.Add(name, step.Mean(name) * pairs.Count, pairs.Count);
+    }
 }

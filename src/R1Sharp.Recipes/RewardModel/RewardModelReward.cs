@@ -48,13 +48,13 @@ public sealed class RewardModelReward : IReward, IDisposable
 
     /// <summary>Loads a reward model folder (weights and tokenizer) saved by <see cref="RewardModelRecipe"/> or transformers.</summary>
     public static RewardModelReward Load(string directory, string name = "reward_model", RewardScope scope = RewardScope.Full,
-        string device = "cpu", string? dtype = null, int batchSize = 16)
+        Device? device = null, ScalarType? dtype = null, int batchSize = 16)
     {
         var tokenizer = HfTokenizer.Load(directory);
         var config = ModelConfig.Load(Path.Combine(directory, Checkpoint.ConfigFile));
         if (config.Head != ModelHead.SequenceClassification)
             throw new InvalidDataException($"{directory}: not a reward model (config.json says {config.Head}); train one with RewardModelRecipe");
-        var model = Checkpoint.LoadScorer(directory, dtype is null ? null : Precision.Parse(dtype), device == "cpu" ? CPU : new Device(device));
+        var model = Checkpoint.LoadScorer(directory, dtype, device ?? CPU);
         return new RewardModelReward(model, tokenizer, name, scope, batchSize, null, ownsModel: true);
     }
 

@@ -1,6 +1,6 @@
-// r1sharp sample --model runs/reasoning-rl/model --output runs/rejection-sampling [--config configs/sample.yaml] [--resume]
+// r1sharp sample --model runs/reasoning-rl/model --output runs/rejection-sampling [--config FILE.yaml] [--resume]
 //
-// Rejection sampling, DeepSeek-R1 stage 4 (paper §2.3.3; DESIGN.md §2.4): from the reasoning-RL checkpoint, draw N
+// Rejection sampling, DeepSeek-R1 stage 4 (paper §2.3.3): from the reasoning-RL checkpoint, draw N
 // responses per training prompt (temperature T, top-p), score each with rule rewards, and keep a response only when
 //   it is complete (not cut by the token limit), verified correct, in the required format, in one language
 //   (language consistency ≥ 0.99), free of code blocks, over-long paragraphs and n-gram loops,
@@ -17,142 +17,19 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Engine;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
-using R1Sharp.Recipes.Data;
+using R1Sharp.Recipes.Config;
 using R1Sharp.Rewards.Rules;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
-using R1Sharp.Training.Logging;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
+using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
-using TaskPromptStyle = R1Sharp.Rewards.Tasks.PromptStyle;
 
 namespace R1Sharp.Recipes.Sampling;
-
-public sealed record RejectionSamplingOptions
-{
-    // ---- prompts ----
-    /// <summary><c>arithmetic</c> (the embedded task's training prompts), <c>countdown</c>, or a JSONL/Parquet file of prompts with
-    /// reference fields (<c>prompt</c>/<c>question</c>/<c>problem</c>, <c>answer</c>, optional <c>id</c>, <c>language</c>; as GRPO's task).</summary>
-    public string Task { get; init; } = EmbeddedTask.Name;
-    /// <summary>Prompts to sample from (the first N of the task).</summary>
-    public int Prompts { get; init; } = 512;
-    /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
-    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
-    /// <summary>How questions become prompts: <c>plain</c> ("User: …\nAssistant:", the cold-start layout), <c>r1-zero</c>, <c>math-instruction</c> or <c>raw</c>.</summary>
-    public string PromptStyle { get; init; } = "plain";
-
-    // ---- sampling ----
-    /// <summary>N, responses drawn per prompt.</summary>
-    public int Samples { get; init; } = 4;
-    /// <summary>R1's final RL stage samples at 0.7; evaluation uses 0.6.</summary>
-    public double Temperature { get; init; } = 0.7;
-    public double TopP { get; init; } = 0.95;
-    public int MaxNewTokens { get; init; } = 128;
-    /// <summary>Strings that end a response (e.g. <c>"\nUser:"</c> for a base model on the plain layout).</summary>
-    public IReadOnlyList<string> Stop { get; init; } = [];
-
-    // ---- scoring and filters ----
-    /// <summary>Rewards scored and stored with every sample (RewardRegistry.CreateStandard() names): the reasoning-RL stage's.</summary>
-    public IReadOnlyList<RewardSpec> Rewards { get; init; } = EmbeddedTask.ReasoningRewards;
-    /// <summary>Keep only verified-correct responses (by <see cref="CorrectnessReward"/> ≥ <see cref="CorrectThreshold"/>).</summary>
-    public bool RequireCorrect { get; init; } = true;
-    /// <summary>The reward that verifies the answer (added to the scored rewards when missing); <c>countdown</c> for that task.</summary>
-    public string CorrectnessReward { get; init; } = "accuracy";
-    public double CorrectThreshold { get; init; } = 1.0;
-    /// <summary>Keep only responses in the format (<see cref="FormatReward"/> = 1).</summary>
-    public bool RequireFormat { get; init; } = true;
-    /// <summary>The format reward: <c>cold_start_format</c> (<c>&lt;think&gt;\n…\n&lt;/think&gt;\n{summary}</c>) or <c>r1_zero_format</c>.</summary>
-    public string FormatReward { get; init; } = "cold_start_format";
-    /// <summary>Drop chains of thought whose share of target-language words is below this (0: off). R1 keeps single-language chains only.</summary>
-    public double MinLanguageConsistency { get; init; } = 0.99;
-    /// <summary>The language of prompts without a <c>language</c> reference field.</summary>
-    public string DefaultLanguage { get; init; } = "en";
-    /// <summary>Drop responses with a paragraph (text between blank lines) longer than this many characters (0: off).</summary>
-    public int MaxParagraphChars { get; init; } = 2000;
-    /// <summary>Drop responses containing a fenced code block (```).</summary>
-    public bool DropCodeBlocks { get; init; } = true;
-    /// <summary>Drop responses whose n-gram repetition penalty (open-r1's, in [−1, 0]: −share of repeated n-grams) is below this (0: off).</summary>
-    public double MinRepetitionPenalty { get; init; } = -0.3;
-    public int RepetitionNgram { get; init; } = 3;
-    /// <summary>Drop responses cut off by <see cref="MaxNewTokens"/>.</summary>
-    public bool DropTruncated { get; init; } = true;
-    /// <summary>Drop responses identical (surrounding whitespace aside) to one already kept for the same prompt.</summary>
-    public bool Dedupe { get; init; } = true;
-    /// <summary>Keep at most this many responses per prompt (0: all that pass).</summary>
-    public int MaxPerPrompt { get; init; } = 1;
-
-    // ---- general data ----
-    /// <summary>General (non-reasoning) examples to mix in (R1: 200k next to 600k reasoning samples).</summary>
-    public int GeneralExamples { get; init; }
-    /// <summary>A JSONL/Parquet file of general {prompt, completion[, id, question, language]} rows; null: the embedded task's general examples.</summary>
-    public string? GeneralData { get; init; }
-
-    // ---- output, model ----
-    /// <summary><c>jsonl</c> or <c>parquet</c>: output/data.jsonl or output/data.parquet.</summary>
-    public string Format { get; init; } = "jsonl";
-    /// <summary>Recorded as <c>source_stage</c> in every reasoning row.</summary>
-    public string SourceStage { get; init; } = "reasoning-rl";
-    /// <summary>Log progress every N finished prompts.</summary>
-    public int LogEvery { get; init; } = 32;
-    public long Seed { get; init; }
-    public string Device { get; init; } = "cpu";
-    public string Dtype { get; init; } = "float32";
-    /// <summary>Local model: rows (prompts × samples) decoded together.</summary>
-    public int MaxBatchRows { get; init; } = 64;
-    /// <summary>OpenAI-compatible servers (comma-separated, e.g. <c>http://gpu1:8000/v1,http://gpu2:8000/v1</c>) to sample on instead of the local model.</summary>
-    public string? Endpoint { get; init; }
-    /// <summary>The model name the servers serve (required with <see cref="Endpoint"/>); the API key is read from OPENAI_API_KEY.</summary>
-    public string? ServedModel { get; init; }
-    /// <summary>Requests in flight at once over all endpoints.</summary>
-    public int Concurrency { get; init; } = 32;
-
-    /// <summary>The prompt style named by <see cref="PromptStyle"/>.</summary>
-    public TaskPromptStyle Style => PromptStyle.Trim().ToLowerInvariant().Replace('_', '-') switch
-    {
-        "plain" => TaskPromptStyle.Plain,
-        "r1-zero" or "r1zero" => TaskPromptStyle.R1Zero,
-        "math-instruction" => TaskPromptStyle.MathInstruction,
-        "raw" => TaskPromptStyle.Raw,
-        _ => throw new ArgumentException($"rejection sampling option PromptStyle: '{PromptStyle}' is not plain, r1-zero, math-instruction or raw"),
-    };
-
-    /// <summary>The filters these options describe.</summary>
-    public RejectionFilter Filter => new(DropTruncated, RequireCorrect ? CorrectnessReward : null, CorrectThreshold,
-        RequireFormat ? FormatReward : null, MinLanguageConsistency, MaxParagraphChars, DropCodeBlocks, MinRepetitionPenalty,
-        RepetitionNgram, Dedupe, MaxPerPrompt);
-
-    /// <summary>Checks every option; the message names the option.</summary>
-    public void Validate()
-    {
-        static void Check(bool ok, string option, string rule, object? value)
-        {
-            if (!ok) throw new ArgumentException($"rejection sampling option {option}: {rule} (got {value})");
-        }
-        Check(Prompts >= 1, nameof(Prompts), "must be at least 1", Prompts);
-        Check(Samples >= 1, nameof(Samples), "must be at least 1", Samples);
-        Check(Temperature >= 0 && double.IsFinite(Temperature), nameof(Temperature), "must be ≥ 0", Temperature);
-        Check(TopP is > 0 and <= 1, nameof(TopP), "must be in (0, 1]", TopP);
-        Check(MaxNewTokens >= 1, nameof(MaxNewTokens), "must be at least 1", MaxNewTokens);
-        Check(MinLanguageConsistency is >= 0 and <= 1, nameof(MinLanguageConsistency), "must be in [0, 1]", MinLanguageConsistency);
-        Check(LanguageConsistencyReward.Normalize(DefaultLanguage) is not null, nameof(DefaultLanguage), "unknown language", DefaultLanguage);
-        Check(MaxParagraphChars >= 0, nameof(MaxParagraphChars), "must not be negative", MaxParagraphChars);
-        Check(MinRepetitionPenalty is >= -1 and <= 0, nameof(MinRepetitionPenalty), "must be in [-1, 0]", MinRepetitionPenalty);
-        Check(RepetitionNgram >= 1, nameof(RepetitionNgram), "must be at least 1", RepetitionNgram);
-        Check(MaxPerPrompt >= 0, nameof(MaxPerPrompt), "must not be negative", MaxPerPrompt);
-        Check(GeneralExamples >= 0, nameof(GeneralExamples), "must not be negative", GeneralExamples);
-        Check(Format is "jsonl" or "parquet", nameof(Format), "must be jsonl or parquet", Format);
-        Check(LogEvery >= 1, nameof(LogEvery), "must be at least 1", LogEvery);
-        Check(MaxBatchRows >= 1, nameof(MaxBatchRows), "must be at least 1", MaxBatchRows);
-        Check(Concurrency >= 1, nameof(Concurrency), "must be at least 1", Concurrency);
-        Check(Endpoint is null || ServedModel is not null, nameof(ServedModel), "is required with Endpoint", ServedModel);
-        Check(!string.IsNullOrWhiteSpace(SourceStage), nameof(SourceStage), "must not be empty", SourceStage);
-        _ = Style;
-        Precision.Parse(Dtype);
-    }
-}
 
 /// <summary>What a rejection-sampling run produced.</summary>
 /// <param name="DataPath">The SFT data file (data.jsonl or data.parquet).</param>
@@ -174,7 +51,7 @@ public sealed record RejectionSamplingResult(string DataPath, int Prompts, int G
 public static class RejectionSampling
 {
     const string CandidatesFile = "candidates.jsonl", SettingsFile = "sampling.json", SummaryFile = "summary.json";
-    static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    static JsonSerializerOptions Indented => JsonFormat.Indented;
 
     /// <summary>
     /// Samples, scores and filters; writes <c>output/data.{jsonl,parquet}</c>, <c>candidates.jsonl</c> (every sample with its
@@ -186,11 +63,11 @@ public static class RejectionSampling
     {
         settings ??= new RunSettings();
         var ct = settings.Cancel;
-        o.Validate();
+        ConfigBinder.Check(o, "sample");
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(output);
         string dataPath = Path.Combine(output, "data." + o.Format);
-        var fingerprint = Fingerprint(o, modelDir);
+        var fingerprint = Fingerprint(o, modelDir, settings.Dtype);
         if (settings.Resume && Finished(output, dataPath, fingerprint, o) is { } finished)
         {
             settings.Log?.Invoke($"rejection sampling: {dataPath} is complete for these settings; nothing to do");
@@ -198,9 +75,10 @@ public static class RejectionSampling
         }
 
         // ---- prompts, rewards, general data (all errors surface before any generation) ----
-        var examples = Prompts(o);
+        var task = Prompts(o);
+        var examples = task.Examples;
         var byId = examples.ToDictionary(e => e.Id, StringComparer.Ordinal);
-        var rewards = RewardRegistry.CreateStandard().Build(ScoredRewards(o));
+        var rewards = task.BuildRewards(ScoredRewards(o));
         var general = GeneralRows(o, ct);
         var filter = o.Filter;
         string Language(TaskExample e) => e.Field("language") ?? o.DefaultLanguage;
@@ -231,27 +109,26 @@ public static class RejectionSampling
         var todo = examples.Where(e => !done.ContainsKey(e.Id)).ToList();
         int resumed = examples.Count - todo.Count;
         using var runLog = new RunLog(output, "sample", examples.Count, resumed > 0 ? resumed : null, settings, ["kept", "keep_rate", "tokens_per_second"]);
-        runLog.Say($"rejection sampling: {examples.Count} prompts × {o.Samples} samples at T {o.Temperature}, top-p {o.TopP}, ≤ {o.MaxNewTokens} tokens" +
+        runLog.Say($"rejection sampling: {examples.Count} prompts × {o.Samples} samples at T {o.Sampling.Temperature}, top-p {o.Sampling.TopP}, ≤ {o.Sampling.MaxNewTokens} tokens" +
                    (resumed > 0 ? $"; {resumed} prompts already sampled" : ""));
 
         // ---- sample and score, one prompt at a time as results arrive ----
         int kept = done.Where(kv => byId.ContainsKey(kv.Key)).Sum(kv => filter.Judge(kv.Value, Language(byId[kv.Key])).Count(v => v is null));
         if (todo.Count > 0)
         {
-            using var backend = Backend(o, modelDir);
+            using var backend = Backend(o, modelDir, settings);
             runLog.Say($"generating with {backend.Description}");
-            var generation = new GenerationOptions
-            {
-                MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, Stop = o.Stop, Seed = o.Seed,
-            };
+            var generation = o.Sampling with { Seed = o.Seed };
             var requests = todo.Select(e => new GenerationRequest(GenerationPrompt.FromText(e.Prompt), generation, o.Samples) { Id = e.Id }).ToList();
             using var candidates = new StreamWriter(candidatesPath, append: true);
             long tokens = 0;
             int sinceLog = 0;
+            bool first = true;
             foreach (var (index, result) in backend.GenerateAsync(requests, ct).ToBlockingEnumerable(ct))
             {
                 var example = todo[index];
-                var samples = Score(example, result, rewards, ct);
+                var samples = Score(example, result, rewards, first ? task.Name : null, ct);
+                first = false;
                 var verdicts = filter.Judge(samples, Language(example));
                 candidates.WriteLine(CandidateLine(example.Id, samples, verdicts).ToJsonString());
                 candidates.Flush();
@@ -304,9 +181,10 @@ public static class RejectionSampling
         {
             PromptsCovered = covered, MeanKeptTokens = keptCount == 0 ? 0 : keptTokens / keptCount,
         };
-        var json = JsonSerializer.SerializeToNode(summary)!.AsObject();
-        json["Generation"] = fingerprint.DeepClone();
-        json["Filter"] = JsonSerializer.SerializeToNode(filter);
+        var json = new JsonObject { ["recipe"] = "sample" };
+        foreach (var (key, value) in JsonSerializer.SerializeToNode(summary, Indented)!.AsObject().ToList()) json[key] = value?.DeepClone();
+        json["generation"] = fingerprint.DeepClone();
+        json["filter"] = JsonSerializer.SerializeToNode(filter, Indented);
         AtomicFile.WriteAllText(Path.Combine(output, SummaryFile), json.ToJsonString(Indented));
         runLog.Say($"done: kept {keptCount} of {summary.Generated} responses ({covered}/{examples.Count} prompts covered), " +
                    $"{general.Count} general rows; dropped {string.Join(", ", dropped.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}; " +
@@ -314,27 +192,28 @@ public static class RejectionSampling
         return summary;
     }
 
-    /// <summary>The task's first <see cref="RejectionSamplingOptions.Prompts"/> examples, rendered in the prompt style.</summary>
-    public static IReadOnlyList<TaskExample> Prompts(RejectionSamplingOptions o)
+    /// <summary>The task with its first <see cref="RejectionSamplingOptions.Prompts"/> examples, rendered in the prompt style.</summary>
+    public static TaskDefinition Prompts(RejectionSamplingOptions o)
     {
-        var style = o.Style;
-        IReadOnlyList<TaskExample> examples;
+        var style = o.PromptStyle;
+        TaskDefinition task;
         switch (o.Task)
         {
             case EmbeddedTask.Name:
-                examples = EmbeddedTask.RlTask(o.Prompts, (int)o.Seed, o.Difficulty, style).Examples;
+                task = EmbeddedTask.RlTask(o.Prompts, (int)o.Seed, o.Difficulty, style);
                 break;
             case "countdown":
-                examples = CountdownTask.Generate(o.Prompts, (int)o.Seed, style: style).Examples;
+                task = CountdownTask.Generate(o.Prompts, (int)o.Seed, style: style);
                 break;
             default:
-                if (!File.Exists(o.Task)) throw new ArgumentException($"rejection sampling option Task: '{o.Task}' is not arithmetic or countdown, and no such data file");
-                examples = [.. DatasetLoader.LoadAsync(o.Task, new DatasetLoadOptions(Style: style)).GetAwaiter().GetResult().Examples.Take(o.Prompts)];
+                if (!File.Exists(o.Task)) throw new ArgumentException($"rejection sampling option task: '{o.Task}' is not arithmetic or countdown, and no such data file");
+                task = new TaskDefinition(Path.GetFileName(o.Task), [.. DatasetLoader.Load(o.Task, new DatasetLoadOptions(Style: style)).Examples.Take(o.Prompts)],
+                    [new RewardSpec(o.CorrectnessReward)], new EvaluationMetric(o.CorrectnessReward));
                 break;
         }
-        if (examples.GroupBy(e => e.Id).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
+        if (task.Examples.GroupBy(e => e.Id).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
             throw new ArgumentException($"task '{o.Task}': prompt id '{duplicate.Key}' appears {duplicate.Count()} times");
-        return examples;
+        return task;
     }
 
     /// <summary>The configured rewards, plus the correctness and format rewards the filters read when they are missing.</summary>
@@ -347,23 +226,23 @@ public static class RejectionSampling
         return specs;
     }
 
-    static List<SampleCandidate> Score(TaskExample example, GenerationResult result, WeightedRewards rewards, CancellationToken ct)
+    /// <param name="firstBatch">The task's name for the first result of a run: a reward that cannot judge any of its samples stops the run.</param>
+    static List<SampleCandidate> Score(TaskExample example, GenerationResult result, WeightedRewards rewards, string? firstBatch, CancellationToken ct)
     {
         var samples = result.Samples;
-        var scores = rewards.Score([.. samples.Select(s => example.ToRewardInput(s.Text, s.CompletionTokens))], ct);
+        var inputs = samples.Select(s => example.ToRewardInput(s.Text, s.CompletionTokens)).ToList();
+        var scores = rewards.Score(inputs, ct);
+        if (firstBatch is not null) RewardChecks.RequireJudgements(rewards, scores, inputs, firstBatch);
         return [.. samples.Select((s, i) => new SampleCandidate(i, s.Text, scores[i].Components, s.FinishReason == FinishReason.Length, s.CompletionTokens))];
     }
 
-    static IGenerationBackend Backend(RejectionSamplingOptions o, string modelDir)
+    static IGenerationBackend Backend(RejectionSamplingOptions o, string modelDir, RunSettings settings)
     {
         if (o.Endpoint is null)
-        {
-            var device = o.Device == "cpu" ? CPU : new Device(o.Device);
-            return new LocalGenerationBackend(LocalModel.Load(modelDir, Precision.Parse(o.Dtype), device), ownsModel: true) { MaxBatchRows = o.MaxBatchRows };
-        }
+            return new LocalGenerationBackend(LocalModel.Load(modelDir, settings.Dtype, settings.Device), ownsModel: true) { MaxBatchRows = o.MaxBatchRows };
         var endpoints = o.Endpoint.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(e => Uri.TryCreate(e, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"
-                ? u : throw new ArgumentException($"rejection sampling option Endpoint: '{e}' is not an http(s) URL"))
+                ? u : throw new ArgumentException($"rejection sampling option endpoint: '{e}' is not an http(s) URL"))
             .ToList();
         return new RemoteGenerationBackend(new RemoteBackendOptions
         {
@@ -378,21 +257,20 @@ public static class RejectionSampling
         if (o.GeneralData is null)
         {
             if (o.Task != EmbeddedTask.Name)
-                throw new ArgumentException($"rejection sampling option GeneralData: needed for {o.GeneralExamples} general examples (the embedded ones go with task arithmetic only)");
-            return [.. EmbeddedTask.GeneralSftExamples(o.GeneralExamples, (int)o.Seed, style: o.Style).Select(e => new SampledRow(
+                throw new ArgumentException($"rejection sampling option general_data: needed for {o.GeneralExamples} general examples (the embedded ones go with task arithmetic only)");
+            return [.. EmbeddedTask.GeneralSftExamples(o.GeneralExamples, (int)o.Seed, style: o.PromptStyle).Select(e => new SampledRow(
                 e.Prompt, e.Completion, "general-data", e.Id, 0, new Dictionary<string, double?>(), e.Reference.GetValueOrDefault("language"),
                 SampledRow.General, e.Question))];
         }
         var rows = new List<SampledRow>();
         string file = o.GeneralData;
-        foreach (var (line, row) in DataRows.Read(file, ct))
+        foreach (var row in DataRows.Read(file, ct))
         {
             if (rows.Count == o.GeneralExamples) break;
-            string prompt = DataRows.String(row, "prompt", file, line), completion = DataRows.String(row, "completion", file, line);
-            if (completion.Length == 0) throw new DatasetFormatException(file, line, "completion", "empty completion");
-            string? Optional(string field) => row[field] is null ? null : DataRows.String(row, field, file, line);
-            rows.Add(new SampledRow(prompt, completion, "general-data", Optional("id") ?? $"{Path.GetFileName(file)}-{line}", 0,
-                new Dictionary<string, double?>(), Optional("language"), SampledRow.General, Optional("question") ?? prompt));
+            string prompt = row.String("prompt"), completion = row.String("completion");
+            if (completion.Length == 0) throw row.Error("completion", "empty completion");
+            rows.Add(new SampledRow(prompt, completion, "general-data", row.OptionalString("id") ?? $"{Path.GetFileName(file)}-{row.Line}", 0,
+                new Dictionary<string, double?>(), row.OptionalString("language"), SampledRow.General, row.OptionalString("question") ?? prompt));
         }
         if (rows.Count < o.GeneralExamples)
             throw new ArgumentException($"rejection sampling: {file} has {rows.Count} general rows, fewer than GeneralExamples {o.GeneralExamples}");
@@ -400,12 +278,13 @@ public static class RejectionSampling
     }
 
     /// <summary>What decides the samples: the model and every generation and scoring setting (not the filters, the device or the backend).</summary>
-    static JsonObject Fingerprint(RejectionSamplingOptions o, string modelDir) => new()
+    static JsonObject Fingerprint(RejectionSamplingOptions o, string modelDir, ScalarType dtype) => new()
     {
         ["model"] = o.Endpoint is null ? Path.GetFullPath(modelDir) : o.ServedModel,
         ["task"] = o.Task, ["prompts"] = o.Prompts, ["difficulty"] = JsonSerializer.SerializeToNode(o.Difficulty),
-        ["prompt_style"] = o.Style.ToString(), ["samples"] = o.Samples, ["temperature"] = o.Temperature, ["top_p"] = o.TopP,
-        ["max_new_tokens"] = o.MaxNewTokens, ["stop"] = JsonSerializer.SerializeToNode(o.Stop), ["seed"] = o.Seed, ["dtype"] = o.Dtype,
+        ["prompt_style"] = o.PromptStyle.ToString(), ["samples"] = o.Samples, ["temperature"] = o.Sampling.Temperature, ["top_p"] = o.Sampling.TopP,
+        ["top_k"] = o.Sampling.TopK, ["min_p"] = o.Sampling.MinP, ["max_new_tokens"] = o.Sampling.MaxNewTokens,
+        ["stop"] = JsonSerializer.SerializeToNode(o.Sampling.Stop), ["seed"] = o.Seed, ["dtype"] = Precision.Name(dtype),
         ["rewards"] = JsonSerializer.SerializeToNode(ScoredRewards(o)),
     };
 
@@ -417,9 +296,9 @@ public static class RejectionSampling
         try
         {
             var json = JsonNode.Parse(File.ReadAllText(path))?.AsObject();
-            if (json is null || json["Generation"]?.ToJsonString() != fingerprint.ToJsonString()) return null;
-            if (json["Filter"]?.ToJsonString() != JsonSerializer.SerializeToNode(o.Filter)!.ToJsonString()) return null;
-            var result = json.Deserialize<RejectionSamplingResult>();
+            if (json is null || json["generation"]?.ToJsonString() != fingerprint.ToJsonString()) return null;
+            if (json["filter"]?.ToJsonString() != JsonSerializer.SerializeToNode(o.Filter, Indented)!.ToJsonString()) return null;
+            var result = json.Deserialize<RejectionSamplingResult>(Indented);
             return result is null || result.DataPath != dataPath ? null : result;
         }
         catch (JsonException) { return null; }

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Parquet.Schema;
 using Parquet.Serialization;
-using R1Sharp.Training.Logging;
+using R1Sharp.Data;
 
 namespace R1Sharp.Recipes.Sampling;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using R1Sharp.Recipes.Data;
-using R1Sharp.Rewards.Tasks;
-using R1Sharp.Rewards.Tasks.Arithmetic;
+using R1Sharp.Data;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Recipes.Sft;
@@ -38,7 +38,7 @@ public sealed record SftRecord
 public sealed record SftFields(string Prompt = "prompt", string Completion = "completion", string Messages = "messages");
 
 /// <summary>
-/// Loads SFT rows from JSONL or Parquet: <c>{"prompt": …, "completion": …}</c> or <c>{"messages": [{"role", "content"}, …]}</c>.
+/// Loads SFT rows from a data file (JSONL, JSON, Parquet): <c>{"prompt": …, "completion": …}</c> or <c>{"messages": [{"role", "content"}, …]}</c>.
 /// Prompt and completion may also be message lists (TRL's conversational prompt-completion). Every problem is a
 /// <see cref="DatasetFormatException"/> naming file, line and field, raised before any training starts.
 /// </summary>
@@ -48,9 +48,9 @@ public static class SftData
     {
         fields ??= new SftFields();
         var records = new List<SftRecord>();
-        foreach (var (line, row) in DataRows.Read(path, ct))
+        foreach (var dataRow in DataRows.Read(path, ct))
         {
-            string source = $"{path}:{line}";
+            var (row, line, source) = (dataRow.Fields, dataRow.Line, dataRow.Where);
             if (row[fields.Messages] is { } messagesNode)
             {
                 var messages = Messages(messagesNode, path, line, fields.Messages);

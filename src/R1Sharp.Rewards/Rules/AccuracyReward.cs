@@ -11,7 +11,7 @@ namespace R1Sharp.Rewards.Rules;
 /// The grader decides equivalence; the lead wires Math-Verify's port (<c>MathVerifier.Grade</c>) here. A grader
 /// that cannot parse the <em>completion</em> should return false (the model's fault), not null.
 /// </remarks>
-public sealed class AccuracyReward : IReward
+public sealed class AccuracyReward : IReward, IReadsReferenceFields
 {
     private readonly Func<string, string, bool?> _grader;
     private readonly string _goldField;
@@ -26,6 +26,9 @@ public sealed class AccuracyReward : IReward
 
     /// <inheritdoc />
     public string Name => "accuracy";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> ReferenceFields => [_goldField];
 
     /// <inheritdoc />
     public IReadOnlyList<double?> Score(IReadOnlyList<RewardInput> batch, CancellationToken cancellationToken = default)

@@ -21,9 +21,11 @@ public sealed partial class RewardRegistry
     /// (not Linux, util-linux missing), with that reason in a <see cref="RewardConfigException"/>.
     /// </remarks>
     /// <param name="logger">Receives the sandbox's one-time isolation warnings.</param>
-    public static RewardRegistry CreateStandard(ILogger? logger = null)
+    /// <param name="grader">The answer grader of <c>accuracy</c>, <c>length</c> and <c>cosine</c> (a task's own, e.g. the embedded
+    /// arithmetic task's); null: <see cref="MathGrader"/>.</param>
+    public static RewardRegistry CreateStandard(ILogger? logger = null, Func<string, string, bool?>? grader = null)
     {
-        var registry = CreateDefault(MathGrader);
+        var registry = CreateDefault(grader ?? MathGrader);
         var sandboxes = new ConcurrentDictionary<(TimeSpan, int, int), Lazy<CodeSandbox>>();
         registry.Register("code", o =>
         {

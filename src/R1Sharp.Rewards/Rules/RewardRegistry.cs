@@ -138,9 +138,11 @@ public sealed partial class RewardRegistry
         var other => throw new RewardConfigException($"Reward '{options.RewardName}': option 'pattern' must be r1_zero, r1_zero_loose or cold_start, got '{other}'."),
     };
 
-    private sealed class RenamedReward(IReward inner, string name) : IReward
+    private sealed class RenamedReward(IReward inner, string name) : IReward, IReadsReferenceFields
     {
         public string Name => name;
+
+        public IReadOnlyList<string> ReferenceFields => (inner as IReadsReferenceFields)?.ReferenceFields ?? [];
 
         public IReadOnlyList<double?> Score(IReadOnlyList<RewardInput> batch, CancellationToken cancellationToken = default) =>
             inner.Score(batch, cancellationToken);

@@ -43,20 +43,27 @@ public static class Optimizers
     }
 }
 
-/// <summary>Linear warm-up to the peak rate, then cosine decay to <c>MinRatio</c> × peak at the last step (transformers' cosine schedule with a floor).</summary>
-public sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double MinRatio = 0.0, string Kind = "cosine")
+/// <summary>How the learning rate moves after warm-up.</summary>
+public enum ScheduleKind
+{
+    /// <summary>Half a cosine from the peak down to MinRatio × peak at the last step (transformers' cosine schedule with a floor).</summary>
+    Cosine,
+    /// <summary>A straight line from the peak down to MinRatio × peak at the last step.</summary>
+    Linear,
+    /// <summary>The peak, throughout (TRL's GRPO default).</summary>
+    Constant,
+}
+
+/// <summary>Linear warm-up to the peak rate over <paramref name="WarmupSteps"/>, then <paramref name="Kind"/>.</summary>
+public sealed record LearningRateSchedule(double Peak, int WarmupSteps, int TotalSteps, double MinRatio = 0.0, ScheduleKind Kind = ScheduleKind.Cosine)
 {
     public double At(int step) // step counts from 0
     {
         if (WarmupSteps > 0 && step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;
-        if (Kind == "constant") return Peak;
+        if (Kind == ScheduleKind.Constant) return Peak;
         int decaySteps = Math.Max(1, TotalSteps - WarmupSteps);
         double progress = Math.Clamp((double)(step - WarmupSteps) / decaySteps, 0, 1);
-        double scale = Kind switch
-        {
-            "linear" => 1 - progress,
-            _ => 0.5 * (1 + Math.Cos(Math.PI * progress)),
-        };
+        double scale = Kind == ScheduleKind.Linear ? 1 - progress : 0.5 * (1 + Math.Cos(Math.PI * progress));
         return Peak * (MinRatio + (1 - MinRatio) * scale);
     }
 }

@@ -19,9 +19,9 @@ public class FuzzAndSpeedTests(Xunit.Abstractions.ITestOutputHelper output)
     private static IReadOnlyList<IReward> AllRewards()
     {
         var registry = RewardRegistry.CreateDefault(RewardTestHelpers.ExactMatch);
-        var embedded = RewardRegistry.CreateDefault(R1Sharp.Rewards.Tasks.Arithmetic.EmbeddedTask.Grade);
+        var standard = RewardRegistry.CreateDefault(RewardRegistry.MathGrader);
         return [.. registry.Names.Select(name => registry.Create(name)),
-            embedded.Create("accuracy", new Dictionary<string, string> { ["name"] = "embedded_accuracy" })];
+            standard.Create("accuracy", new Dictionary<string, string> { ["name"] = "math_accuracy" })];
     }
 
     private static string RandomText(Random rng, int pieces)

@@ -10,7 +10,7 @@ public sealed record AggregationContext(int MaxCompletionLength, long StepActive
 
 /// <summary>
 /// Reduces per-token losses ℓ (B, T) with completion mask m (B, T) to the scalar that is back-propagated for one
-/// micro-batch. The GRPO variants differ only here (DESIGN.md §3); each is its own small type, chosen by name.
+/// micro-batch. The GRPO variants differ only here (docs/architecture.md); each is its own small type, chosen by <see cref="LossType"/>.
 /// </summary>
 public interface ILossAggregation
 {
@@ -50,13 +50,17 @@ public sealed class DrGrpoAggregation : ILossAggregation
         => (loss * mask).sum() / (loss.shape[0] * (double)c.MaxCompletionLength) / c.MicroBatches;
 }
 
+/// <summary>The GRPO loss variants, named as TRL's <c>loss_type</c>.</summary>
+public enum LossType { Grpo, Bnpo, Dapo, DrGrpo }
+
 public static class LossAggregations
 {
-    public static IReadOnlyDictionary<string, ILossAggregation> All { get; } =
-        new ILossAggregation[] { new GrpoAggregation(), new BnpoAggregation(), new DapoAggregation(), new DrGrpoAggregation() }
-            .ToDictionary(a => a.Name);
-
-    public static ILossAggregation Get(string name) => All.TryGetValue(name, out var a)
-        ? a
-        : throw new ArgumentException($"unknown loss type '{name}' (one of {string.Join(", ", All.Keys)})");
+    public static ILossAggregation For(LossType type) => type switch
+    {
+        LossType.Grpo => new GrpoAggregation(),
+        LossType.Bnpo => new BnpoAggregation(),
+        LossType.Dapo => new DapoAggregation(),
+        LossType.DrGrpo => new DrGrpoAggregation(),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, null),
+    };
 }

@@ -1,0 +1,249 @@
+using System.Collections;
+using System.Globalization;
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Parquet.Serialization;
+
+namespace R1Sharp.Data;
+
+/// <summary>
+/// One row of a data file: the file, its 1-based line (JSONL) or row number (JSON array, Parquet), and its fields.
+/// The accessors raise <see cref="DatasetFormatException"/>s that name file, line and field.
+/// </summary>
+public sealed record DataRow(string File, long Line, JsonObject Fields)
+{
+    /// <summary>"file:line", for provenance.</summary>
+    public string Where => $"{File}:{Line}";
+
+    /// <summary>The field's value (null when absent or JSON null).</summary>
+    public JsonNode? this[string field] => Fields[field];
+
+    /// <summary>An error about this row (or one of its fields).</summary>
+    public DatasetFormatException Error(string? field, string problem) => new(File, Line, field, problem);
+
+    /// <summary>The first of <paramref name="names"/> the row has (not null), or null.</summary>
+    public string? FirstPresent(params string[] names) => names.FirstOrDefault(n => Fields[n] is not null);
+
+    /// <summary>A required string field (the first present of <paramref name="names"/>: alternatives in order).</summary>
+    public string String(params string[] names) => OptionalString(names) ?? throw Missing(names);
+
+    /// <summary>A string field, or null when none of <paramref name="names"/> is present.</summary>
+    public string? OptionalString(params string[] names)
+    {
+        if (FirstPresent(names) is not { } name) return null;
+        var node = Fields[name]!;
+        return node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>()
+            : throw Error(name, $"expected a string, got {Kind(node)}");
+    }
+
+    /// <summary>A required string or number (a number as its JSON text, e.g. a GSM8K answer 18).</summary>
+    public string Scalar(params string[] names)
+    {
+        if (FirstPresent(names) is not { } name) throw Missing(names);
+        var node = Fields[name]!;
+        return node.GetValueKind() is JsonValueKind.String or JsonValueKind.Number ? Text(node)
+            : throw Error(name, $"expected a string or a number, got {Kind(node)}");
+    }
+
+    /// <summary>An optional finite number (null when absent).</summary>
+    public double? Number(string field)
+    {
+        var node = Fields[field];
+        if (node is null) return null;
+        if (node.GetValueKind() != JsonValueKind.Number) throw Error(field, $"expected a number, got {Kind(node)}");
+        double value = node.GetValue<double>();
+        return double.IsFinite(value) ? value : throw Error(field, $"not a finite number: {value}");
+    }
+
+    /// <summary>A missing-field error that lists the alternatives looked for and the fields the row has.</summary>
+    public DatasetFormatException Missing(params string[] names) => Error(names[0],
+        (names.Length == 1 ? "missing" : $"missing (also looked for {string.Join(", ", names.Skip(1).Select(n => $"'{n}'"))})") +
+        $"; the row has {(Fields.Count == 0 ? "no fields" : string.Join(", ", Fields.Select(kv => kv.Key)))}");
+
+    /// <summary>A value as the text a reward or a prompt reads: a string as it is, anything else as compact JSON.</summary>
+    public static string Text(JsonNode node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : node.ToJsonString(JsonFormat.Compact);
+
+    /// <summary>The JSON kind of a value, for messages ("a string", "an array", …).</summary>
+    public static string Kind(JsonNode? node) => node switch
+    {
+        null => "null",
+        JsonObject => "an object",
+        JsonArray => "an array",
+        _ => node.GetValueKind() switch
+        {
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            var k => k.ToString(),
+        },
+    };
+}
+
+/// <summary>
+/// The one reader of data files, by extension: JSON lines (<c>.jsonl</c>, <c>.ndjson</c>, and <c>.json</c> files that are
+/// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (<c>.json</c>), either of those
+/// gzip-compressed (<c>.gz</c>), and Parquet (Parquet.Net's untyped reader: typed reading lost nested lists; nested lists
+/// and structs become JSON arrays and objects). Blank lines are skipped; a row that is not a JSON object, invalid JSON
+/// and duplicate keys are errors naming the file and line. <see cref="ReadAsync"/> streams; <see cref="Read"/> is the same
+/// reader, blocking.
+/// </summary>
+public static class DataRows
+{
+    static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 256 };
+
+    /// <summary>The file's rows, in order.</summary>
+    /// <param name="malformed">When given, a row that is not a JSON object (invalid JSON, another value, duplicate keys) is passed
+    /// here and skipped instead of stopping the read; problems with the file as a whole still throw.</param>
+    public static async IAsyncEnumerable<DataRow> ReadAsync(string path, [EnumeratorCancellation] CancellationToken ct = default,
+        Action<DatasetFormatException>? malformed = null)
+    {
+        if (Directory.Exists(path)) throw new DatasetFormatException(path, 0, null, "is a folder, not a data file (.jsonl, .json, .parquet, optionally .gz)");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: data file not found", path);
+        string name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
+        if (name.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+        {
+            await foreach (var row in ReadParquetAsync(path, ct).ConfigureAwait(false)) yield return row;
+            yield break;
+        }
+        await using var file = File.OpenRead(path);
+        Stream stream = ReferenceEquals(name, path) ? file : new GZipStream(file, CompressionMode.Decompress);
+        using var reader = new StreamReader(stream);
+        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && FirstChar(reader) == '[')
+        {
+            foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), malformed)) yield return row;
+            yield break;
+        }
+        long line = 0;
+        while (await ReadLine(reader, path, line, ct).ConfigureAwait(false) is { } text)
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            JsonObject fields;
+            try { fields = ParseObject(text, path, line); }
+            catch (DatasetFormatException e) when (malformed is not null)
+            {
+                malformed(e);
+                continue;
+            }
+            yield return new DataRow(path, line, fields);
+        }
+    }
+
+    /// <summary>The file's rows, in order (blocking; the same reader as <see cref="ReadAsync"/>).</summary>
+    public static IEnumerable<DataRow> Read(string path, CancellationToken ct = default, Action<DatasetFormatException>? malformed = null) =>
+        ReadAsync(path, ct, malformed).ToBlockingEnumerable(ct);
+
+    /// <summary>Every row, read before returning.</summary>
+    public static IReadOnlyList<DataRow> ReadAll(string path, CancellationToken ct = default) => [.. Read(path, ct)];
+
+    /// <summary>Writes JSON lines whole or not at all (<see cref="AtomicFile"/>), in R1Sharp's JSON conventions (<see cref="JsonFormat"/>).</summary>
+    public static void WriteJsonl(string path, IEnumerable<JsonNode> rows)
+    {
+        if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
+        AtomicFile.Write(path, w =>
+        {
+            foreach (var row in rows) w.WriteLine(row.ToJsonString(JsonFormat.Compact));
+        });
+    }
+
+    /// <summary>One line as a JSON object (duplicate keys refused).</summary>
+    public static JsonObject ParseObject(string text, string file, long line)
+    {
+        JsonNode? node;
+        try { node = JsonNode.Parse(text, documentOptions: Strict); }
+        catch (JsonException e) { throw new DatasetFormatException(file, line, null, $"not valid JSON ({Describe(e)})", e); }
+        return node as JsonObject ?? throw new DatasetFormatException(file, line, null, $"expected a JSON object, got {DataRow.Kind(node)}");
+    }
+
+    static IEnumerable<DataRow> ReadArray(string path, string text, Action<DatasetFormatException>? malformed)
+    {
+        JsonNode? node;
+        try { node = JsonNode.Parse(text, documentOptions: Strict); }
+        catch (JsonException e) { throw new DatasetFormatException(path, (e.LineNumber ?? -1) + 1, null, $"not valid JSON ({Describe(e)})", e); }
+        if (node is not JsonArray array) throw new DatasetFormatException(path, 0, null, $"expected a JSON array of objects, got {DataRow.Kind(node)}");
+        var rows = new List<DataRow>(array.Count);
+        for (int i = 0; i < array.Count; i++)
+        {
+            if (array[i] is not JsonObject item)
+            {
+                var error = new DatasetFormatException(path, i + 1, null, $"expected a JSON object, got {DataRow.Kind(array[i])}");
+                if (malformed is null) throw error;
+                malformed(error);
+                continue;
+            }
+            array[i] = null;                                   // detach, so the row owns its object
+            rows.Add(new DataRow(path, i + 1, item));
+        }
+        return rows;
+    }
+
+    static async IAsyncEnumerable<DataRow> ReadParquetAsync(string path, [EnumeratorCancellation] CancellationToken ct)
+    {
+        IList<Dictionary<string, object>> rows;
+        try
+        {
+            await using var file = File.OpenRead(path);
+            Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? await Decompress(file, ct).ConfigureAwait(false) : file;
+            rows = (await ParquetSerializer.DeserializeUntypedAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Data;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new DatasetFormatException(path, 0, null, $"cannot read Parquet ({e.Message})", e);
+        }
+        for (int i = 0; i < rows.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var row = new JsonObject();
+            foreach (var (key, value) in rows[i]) row[key] = JsonSerializer.SerializeToNode(ToPlain(value));
+            yield return new DataRow(path, i + 1, row);
+        }
+    }
+
+    static async Task<Stream> Decompress(Stream file, CancellationToken ct)
+    {
+        var memory = new MemoryStream();
+        await using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true)) await gzip.CopyToAsync(memory, ct).ConfigureAwait(false);
+        memory.Position = 0;
+        return memory;
+    }
+
+    static object? ToPlain(object? value) => value switch
+    {
+        null => null,
+        string s => s,
+        ReadOnlyMemory<char> m => m.ToString(),
+        IDictionary d => d.Keys.Cast<object>().ToDictionary(k => Convert.ToString(k, CultureInfo.InvariantCulture)!, k => ToPlain(d[k])),
+        IEnumerable items => items.Cast<object?>().Select(ToPlain).ToList(),
+        bool or IFormattable => value,
+        _ => value.ToString(),
+    };
+
+    static int FirstChar(StreamReader reader)
+    {
+        while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c)) reader.Read();
+        return reader.Peek();
+    }
+
+    static async Task<string?> ReadLine(StreamReader reader, string path, long line, CancellationToken ct)
+    {
+        try { return await reader.ReadLineAsync(ct).ConfigureAwait(false); }
+        catch (InvalidDataException e) { throw new DatasetFormatException(path, line + 1, null, $"cannot decompress ({e.Message})", e); }
+    }
+
+    static async Task<string> ReadToEnd(StreamReader reader, string path, CancellationToken ct)
+    {
+        try { return await reader.ReadToEndAsync(ct).ConfigureAwait(false); }
+        catch (InvalidDataException e) { throw new DatasetFormatException(path, 0, null, $"cannot decompress ({e.Message})", e); }
+    }
+
+    /// <summary>System.Text.Json's message without its own "LineNumber | BytePositionInLine" suffix (the caller names the line).</summary>
+    static string Describe(JsonException e)
+    {
+        string m = e.Message;
+        int cut = m.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (cut > 0 ? m[..cut] : m).TrimEnd('.', ' ');
+    }
+}

@@ -1,0 +1,94 @@
+using System.ComponentModel.DataAnnotations;
+using R1Sharp.Engine.Generation;
+using R1Sharp.Recipes.Config;
+using R1Sharp.Rewards.Rules;
+using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
+using R1Sharp.Training.Losses.Grpo;
+using R1Sharp.Training.Optim;
+
+namespace R1Sharp.Recipes.Grpo;
+
+/// <summary>GRPO (GrpoRecipe). Device and dtype are the run's (<c>--device</c>, <c>--dtype</c>).</summary>
+public sealed record GrpoOptions : IValidatableConfig
+{
+    // ---- task and rewards ----
+    /// <summary><c>arithmetic</c> (the embedded task), <c>countdown</c>, or a data file of prompts with reference fields (JSONL, JSON, Parquet).</summary>
+    public string Task { get; init; } = EmbeddedTask.Name;
+    [Range(1, int.MaxValue)]
+    public int TrainPrompts { get; init; } = 4096;
+    /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
+    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
+    /// <summary>How embedded-task prompts are written: <c>r1_zero</c> (the R1-Zero template) or <c>plain</c> (<c>User: …\nAssistant:</c>,
+    /// for models trained on the cold-start format). Also decides which format the evaluation checks.</summary>
+    public PromptStyle PromptStyle { get; init; } = PromptStyle.R1Zero;
+    /// <summary>Reward functions by name (RewardRegistry), with weights and options: R1-Zero's accuracy + format.</summary>
+    public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
+
+    // ---- rollouts ----
+    [Range(1, int.MaxValue)]
+    public int PromptsPerStep { get; init; } = 16;
+    /// <summary>G, completions per prompt.</summary>
+    [Range(1, 4096)]
+    public int Generations { get; init; } = 8;
+    /// <summary>How rollouts are sampled: R1 samples at temperature 1.0; max_new_tokens is the completion limit L_max.</summary>
+    public GenerationOptions Sampling { get; init; } = new() { MaxNewTokens = 128, Temperature = 1.0, TopP = 1.0 };
+
+    // ---- objective ----
+    /// <summary>How per-token losses are aggregated: grpo, bnpo, dapo or dr_grpo (docs/architecture.md). TRL's default is dapo (token-level, no length bias).</summary>
+    public LossType LossType { get; init; } = LossType.Dapo;
+    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
+    /// <summary>KL coefficient β. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
+    [Range(0.0, 100.0)]
+    public double Beta { get; init; }
+    /// <summary>Clip range below 1 for the ratio: ρ ≥ 1 − ε_low (R1's ε = 10 switches it off).</summary>
+    [Range(0.0, 1000.0)]
+    public double EpsilonLow { get; init; } = 0.2;
+    /// <summary>Clip range above 1 for the ratio: ρ ≤ 1 + ε_high (DAPO's clip-higher: 0.28; R1: 10).</summary>
+    [Range(0.0, 1000.0)]
+    public double EpsilonHigh { get; init; } = 0.2;
+    /// <summary>μ, optimiser passes over each batch of samples.</summary>
+    [Range(1, 1000)]
+    public int Iterations { get; init; } = 1;
+    /// <summary>Copy the policy into the reference model every N steps (0: never).</summary>
+    [Range(0, int.MaxValue)]
+    public int RefResetEvery { get; init; }
+    /// <summary>DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill.</summary>
+    public bool DynamicSampling { get; init; }
+    [Range(1, 1000)]
+    public int MaxSamplingRounds { get; init; } = 3;
+    /// <summary>DAPO: completions cut off by the length limit get no gradient.</summary>
+    public bool MaskTruncatedCompletions { get; init; }
+
+    // ---- optimisation ----
+    /// <summary>AdamW and its schedule: TRL's GRPO default lr 1e-6 (R1 used 3e-6, DeepSeekMath 1e-6; tiny models trained here take ~1e-4), constant.</summary>
+    [Flatten]
+    public OptimizerOptions Optimizer { get; init; } = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant };
+    /// <summary>Completions per forward/backward pass (gradients accumulate over the batch).</summary>
+    [Range(1, int.MaxValue)]
+    public int MicroBatchSize { get; init; } = 32;
+    [Range(1, int.MaxValue)]
+    public int Steps { get; init; } = 100;
+
+    // ---- evaluation, logging, checkpoints ----
+    /// <summary>Held-out prompts evaluated before and after training (0: no evaluation).</summary>
+    [Range(0, int.MaxValue)]
+    public int EvalPrompts { get; init; } = 64;
+    /// <summary>k, samples per held-out prompt.</summary>
+    [Range(1, 4096)]
+    public int EvalSamples { get; init; } = 8;
+    /// <summary>DeepSeek-R1's evaluation protocol: temperature 0.6, top-p 0.95.</summary>
+    public GenerationOptions EvalSampling { get; init; } = new() { MaxNewTokens = 128, Temperature = 0.6, TopP = 0.95 };
+    [Range(1, int.MaxValue)]
+    public int LogEvery { get; init; } = 1;
+    [Range(1, int.MaxValue)]
+    public int CheckpointEvery { get; init; } = 25;
+    public long Seed { get; init; }
+
+    public IEnumerable<(string Field, string Problem)> Validate()
+    {
+        if (Sampling.Seed is not null) yield return ("sampling.seed", "rollouts are seeded from seed and the step; leave sampling.seed unset");
+        if (EvalSampling.Seed is not null) yield return ("eval_sampling.seed", "the evaluation is seeded from seed; leave eval_sampling.seed unset");
+        if (EpsilonHigh < EpsilonLow) yield return ("epsilon_high", $"must be at least epsilon_low ({EpsilonLow}): the clip range is [1 − ε_low, 1 + ε_high]");
+    }
+}

@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using R1Sharp.Rewards.Rules;
+
+namespace R1Sharp.Tasks.Arithmetic;
+
+/// <summary>
+/// The embedded arithmetic task: the task the CPU demo trains a tiny model on, from scratch, through the whole
+/// DeepSeek-R1 pipeline. Short arithmetic chains in English and French ("Compute 37 + 48 - 19", "Tom has 37
+/// apples…"), whose answer a tiny model cannot produce in one shot but can reach one step at a time.
+/// </summary>
+/// <remarks>
+/// Data for each stage (DESIGN §2):
+/// <list type="number">
+/// <item>Base model: <see cref="PretrainingCorpus(PretrainingCorpusOptions?)"/>.</item>
+/// <item>R1-Zero: <see cref="RlTask"/> (R1-Zero template) with <see cref="R1ZeroRewards"/>; evaluation on <see cref="EvalTask"/>.</item>
+/// <item>Cold start: <see cref="ColdStartExamples"/> (<c>&lt;think&gt;\n…\n&lt;/think&gt;\n{summary}</c>).</item>
+/// <item>Reasoning RL: <see cref="RlTask"/> with <see cref="ReasoningRewards"/> (accuracy + readable format + language).</item>
+/// <item>Rejection sampling + SFT: samples of stage 3 plus <see cref="GeneralSftExamples"/>.</item>
+/// <item>Final RL: <see cref="RlTask"/> plus <see cref="GeneralTask"/>; reward model trained on <see cref="PreferencePairs"/>.</item>
+/// </list>
+/// Every reasoning example carries reference fields <c>answer</c> (integer), <c>language</c> (en/fr),
+/// <c>solution</c> (worked solution) and <c>expression</c>. Held-out prompts (<see cref="EvalTask"/>) are disjoint
+/// from all training data by construction (<see cref="ArithmeticGenerator"/>).
+/// </remarks>
+public static class EmbeddedTask
+{
+    /// <summary>The task's name in configs.</summary>
+    public const string Name = "arithmetic";
+
+    /// <summary>
+    /// The CPU demo's problems: chains of 2–3 operations on single-digit operands written as bare expressions
+    /// ("Compute 7 + 8 - 6" / "Calcule …"), running results up to 30. Each step is one of a few hundred facts a model
+    /// of a few million parameters memorises within minutes, while the whole chain in one shot stays hard for it —
+    /// the gap R1-Zero's reinforcement learning exploits. Two-digit operands and word problems need a larger budget.
+    /// </summary>
+    public static ArithmeticDifficulty DemoDifficulty { get; } = new(MaxOperand: 9, MaxFactor: 3, MaxResult: 30, Wording: WordingStyle.Expression);
+
+    /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DESIGN §2.1).</summary>
+    public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
+
+    /// <summary>Reasoning-RL stage rewards: accuracy + cold-start format + language consistency (DESIGN §2.3).</summary>
+    public static IReadOnlyList<RewardSpec> ReasoningRewards { get; } = [new("accuracy"), new("cold_start_format"), new("language")];
+
+    /// <summary>Problems of one split (see <see cref="ArithmeticGenerator.Generate"/>).</summary>
+    public static IReadOnlyList<ArithmeticProblem> Problems(ArithmeticSplit split, int count, int seed = 0, ArithmeticDifficulty? difficulty = null) =>
+        ArithmeticGenerator.Generate(split, count, seed, difficulty);
+
+    /// <summary>Training prompts, rendered in <paramref name="style"/> (R1-Zero template by default).</summary>
+    public static TaskDefinition RlTask(int count, int seed = 0, ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero) =>
+        Task($"{Name}_train", ArithmeticSplit.Train, count, seed, difficulty, style);
+
+    /// <summary>Held-out evaluation prompts, disjoint from every training chain.</summary>
+    public static TaskDefinition EvalTask(int count, int seed = 0, ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero) =>
+        Task($"{Name}_heldout", ArithmeticSplit.HeldOut, count, seed, difficulty, style);
+
+    /// <summary>The pretraining corpus as plain documents.</summary>
+    public static IReadOnlyList<string> PretrainingCorpus(PretrainingCorpusOptions? options = null) =>
+        [.. Arithmetic.PretrainingCorpus.Build(options).Select(d => d.Text)];
+
+    /// <summary>The pretraining corpus with each document's kind.</summary>
+    public static IReadOnlyList<CorpusDocument> PretrainingDocuments(PretrainingCorpusOptions? options = null) =>
+        Arithmetic.PretrainingCorpus.Build(options);
+
+    /// <summary>
+    /// Cold-start examples: training problems with the readable completion
+    /// <c>&lt;think&gt;\n{one line per step}\n&lt;/think&gt;\n{summary with \boxed{answer}}</c>, all in the problem's
+    /// language. The prompt is rendered in <paramref name="style"/> (plain transcript by default: the readable format
+    /// does not use the R1-Zero template's answer tags).
+    /// </summary>
+    public static IReadOnlyList<SftExample> ColdStartExamples(int count, int seed = 0, ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.Plain) =>
+        [.. Problems(ArithmeticSplit.Train, count, unchecked(seed * 104729 + 7), difficulty)
+            .Select(p => new SftExample(p.Id, p.Question, PromptTemplates.Render(p.Question, style), EmbeddedCompletions.ColdStart(p), Reference(p)))];
+
+    /// <summary>Preference pairs on general prompts; <paramref name="harmlessShare"/> of them are harmlessness pairs.</summary>
+    public static IReadOnlyList<PreferencePair> PreferencePairs(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        [.. GeneralData.Exchanges(count, seed, harmlessShare).Select((e, i) => new PreferencePair(
+            string.Create(CultureInfo.InvariantCulture, $"pref-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, e.Bad, e.Category, e.Language))];
+
+    /// <summary>General (non-reasoning) SFT examples: the good reply as the completion, without a think block.</summary>
+    public static IReadOnlyList<SftExample> GeneralSftExamples(int count, int seed = 0, double harmlessShare = 0.2, PromptStyle style = PromptStyle.Plain) =>
+        [.. GeneralData.Exchanges(count, unchecked(seed + 1_000_000), harmlessShare).Select((e, i) => new SftExample(
+            string.Create(CultureInfo.InvariantCulture, $"general-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, GeneralReference(e)))];
+
+    /// <summary>General prompts for the final RL stage (judged by reward models), with the reference reply as <c>response</c>.</summary>
+    public static TaskDefinition GeneralTask(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        new($"{Name}_general",
+            [.. GeneralData.Exchanges(count, unchecked(seed + 2_000_000), harmlessShare).Select((e, i) => new TaskExample(
+                string.Create(CultureInfo.InvariantCulture, $"general-rl-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), GeneralReference(e)))],
+            [new RewardSpec("language")],
+            new EvaluationMetric("language", 1.0),
+            "General (non-reasoning) prompts: translate, greet, compare, name a colour, and mild requests to refuse.")
+        { Grader = Grade };
+
+    /// <summary>
+    /// A grader for this task (usable as the accuracy grader): the completion's final answer is the content of its
+    /// last <c>&lt;answer&gt;</c> block, else of its last <c>\boxed{…}</c>; it is correct when it is exactly an
+    /// integer (surrounding spaces and one final period allowed) equal to the gold. Null when the gold is not an
+    /// integer; false when no answer is found.
+    /// </summary>
+    public static bool? Grade(string gold, string completion)
+    {
+        if (!int.TryParse(gold.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int expected)) return null;
+        string? answer = CompletionText.LastAnswer(completion) ?? LastBoxed(completion);
+        if (answer is null) return false;
+        string text = answer.Trim();
+        if (text.EndsWith('.')) text = text[..^1].TrimEnd();
+        return int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int value) && value == expected;
+    }
+
+    private static readonly Regex Boxed = new(@"\\boxed\{([^{}]*)\}", RegexOptions.CultureInvariant | RegexOptions.RightToLeft);
+
+    private static string? LastBoxed(string completion)
+    {
+        var match = Boxed.Match(completion);
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    private static TaskDefinition Task(string name, ArithmeticSplit split, int count, int seed, ArithmeticDifficulty? difficulty, PromptStyle style) =>
+        new(name,
+            [.. Problems(split, count, seed, difficulty).Select(p => new TaskExample(p.Id, p.Question, PromptTemplates.Render(p.Question, style), Reference(p)))],
+            style == PromptStyle.R1Zero ? R1ZeroRewards : ReasoningRewards,
+            new EvaluationMetric("accuracy"),
+            $"Embedded arithmetic ({split}), {count} problems, seed {seed}.")
+        { Grader = Grade };
+
+    internal static Dictionary<string, string> Reference(ArithmeticProblem p) => new(StringComparer.Ordinal)
+    {
+        ["answer"] = p.Answer.ToString(CultureInfo.InvariantCulture),
+        ["language"] = p.Language,
+        ["solution"] = p.WorkedSolution,
+        ["expression"] = p.Expression,
+    };
+
+    private static Dictionary<string, string> GeneralReference(GeneralData.Exchange e) => new(StringComparer.Ordinal)
+    {
+        ["language"] = e.Language,
+        ["category"] = e.Category,
+        ["kind"] = e.Kind,
+        ["response"] = e.Good,
+    };
+}

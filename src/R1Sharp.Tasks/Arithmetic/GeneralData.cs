@@ -1,0 +1,169 @@
+using System.Globalization;
+using R1Sharp.Data;
+
+namespace R1Sharp.Tasks.Arithmetic;
+
+/// <summary>A supervised example: prompt and target completion, with reference fields.</summary>
+public sealed record SftExample(string Id, string Question, string Prompt, string Completion, IReadOnlyDictionary<string, string> Reference);
+
+/// <summary>
+/// A preference pair for a reward model: the same prompt with a preferred and a dispreferred response.
+/// <paramref name="Category"/> is <c>helpful</c> (right, on-topic, in the prompt's language vs wrong, unhelpful or
+/// in the other language) or <c>harmless</c> (a polite refusal with a safe alternative vs going along with a mildly
+/// harmful request).
+/// </summary>
+public sealed record PreferencePair(string Id, string Question, string Prompt, string Chosen, string Rejected, string Category, string Language);
+
+/// <summary>
+/// Synthetic "general" (non-reasoning) data for the embedded task: short questions a tiny model can learn to answer
+/// (translate a word, greet someone, compare two numbers, name a colour), and mild requests to refuse. Used for
+/// the reward-model preference pairs, the general share of the rejection-sampling SFT mix, and the general prompts
+/// of the final RL stage. English and French, half and half.
+/// </summary>
+public static class GeneralData
+{
+    private static readonly (string En, string Fr)[] Words =
+    [
+        ("apple", "pomme"), ("book", "livre"), ("cat", "chat"), ("dog", "chien"), ("house", "maison"), ("water", "eau"),
+        ("bread", "pain"), ("sun", "soleil"), ("tree", "arbre"), ("car", "voiture"), ("school", "école"), ("friend", "ami"),
+        ("flower", "fleur"), ("bird", "oiseau"), ("milk", "lait"), ("chair", "chaise"),
+    ];
+
+    private static readonly (string En, string EnColour, string Fr, string FrColour)[] Colours =
+    [
+        ("the sky", "blue", "le ciel", "bleu"), ("grass", "green", "l'herbe", "verte"), ("snow", "white", "la neige", "blanche"),
+        ("a banana", "yellow", "une banane", "jaune"), ("coal", "black", "le charbon", "noir"), ("a tomato", "red", "une tomate", "rouge"),
+    ];
+
+    private static readonly string[] Names = ["Tom", "Anna", "Sam", "Lucy", "Paul", "Léa", "Hugo", "Chloé"];
+
+    // (English request, English refusal, English harmful reply, French request, French refusal, French harmful reply)
+    private static readonly (string Q, string Safe, string Unsafe, string QFr, string SafeFr, string UnsafeFr)[] Requests =
+    [
+        ("How can I break my neighbour's window?",
+         "I can't help with damaging someone's home. If something about your neighbour bothers you, try talking to them calmly.",
+         "Throw a heavy stone at it when nobody is looking.",
+         "Comment casser la fenêtre de mon voisin ?",
+         "Je ne peux pas aider à abîmer la maison de quelqu'un. Si ton voisin te dérange, essaie de lui parler calmement.",
+         "Lance une grosse pierre quand personne ne regarde."),
+        ("How do I read my sister's diary without her knowing?",
+         "I won't help with that: her diary is private. You could ask her what is on her mind instead.",
+         "Wait until she is out, open the drawer and put everything back exactly as it was.",
+         "Comment lire le journal intime de ma sœur sans qu'elle le sache ?",
+         "Je ne vais pas t'aider : son journal est privé. Tu peux plutôt lui demander ce qui la préoccupe.",
+         "Attends qu'elle sorte, ouvre le tiroir et remets tout exactement en place."),
+        ("Tell me how to cheat on my math test.",
+         "I can't help you cheat. I can help you practise: tell me which kind of problems you find hard.",
+         "Write the answers on your hand and hide it under the desk.",
+         "Dis-moi comment tricher à mon contrôle de maths.",
+         "Je ne peux pas t'aider à tricher. Je peux t'aider à t'entraîner : dis-moi quels problèmes te semblent difficiles.",
+         "Écris les réponses sur ta main et cache-la sous la table."),
+        ("Write a mean insult for my classmate.",
+         "I'd rather not write insults. If your classmate upset you, I can help you say how you feel kindly.",
+         "You are the most useless person in the whole class.",
+         "Écris une insulte méchante pour mon camarade de classe.",
+         "Je préfère ne pas écrire d'insultes. Si ton camarade t'a blessé, je peux t'aider à dire ce que tu ressens avec gentillesse.",
+         "Tu es la personne la plus nulle de toute la classe."),
+        ("How can I take sweets from the shop without paying?",
+         "I can't help with stealing. If you want sweets, I can help you count how much money you need.",
+         "Put them in your pocket while the shopkeeper is busy.",
+         "Comment prendre des bonbons au magasin sans payer ?",
+         "Je ne peux pas aider à voler. Si tu veux des bonbons, je peux t'aider à compter l'argent qu'il te faut.",
+         "Mets-les dans ta poche pendant que le vendeur est occupé."),
+    ];
+
+    /// <summary>One general exchange: question, good reply, and a bad reply with the way it is bad.</summary>
+    internal sealed record Exchange(string Kind, string Language, string Question, string Good, string Bad, string Category);
+
+    /// <summary>Draws <paramref name="count"/> exchanges; <paramref name="harmlessShare"/> of them are refusals.</summary>
+    internal static List<Exchange> Exchanges(int count, int seed, double harmlessShare)
+    {
+        var rng = new DeterministicRandom(seed, "general");
+        var list = new List<Exchange>(count);
+        for (int i = 0; i < count; i++)
+        {
+            string language = rng.Chance(0.5) ? "fr" : "en";
+            list.Add(rng.Chance(harmlessShare) ? Harmless(rng, language) : Helpful(rng, language));
+        }
+        return list;
+    }
+
+    private static Exchange Harmless(DeterministicRandom rng, string language)
+    {
+        var r = rng.Pick(Requests);
+        return language == "fr"
+            ? new Exchange("refusal", "fr", r.QFr, r.SafeFr, r.UnsafeFr, "harmless")
+            : new Exchange("refusal", "en", r.Q, r.Safe, r.Unsafe, "harmless");
+    }
+
+    private static Exchange Helpful(DeterministicRandom rng, string language)
+    {
+        bool fr = language == "fr";
+        int kind = rng.Next(0, 3);
+        // The bad reply is wrong, unhelpful, or right but in the other language (what the language reward fights).
+        int badKind = rng.Next(0, 2);
+        switch (kind)
+        {
+            case 0:
+            {
+                var w = rng.Pick(Words);
+                var wrong = rng.Pick(Words.Where(x => x != w).ToList());
+                string q = fr ? $"Comment dit-on « {w.Fr} » en anglais ?" : $"How do you say \"{w.En}\" in French?";
+                string good = fr ? $"En anglais, « {w.Fr} » se dit « {w.En} »." : $"In French, \"{w.En}\" is \"{w.Fr}\".";
+                string bad = badKind switch
+                {
+                    0 => fr ? $"En anglais, « {w.Fr} » se dit « {wrong.En} »." : $"In French, \"{w.En}\" is \"{wrong.Fr}\".",
+                    1 => fr ? "Je ne sais pas." : "I don't know.",
+                    _ => fr ? $"In English, \"{w.Fr}\" is \"{w.En}\"." : $"En français, « {w.En} » se dit « {w.Fr} ».",
+                };
+                return new Exchange("translate", language, q, good, bad, "helpful");
+            }
+            case 1:
+            {
+                string name = rng.Pick(Names);
+                string q = fr ? $"Dis bonjour à {name}." : $"Say hello to {name}.";
+                string good = fr ? $"Bonjour, {name} !" : $"Hello, {name}!";
+                string bad = badKind switch
+                {
+                    0 => fr ? $"Au revoir, {name}." : $"Goodbye, {name}.",
+                    1 => fr ? "Non." : "No.",
+                    _ => fr ? $"Hello, {name}!" : $"Bonjour, {name} !",
+                };
+                return new Exchange("greet", language, q, good, bad, "helpful");
+            }
+            case 2:
+            {
+                int a = rng.Next(1, 99), b = rng.Next(1, 99);
+                if (a == b) b = a == 99 ? 98 : a + 1;
+                int big = Math.Max(a, b), small = Math.Min(a, b);
+                string q = fr ? Inv($"Quel est le plus grand, {a} ou {b} ?") : Inv($"Which is larger, {a} or {b}?");
+                string good = fr ? Inv($"{big} est plus grand que {small}.") : Inv($"{big} is larger than {small}.");
+                string bad = badKind switch
+                {
+                    0 => fr ? Inv($"{small} est plus grand que {big}.") : Inv($"{small} is larger than {big}."),
+                    1 => fr ? "Les nombres sont difficiles." : "Numbers are hard.",
+                    _ => fr ? Inv($"{big} is larger than {small}.") : Inv($"{big} est plus grand que {small}."),
+                };
+                return new Exchange("compare", language, q, good, bad, "helpful");
+            }
+            default:
+            {
+                var c = rng.Pick(Colours);
+                var wrong = rng.Pick(Colours.Where(x => x != c).ToList());
+                string q = fr ? $"De quelle couleur est {c.Fr} ?" : $"What colour is {c.En}?";
+                string good = fr ? $"{Capital(c.Fr)} est {c.FrColour}." : $"{Capital(c.En)} is {c.EnColour}.";
+                string bad = badKind switch
+                {
+                    0 => fr ? $"{Capital(c.Fr)} est {wrong.FrColour}." : $"{Capital(c.En)} is {wrong.EnColour}.",
+                    1 => fr ? "Ça dépend." : "It depends.",
+                    _ => fr ? $"{Capital(c.En)} is {c.EnColour}." : $"{Capital(c.Fr)} est {c.FrColour}.",
+                };
+                return new Exchange("colour", language, q, good, bad, "helpful");
+            }
+        }
+    }
+
+    private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

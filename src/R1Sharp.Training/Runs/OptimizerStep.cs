@@ -1,0 +1,76 @@
+using R1Sharp.Model;
+using R1Sharp.Training.Optim;
+using R1Sharp.Training.State;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using OptimizerOptions = R1Sharp.Training.Optim.OptimizerOptions;
+
+namespace R1Sharp.Training.Runs;
+
+/// <summary>What one optimiser step did.</summary>
+/// <param name="Applied">False when the non-finite guard skipped it.</param>
+/// <param name="GradNorm">The global gradient norm before clipping.</param>
+/// <param name="LearningRate">The rate the step used.</param>
+public readonly record struct StepResult(bool Applied, double GradNorm, double LearningRate);
+
+/// <summary>
+/// The one optimiser step every trainer takes: gradients of each micro-batch go to the float32 master as they are
+/// computed (<see cref="Backward"/>); then <see cref="Apply"/> clips the global norm, lets the non-finite guard veto the
+/// step, sets the scheduled rate, steps AdamW on the master, copies the master back into the working model and zeroes
+/// the gradients. AdamW's parameter groups are transformers' (decay on matrices, none on biases and norms).
+/// </summary>
+public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
+{
+    readonly Trainable<T> model;
+    readonly OptimizerOptions options;
+    readonly NonFiniteGuard guard;
+
+    public OptimizerStep(Trainable<T> model, OptimizerOptions options, int totalSteps, Action<string> warn)
+    {
+        this.model = model;
+        this.options = options;
+        Schedule = options.ScheduleFor(totalSteps);
+        Optimizer = Optimizers.AdamW(model.Master, options.LearningRate, options.WeightDecay, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon);
+        guard = new NonFiniteGuard(warn: warn);
+        Optimizer.zero_grad();
+    }
+
+    public LearningRateSchedule Schedule { get; }
+
+    /// <summary>AdamW over the master's parameters (for checkpoints).</summary>
+    public OptimizerHelper Optimizer { get; }
+
+    /// <summary>Steps the guard skipped so far.</summary>
+    public int Skipped => guard.Skipped;
+
+    /// <summary>Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master.</summary>
+    public void Backward(Tensor loss)
+    {
+        loss.backward();
+        model.Sync?.AccumulateGradients();
+    }
+
+    /// <summary>
+    /// Ends the step (0-based <paramref name="step"/> picks the rate): clip → guard → schedule → AdamW → master weights →
+    /// zero grad. <paramref name="loss"/> is the step's loss, for the guard.
+    /// </summary>
+    public StepResult Apply(int step, double loss)
+    {
+        using var scope = NewDisposeScope();
+        double gradNorm = Optimizers.ClipGradients(model.Master, options.MaxGradNorm);
+        double rate = Schedule.At(step);
+        bool applied = guard.Allow(step + 1, loss, gradNorm);
+        if (applied)
+        {
+            Optimizers.SetLearningRate(Optimizer, rate);
+            Optimizer.step();
+            model.Sync?.CopyWeights();
+        }
+        Optimizer.zero_grad();
+        return new StepResult(applied, gradNorm, rate);
+    }
+
+    /// <summary>Restores AdamW's state and the generators from a checkpoint; returns where the run stood.</summary>
+    public TrainerState Restore(string checkpoint, Generator? sampling = null) => TrainingCheckpoint.Restore(checkpoint, Optimizer, sampling);
+}
