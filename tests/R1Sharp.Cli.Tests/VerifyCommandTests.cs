@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace R1Sharp.Cli.Tests;
 
 /// <summary>r1sharp verify's Math-Verify flags; the verdicts are Math-Verify 0.8.0's on the same pairs.</summary>
@@ -17,6 +19,19 @@ public class VerifyCommandTests
         Assert.Equal("true", Verify("--gold", "f(x)", "--prediction", "f(y)", "--strict", "false"));
         Assert.Equal("true", Verify("--gold", "f(x)", "--prediction", "f(y)", "--non-strict"));
         Assert.Equal("true", Verify("--gold", "-10/9", "--completion", "-\\frac{10}{9}"));
+    }
+
+    [Fact]
+    public void The_accuracy_reward_takes_the_same_options()
+    {
+        using var tmp = new TempDir();
+        string input = tmp.Write("in.jsonl", """{"completion": "so it is about \\boxed{0.33}", "answer": "\\frac{1}{3}"}""");
+        double Accuracy(string rewards) =>
+            JsonNode.Parse(CliRunner.Ok("reward", "--input", input, "--rewards", rewards).Stdout)!["rewards"]!["accuracy"]!.GetValue<double>();
+        Assert.Equal(0.0, Accuracy("accuracy"));
+        Assert.Equal(1.0, Accuracy("accuracy:precision=2"));
+        Assert.Equal("error: --rewards: Reward 'accuracy': option 'precision' must be an integer from 0 to 15, got 'two'.",
+            CliRunner.Fails("reward", "--input", input, "--rewards", "accuracy:precision=two"));
     }
 
     [Fact]
