@@ -53,10 +53,12 @@ internal static class AnswerParser
     {
         var s = text.Trim();
         if (s.Length == 0) return ParsedSide.Empty;
+        // The text key is that of the marked answer when there is one (Math-Verify compares the strings it extracted).
         if (HasAnchor(s) && AnswerExtractor.Extract(s, Anchored) is { } marked)
         {
             var side = Answerish(marked.Text, budget);
-            if (side.Candidates.Length > 0) return side.WithText(TextKey(marked.Text));
+            var key = TextKey(marked.Text);
+            return side.Candidates.Length > 0 ? side.WithText(key) : Answerish(s, budget).WithText(key);
         }
         return Answerish(s, budget).WithText(TextKey(s));
     }
