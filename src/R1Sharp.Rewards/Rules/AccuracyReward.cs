@@ -1,3 +1,5 @@
+using R1Sharp.Rewards.Verification;
+
 namespace R1Sharp.Rewards.Rules;
 
 /// <summary>
@@ -41,6 +43,39 @@ public sealed class AccuracyReward : IReward, IReadsReferenceFields
             scores[i] = correct is null ? null : correct.Value ? 1.0 : 0.0;
         }
         return scores;
+    }
+
+    /// <summary>
+    /// The grader a reward built from <paramref name="options"/> uses: <paramref name="grader"/> itself when no
+    /// Math-Verify option (<see cref="VerifyOptions.OptionNames"/>: <c>precision</c>, <c>numeric_precision</c>,
+    /// <c>strict</c>, <c>allow_set_relation_comp</c>, <c>timeout</c>, …) is given; with some, the Math-Verify grader
+    /// (<see cref="RewardRegistry.MathGrader(string, string, VerifyOptions)"/>) with those options, which requires
+    /// <paramref name="grader"/> to be that grader (the registry of <see cref="RewardRegistry.CreateStandard"/>).
+    /// </summary>
+    /// <exception cref="RewardConfigException">A bad value, or verify options given for another grader.</exception>
+    internal static Func<string, string, bool?> WithVerifyOptions(Func<string, string, bool?> grader, RewardOptions options)
+    {
+        var verify = VerifyOptions.Default;
+        var given = new List<string>();
+        foreach (var name in VerifyOptions.OptionNames)
+        {
+            if (options.GetRaw(name) is not { } raw) continue;
+            given.Add(name);
+            try
+            {
+                verify = verify.With(name, raw);
+            }
+            catch (ArgumentException e)
+            {
+                throw new RewardConfigException($"Reward '{options.RewardName}': {e.Message}.", e);
+            }
+        }
+        if (given.Count == 0) return grader;
+        if (!grader.Equals((Func<string, string, bool?>)RewardRegistry.MathGrader))
+            throw new RewardConfigException(
+                $"Reward '{options.RewardName}': option(s) {string.Join(", ", given.Select(g => $"'{g}'"))} configure the Math-Verify grader, " +
+                "but this registry grades with another one (use RewardRegistry.CreateStandard()).");
+        return (gold, completion) => RewardRegistry.MathGrader(gold, completion, verify);
     }
 
     /// <summary>

@@ -64,11 +64,18 @@ public sealed partial class RewardRegistry
     /// the gold answer is blank or cannot be parsed and does not match literally — open-r1's accuracy reward
     /// returns None when the gold does not parse.
     /// </summary>
-    public static bool? MathGrader(string gold, string completion)
+    public static bool? MathGrader(string gold, string completion) => MathGrader(gold, completion, VerifyOptions.Default);
+
+    /// <summary>
+    /// <see cref="MathGrader(string, string)"/> with Math-Verify's options (<c>precision</c>, <c>strict</c>,
+    /// <c>allow_set_relation_comp</c>, …) given in <paramref name="options"/>.
+    /// </summary>
+    public static bool? MathGrader(string gold, string completion, VerifyOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(gold)) return null;
-        var result = MathVerifier.Grade(gold, completion);
+        var result = MathVerifier.Grade(gold, completion, options);
         if (result.Correct == true) return true;
-        return MathVerifier.Normalize(gold) is null ? null : false;
+        return MathVerifier.Normalize(gold, options) is null ? null : false;
     }
 }

@@ -13,7 +13,11 @@ public delegate IReward RewardFactory(RewardOptions options);
 /// <remarks>
 /// Built-in names and options (defaults in brackets):
 /// <list type="bullet">
-/// <item><c>accuracy</c> [needs a grader]: <c>gold_field</c> [answer].</item>
+/// <item><c>accuracy</c> [needs a grader]: <c>gold_field</c> [answer]; with the Math-Verify grader of
+/// <see cref="CreateStandard"/> also Math-Verify's options (<see cref="Verification.VerifyOptions.With"/>):
+/// <c>precision</c> [6] (alias <c>float_rounding</c>), <c>numeric_precision</c> [15], <c>strict</c> [true],
+/// <c>allow_set_relation_comp</c> [false], <c>timeout</c> [2] seconds, <c>percent_matches_bare_number</c> [true].
+/// <c>length</c> and <c>cosine</c> take them too.</item>
 /// <item><c>format</c>: <c>pattern</c> = r1_zero [default] | r1_zero_loose | cold_start.</item>
 /// <item><c>r1_zero_format</c> (the loose R1-Zero template layout), <c>cold_start_format</c>.</item>
 /// <item><c>tag_count</c>, <c>reasoning_steps</c>.</item>
@@ -67,10 +71,11 @@ public sealed partial class RewardRegistry
         registry.Register("countdown", o => new CountdownReward(o.GetDouble("format_score", 0.1), o.GetDouble("score", 1.0)));
         if (grader is not null)
         {
-            registry.Register("accuracy", o => new AccuracyReward(grader, o.GetString("gold_field", "answer")));
-            registry.Register("length", o => new KimiLengthReward(grader, o.GetBool("group_by_prompt", true), o.GetString("gold_field", "answer")));
+            registry.Register("accuracy", o => new AccuracyReward(AccuracyReward.WithVerifyOptions(grader, o), o.GetString("gold_field", "answer")));
+            registry.Register("length", o => new KimiLengthReward(
+                AccuracyReward.WithVerifyOptions(grader, o), o.GetBool("group_by_prompt", true), o.GetString("gold_field", "answer")));
             registry.Register("cosine", o => new CosineLengthReward(
-                grader,
+                AccuracyReward.WithVerifyOptions(grader, o),
                 o.GetDouble("min_value_wrong", -1.0),
                 o.GetDouble("max_value_wrong", -0.5),
                 o.GetDouble("min_value_correct", 0.5),

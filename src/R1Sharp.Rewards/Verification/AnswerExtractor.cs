@@ -454,10 +454,59 @@ public static class AnswerExtractor
             last = (start, e);
             k = System.Math.Max(e, k + 1);
         }
+        // A bare \frac{3}{4} (Math-Verify's plain-text fraction pattern) ends after the numbers inside it.
+        if (LastBareFraction(text, from, to) is { } fraction && (last is null || fraction.End >= last.Value.End)) last = fraction;
         var span = LastMathSpan(text, from, to);
         if (span is { } s && (last is null || s.End >= last.Value.End)) return (s.ContentStart, s.Content);
         if (last is null) return null;
         return (last.Value.Start, text[last.Value.Start..last.Value.End]);
+    }
+
+    /// <summary>
+    /// The last <c>\frac{a}{b}</c> (also <c>\dfrac</c>, <c>\tfrac</c>, with an optional leading minus) in [from, to)
+    /// whose two arguments are plain numbers, written outside math delimiters: <c>-\frac{3}{4}</c>.
+    /// </summary>
+    private static (int Start, int End)? LastBareFraction(string text, int from, int to)
+    {
+        var k = to;
+        while (k > from)
+        {
+            var idx = LastIndexOf(text, "frac{", from, k);
+            if (idx < 0) return null;
+            k = idx;
+            var start = idx;
+            if (start > from && text[start - 1] is 'd' or 't') start--;
+            if (start == from || text[start - 1] != '\\') continue;
+            start--;
+            var e = FractionArgument(text, idx + 4, to);
+            if (e < 0) continue;
+            e = FractionArgument(text, e, to);
+            if (e < 0) continue;
+            var m = start;
+            while (m > from && text[m - 1] == ' ') m--;
+            if (m > from && text[m - 1] == '-' && (m - 1 == from || !char.IsLetterOrDigit(text[m - 2]))) start = m - 1;
+            return (start, e);
+        }
+        return null;
+    }
+
+    /// <summary>Reads "{-12}" or "{2.5}" at <paramref name="k"/>; returns the index after the closing brace, or −1.</summary>
+    private static int FractionArgument(string text, int k, int to)
+    {
+        if (k >= to || text[k] != '{') return -1;
+        k++;
+        while (k < to && text[k] == ' ') k++;
+        if (k < to && text[k] == '-') k++;
+        var digits = k;
+        while (k < to && char.IsAsciiDigit(text[k])) k++;
+        if (k == digits) return -1;
+        if (k + 1 < to && text[k] is '.' or ',' && char.IsAsciiDigit(text[k + 1]))
+        {
+            k++;
+            while (k < to && char.IsAsciiDigit(text[k])) k++;
+        }
+        while (k < to && text[k] == ' ') k++;
+        return k < to && text[k] == '}' ? k + 1 : -1;
     }
 
     private static int ScanNumber(string text, int k, int to)
@@ -509,7 +558,8 @@ public static class AnswerExtractor
                 var span = MathSpanAt(text, k, to);
                 if (span is null && paren && text.IndexOf("\\)", k, StringComparison.Ordinal) < 0) noParenClose = true;
                 if (span is null && bracket && text.IndexOf("\\]", k, StringComparison.Ordinal) < 0) noBracketClose = true;
-                if (span is { } s && IsProbablyMath(s.Content))
+                // Display math ($$…$$, \[…\], \(…\)) is math as written; a single "$" may be a currency sign.
+                if (span is { } s && (c != '$' || (k + 1 < to && text[k + 1] == '$') || IsProbablyMath(s.Content)))
                 {
                     last = s;
                     k = s.End;
@@ -524,18 +574,43 @@ public static class AnswerExtractor
         return last;
     }
 
-    /// <summary>"$2 per egg … $" is prose between two currency signs, not math: too many plain words.</summary>
+    /// <summary>
+    /// "$2 per egg … $" is prose between two currency signs, not math: too many plain words (words inside
+    /// <c>\text{…}</c> and similar are LaTeX's own text, and do not count).
+    /// </summary>
     private static bool IsProbablyMath(string content)
     {
         var words = 0;
         for (var k = 0; k < content.Length; k++)
         {
+            if (content[k] == '\\' && TextCommandArgumentEnd(content, k) is var skip and > 0)
+            {
+                k = skip - 1;
+                continue;
+            }
             if (!char.IsAsciiLetter(content[k])) continue;
             var s = k;
             while (k < content.Length && char.IsAsciiLetter(content[k])) k++;
             if (k - s >= 3 && (s == 0 || content[s - 1] is not ('\\' or '{'))) words++;
         }
         return words < 3 && content.Length <= 1000;
+    }
+
+    private static readonly string[] TextCommandNames = ["text", "textbf", "textit", "textrm", "textnormal", "mbox", "mathrm", "operatorname"];
+
+    /// <summary>For <c>\text{…}</c> (and its kin) at <paramref name="k"/>: the index after its closing brace, else −1.</summary>
+    private static int TextCommandArgumentEnd(string content, int k)
+    {
+        var j = k + 1;
+        while (j < content.Length && char.IsAsciiLetter(content[j])) j++;
+        var name = content.AsSpan(k + 1, j - k - 1);
+        var known = false;
+        foreach (var n in TextCommandNames) known |= name.SequenceEqual(n);
+        if (!known) return -1;
+        while (j < content.Length && content[j] == ' ') j++;
+        if (j >= content.Length || content[j] != '{') return -1;
+        var close = MatchBrace(content, j, content.Length);
+        return close < 0 ? -1 : close + 1;
     }
 
     // ───────────────────────── helpers ─────────────────────────

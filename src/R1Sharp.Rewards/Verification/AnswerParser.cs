@@ -4,7 +4,7 @@ using System.Text;
 namespace R1Sharp.Rewards.Verification;
 
 /// <summary>One side of a comparison after parsing: the readings of the answer, and its token-normalised text.</summary>
-internal sealed class ParsedSide(Node[] candidates, string normalized)
+internal sealed class ParsedSide(Node[] candidates, string normalized, string text = "")
 {
     /// <summary>Parsed readings; usually one, two for an ambiguous "1,5" (a list, or 1.5 with a decimal comma).</summary>
     public readonly Node[] Candidates = candidates;
@@ -12,7 +12,15 @@ internal sealed class ParsedSide(Node[] candidates, string normalized)
     /// <summary>Token-level normal form: equal strings are equal answers even when unparseable (e.g. "12:00").</summary>
     public readonly string Normalized = normalized;
 
+    /// <summary>
+    /// The answer's text as found (the marked answer, or the whole text), without white space and math
+    /// delimiters: Math-Verify's last resort, the string comparison of two answers it could not parse.
+    /// </summary>
+    public readonly string Text = text;
+
     public static readonly ParsedSide Empty = new([], "");
+
+    public ParsedSide WithText(string text) => new(Candidates, Normalized, text);
 }
 
 /// <summary>
@@ -45,12 +53,36 @@ internal static class AnswerParser
     {
         var s = text.Trim();
         if (s.Length == 0) return ParsedSide.Empty;
+        // The text key is that of the marked answer when there is one (Math-Verify compares the strings it extracted).
         if (HasAnchor(s) && AnswerExtractor.Extract(s, Anchored) is { } marked)
         {
             var side = Answerish(marked.Text, budget);
-            if (side.Candidates.Length > 0) return side;
+            var key = TextKey(marked.Text);
+            return side.Candidates.Length > 0 ? side.WithText(key) : Answerish(s, budget).WithText(key);
         }
-        return Answerish(s, budget);
+        return Answerish(s, budget).WithText(TextKey(s));
+    }
+
+    /// <summary>
+    /// The text key of an answer: white space, <c>$</c> and the math delimiters <c>\(</c> <c>\)</c> <c>\[</c>
+    /// <c>\]</c> removed, case kept. Two answers with the same key are the same answer, parsed or not.
+    /// </summary>
+    internal static string TextKey(string s)
+    {
+        if (s.Length > MaxAnswerChars) s = s[..MaxAnswerChars];
+        var sb = new StringBuilder(s.Length);
+        for (var k = 0; k < s.Length; k++)
+        {
+            var c = s[k];
+            if (char.IsWhiteSpace(c) || c == '$') continue;
+            if (c == '\\' && k + 1 < s.Length && s[k + 1] is '(' or ')' or '[' or ']')
+            {
+                k++;
+                continue;
+            }
+            sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>

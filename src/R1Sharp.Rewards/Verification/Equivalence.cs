@@ -20,8 +20,19 @@ namespace R1Sharp.Rewards.Verification;
 /// (exactly when rational): a polynomial identity test in place of <c>simplify(a - b) == 0</c>.</item>
 /// </list>
 /// </summary>
-internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetRelation, bool percentLenient, Budget budget)
+internal sealed class Equivalence(VerifyOptions options, Budget budget)
 {
+    private readonly int floatRounding = options.FloatRounding;
+    private readonly bool strict = options.StrictVariables;
+    private readonly bool allowSetRelation = options.AllowSetRelationComparison;
+    private readonly bool percentLenient = options.PercentMatchesBareNumber;
+
+    /// <summary>Relative tolerance for values that are not rational: 10^-NumericPrecision, never below 1e-9.</summary>
+    private readonly double constantTolerance = System.Math.Max(1e-9, System.Math.Pow(10, -options.NumericPrecision));
+
+    /// <summary>The same at sample points of expressions with variables, never below 1e-8.</summary>
+    private readonly double pointTolerance = System.Math.Max(1e-8, System.Math.Pow(10, -options.NumericPrecision));
+
     private const int Points = 4;
     private const int MaxDepth = 24;
 
@@ -39,7 +50,29 @@ internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetR
     /// <summary>Value of variable number k at point j: distinct across variables at each point.</summary>
     private static BigRational PointValue(int k, int j) => Table[(k * (5 + 2 * j) + 11 * j + 1) % Table.Length];
 
-    public bool Equal(Node gold, Node pred) => Equal(gold, pred, 0);
+    public bool Equal(Node gold, Node pred) => Equal(gold, strict ? pred : MatchVariables(gold, pred), 0);
+
+    /// <summary>
+    /// Math-Verify's non-strict mode: when both sides have as many variables, but not the same ones, the
+    /// prediction's variables are renamed to the gold's by position in sorted order (<c>f(y)</c> → <c>f(x)</c>),
+    /// once, for the whole answer. Words (<c>\text{Evelyn}</c>) are answers, not variables, and keep their names.
+    /// </summary>
+    private static Node MatchVariables(Node gold, Node pred)
+    {
+        var gv = Variables(gold);
+        var pv = Variables(pred);
+        if (gv.Count != pv.Count || gv.SetEquals(pv)) return pred;
+        var map = pv.Zip(gv).ToDictionary(t => t.First, t => t.Second, StringComparer.Ordinal);
+        return Rename(pred, map);
+    }
+
+    private static SortedSet<string> Variables(Node n)
+    {
+        var vars = new SortedSet<string>(StringComparer.Ordinal);
+        Evaluator.CollectSymbols(n, vars);
+        vars.RemoveWhere(v => v.Length > 1 && v.All(char.IsAsciiLetter) && !LatexLexer.GreekNames.Contains(v));
+        return vars;
+    }
 
     private bool Equal(Node g, Node p, int depth)
     {
@@ -144,17 +177,6 @@ internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetR
     {
         var vars = new SortedSet<string>(StringComparer.Ordinal);
         Evaluator.CollectSymbols(g, vars);
-        if (!strict)
-        {
-            var pv = new SortedSet<string>(StringComparer.Ordinal);
-            Evaluator.CollectSymbols(p, pv);
-            if (pv.Count == vars.Count && !pv.SetEquals(vars))
-            {
-                // Non-strict mode: variables are matched by position in sorted order (f(x) = f(y)).
-                var map = pv.Zip(vars).ToDictionary(t => t.First, t => t.Second, StringComparer.Ordinal);
-                p = Rename(p, map);
-            }
-        }
         Evaluator.CollectSymbols(p, vars);
         if (vars.Count == 0)
         {
@@ -162,9 +184,9 @@ internal sealed class Equivalence(int floatRounding, bool strict, bool allowSetR
             var b = Evaluator.TryConstant(p, budget);
             if (a is not { IsValid: true } x || b is not { IsValid: true } y) return false;
             if ((IsFloatAtom(g) || IsFloatAtom(p)) && x.IsReal && y.IsReal) return RoundedEqual(x, y);
-            return Num.AreClose(x, y);
+            return Num.AreClose(x, y, constantTolerance);
         }
-        return SameAtPoints(g, p, vars, 1e-8);
+        return SameAtPoints(g, p, vars, pointTolerance);
     }
 
     private bool SameAtPoints(Node g, Node p, SortedSet<string> vars, double tol)

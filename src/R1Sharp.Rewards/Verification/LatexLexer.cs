@@ -112,6 +112,9 @@ internal static class LatexLexer
 
     private static readonly Dictionary<string, string> Greek = BuildGreek();
 
+    /// <summary>The symbol names Greek letters and their kin lex to (<c>alpha</c>, <c>theta</c>): variables, not words.</summary>
+    internal static readonly HashSet<string> GreekNames = new(Greek.Values, StringComparer.Ordinal);
+
     private static Dictionary<string, string> BuildGreek()
     {
         var d = new Dictionary<string, string>(StringComparer.Ordinal);

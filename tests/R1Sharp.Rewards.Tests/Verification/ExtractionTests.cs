@@ -35,6 +35,13 @@ public class ExtractionTests
     [InlineData("the number is not 10 which is 1,000.99€", "1,000.99", ExtractionRule.LastNumber)]
     [InlineData("So the pair is $(7, 6)$. Thanks", "(7, 6)", ExtractionRule.LastNumber)]
     [InlineData("It went up by 28 %", "28 %", ExtractionRule.LastNumber)]
+    [InlineData("\\frac{10}{9}", "\\frac{10}{9}", ExtractionRule.LastNumber)]                 // Math-Verify's bare-fraction pattern
+    [InlineData("so it is -\\frac{3}{4} in the end", "-\\frac{3}{4}", ExtractionRule.LastNumber)]
+    [InlineData("halve it: \\dfrac{-1}{2.5}", "\\dfrac{-1}{2.5}", ExtractionRule.LastNumber)]
+    [InlineData("x-\\frac{3}{4}", "\\frac{3}{4}", ExtractionRule.LastNumber)]                  // a minus after a letter is subtraction
+    [InlineData("\\frac{x}{4} where x = 2", "2", ExtractionRule.LastNumber)]
+    [InlineData("$$\\text{The midpoints form a regular hexagon}$$", "\\text{The midpoints form a regular hexagon}", ExtractionRule.LastNumber)]
+    [InlineData("I paid $3 for eggs and the farmer said the rest costs $", "3", ExtractionRule.LastNumber)]
     public void ExtractsTheFinalAnswer(string text, string expected, ExtractionRule rule)
     {
         var found = AnswerExtractor.Extract(text);
