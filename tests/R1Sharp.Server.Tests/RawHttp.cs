@@ -30,13 +30,13 @@ public static class RawHttp
         }
     }
 
-    /// <summary>Request bytes: the request line, Host, Connection: close, the given headers, a blank line, the body.</summary>
+    /// <summary>Request bytes: the request line, Host, Connection: close, the given headers (UTF-8), a blank line, the body.</summary>
     public static byte[] Request(string method, string path, IEnumerable<string> headers, byte[] body)
     {
         var head = new StringBuilder($"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         foreach (var h in headers) head.Append(h).Append("\r\n");
         head.Append("\r\n");
-        return [.. Encoding.ASCII.GetBytes(head.ToString()), .. body];
+        return [.. Encoding.UTF8.GetBytes(head.ToString()), .. body];
     }
 
     /// <summary>A POST with a Content-Length that matches the body (and a Content-Type when given).</summary>
