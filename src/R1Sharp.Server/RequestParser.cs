@@ -199,10 +199,10 @@ public static class RequestParser
     {
         public int Context { get; } = contextLength;
 
-        /// <summary>Prompt tokens: --max-prompt-tokens, and at most the context less one token to generate.</summary>
+        /// <summary>Prompt tokens: <see cref="ServerOptions.MaxPromptTokens"/>, and at most the context less one token to generate.</summary>
         public int MaxPromptTokens { get; } = Math.Max(0, Math.Min(limits.MaxPromptTokens ?? int.MaxValue, contextLength - 1));
 
-        /// <summary>max_tokens: --max-tokens, and at most the context less one prompt token.</summary>
+        /// <summary>max_tokens: <see cref="ServerOptions.MaxTokens"/> (--max-tokens), and at most the context less one prompt token.</summary>
         public int MaxTokens { get; } = Math.Max(0, Math.Min(limits.MaxTokens ?? int.MaxValue, contextLength - 1));
 
         public long MaxPromptCharacters => limits.MaxPromptCharacters ?? (long)CharactersPerPromptToken * MaxPromptTokens;
@@ -219,11 +219,12 @@ public static class RequestParser
         }
 
         /// <summary>Refuses a token-id prompt longer than the prompt limit, before its ids are read.</summary>
-        public void CheckTokenCount(int tokens, string param) =>
-            _ = tokens > MaxPromptTokens
-                ? throw ApiException.BadRequest($"This model's maximum context length is {Context} tokens and this server takes prompts of up to " +
-                                                $"{MaxPromptTokens} tokens. However, your prompt has {tokens} tokens.", param, "context_length_exceeded")
-                : 0;
+        public void CheckTokenCount(int tokens, string param)
+        {
+            if (tokens > MaxPromptTokens)
+                throw ApiException.BadRequest($"This model's maximum context length is {Context} tokens and this server takes prompts of up to " +
+                                              $"{MaxPromptTokens} tokens. However, your prompt has {tokens} tokens.", param, "context_length_exceeded");
+        }
     }
 
     private static List<GenerationPrompt> ParsePrompts(JsonElement root, ServerOptions limits, Sizes size)

@@ -63,10 +63,6 @@ public static class ServeCommand
             {
                 throw new UserError($"cannot listen on {options.Host}:{options.Port}: {e.Message}");
             }
-            catch (ArgumentException e)
-            {
-                throw new UserError(e.Message);
-            }
             Console.WriteLine($"listening on {server.BaseAddress}v1 (model '{server.ModelName}', context {local.ContextLength}, " +
                               $"{(local.Tokenizer is null ? "no tokenizer: token-id prompts only" : local.ChatTemplate is null ? "no chat template" : "chat template")})");
             Console.Out.Flush();
