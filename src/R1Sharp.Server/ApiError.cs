@@ -14,11 +14,11 @@ public sealed class ApiException(int status, string message, string? param = nul
     /// <summary>OpenAI's error type for the status.</summary>
     public string Type => Status switch
     {
-        400 or 413 => "invalid_request_error",
         401 => "authentication_error",
         404 => "not_found_error",
         429 => "rate_limit_error",
         503 => "service_unavailable_error",
+        >= 400 and < 500 => "invalid_request_error",
         _ => "server_error",
     };
 
@@ -34,4 +34,11 @@ public sealed class ApiException(int status, string message, string? param = nul
     };
 
     public static ApiException BadRequest(string message, string? param = null, string? code = null) => new(400, message, param, code);
+
+    /// <summary>
+    /// What a client sees of a failure that is the server's fault: no exception text, no stack trace, no path
+    /// (libtorch's messages name its source files). The details go to the server's log.
+    /// </summary>
+    public static ApiException Internal(string what = "the server failed to process the request") =>
+        new(500, $"{what}; the error is in the server's log", code: "internal_error");
 }

@@ -165,7 +165,8 @@ public sealed class BatchScheduler : IDisposable
         {
             Interlocked.Add(ref _failed, batch.Count);
             _options.Log?.Invoke($"batch of {batch.Count} requests failed: {e}");
-            foreach (var item in batch) item.Done.TrySetException(new ApiException(500, $"generation failed: {e.Message}"));
+            // The exception (libtorch's text names its C++ sources) stays in the log; clients learn only that it failed.
+            foreach (var item in batch) item.Done.TrySetException(ApiException.Internal("generation failed"));
         }
     }
 

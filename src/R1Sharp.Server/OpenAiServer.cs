@@ -1,9 +1,14 @@
 // An OpenAI-compatible HTTP server for a checkpoint:
 //   dotnet run --project src/R1Sharp.Cli -c Release -- serve --model DIR --port 8000
-//   curl http://127.0.0.1:8000/v1/completions -d '{"model": "NAME", "prompt": "1 + 1 =", "max_tokens": 8}'
+//   curl http://127.0.0.1:8000/v1/completions -H 'Content-Type: application/json' \
+//        -d '{"model": "NAME", "prompt": "1 + 1 =", "max_tokens": 8}'
 //
 // GET /v1/models, POST /v1/completions, POST /v1/chat/completions (streaming as server-sent events ending with
 // "data: [DONE]"), GET /health, GET /stats. Requests are decoded together by the BatchScheduler.
+//
+// Every answer that is not a success has OpenAI's error shape. What a client can get wrong is a 4xx naming it
+// (RequestBody: framing, encoding, JSON; RequestParser: fields; Prepare: tokens); anything else is a 500 whose
+// body says only that the server failed, the exception going to the log.
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -29,6 +34,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     private readonly ServerOptions _options;
     private readonly BatchScheduler _scheduler;
     private readonly string _name;
+    private readonly ApiKey? _apiKey;
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
     private OpenAiServer(WebApplication app, LocalModel model, ServerOptions options)
@@ -37,6 +43,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         _model = model;
         _options = options;
         _name = options.ServedModelName ?? model.Name;
+        _apiKey = options.ApiKey is { } key ? new ApiKey(key) : null;
         _scheduler = new BatchScheduler(new BatchGenerator(model) { MaxBatchRows = options.MaxBatchRows }, options);
     }
 
@@ -59,6 +66,15 @@ public sealed class OpenAiServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
         var server = new OpenAiServer(app, model, options);
+        // Unknown paths (404) and methods (405) answer in the API's error shape too.
+        app.UseStatusCodePages(async context =>
+        {
+            var http = context.HttpContext;
+            string message = http.Response.StatusCode == StatusCodes.Status405MethodNotAllowed
+                ? $"{http.Request.Method} is not allowed on {http.Request.Path}"
+                : $"no such endpoint: {http.Request.Method} {http.Request.Path} (this server has /v1/models, /v1/completions, /v1/chat/completions, /health, /stats)";
+            await WriteJson(http, http.Response.StatusCode, new ApiException(http.Response.StatusCode, message).ToJson()).ConfigureAwait(false);
+        });
         server.Map();
         try
         {
@@ -73,6 +89,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.BaseAddress = new Uri(bound.Replace("[::]", "127.0.0.1").Replace("0.0.0.0", "127.0.0.1") + "/");
         options.Log?.Invoke($"serving '{server._name}' at {server.BaseAddress}v1 (batch ≤ {options.MaxBatchRows} rows, queue ≤ {options.MaxQueuedRequests})");
+        if (model.Tokenizer is { } tokenizer && tokenizer.VocabSize > model.VocabSize)
+            options.Log?.Invoke($"warning: the tokenizer has {tokenizer.VocabSize} tokens and the model's vocabulary {model.VocabSize}: " +
+                                "prompts that encode to the tokenizer's extra tokens will be refused (400)");
         return server;
     }
 
@@ -110,13 +129,17 @@ public sealed class OpenAiServer : IAsyncDisposable
         _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
     }
 
-    /// <summary>Authentication, then the handler; an <see cref="ApiException"/> becomes its error response.</summary>
+    /// <summary>
+    /// Authentication, then the handler; an <see cref="ApiException"/> becomes its error response. Any other
+    /// exception is the server's fault: it is logged whole, and the client gets a 500 that says nothing more
+    /// (exception texts can hold paths, libtorch source locations, or parts of other requests).
+    /// </summary>
     private async Task Guard(HttpContext ctx, Func<Task> handler)
     {
         try
         {
-            if (_options.ApiKey is { } key && ctx.Request.Headers.Authorization.ToString() != "Bearer " + key)
-                throw new ApiException(401, "missing or wrong API key (Authorization: Bearer …)");
+            if (_apiKey is not null && !_apiKey.Matches(ctx.Request.Headers.Authorization.ToString()))
+                throw new ApiException(401, "missing or wrong API key (Authorization: Bearer …)", code: "invalid_api_key");
             await handler().ConfigureAwait(false);
         }
         catch (ApiException e) when (!ctx.Response.HasStarted)
@@ -128,19 +151,42 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             // The client went away.
         }
-        catch (Exception e) when (!ctx.Response.HasStarted)
+        catch (Exception e)
         {
-            // A bug, not the client's fault: say so in the API's shape, log it, keep serving.
             _options.Log?.Invoke($"{ctx.Request.Method} {ctx.Request.Path} failed: {e}");
-            await WriteJson(ctx, 500, new ApiException(500, $"internal error: {e.Message}").ToJson()).ConfigureAwait(false);
+            var error = e as ApiException ?? ApiException.Internal();
+            if (!ctx.Response.HasStarted)
+            {
+                await WriteJson(ctx, error.Status, error.ToJson()).ConfigureAwait(false);
+            }
+            else if (ctx.Response.ContentType == "text/event-stream")
+            {
+                // Mid-stream: end the stream with the error, as the scheduler's failures are ended.
+                try
+                {
+                    await Send(ctx, error.ToJson()).ConfigureAwait(false);
+                    await ctx.Response.WriteAsync("data: [DONE]\n\n", ctx.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception) when (ctx.RequestAborted.IsCancellationRequested)
+                {
+                }
+            }
+            else
+            {
+                ctx.Abort();
+            }
         }
     }
 
     private async Task Generate(HttpContext ctx, bool chat)
     {
-        var request = RequestParser.Parse(await ReadBody(ctx).ConfigureAwait(false), chat, _options);
+        var body = await RequestBody.ReadAsync(ctx.Request, _options.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false);
+        var request = RequestParser.Parse(body, chat, _options, _model.ContextLength);
         if (request.Model != _name)
-            throw new ApiException(404, $"The model '{request.Model}' does not exist; this server serves '{_name}'.", "model", "model_not_found");
+            throw new ApiException(404, $"The model '{Clip(request.Model)}' does not exist; this server serves '{_name}'.", "model", "model_not_found");
+        if (request.Prompts.Count > _options.MaxQueuedRequests)
+            throw ApiException.BadRequest($"'prompt' holds {request.Prompts.Count} prompts; this server queues at most {_options.MaxQueuedRequests} " +
+                                          "(--max-queue), so the request could never be taken", "prompt");
         var encoded = request.Prompts.Select(p => Prepare(p, request)).ToList();
 
         string id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
@@ -219,6 +265,17 @@ public sealed class OpenAiServer : IAsyncDisposable
     private EncodedRequest Prepare(GenerationPrompt prompt, ApiRequest request)
     {
         string param = request.Chat ? "messages" : "prompt";
+        // The cheap checks first: these need no tokenisation.
+        if (request.Options.Stop.Count > 0 && _model.Tokenizer is null)
+            throw ApiException.BadRequest("this model has no tokenizer, so stop strings cannot be matched", "stop");
+        foreach (var stopId in request.Options.StopTokenIds)
+            if (stopId >= _model.VocabSize)
+                throw ApiException.BadRequest($"stop token id {stopId} is outside the vocabulary (size {_model.VocabSize})", "stop_token_ids");
+        if (request.Options.TopLogProbs > _model.VocabSize)
+            throw ApiException.BadRequest($"{request.Options.TopLogProbs} alternatives per token were asked for; the vocabulary has {_model.VocabSize} tokens",
+                request.Chat ? "top_logprobs" : "logprobs");
+        int context = _model.ContextLength;
+        int maxPrompt = Math.Max(0, Math.Min(_options.MaxPromptTokens ?? context - 1, context - 1));
         int[] ids;
         try
         {
@@ -230,18 +287,17 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
         catch (TemplateException e)
         {
-            throw ApiException.BadRequest($"the chat template failed on these messages: {e.Message}", param);
+            throw ApiException.BadRequest($"the chat template failed on these messages: {e.Message}", param, "chat_template_error");
         }
-        if (request.Options.Stop.Count > 0 && _model.Tokenizer is null)
-            throw ApiException.BadRequest("this model has no tokenizer, so stop strings cannot be matched", "stop");
-        foreach (var stopId in request.Options.StopTokenIds)
-            if (stopId >= _model.VocabSize)
-                throw ApiException.BadRequest($"stop token id {stopId} is outside the vocabulary (size {_model.VocabSize})", "stop_token_ids");
-        int context = _model.ContextLength;
-        int maxPrompt = Math.Min(_options.MaxPromptTokens ?? context - 1, context - 1);
         if (ids.Length > maxPrompt)
             throw ApiException.BadRequest($"This model's maximum context length is {context} tokens and this server takes prompts of up to " +
                                           $"{maxPrompt} tokens. However, your prompt has {ids.Length} tokens.", param, "context_length_exceeded");
+        // Token-id prompts were checked against the vocabulary by Encode; text can still encode to ids the model does
+        // not have when the tokenizer is larger than the model's embedding (which would fail deep in the model).
+        foreach (int id in ids)
+            if ((uint)id >= (uint)_model.VocabSize)
+                throw ApiException.BadRequest($"the prompt encodes to token id {id}, which is outside this model's vocabulary (size {_model.VocabSize}; " +
+                                              $"the tokenizer has {_model.Tokenizer?.VocabSize} tokens)", param, "token_out_of_vocabulary");
         int room = context - ids.Length;
         int maxTokens;
         if (request.MaxTokensGiven)
@@ -249,7 +305,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             maxTokens = request.Options.MaxNewTokens;
             if (maxTokens > room)
                 throw ApiException.BadRequest($"This model's maximum context length is {context} tokens. However, you requested " +
-                                              $"{ids.Length + maxTokens} tokens ({ids.Length} in the prompt, {maxTokens} for the completion). " +
+                                              $"{(long)ids.Length + maxTokens} tokens ({ids.Length} in the prompt, {maxTokens} for the completion). " +
                                               "Please reduce the length of the prompt or of the completion.",
                     "max_tokens", "context_length_exceeded");
         }
@@ -260,22 +316,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         return new EncodedRequest(ids, request.Options with { MaxNewTokens = maxTokens }, request.N);
     }
 
-    private async Task<JsonElement> ReadBody(HttpContext ctx)
-    {
-        try
-        {
-            using var doc = await JsonDocument.ParseAsync(ctx.Request.Body, default, ctx.RequestAborted).ConfigureAwait(false);
-            return doc.RootElement.Clone();
-        }
-        catch (JsonException e)
-        {
-            throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw new ApiException(413, $"the request body is larger than {_options.MaxRequestBytes} bytes");
-        }
-    }
+    /// <summary>A client's string, cut to a readable length for an error message.</summary>
+    private static string Clip(string text) => text.Length <= 100 ? text : text[..97] + "...";
 
     private static async Task WriteJson(HttpContext ctx, int status, JsonNode body)
     {

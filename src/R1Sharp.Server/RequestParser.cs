@@ -23,9 +23,26 @@ public sealed record ApiRequest(bool Chat, string Model, IReadOnlyList<Generatio
 /// JSON, a field of the wrong type, a value out of range, a field this API does not know (as OpenAI answers:
 /// "Unrecognized request argument supplied"), or a known feature this server does not implement with a
 /// non-neutral value (penalties, logit bias, echo, tools, images).
+/// Only cheap checks happen here (no tokenisation): sizes are checked before anything is built from them, so a
+/// huge prompt or list is refused before the tokenizer or the chat template sees it.
 /// </summary>
 public static class RequestParser
 {
+    /// <summary>Temperatures below this sample greedily, as in vLLM (<c>_SAMPLING_EPS</c>): dividing float32 logits by a
+    /// temperature near zero overflows to infinity and the softmax to NaN.</summary>
+    public const double GreedyTemperature = 1e-5;
+
+    /// <summary>
+    /// top_p values below this keep only the most probable token, as the nucleus rule does for any top_p under the
+    /// top token's probability (≥ 1/vocabulary, and vocabularies are far below 10⁶ tokens). They are sent to the
+    /// sampler as top-k 1: top_p itself rounds to 0 in float32 below ~1e-45 and would drop every token.
+    /// </summary>
+    public const double TopOneTopP = 1e-6;
+
+    /// <summary>The default of <see cref="ServerOptions.MaxPromptCharacters"/>: characters per token of the prompt limit.
+    /// Real text averages 3–5 characters per token; 64 leaves room for long runs of whitespace or symbols.</summary>
+    public const int CharactersPerPromptToken = 64;
+
     private static readonly HashSet<string> Common =
     [
         "model", "max_tokens", "temperature", "top_p", "n", "stream", "stream_options", "stop", "seed", "logprobs",
@@ -45,10 +62,15 @@ public static class RequestParser
 
     private const int MaxTopLogProbs = 20;
     private const int MaxStopStrings = 16;
+    private const int MaxStopTokenIds = 1024;
 
     /// <summary>Parses a request body of <c>/v1/completions</c> (<paramref name="chat"/> false) or <c>/v1/chat/completions</c>.</summary>
     /// <exception cref="ApiException">400 with the field at fault.</exception>
-    public static ApiRequest Parse(JsonElement root, bool chat, ServerOptions limits)
+    /// <param name="root">The request body.</param>
+    /// <param name="chat">From /v1/chat/completions.</param>
+    /// <param name="limits">The server's limits.</param>
+    /// <param name="contextLength">The model's context (prompt + completion tokens).</param>
+    public static ApiRequest Parse(JsonElement root, bool chat, ServerOptions limits, int contextLength)
     {
         if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("the request body must be a JSON object");
         var known = chat ? ChatFields : CompletionFields;
@@ -57,19 +79,29 @@ public static class RequestParser
                 throw ApiException.BadRequest($"Unrecognized request argument supplied: {p.Name}", p.Name, "unknown_field");
 
         string model = String(root, "model") ?? throw ApiException.BadRequest("'model' is required", "model");
-        var prompts = chat ? [ParseMessages(root)] : ParsePrompts(root, limits);
+        var size = new Sizes(limits, contextLength);
+        var prompts = chat ? [ParseMessages(root, size)] : ParsePrompts(root, limits, size);
 
         int n = (int)(Integer(root, "n", 1, limits.MaxN) ?? 1);
-        long? maxTokens = Integer(root, "max_completion_tokens", 1, int.MaxValue) ?? Integer(root, "max_tokens", 1, int.MaxValue);
-        int maxTokensLimit = limits.MaxTokens ?? int.MaxValue;
-        if (maxTokens > maxTokensLimit)
-            throw ApiException.BadRequest($"max_tokens is {maxTokens}; this server allows at most {maxTokensLimit}",
-                root.TryGetProperty("max_completion_tokens", out _) ? "max_completion_tokens" : "max_tokens");
+        string maxTokensField = root.TryGetProperty("max_completion_tokens", out var mct) && mct.ValueKind != JsonValueKind.Null
+            ? "max_completion_tokens" : "max_tokens";
+        long? maxTokens = Integer(root, maxTokensField, 1, size.MaxTokens, size.MaxTokens < contextLength - 1
+            ? "this server's --max-tokens limit"
+            : $"the model's context is {contextLength} tokens, prompt and completion together");
 
         double temperature = Number(root, "temperature", 0, double.MaxValue) ?? 1.0;
         double topP = Number(root, "top_p", double.Epsilon, 1) ?? 1.0;
         long topK = Integer(root, "top_k", -1, int.MaxValue) ?? 0;
         double minP = Number(root, "min_p", 0, 1) ?? 0;
+        if (temperature < GreedyTemperature)
+        {
+            // Greedy: the filters cannot change the argmax; neutral values let greedy requests share a batch.
+            (temperature, topP, topK, minP) = (0, 1, 0, 0);
+        }
+        else if (topP < TopOneTopP)
+        {
+            (topP, topK) = (1, 1);
+        }
         long? seed = Integer(root, "seed", long.MinValue, long.MaxValue);
         var stop = Stop(root);
         var stopIds = IntArray(root, "stop_token_ids");
@@ -162,7 +194,40 @@ public static class RequestParser
     private static ApiException NotSupported(string field, string rule) =>
         ApiException.BadRequest($"'{field}' is not supported by this server: {rule}", field, "unsupported_parameter");
 
-    private static List<GenerationPrompt> ParsePrompts(JsonElement root, ServerOptions limits)
+    /// <summary>The size limits of one request, from the server's options and the model's context.</summary>
+    private sealed class Sizes(ServerOptions limits, int contextLength)
+    {
+        public int Context { get; } = contextLength;
+
+        /// <summary>Prompt tokens: <see cref="ServerOptions.MaxPromptTokens"/>, and at most the context less one token to generate.</summary>
+        public int MaxPromptTokens { get; } = Math.Max(0, Math.Min(limits.MaxPromptTokens ?? int.MaxValue, contextLength - 1));
+
+        /// <summary>max_tokens: <see cref="ServerOptions.MaxTokens"/> (--max-tokens), and at most the context less one prompt token.</summary>
+        public int MaxTokens { get; } = Math.Max(0, Math.Min(limits.MaxTokens ?? int.MaxValue, contextLength - 1));
+
+        public long MaxPromptCharacters => limits.MaxPromptCharacters ?? (long)CharactersPerPromptToken * MaxPromptTokens;
+
+        /// <summary>Refuses text longer than the character limit, before it is tokenised.</summary>
+        public void CheckCharacters(long characters, string param, string what)
+        {
+            if (characters > MaxPromptCharacters)
+                throw ApiException.BadRequest($"{what} has {characters} characters; this server takes prompts of at most {MaxPromptCharacters} characters " +
+                                              (limits.MaxPromptCharacters is null
+                                                  ? $"({CharactersPerPromptToken} per token of its {MaxPromptTokens}-token prompt limit)"
+                                                  : "(its --max-prompt-chars limit)"),
+                    param, "prompt_too_long");
+        }
+
+        /// <summary>Refuses a token-id prompt longer than the prompt limit, before its ids are read.</summary>
+        public void CheckTokenCount(int tokens, string param)
+        {
+            if (tokens > MaxPromptTokens)
+                throw ApiException.BadRequest($"This model's maximum context length is {Context} tokens and this server takes prompts of up to " +
+                                              $"{MaxPromptTokens} tokens. However, your prompt has {tokens} tokens.", param, "context_length_exceeded");
+        }
+    }
+
+    private static List<GenerationPrompt> ParsePrompts(JsonElement root, ServerOptions limits, Sizes size)
     {
         if (!root.TryGetProperty("prompt", out var p) || p.ValueKind == JsonValueKind.Null)
             throw ApiException.BadRequest("'prompt' is required", "prompt");
@@ -170,32 +235,58 @@ public static class RequestParser
         switch (p.ValueKind)
         {
             case JsonValueKind.String:
-                prompts.Add(TextPrompt(p.GetString()!));
+                prompts.Add(TextPrompt(p, "'prompt'", size));
                 break;
             case JsonValueKind.Array when p.GetArrayLength() == 0:
                 throw ApiException.BadRequest("'prompt' is an empty list", "prompt");
             case JsonValueKind.Array when p[0].ValueKind == JsonValueKind.Number:
+                size.CheckTokenCount(p.GetArrayLength(), "prompt");
                 prompts.Add(GenerationPrompt.FromTokens(Ids(p, "prompt")));
                 break;
             case JsonValueKind.Array:
+                if (p.GetArrayLength() > limits.MaxPromptsPerRequest)
+                    throw ApiException.BadRequest($"'prompt' holds {p.GetArrayLength()} prompts; this server takes at most {limits.MaxPromptsPerRequest} per request", "prompt");
+                int index = 0;
                 foreach (var item in p.EnumerateArray())
-                    prompts.Add(item.ValueKind switch
+                {
+                    switch (item.ValueKind)
                     {
-                        JsonValueKind.String => TextPrompt(item.GetString()!),
-                        JsonValueKind.Array when item.GetArrayLength() > 0 => GenerationPrompt.FromTokens(Ids(item, "prompt")),
-                        _ => throw ApiException.BadRequest("'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt"),
-                    });
+                        case JsonValueKind.String:
+                            prompts.Add(TextPrompt(item, $"'prompt[{index}]'", size));
+                            break;
+                        case JsonValueKind.Array when item.GetArrayLength() > 0:
+                            size.CheckTokenCount(item.GetArrayLength(), "prompt");
+                            prompts.Add(GenerationPrompt.FromTokens(Ids(item, "prompt")));
+                            break;
+                        default:
+                            throw ApiException.BadRequest($"'prompt[{index}]' is {Kind(item)}; 'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt");
+                    }
+                    index++;
+                }
                 break;
             default:
-                throw ApiException.BadRequest("'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt");
+                throw ApiException.BadRequest($"'prompt' is {Kind(p)}; it must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt");
         }
-        if (prompts.Count > limits.MaxPromptsPerRequest)
-            throw ApiException.BadRequest($"'prompt' holds {prompts.Count} prompts; this server takes at most {limits.MaxPromptsPerRequest} per request", "prompt");
         return prompts;
     }
 
-    private static GenerationPrompt TextPrompt(string text) =>
-        text.Length == 0 ? throw ApiException.BadRequest("'prompt' is empty", "prompt") : GenerationPrompt.FromText(text);
+    private static GenerationPrompt TextPrompt(JsonElement e, string what, Sizes size)
+    {
+        string text = e.GetString()!;
+        size.CheckCharacters(text.Length, "prompt", what);
+        return text.Length == 0 ? throw ApiException.BadRequest($"{what} is empty", "prompt") : GenerationPrompt.FromText(text);
+    }
+
+    /// <summary>"a number", "an object", … for messages about a value of the wrong type.</summary>
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        _ => "null",
+    };
 
     private static int[] Ids(JsonElement array, string field)
     {
@@ -204,19 +295,25 @@ public static class RequestParser
         foreach (var item in array.EnumerateArray())
         {
             if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt32(out ids[i]) || ids[i] < 0)
-                throw ApiException.BadRequest($"'{field}' holds {item.GetRawText()}, which is not a token id", field);
+                throw ApiException.BadRequest($"'{field}' holds {Clip(item.GetRawText())}, which is not a token id", field);
             i++;
         }
         return ids;
     }
 
-    private static GenerationPrompt ParseMessages(JsonElement root)
+    private static GenerationPrompt ParseMessages(JsonElement root, Sizes size)
     {
         if (!root.TryGetProperty("messages", out var m) || m.ValueKind == JsonValueKind.Null)
             throw ApiException.BadRequest("'messages' is required", "messages");
         if (m.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest("'messages' must be a list", "messages");
         if (m.GetArrayLength() == 0) throw ApiException.BadRequest("'messages' is empty", "messages");
+        // Every message of a chat template takes at least one token (its role marker): more messages than prompt
+        // tokens cannot fit, and are refused before the template renders them.
+        if (m.GetArrayLength() > size.MaxPromptTokens)
+            throw ApiException.BadRequest($"'messages' holds {m.GetArrayLength()} messages; a prompt of at most {size.MaxPromptTokens} tokens " +
+                                          "cannot hold more messages than tokens", "messages", "context_length_exceeded");
         var messages = new List<ChatMessage>();
+        long characters = 0;
         int index = 0;
         foreach (var item in m.EnumerateArray())
         {
@@ -225,12 +322,15 @@ public static class RequestParser
             string role = String(item, "role", $"{where}.role") ?? throw ApiException.BadRequest($"'{where}.role' is required", $"{where}.role");
             if (role is not ("system" or "developer" or "user" or "assistant" or "tool"))
                 throw ApiException.BadRequest($"'{where}.role' is '{role}'; expected system, developer, user, assistant or tool", $"{where}.role");
-            messages.Add(new ChatMessage(role == "developer" ? "system" : role, Content(item, where))
+            var message = new ChatMessage(role == "developer" ? "system" : role, Content(item, where))
             {
                 ReasoningContent = String(item, "reasoning_content", $"{where}.reasoning_content"),
                 Name = String(item, "name", $"{where}.name"),
                 ToolCallId = String(item, "tool_call_id", $"{where}.tool_call_id"),
-            });
+            };
+            characters += message.Content.Length + (message.ReasoningContent?.Length ?? 0) + (message.Name?.Length ?? 0) + (message.ToolCallId?.Length ?? 0);
+            size.CheckCharacters(characters, "messages", "'messages'");
+            messages.Add(message);
         }
         Dictionary<string, object?>? context = null;
         if (root.TryGetProperty("chat_template_kwargs", out var kw) && kw.ValueKind != JsonValueKind.Null)
@@ -238,6 +338,9 @@ public static class RequestParser
             if (kw.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("'chat_template_kwargs' must be an object", "chat_template_kwargs");
             context = [];
             foreach (var p in kw.EnumerateObject())
+            {
+                if (p.Name is "messages" or "add_generation_prompt")
+                    throw ApiException.BadRequest($"'chat_template_kwargs.{p.Name}' is set by the request itself, not by chat_template_kwargs", "chat_template_kwargs");
                 context[p.Name] = p.Value.ValueKind switch
                 {
                     JsonValueKind.String => p.Value.GetString(),
@@ -248,6 +351,7 @@ public static class RequestParser
                     JsonValueKind.Number => p.Value.GetDouble(),
                     _ => throw ApiException.BadRequest($"'chat_template_kwargs.{p.Name}' must be a string, number, boolean or null", "chat_template_kwargs"),
                 };
+            }
         }
         return GenerationPrompt.FromChat(messages, context);
     }
@@ -276,6 +380,7 @@ public static class RequestParser
         if (s.ValueKind == JsonValueKind.String) stops = [s.GetString()!];
         else if (s.ValueKind == JsonValueKind.Array)
         {
+            if (s.GetArrayLength() > MaxStopStrings) throw ApiException.BadRequest($"'stop' holds {s.GetArrayLength()} strings; at most {MaxStopStrings}", "stop");
             stops = [];
             foreach (var item in s.EnumerateArray())
             {
@@ -293,6 +398,7 @@ public static class RequestParser
     {
         if (!root.TryGetProperty(field, out var a) || a.ValueKind == JsonValueKind.Null) return [];
         if (a.ValueKind != JsonValueKind.Array) throw ApiException.BadRequest($"'{field}' must be a list of token ids", field);
+        if (a.GetArrayLength() > MaxStopTokenIds) throw ApiException.BadRequest($"'{field}' holds {a.GetArrayLength()} ids; at most {MaxStopTokenIds}", field);
         return Ids(a, field);
     }
 
@@ -317,24 +423,37 @@ public static class RequestParser
     {
         if (!e.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw ApiException.BadRequest($"'{field}' must be a number", field);
-        double x = v.GetDouble();
+        if (!v.TryGetDouble(out double x) || !double.IsFinite(x)) // a literal beyond ±1.8e308
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}, which is not a finite number; it must be {Range(min, max)}", field);
         if (x < min || x > max)
-            throw ApiException.BadRequest($"'{field}' is {v.GetRawText()}; it must be {Range(min, max)}", field);
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}; it must be {Range(min, max)}", field);
         return x;
     }
 
-    private static long? Integer(JsonElement e, string field, long min, long max)
+    /// <param name="e">The object holding the field.</param>
+    /// <param name="field">Its name.</param>
+    /// <param name="min">Smallest value allowed.</param>
+    /// <param name="max">Largest value allowed.</param>
+    /// <param name="why">Said after the range when the value is out of it (where the limit comes from).</param>
+    private static long? Integer(JsonElement e, string field, long min, long max, string? why = null)
     {
         if (!e.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long x)) throw ApiException.BadRequest($"'{field}' must be an integer", field);
-        if (x < min || x > max) throw ApiException.BadRequest($"'{field}' is {x}; it must be {Range(min, max)}", field);
+        if (v.ValueKind != JsonValueKind.Number) throw ApiException.BadRequest($"'{field}' must be an integer", field);
+        if (!v.TryGetInt64(out long x))
+            throw ApiException.BadRequest(!v.TryGetDouble(out double d) || Math.Floor(d) == d
+                ? $"'{field}' is {Clip(v.GetRawText())}, which is out of range; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}"
+                : $"'{field}' is {Clip(v.GetRawText())}, which is not an integer", field);
+        if (x < min || x > max) throw ApiException.BadRequest($"'{field}' is {x}; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}", field);
         return x;
     }
+
+    /// <summary>A client's literal, cut to a readable length for an error message.</summary>
+    private static string Clip(string raw) => raw.Length <= 40 ? raw : raw[..37] + "...";
 
     private static string Range(double min, double max)
     {
         static string F(double x) => x.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (max >= int.MaxValue) return min == double.Epsilon ? "above 0" : $"at least {F(min)}";
+        if (max >= int.MaxValue) return min == double.Epsilon ? "above 0" : min <= long.MinValue ? "a 64-bit integer" : $"at least {F(min)}";
         return min == double.Epsilon ? $"in (0, {F(max)}]" : $"in [{F(min)}, {F(max)}]";
     }
 }

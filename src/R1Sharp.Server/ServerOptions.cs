@@ -1,6 +1,6 @@
 namespace R1Sharp.Server;
 
-/// <summary>Where the server listens and the limits it enforces. Requests over a limit get HTTP 400; a full queue 429.</summary>
+/// <summary>Where the server listens and the limits it enforces. Requests over a limit get HTTP 400 (413 for the body size); a full queue 429.</summary>
 public sealed record ServerOptions
 {
     /// <summary>An IP address, or <c>localhost</c> (= 127.0.0.1). <c>0.0.0.0</c> listens on every interface.</summary>
@@ -33,6 +33,12 @@ public sealed record ServerOptions
     /// <summary>Largest prompt in tokens; null: the context length minus one.</summary>
     public int? MaxPromptTokens { get; init; }
 
+    /// <summary>
+    /// Largest prompt in characters (a completions prompt, or all the text of a chat's messages), checked before
+    /// the prompt is tokenised; null: <see cref="RequestParser.CharactersPerPromptToken"/> per token of the prompt limit.
+    /// </summary>
+    public int? MaxPromptCharacters { get; init; }
+
     /// <summary>Most prompts in one completions request (a list prompt).</summary>
     public int MaxPromptsPerRequest { get; init; } = 64;
 
@@ -49,6 +55,11 @@ public sealed record ServerOptions
         if (MaxQueuedRequests < 1) throw new ArgumentException($"max queued requests must be ≥ 1 (got {MaxQueuedRequests})");
         if (MaxN < 1) throw new ArgumentException($"max n must be ≥ 1 (got {MaxN})");
         if (MaxTokens is < 1) throw new ArgumentException($"max tokens must be ≥ 1 (got {MaxTokens})");
+        if (MaxPromptTokens is < 1) throw new ArgumentException($"max prompt tokens must be ≥ 1 (got {MaxPromptTokens})");
+        if (MaxPromptCharacters is < 1) throw new ArgumentException($"max prompt characters must be ≥ 1 (got {MaxPromptCharacters})");
+        if (MaxPromptsPerRequest < 1) throw new ArgumentException($"max prompts per request must be ≥ 1 (got {MaxPromptsPerRequest})");
+        if (MaxRequestBytes < 1) throw new ArgumentException($"max request bytes must be ≥ 1 (got {MaxRequestBytes})");
+        if (ApiKey is { Length: 0 }) throw new ArgumentException("the API key must not be empty");
         if (BatchWindow < TimeSpan.Zero) throw new ArgumentException("the batch window must not be negative");
     }
 }

@@ -13,7 +13,7 @@ public sealed class CliProcessTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>src/R1Sharp.Cli/bin/{configuration}/net10.0/r1sharp.dll, built with this test project.</summary>
-    private static string CliDll()
+    internal static string CliDll()
     {
         var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string dll = Path.Combine(R1Sharp.Tests.RepoPaths.Root, "src", "R1Sharp.Cli", "bin", framework.Parent!.Name, framework.Name, "r1sharp.dll");
@@ -33,7 +33,7 @@ public sealed class CliProcessTests : IDisposable
         return p;
     }
 
-    private static async Task<(int Code, string Out, string Err)> Run(string stdin, params string[] args)
+    internal static async Task<(int Code, string Out, string Err)> Run(string stdin, params string[] args)
     {
         using var p = Start(stdin, args);
         var output = p.StandardOutput.ReadToEndAsync();

@@ -75,6 +75,16 @@ public sealed class ServerQueueTests(ServerQueueTests.Fixture f) : IClassFixture
         Assert.Equal(HttpStatusCode.OK, again);
     }
 
+    [Fact]
+    public async Task MorePromptsThanTheQueueTakes_Is400_Not429Forever()
+    {
+        // Two prompts can never be queued at once when the queue holds one: retrying would not help.
+        var (status, body) = await f.Post("v1/completions", """{"model": "tiny", "prompt": ["a", "b"], "max_tokens": 2}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("prompt", (string)body["error"]!["param"]!);
+        Assert.Contains("queues at most 1", (string)body["error"]!["message"]!);
+    }
+
     private static async Task WaitFor(Func<bool> condition)
     {
         for (int i = 0; i < 500 && !condition(); i++) await Task.Delay(10);

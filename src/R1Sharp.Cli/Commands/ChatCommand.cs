@@ -28,7 +28,16 @@ public static class ChatCommand
         foreach (var option in backend.All) command.Options.Add(option);
         command.SetAction(async (r, ct) =>
         {
-            var (generator, name) = backend.Create(r);
+            IStreamingGenerationBackend generator;
+            string name;
+            try
+            {
+                (generator, name) = backend.Create(r);
+            }
+            catch (TemplateException e)
+            {
+                throw new UserError($"the chat template does not parse: {e.Message}");
+            }
             using var _ = generator;
             var options = new GenerationOptions
             {
@@ -72,7 +81,18 @@ public static class ChatCommand
             }
             history.Add(ChatMessage.User(line));
             var prompt = chatTemplate ? GenerationPrompt.FromChat([.. history]) : GenerationPrompt.FromText(Transcript(history));
-            bool startsThinking = local?.ChatTemplate is not null && local.RenderChat(prompt).TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+            bool startsThinking;
+            try
+            {
+                startsThinking = local?.ChatTemplate is not null && local.RenderChat(prompt).TrimEnd().EndsWith("<think>", StringComparison.Ordinal);
+            }
+            catch (TemplateException e)
+            {
+                // The template refused this conversation (raise_exception) or failed on it: say so, forget the turn.
+                output.WriteLine($"error: the chat template failed on this conversation: {e.Message}");
+                history.RemoveAt(history.Count - 1);
+                continue;
+            }
 
             var display = new Display(output, fancy, startsThinking);
             GenerationSample? final = null;

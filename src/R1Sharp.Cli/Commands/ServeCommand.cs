@@ -2,6 +2,7 @@ using System.CommandLine;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Server;
+using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Cli.Commands;
 
@@ -22,19 +23,23 @@ public static class ServeCommand
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait; beyond it clients get 429.", DefaultValueFactory = _ => 256 };
         var maxTokens = new Option<int?>("--max-tokens") { Description = "Largest max_tokens a request may ask (default: the context length)." };
         var maxN = new Option<int>("--max-n") { Description = "Largest n a request may ask.", DefaultValueFactory = _ => 64 };
+        var maxPromptChars = new Option<int?>("--max-prompt-chars")
+        {
+            Description = $"Largest prompt in characters, refused before it is tokenised (default: {RequestParser.CharactersPerPromptToken} per token of the context).",
+        };
         var apiKey = new Option<string?>("--api-key") { Description = "Require Authorization: Bearer KEY." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the listening line and errors." };
         var dtype = Shared.DType();
         var device = Shared.Device();
         var command = new Command("serve", "Serve a checkpoint over the OpenAI API (completions, chat completions, streaming) with dynamic batching.")
-        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, apiKey, quiet, dtype, device };
+        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, dtype, device };
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
         return command;
 
         int Run(ParseResult r, CancellationToken ct)
         {
             string dir = r.GetValue(model)!;
-            using var local = LocalModel.Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!));
+            using var local = Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!));
             bool verbose = !r.GetValue(quiet);
             var options = new ServerOptions
             {
@@ -45,6 +50,7 @@ public static class ServeCommand
                 MaxQueuedRequests = r.GetValue(maxQueue),
                 MaxTokens = r.GetValue(maxTokens),
                 MaxN = r.GetValue(maxN),
+                MaxPromptCharacters = r.GetValue(maxPromptChars),
                 ApiKey = r.GetValue(apiKey),
                 Log = verbose ? line => Console.Error.WriteLine($"[serve] {line}") : line => { if (line.Contains("failed")) Console.Error.WriteLine($"[serve] {line}"); },
             };
@@ -73,6 +79,22 @@ public static class ServeCommand
                 Console.Error.WriteLine($"[serve] stopped: {stats.Requests} requests in {stats.Batches} batches (largest {stats.LargestBatch} rows), " +
                                         $"{stats.CompletionTokens} tokens generated, {stats.Rejected} refused (queue full)");
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// The checkpoint; a chat template that does not parse stops the server before it starts (rather than serving
+    /// completions with chat requests failing), with the file that holds the template and where it fails.
+    /// </summary>
+    internal static LocalModel Load(string dir, TorchSharp.torch.ScalarType? dtype, TorchSharp.torch.Device device)
+    {
+        try
+        {
+            return LocalModel.Load(dir, dtype, device);
+        }
+        catch (TemplateException e)
+        {
+            throw new UserError($"the chat template does not parse: {e.Message}");
         }
     }
 }

@@ -51,7 +51,7 @@ public sealed class LocalModel : IDisposable
             if (tokenizer?.ChatTemplate is not null)
                 template = File.Exists(Path.Combine(directory, "tokenizer_config.json"))
                     ? ChatTemplate.FromTokenizerConfig(directory)
-                    : ChatTemplate.Parse(tokenizer.ChatTemplate);
+                    : ChatTemplate.Parse(tokenizer.ChatTemplate, Path.Combine(directory, "chat_template.jinja"));
             string modelName = name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory)));
             return new LocalModel(transformer, tokenizer, template, modelName, GenerationConfigEos(directory), ownsTransformer: true);
         }

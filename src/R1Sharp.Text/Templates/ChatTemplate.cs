@@ -44,6 +44,23 @@ public sealed class ChatTemplate
     /// <exception cref="TemplateSyntaxException">Invalid or unsupported syntax, with line and column.</exception>
     public static ChatTemplate Parse(string jinjaSource) => new(JinjaTemplate.Parse(jinjaSource), NoContext, TimeProvider.System);
 
+    /// <summary>As <see cref="Parse(string)"/>, for a template read from <paramref name="origin"/> (e.g. a chat_template.jinja), which syntax errors name.</summary>
+    /// <exception cref="TemplateSyntaxException">Invalid or unsupported syntax: the origin, line and column.</exception>
+    public static ChatTemplate Parse(string jinjaSource, string origin) =>
+        new(ParseFrom(jinjaSource, origin), NoContext, TimeProvider.System);
+
+    private static JinjaTemplate ParseFrom(string source, string origin)
+    {
+        try
+        {
+            return JinjaTemplate.Parse(source);
+        }
+        catch (TemplateSyntaxException e)
+        {
+            throw new TemplateSyntaxException(e.Detail, e.Line, e.Column, origin);
+        }
+    }
+
     /// <summary>
     /// Loads the chat template and special tokens of a tokenizer_config.json (or of the folder holding it). A
     /// <c>chat_template.jinja</c> file next to it (newer Hugging Face layout) takes priority over the config's
@@ -56,7 +73,7 @@ public sealed class ChatTemplate
         string file = Directory.Exists(path) ? Path.Combine(path, "tokenizer_config.json") : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"tokenizer config not found: {file}", file);
         string? sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "chat_template.jinja");
-        return FromTokenizerConfigJson(File.ReadAllText(file), templateName, file, File.Exists(sibling) ? File.ReadAllText(sibling) : null);
+        return FromTokenizerConfigJson(File.ReadAllText(file), templateName, file, File.Exists(sibling) ? File.ReadAllText(sibling) : null, sibling);
     }
 
     /// <summary>As <see cref="FromTokenizerConfig"/>, from the JSON text; <paramref name="sourceName"/> names it in errors.</summary>
@@ -64,8 +81,9 @@ public sealed class ChatTemplate
     /// <param name="templateName">Which of several named templates; "default" if null.</param>
     /// <param name="sourceName">Names the config in error messages.</param>
     /// <param name="chatTemplateJinja">Contents of a chat_template.jinja next to the config: the default template, ahead of the config's.</param>
+    /// <param name="chatTemplateJinjaName">Names the chat_template.jinja in errors (syntax errors name the file the template came from).</param>
     public static ChatTemplate FromTokenizerConfigJson(string json, string? templateName = null, string sourceName = "tokenizer_config.json",
-        string? chatTemplateJinja = null)
+        string? chatTemplateJinja = null, string chatTemplateJinjaName = "chat_template.jinja")
     {
         JsonDocument doc;
         try
@@ -80,18 +98,11 @@ public sealed class ChatTemplate
         {
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw new FormatException($"{sourceName}: expected a JSON object");
-            string source = (chatTemplateJinja is not null && templateName is null or "default" ? chatTemplateJinja : null)
+            bool fromJinja = chatTemplateJinja is not null && templateName is null or "default";
+            string source = (fromJinja ? chatTemplateJinja : null)
                 ?? SelectTemplate(root, templateName, sourceName)
                 ?? throw new FormatException($"{sourceName}: no field 'chat_template' (and no chat_template.jinja next to it)");
-            JinjaTemplate template;
-            try
-            {
-                template = JinjaTemplate.Parse(source);
-            }
-            catch (TemplateSyntaxException e)
-            {
-                throw new TemplateSyntaxException($"{sourceName}, field 'chat_template': {e.Detail}", e.Line, e.Column);
-            }
+            var template = ParseFrom(source, fromJinja ? chatTemplateJinjaName : $"{sourceName}, field 'chat_template'");
             return new ChatTemplate(template, SpecialTokens(root, sourceName), TimeProvider.System);
         }
     }

@@ -29,7 +29,22 @@ public sealed class TemplateSyntaxException : TemplateException
     public TemplateSyntaxException(string detail, int line, int column)
         : base(WithPosition(detail, line, column), line, column) => Detail = detail;
 
+    /// <summary>The same error, said of the template held by <paramref name="origin"/> (a file, or a file's field).</summary>
+    /// <param name="detail">What is wrong.</param>
+    /// <param name="line">1-based line in the template, 0 if unknown.</param>
+    /// <param name="column">1-based column, 0 if unknown.</param>
+    /// <param name="origin">Where the template came from, e.g. "/m/chat_template.jinja" or "/m/tokenizer_config.json, field 'chat_template'".</param>
+    public TemplateSyntaxException(string detail, int line, int column, string origin)
+        : base(line > 0 ? $"{origin}, line {line}, column {column}: {detail}" : $"{origin}: {detail}", line, column)
+    {
+        Detail = detail;
+        Origin = origin;
+    }
+
     public override string Detail { get; }
+
+    /// <summary>The file (and field) holding the template, when the template was loaded from one.</summary>
+    public string? Origin { get; }
 }
 
 /// <summary>Rendering failed the way Python would (undefined value used, type error, division by zero, ...).</summary>
