@@ -178,7 +178,7 @@ public static class Checkpoint
     static string RequireFile(string directory, string name)
     {
         if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected a checkpoint folder (config.json + *.safetensors)");
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder");
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder (expected a folder with config.json and *.safetensors)");
         var path = Path.Combine(directory, name);
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
     }

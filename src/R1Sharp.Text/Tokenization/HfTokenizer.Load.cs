@@ -162,7 +162,14 @@ public sealed partial class HfTokenizer
         using var file = File.OpenRead(path);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var reader = new StreamReader(gzip, Encoding.UTF8);
-        return reader.ReadToEnd();
+        try
+        {
+            return reader.ReadToEnd();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TokenizerFormatException(path, "$", $"not a readable gzip file ({e.Message})", e);
+        }
     }
 
     private static HfTokenizer Create(string tokenizerJson, string file, string? configJson, string configFile, string? templateFile)

@@ -373,6 +373,14 @@ public static class MalformedCorpus
         yield return TokenizerConfig("chat_template a number", Field("chat_template", "5"), "$.chat_template: expected a string or a list of {name, template}");
         yield return TokenizerConfig("add_bos_token \"yes\"", Field("add_bos_token", "\"yes\""), "$.add_bos_token: expected a boolean, found a string");
         yield return TokenizerConfig("model_max_length a string", Field("model_max_length", "\"big\""), "$.model_max_length: expected a number");
+        yield return new MalformedCase("tokenizer.json.gz: not gzip",
+            ws =>
+            {
+                ws.Copy(PristineInputs.Tokenizer, "tok");
+                File.Delete(ws["tok/tokenizer.json"]);
+                File.WriteAllText(ws["tok/tokenizer.json.gz"], "{\"not\": \"compressed\"}");
+            },
+            Tokenize, ws => [ws["tok/tokenizer.json.gz"], "$: not a readable gzip file"]);
         yield return new MalformedCase("--tokenizer: no tokenizer.json",
             ws => Directory.CreateDirectory(ws["tok"]), Tokenize, ws => [ws["tok"], "no tokenizer.json or tokenizer.json.gz in this directory"]);
         yield return new MalformedCase("--input: a bad row",
