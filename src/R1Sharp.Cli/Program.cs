@@ -1,30 +1,67 @@
 // The r1sharp command.   dotnet run --project src/R1Sharp.Cli -c Release -- --help
 using System.CommandLine;
-using R1Sharp.Cli;
+using System.CommandLine.Invocation;
 using R1Sharp.Cli.Commands;
 
-var root = new RootCommand(
-    "R1Sharp: the DeepSeek-R1 training recipe for .NET — Hugging Face checkpoints, tokenizers, generation, " +
-    "rule-checked rewards and evaluation.")
+return R1Sharp.Cli.CliApp.Run(args);
+
+namespace R1Sharp.Cli
 {
-    DemoCommand.Create(),
-    InfoCommand.Create(),
-    ScoreCommand.Create(),
-    GenerateCommand.Create(),
-    TokenizeCommand.Create(),
-    VerifyCommand.Create(),
-    GradeCommand.Create(),
-    RewardCommand.Create(),
-    EvalCommand.Create(),
-    ServeCommand.Create(),
-    ChatCommand.Create(),
-    TokenizerCommand.Create(),
-    PretrainCommand.Create(),
-    GrpoCommand.Create(),
-    SftCommand.Create(),
-    RmCommand.Create(),
-    SampleCommand.Create(),
-    DistillCommand.Create(),
-    PipelineCommand.Create(),
-};
-return CliErrors.Run(() => root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+    /// <summary>The command tree and one run of it; tests call <see cref="Run"/> in-process.</summary>
+    public static class CliApp
+    {
+        /// <summary>The root command with every subcommand and the global <c>--verbose</c>.</summary>
+        public static RootCommand CreateRoot(Option<bool> verbose)
+        {
+            var root = new RootCommand(
+                "R1Sharp: the DeepSeek-R1 training recipe for .NET — Hugging Face checkpoints, tokenizers, generation, " +
+                "rule-checked rewards and evaluation.")
+            {
+                DemoCommand.Create(),
+                InfoCommand.Create(),
+                ScoreCommand.Create(),
+                GenerateCommand.Create(),
+                TokenizeCommand.Create(),
+                VerifyCommand.Create(),
+                GradeCommand.Create(),
+                RewardCommand.Create(),
+                EvalCommand.Create(),
+                ServeCommand.Create(),
+                ChatCommand.Create(),
+                TokenizerCommand.Create(),
+                PretrainCommand.Create(),
+                GrpoCommand.Create(),
+                SftCommand.Create(),
+                RmCommand.Create(),
+                SampleCommand.Create(),
+                DistillCommand.Create(),
+                PipelineCommand.Create(),
+            };
+            root.Options.Add(verbose);
+            return root;
+        }
+
+        /// <summary>
+        /// Parses and runs <paramref name="args"/>; returns the exit code. A mistake on the command line or in an input is
+        /// one "error: …" line on standard error and exit code 1; the stack trace only with <c>--verbose</c>.
+        /// </summary>
+        public static int Run(string[] args)
+        {
+            var verbose = new Option<bool>("--verbose")
+            {
+                Description = "On an error, also print the exception and its stack trace (for bug reports).",
+                Recursive = true,
+            };
+            var parse = CreateRoot(verbose).Parse(args);
+            if (parse.Action is ParseErrorAction && args.Length > 0)
+            {
+                string command = CliErrors.CommandPath(parse);
+                foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {command}: {error.Message}");
+                Console.Error.WriteLine($"('{command} --help' lists the options)");
+                return 1;
+            }
+            return CliErrors.Run(parse, parse.GetValue(verbose),
+                () => parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false }));
+        }
+    }
+}

@@ -40,6 +40,7 @@ public static class Checkpoint
             throw new InvalidDataException($"{configPath}: field 'architectures': a reward model ({config.Head}), not a causal LM; load it with Checkpoint.LoadScorer");
         var type = dtype ?? ParseStoredDtype(config, directory);
         var sources = LocateTensors(directory);
+        CheckSizes(config, sources, directory);
         return Fill(new CausalLM(config, type, device), config, sources, directory,
             notStored: _ => false, ignored: k => config.TieWordEmbeddings && k == "lm_head.weight");
     }
@@ -55,6 +56,7 @@ public static class Checkpoint
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = dtype ?? ParseStoredDtype(config, directory);
         var sources = LocateTensors(directory);
+        CheckSizes(config, sources, directory);
         if (config.Head == ModelHead.SequenceClassification)
             return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: _ => false);
 
@@ -80,8 +82,9 @@ public static class Checkpoint
             var parameters = model.named_parameters().Where(p => !notStored(p.name)).ToDictionary(p => p.name, p => p.parameter);
             var missing = parameters.Keys.Where(k => !sources.ContainsKey(k)).ToList();
             var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k) && !ignored(k) && !notStored(k)).ToList();
+            var files = sources.Values.Select(s => s.Header.Path).Distinct().ToList();
             if (missing.Count > 0)
-                throw new InvalidDataException($"{directory}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
+                throw new InvalidDataException($"{(files.Count == 1 ? files[0] : directory)}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
             if (unexpected.Count > 0)
                 throw new InvalidDataException($"{sources[unexpected[0]].Header.Path}: unexpected tensor(s) {Names(unexpected)} (not part of a {config.Architecture} model)");
             foreach (var (name, p) in parameters)
@@ -113,6 +116,56 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>
+    /// Checks, before the model allocates anything, that the stored tensors have the sizes config.json describes: the
+    /// embeddings (vocab_size × hidden_size), the first layer's attention and MLP projections, and a last layer. A config
+    /// whose sizes do not match its weights (vocab_size 10⁹, 1,000 layers) fails here with the field named, instead of
+    /// asking for memory the checkpoint never held.
+    /// </summary>
+    static void CheckSizes(ModelConfig c, Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> sources, string directory)
+    {
+        string configPath = Path.Combine(directory, ConfigFile);
+        long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim;
+        var expected = new (string Name, long[] Shape, string Fields)[]
+        {
+            ("model.embed_tokens.weight", [c.VocabSize, h], $"vocab_size {c.VocabSize}, hidden_size {h}"),
+            ("model.layers.0.self_attn.q_proj.weight", [q, h], $"num_attention_heads {c.NumHeads} × head_dim {c.HeadDim}, hidden_size {h}"),
+            ("model.layers.0.self_attn.k_proj.weight", [kv, h], $"num_key_value_heads {c.NumKvHeads} × head_dim {c.HeadDim}, hidden_size {h}"),
+            ("model.layers.0.mlp.gate_proj.weight", [c.IntermediateSize, h], $"intermediate_size {c.IntermediateSize}, hidden_size {h}"),
+            ($"model.layers.{c.NumLayers - 1}.mlp.down_proj.weight", [h, c.IntermediateSize], $"num_hidden_layers {c.NumLayers}"),
+        };
+        foreach (var (name, shape, fields) in expected)
+        {
+            if (!sources.TryGetValue(name, out var source))
+                throw new InvalidDataException(
+                    $"{directory}: missing tensor(s) '{name}' for {c.Architecture} with {c.NumLayers} layers ({configPath}: {fields})");
+            if (!source.Entry.Shape.SequenceEqual(shape))
+                throw new InvalidDataException(
+                    $"{source.Header.Path}: tensor '{name}' has shape [{string.Join(", ", source.Entry.Shape)}], the config implies " +
+                    $"[{string.Join(", ", shape)}] ({configPath}: {fields})");
+        }
+    }
+
+    /// <summary>What <see cref="Inspect"/> found: the config and the weight files, validated without reading a weight.</summary>
+    public sealed record Summary(ModelConfig Config, IReadOnlyList<string> WeightFiles, int Tensors, long StoredBytes);
+
+    /// <summary>
+    /// Validates a checkpoint folder without loading weights: config.json (every field), the stored dtype, the index
+    /// and every safetensors header, and the sizes of the main tensors against the config. A folder with a config but
+    /// no weights yet is accepted (no weight files).
+    /// </summary>
+    public static Summary Inspect(string directory)
+    {
+        var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
+        ParseStoredDtype(config, directory);
+        if (!File.Exists(Path.Combine(directory, IndexFile)) && !File.Exists(Path.Combine(directory, WeightsFile)))
+            return new Summary(config, [], 0, 0);
+        var sources = LocateTensors(directory);
+        CheckSizes(config, sources, directory);
+        var files = sources.Values.Select(s => s.Header.Path).Distinct().Order(StringComparer.Ordinal).ToList();
+        return new Summary(config, files, sources.Count, sources.Values.Sum(s => s.Entry.Length));
+    }
+
     static string Names(List<string> names) =>
         string.Join(", ", names.Take(5).Select(n => $"'{n}'")) + (names.Count > 5 ? $" and {names.Count - 5} more" : "");
 
@@ -124,7 +177,8 @@ public static class Checkpoint
 
     static string RequireFile(string directory, string name)
     {
-        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder");
+        if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected a checkpoint folder (config.json + *.safetensors)");
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder (expected a folder with config.json and *.safetensors)");
         var path = Path.Combine(directory, name);
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
     }
@@ -138,15 +192,17 @@ public static class Checkpoint
         Dictionary<string, string>? weightMap = null;
         if (File.Exists(index))
         {
-            try
+            var indexJson = JsonInput.ReadObject(index, "safetensors index (model.safetensors.index.json)");
+            if (indexJson["weight_map"] is not JsonObject map)
+                throw new InvalidDataException($"{index}: field 'weight_map': expected an object {{tensor name: shard file}}, got {JsonInput.Kind(indexJson["weight_map"])}");
+            weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, value) in map)
             {
-                var map = JsonNode.Parse(File.ReadAllText(index))?["weight_map"]?.AsObject()
-                          ?? throw new InvalidDataException($"{index}: no 'weight_map' object");
-                weightMap = map.ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<string>());
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-            {
-                throw new InvalidDataException($"{index}: malformed index ({e.Message})", e);
+                if (!JsonInput.TryString(value, out var shard) || shard.Length == 0)
+                    throw new InvalidDataException($"{index}: field 'weight_map.{name}': expected a shard file name, got {JsonInput.Kind(value)}");
+                if (shard != Path.GetFileName(shard) || shard is "." or ".." || shard.Contains('\\'))
+                    throw new InvalidDataException($"{index}: field 'weight_map.{name}': '{shard}' is not a file name in the checkpoint folder");
+                weightMap[name] = shard;
             }
             files = weightMap.Values.Distinct().Select(f => Path.Combine(directory, f)).ToList();
             foreach (var f in files)

@@ -69,33 +69,64 @@ public sealed record ModelConfig
         "id2label", "label2id", "num_labels", // the head's labels: written from Head (a reward model has one)
     ];
 
-    /// <summary>Reads <c>config.json</c>; errors name the file and the field.</summary>
-    public static ModelConfig Load(string path)
-    {
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new FormatException("not a JSON object"); }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{path}: not a valid config.json ({e.Message})", e);
-        }
-        return FromJson(json, path);
-    }
+    /// <summary>Most parameters a config may describe (10 trillion): anything larger is a typo, not a model.</summary>
+    public const long MaxParameters = 10_000_000_000_000;
 
+    /// <summary>Reads <c>config.json</c>; errors name the file and the field and say what was expected.</summary>
+    public static ModelConfig Load(string path) => FromJson(JsonInput.ReadObject(path, "config.json"), path);
+
+    /// <summary>
+    /// The model described by a parsed config.json. Every field the model uses is checked for its type and range (sizes
+    /// positive, heads dividing the hidden size, token ids non-negative integers, …) before anything is allocated;
+    /// errors are <see cref="InvalidDataException"/>s naming <paramref name="source"/> and the field.
+    /// </summary>
     public static ModelConfig FromJson(JsonObject json, string source = "config.json")
     {
         string Where(string key) => $"{source}: field '{key}'";
-        T Get<T>(string key, T fallback)
-        {
-            if (json[key] is not { } node || node.GetValueKind() == JsonValueKind.Null) return fallback;
-            try { return node.GetValue<T>(); }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            { throw new InvalidDataException($"{Where(key)} should be {typeof(T).Name}, is {node.ToJsonString()}", e); }
-        }
-        int Required(string key) => json[key] is null
-            ? throw new InvalidDataException($"{Where(key)} is missing")
-            : Get(key, 0);
+        InvalidDataException Bad(string key, string expected, JsonNode? got) =>
+            new($"{Where(key)}: expected {expected}, got {JsonInput.Kind(got)}");
+        bool Present(string key) => !JsonInput.IsNull(json[key]);
 
-        string archName = json["architectures"] is JsonArray { Count: > 0 } a ? a[0]!.GetValue<string>() : "(none)";
+        int Int(string key, int? fallback, int min = 1, int max = int.MaxValue)
+        {
+            var node = json[key];
+            if (JsonInput.IsNull(node)) return fallback ?? throw new InvalidDataException($"{Where(key)} is missing (expected an integer ≥ {min})");
+            if (!JsonInput.TryInteger(node, out long v) || v < min || v > max)
+                throw Bad(key, max == int.MaxValue ? $"an integer ≥ {min} (at most {int.MaxValue})" : $"an integer from {min} to {max}", node);
+            return (int)v;
+        }
+        double Number(JsonNode? node, string key, double fallback, bool positive)
+        {
+            if (JsonInput.IsNull(node)) return fallback;
+            if (!JsonInput.TryNumber(node, out double v) || (positive ? v <= 0 : v < 0))
+                throw Bad(key, positive ? "a finite number > 0" : "a finite number ≥ 0", node);
+            return v;
+        }
+        bool Bool(string key, bool fallback)
+        {
+            var node = json[key];
+            if (JsonInput.IsNull(node)) return fallback;
+            return JsonInput.TryBool(node, out bool b) ? b : throw Bad(key, "true or false", node);
+        }
+        string String(string key, string fallback)
+        {
+            var node = json[key];
+            if (JsonInput.IsNull(node)) return fallback;
+            return JsonInput.TryString(node, out var text) ? text : throw Bad(key, "a string", node);
+        }
+        int? TokenId(JsonNode? node, string key)
+        {
+            if (JsonInput.IsNull(node)) return null;
+            if (!JsonInput.TryInteger(node, out long v) || v < 0 || v > int.MaxValue) throw Bad(key, "a token id (an integer ≥ 0)", node);
+            return (int)v;
+        }
+
+        // ---- architecture and head ----
+        var archNode = json["architectures"];
+        if (JsonInput.IsNull(archNode))
+            throw new InvalidDataException($"{Where("architectures")} is missing (expected a list such as [\"Qwen2ForCausalLM\"]; supported: {string.Join(", ", Architectures.Keys)})");
+        if (archNode is not JsonArray { Count: > 0 } archList || !JsonInput.TryString(archList[0], out var archName))
+            throw Bad("architectures", "a list of architecture names such as [\"Qwen2ForCausalLM\"]", archNode);
         if (!Architectures.TryGetValue(archName, out var found))
             throw new InvalidDataException(
                 $"{Where("architectures")}: unknown architecture '{archName}'; supported: {string.Join(", ", Architectures.Keys)}");
@@ -103,68 +134,127 @@ public sealed record ModelConfig
         if (head == ModelHead.SequenceClassification)
         {
             // transformers derives num_labels from id2label (2 when absent); a reward model has exactly one.
-            int labels = json["id2label"] is JsonObject id2label ? id2label.Count : Get("num_labels", 2);
+            var id2label = json["id2label"];
+            if (!JsonInput.IsNull(id2label) && id2label is not JsonObject) throw Bad("id2label", "an object such as {\"0\": \"LABEL_0\"}", id2label);
+            int labels = id2label is JsonObject labelMap ? labelMap.Count : Int("num_labels", 2, min: 0);
             if (labels != 1)
                 throw new InvalidDataException($"{Where("id2label")}: {archName} with {labels} labels; only reward models (num_labels = 1) are supported");
         }
-        string act = Get("hidden_act", "silu");
+        string act = String("hidden_act", "silu");
         if (act != "silu") throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu)");
-        if (Get("use_sliding_window", false))
+        if (Bool("use_sliding_window", false))
             throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported");
 
-        int hidden = Required("hidden_size"), heads = Required("num_attention_heads");
-        int kvHeads = Get("num_key_value_heads", heads);
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
+        // ---- sizes ----
+        int vocab = Int("vocab_size", null);
+        int hidden = Int("hidden_size", null);
+        int intermediate = Int("intermediate_size", null);
+        int layers = Int("num_hidden_layers", null);
+        int heads = Int("num_attention_heads", null);
+        int kvHeads = Int("num_key_value_heads", heads);
+        if (heads % kvHeads != 0)
             throw new InvalidDataException($"{Where("num_key_value_heads")}: {kvHeads} must divide num_attention_heads {heads}");
+        int headDim;
+        if (Present("head_dim")) headDim = Int("head_dim", null);
+        else if (hidden % heads != 0)
+            throw new InvalidDataException(
+                $"{Where("num_attention_heads")}: hidden_size {hidden} is not divisible by num_attention_heads {heads} (and no head_dim is given)");
+        else headDim = hidden / heads;
+        if (headDim % 2 != 0)
+            throw new InvalidDataException($"{Where(Present("head_dim") ? "head_dim" : "num_attention_heads")}: the head dimension {headDim} must be even (rotary embeddings rotate pairs)");
+        int maxPositions = Int("max_position_embeddings", 4096);
 
-        // transformers v5 moved rope_theta/rope_scaling into rope_parameters; accept both.
-        var rope = json["rope_parameters"] as JsonObject ?? json["rope_scaling"] as JsonObject;
-        double theta = json["rope_parameters"] is JsonObject rp && rp["rope_theta"] is { } t ? t.GetValue<double>() : Get("rope_theta", 10000.0);
+        // ---- rotary embeddings: transformers v5 moved rope_theta/rope_scaling into rope_parameters; accept both ----
+        string ropeKey = Present("rope_parameters") ? "rope_parameters" : "rope_scaling";
+        var ropeNode = json[ropeKey];
+        if (!JsonInput.IsNull(ropeNode) && ropeNode is not JsonObject) throw Bad(ropeKey, "an object (or null)", ropeNode);
+        var rope = ropeNode as JsonObject;
+        double theta = rope is not null && ropeKey == "rope_parameters" && !JsonInput.IsNull(rope["rope_theta"])
+            ? Number(rope["rope_theta"], "rope_parameters.rope_theta", 10000.0, positive: true)
+            : Number(json["rope_theta"], "rope_theta", 10000.0, positive: true);
         Llama3RopeScaling? scaling = null;
-        string ropeType = rope?["rope_type"]?.GetValue<string>() ?? rope?["type"]?.GetValue<string>() ?? "default";
+        string ropeType = "default";
+        if (rope is not null)
+        {
+            string typeKey = JsonInput.IsNull(rope["rope_type"]) ? "type" : "rope_type";
+            var typeNode = rope[typeKey];
+            if (!JsonInput.IsNull(typeNode) && !JsonInput.TryString(typeNode, out ropeType)) throw Bad($"{ropeKey}.{typeKey}", "a string", typeNode);
+        }
         if (ropeType == "llama3")
         {
-            double F(string k) => rope![k]?.GetValue<double>() ?? throw new InvalidDataException($"{Where("rope_scaling")}.{k} is missing");
-            scaling = new Llama3RopeScaling(F("factor"), F("low_freq_factor"), F("high_freq_factor"), (int)F("original_max_position_embeddings"));
+            double F(string k, bool positive = true)
+            {
+                var node = rope![k];
+                if (JsonInput.IsNull(node)) throw new InvalidDataException($"{Where($"{ropeKey}.{k}")} is missing (llama3 scaling needs factor, low_freq_factor, high_freq_factor, original_max_position_embeddings)");
+                return Number(node, $"{ropeKey}.{k}", 0, positive);
+            }
+            double factor = F("factor"), low = F("low_freq_factor"), high = F("high_freq_factor");
+            var originalNode = rope!["original_max_position_embeddings"];
+            if (!JsonInput.TryInteger(originalNode, out long original) || original < 1 || original > int.MaxValue)
+                throw Bad($"{ropeKey}.original_max_position_embeddings", "an integer ≥ 1", originalNode);
+            if (high <= low)
+                throw new InvalidDataException($"{Where($"{ropeKey}.high_freq_factor")}: {high} must be greater than low_freq_factor {low}");
+            scaling = new Llama3RopeScaling(factor, low, high, (int)original);
         }
         else if (ropeType != "default")
-            throw new InvalidDataException($"{Where("rope_scaling")}: rope type '{ropeType}' is not supported (default, llama3)");
+            throw new InvalidDataException($"{Where(ropeKey)}: rope type '{ropeType}' is not supported (default, llama3)");
 
-        var eos = json["eos_token_id"] switch
+        // ---- token ids and dtype ----
+        var eosNode = json["eos_token_id"];
+        int[] eos = eosNode switch
         {
-            JsonArray arr => arr.Select(n => n!.GetValue<int>()).ToArray(),
-            JsonValue v when v.GetValueKind() == JsonValueKind.Number => [v.GetValue<int>()],
-            _ => Array.Empty<int>(),
+            _ when JsonInput.IsNull(eosNode) => [],
+            JsonArray arr => arr.Select((n, i) => TokenId(n, $"eos_token_id[{i}]") ?? throw Bad($"eos_token_id[{i}]", "a token id (an integer ≥ 0)", n)).ToArray(),
+            _ => [TokenId(eosNode, "eos_token_id")!.Value],
         };
-        var extra = new JsonObject();
-        foreach (var (key, value) in json)
-            if (!KnownKeys.Contains(key)) extra[key] = value?.DeepClone();
+        string dtypeKey = Present("torch_dtype") ? "torch_dtype" : "dtype";
+        string dtype = String(dtypeKey, "float32");
 
-        return new ModelConfig
+        bool attentionBias = Bool("attention_bias", false), mlpBias = Bool("mlp_bias", false), tied = Bool("tie_word_embeddings", false);
+        double eps = Number(json["rms_norm_eps"], "rms_norm_eps", 1e-6, positive: true);
+        double initializerRange = Number(json["initializer_range"], "initializer_range", 0.02, positive: false);
+        var config = new ModelConfig
         {
             Architecture = arch,
             Head = head,
-            VocabSize = Required("vocab_size"),
+            VocabSize = vocab,
             HiddenSize = hidden,
-            IntermediateSize = Required("intermediate_size"),
-            NumLayers = Required("num_hidden_layers"),
+            IntermediateSize = intermediate,
+            NumLayers = layers,
             NumHeads = heads,
             NumKvHeads = kvHeads,
-            HeadDim = Get("head_dim", hidden / heads),
-            MaxPositionEmbeddings = Get("max_position_embeddings", 4096),
-            RmsNormEps = Get("rms_norm_eps", 1e-6),
+            HeadDim = headDim,
+            MaxPositionEmbeddings = maxPositions,
+            RmsNormEps = eps,
             RopeTheta = theta,
             RopeScaling = scaling,
-            TieWordEmbeddings = Get("tie_word_embeddings", false),
-            AttentionBias = arch == Architecture.Qwen2 || Get("attention_bias", false),
-            MlpBias = Get("mlp_bias", false),
-            InitializerRange = Get("initializer_range", 0.02),
-            BosTokenId = Get<int?>("bos_token_id", null),
+            TieWordEmbeddings = tied,
+            AttentionBias = arch == Architecture.Qwen2 || attentionBias,
+            MlpBias = mlpBias,
+            InitializerRange = initializerRange,
+            BosTokenId = TokenId(json["bos_token_id"], "bos_token_id"),
             EosTokenIds = eos,
-            PadTokenId = Get<int?>("pad_token_id", null),
-            TorchDtype = json["torch_dtype"]?.GetValue<string>() ?? json["dtype"]?.GetValue<string>() ?? "float32",
-            Extra = extra,
+            PadTokenId = TokenId(json["pad_token_id"], "pad_token_id"),
+            TorchDtype = dtype,
+            Extra = Unknown(json),
         };
+        long parameters;
+        try { parameters = config.ParameterCount(); }
+        catch (OverflowException) { parameters = long.MaxValue; }
+        if (parameters > MaxParameters)
+            throw new InvalidDataException(
+                $"{source}: the sizes (vocab_size {vocab}, hidden_size {hidden}, intermediate_size {intermediate}, num_hidden_layers {layers}, " +
+                $"num_attention_heads {heads} × head_dim {headDim}) describe {(parameters == long.MaxValue ? "more than 9e18" : parameters.ToString("E2"))} parameters; " +
+                $"expected at most {MaxParameters:E0} (is one of them a typo?)");
+        return config;
+    }
+
+    static JsonObject Unknown(JsonObject json)
+    {
+        var extra = new JsonObject();
+        foreach (var (key, value) in json)
+            if (!KnownKeys.Contains(key)) extra[key] = value?.DeepClone();
+        return extra;
     }
 
     /// <summary>The config.json that transformers and vLLM read for this model.</summary>
@@ -218,15 +308,19 @@ public sealed record ModelConfig
     }
 
     /// <summary>Parameter count, including the head when it is not tied (or the score head of a reward model).</summary>
+    /// <exception cref="OverflowException">The sizes do not fit a long (a config read by <see cref="FromJson"/> never does).</exception>
     public long ParameterCount()
     {
-        long h = HiddenSize, q = (long)NumHeads * HeadDim, kv = (long)NumKvHeads * HeadDim;
-        long attention = h * q + 2 * h * kv + q * h
-                         + (AttentionBias ? q + 2 * kv + (Architecture == Architecture.Qwen2 ? 0 : h) : 0)
-                         + (Architecture == Architecture.Qwen3 ? 2L * HeadDim : 0);
-        long mlp = 3 * h * IntermediateSize + (MlpBias ? 2L * IntermediateSize + h : 0);
-        long layer = attention + mlp + 2 * h;
-        long head = Head == ModelHead.SequenceClassification ? h : TieWordEmbeddings ? 0 : (long)VocabSize * h;
-        return (long)VocabSize * h + head + NumLayers * layer + h;
+        checked
+        {
+            long h = HiddenSize, q = (long)NumHeads * HeadDim, kv = (long)NumKvHeads * HeadDim;
+            long attention = h * q + 2 * h * kv + q * h
+                             + (AttentionBias ? q + 2 * kv + (Architecture == Architecture.Qwen2 ? 0 : h) : 0)
+                             + (Architecture == Architecture.Qwen3 ? 2L * HeadDim : 0);
+            long mlp = 3 * h * IntermediateSize + (MlpBias ? 2L * IntermediateSize + h : 0);
+            long layer = attention + mlp + 2 * h;
+            long head = Head == ModelHead.SequenceClassification ? h : TieWordEmbeddings ? 0 : (long)VocabSize * h;
+            return (long)VocabSize * h + head + NumLayers * layer + h;
+        }
     }
 }

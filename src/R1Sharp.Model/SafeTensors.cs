@@ -40,25 +40,39 @@ public static class SafeTensors
         _ => 1,
     };
 
-    /// <summary>Reads and validates the header; throws <see cref="InvalidDataException"/> naming file and tensor.</summary>
+    /// <summary>
+    /// Reads and validates the header: the length prefix against the file size, the JSON (UTF-8, an object, no repeated
+    /// tensor name), every entry's dtype, shape and data_offsets (integers, in order, inside the file, exactly
+    /// shape × dtype bytes), and no two tensors sharing bytes. Throws <see cref="InvalidDataException"/> naming the file,
+    /// the tensor and the field, and what was expected.
+    /// </summary>
     public static Header ReadHeader(string path)
     {
+        if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, expected a safetensors file");
         using var file = File.OpenRead(path);
         long fileLength = file.Length;
-        if (fileLength < 8) throw new InvalidDataException($"{path}: truncated safetensors file ({fileLength} bytes, no header)");
+        if (fileLength < 8)
+            throw new InvalidDataException($"{path}: truncated safetensors file ({fileLength} bytes; expected an 8-byte header length, then the header)");
         Span<byte> lengthBytes = stackalloc byte[8];
         file.ReadExactly(lengthBytes);
-        long n = BitConverter.ToInt64(lengthBytes);
-        if (n <= 0 || n > MaxHeaderBytes) throw new InvalidDataException($"{path}: malformed safetensors header length {n}");
-        if (8 + n > fileLength) throw new InvalidDataException($"{path}: truncated safetensors file (header of {n} bytes, file of {fileLength})");
+        ulong declared = BitConverter.ToUInt64(lengthBytes);
+        if (declared == 0 || declared > (ulong)MaxHeaderBytes)
+            throw new InvalidDataException(
+                $"{path}: malformed safetensors header length {declared} (the first 8 bytes, little-endian; expected 1 to {MaxHeaderBytes} bytes)");
+        long n = (long)declared;
+        if (8 + n > fileLength)
+            throw new InvalidDataException($"{path}: truncated safetensors file (the header length says {n} bytes of header, but only {fileLength - 8} bytes follow)");
         var headerBytes = new byte[n];
         file.ReadExactly(headerBytes);
+        if (headerBytes.AsSpan().TrimStart((byte)' ') is not [(byte)'{', ..])
+            throw new InvalidDataException($"{path}: malformed safetensors header (expected a JSON object starting with '{{' after the 8-byte length)");
 
         JsonObject json;
-        try { json = JsonNode.Parse(headerBytes)?.AsObject() ?? throw new FormatException("header is not a JSON object"); }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        try { json = JsonInput.ParseObject(headerBytes, path, "safetensors header"); }
+        catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{path}: malformed safetensors header ({e.Message})", e);
+            string problem = e.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? e.Message[(path.Length + 2)..] : e.Message;
+            throw new InvalidDataException($"{path}: malformed safetensors header: {problem}", e);
         }
 
         long dataStart = 8 + n, dataLength = fileLength - dataStart;
@@ -68,45 +82,58 @@ public static class SafeTensors
         {
             if (name == "__metadata__")
             {
-                if (node is JsonObject meta)
-                    foreach (var (k, v) in meta) metadata[k] = v?.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : v?.ToJsonString() ?? "";
+                if (node is null) continue;
+                if (node is not JsonObject meta)
+                    throw new InvalidDataException($"{path}: header field '__metadata__': expected an object of strings, got {JsonInput.Kind(node)}");
+                foreach (var (k, v) in meta)
+                    metadata[k] = JsonInput.TryString(v, out var text)
+                        ? text
+                        : throw new InvalidDataException($"{path}: header field '__metadata__.{k}': expected a string, got {JsonInput.Kind(v)}");
                 continue;
             }
             entries.Add(ParseEntry(path, name, node, dataLength));
         }
         // Tensors must not overlap (the format also forbids holes, but readers need not care).
-        var sorted = entries.OrderBy(e => e.Begin).ToList();
+        var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
         for (int i = 1; i < sorted.Count; i++)
             if (sorted[i].Begin < sorted[i - 1].End)
-                throw new InvalidDataException($"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap");
+                throw new InvalidDataException(
+                    $"{path}: tensors '{sorted[i - 1].Name}' (bytes {sorted[i - 1].Begin}-{sorted[i - 1].End}) and '{sorted[i].Name}' " +
+                    $"(bytes {sorted[i].Begin}-{sorted[i].End}) overlap; every tensor needs its own data_offsets");
         return new Header(path, entries, dataStart, metadata);
     }
 
     static Entry ParseEntry(string path, string name, JsonNode? node, long dataLength)
     {
         string where = $"{path}: tensor '{name}'";
-        try
-        {
-            if (node is not JsonObject o) throw new InvalidDataException($"{where}: entry is not an object");
-            string dtypeName = o["dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"{where}: no dtype");
-            if (!DTypes.TryGetValue(dtypeName, out var dtype)) throw new InvalidDataException($"{where}: unsupported dtype '{dtypeName}'");
-            var shape = (o["shape"] as JsonArray ?? throw new InvalidDataException($"{where}: no shape")).Select(d => d!.GetValue<long>()).ToArray();
-            if (shape.Any(d => d < 0)) throw new InvalidDataException($"{where}: negative dimension in shape [{string.Join(", ", shape)}]");
-            var offsets = o["data_offsets"] as JsonArray;
-            if (offsets is not { Count: 2 }) throw new InvalidDataException($"{where}: data_offsets must be [begin, end]");
-            long begin = offsets[0]!.GetValue<long>(), end = offsets[1]!.GetValue<long>();
-            long expected = shape.Aggregate(1L, (a, d) => checked(a * d)) * ElementSize(dtype);
-            if (begin < 0 || end < begin) throw new InvalidDataException($"{where}: invalid data_offsets [{begin}, {end}]");
-            if (end - begin != expected)
-                throw new InvalidDataException($"{where}: {end - begin} bytes of data for shape [{string.Join(", ", shape)}] {dtypeName} (expected {expected})");
-            if (end > dataLength)
-                throw new InvalidDataException($"{where}: data ends at byte {end} but the file holds {dataLength} bytes of data (truncated file?)");
-            return new Entry(name, dtype, shape, begin, end);
-        }
-        catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException)
-        {
-            throw new InvalidDataException($"{where}: malformed entry ({e.Message})", e);
-        }
+        InvalidDataException Bad(string field, string expected, JsonNode? got) =>
+            new($"{where}: field '{field}': expected {expected}, got {JsonInput.Kind(got)}");
+
+        if (node is not JsonObject o) throw new InvalidDataException($"{where}: expected an object {{dtype, shape, data_offsets}}, got {JsonInput.Kind(node)}");
+        if (!JsonInput.TryString(o["dtype"], out var dtypeName))
+            throw Bad("dtype", $"one of {string.Join(", ", DTypes.Keys)}", o["dtype"]);
+        if (!DTypes.TryGetValue(dtypeName, out var dtype))
+            throw new InvalidDataException($"{where}: field 'dtype': unsupported dtype '{dtypeName}' (expected one of {string.Join(", ", DTypes.Keys)})");
+
+        if (o["shape"] is not JsonArray shapeList) throw Bad("shape", "a list of dimensions such as [320, 64]", o["shape"]);
+        var shape = new long[shapeList.Count];
+        for (int i = 0; i < shape.Length; i++)
+            if (!JsonInput.TryInteger(shapeList[i], out shape[i]) || shape[i] < 0)
+                throw Bad($"shape[{i}]", "a dimension (an integer ≥ 0)", shapeList[i]);
+        long expected;
+        try { expected = checked(shape.Aggregate(1L, (a, d) => a * d) * ElementSize(dtype)); }
+        catch (OverflowException) { throw new InvalidDataException($"{where}: field 'shape': [{string.Join(", ", shape)}] is too large (its byte size overflows)"); }
+
+        if (o["data_offsets"] is not JsonArray { Count: 2 } offsets) throw Bad("data_offsets", "[begin, end] (two byte offsets)", o["data_offsets"]);
+        if (!JsonInput.TryInteger(offsets[0], out long begin) || begin < 0) throw Bad("data_offsets[0]", "a byte offset (an integer ≥ 0)", offsets[0]);
+        if (!JsonInput.TryInteger(offsets[1], out long end) || end < 0) throw Bad("data_offsets[1]", "a byte offset (an integer ≥ 0)", offsets[1]);
+        if (end < begin) throw new InvalidDataException($"{where}: field 'data_offsets': [{begin}, {end}] ends before it begins");
+        if (end - begin != expected)
+            throw new InvalidDataException(
+                $"{where}: field 'data_offsets': [{begin}, {end}] holds {end - begin} bytes, but shape [{string.Join(", ", shape)}] {dtypeName} needs {expected}");
+        if (end > dataLength)
+            throw new InvalidDataException($"{where}: field 'data_offsets': data ends at byte {end} but the file holds {dataLength} bytes of data (truncated file?)");
+        return new Entry(name, dtype, shape, begin, end);
     }
 
     /// <summary>Reads one tensor's bytes straight into a new CPU tensor.</summary>

@@ -36,14 +36,23 @@ public static class GenerateCommand
             var dir = r.GetValue(model)!;
             string? text = r.GetValue(prompt), idText = r.GetValue(ids);
             if ((text is null) == (idText is null)) throw new UserError("give exactly one of --prompt and --ids");
+            // Every flag and file is checked before the model is loaded.
+            if (r.GetValue(maxNew) is var n and < 1) throw new UserError($"--max-new-tokens: expected an integer ≥ 1, got {n}");
+            CheckNumber(r.GetValue(temperature), "--temperature", "a number ≥ 0 (0 is greedy)", t => t >= 0);
+            CheckNumber(r.GetValue(topP), "--top-p", "a number in (0, 1]", p => p > 0 && p <= 1);
+            CheckNumber(r.GetValue(minP), "--min-p", "a number in [0, 1]", p => p >= 0 && p <= 1);
+            if (r.GetValue(topK) is int k and < 0) throw new UserError($"--top-k: expected an integer ≥ 0 (0 = off), got {k}");
+            if ((r.GetValue(stop) ?? []).Any(s => s.Length == 0)) throw new UserError("--stop: expected a non-empty string");
+            ScoreCommand.CheckDType(r.GetValue(dtype));
+            var promptIds = idText is not null ? Shared.ParseIds(idText, "--ids") : null;
+            var defaults = GenerationDefaults.Read(dir);
             HfTokenizer? tokenizer = HasTokenizer(dir) ? HfTokenizer.Load(dir) : null;
             if (text is not null && tokenizer is null) throw new UserError($"--prompt needs a tokenizer.json in {dir}; use --ids instead");
 
             using var m = Shared.LoadModel(dir, r.GetValue(dtype), r.GetValue(device)!);
-            var promptIds = text is not null ? tokenizer!.Encode(text, addSpecialTokens: true).ToArray() : Shared.ParseIds(idText!, "--ids");
+            promptIds ??= tokenizer!.Encode(text!, addSpecialTokens: true).ToArray();
             Shared.CheckIds(promptIds, m.Config, text is null ? "--ids" : "--prompt");
 
-            var defaults = GenerationDefaults.Read(dir);
             var stopIds = m.Config.EosTokenIds.Concat(defaults.EosTokenIds).ToHashSet();
             if (tokenizer?.EosTokenId is { } eos) stopIds.Add(eos);
             var options = new GenerationOptions
@@ -89,25 +98,46 @@ public static class GenerateCommand
 
     static bool HasTokenizer(string dir) => File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "tokenizer.json.gz"));
 
+    /// <summary><paramref name="value"/>, when given, is finite and passes <paramref name="valid"/>.</summary>
+    static void CheckNumber(double? value, string option, string expected, Func<double, bool> valid)
+    {
+        if (value is { } v && !(double.IsFinite(v) && valid(v))) throw new UserError($"{option}: expected {expected}, got {v}");
+    }
+
     /// <summary>The sampling settings of generation_config.json, as transformers applies them.</summary>
     sealed record GenerationDefaults(double Temperature, double TopP, int TopK, int[] EosTokenIds)
     {
+        /// <summary>Reads generation_config.json when present; every field it sets is checked (type and range) whether or not it samples.</summary>
         public static GenerationDefaults Read(string dir)
         {
             var path = Path.Combine(dir, Checkpoint.GenerationConfigFile);
             if (!File.Exists(path)) return new(0, 1, 0, []);
-            var json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject
-                       ?? throw new InvalidDataException($"{path}: not a JSON object");
-            bool sample = json["do_sample"]?.GetValue<bool>() ?? false;
-            int[] eos = json["eos_token_id"] switch
+            var json = JsonInput.ReadObject(path, "generation_config.json");
+            UserError Bad(string field, string expected, JsonNode? got) => new($"{path}: field '{field}': expected {expected}, got {JsonInput.Kind(got)}");
+            double Number(string field, double fallback, string expected, Func<double, bool> valid)
             {
-                JsonArray a => a.Select(n => n!.GetValue<int>()).ToArray(),
-                JsonValue v => [v.GetValue<int>()],
-                _ => [],
+                var node = json[field];
+                if (JsonInput.IsNull(node)) return fallback;
+                return JsonInput.TryNumber(node, out double v) && valid(v) ? v : throw Bad(field, expected, node);
+            }
+            int TokenId(JsonNode? node, string field) =>
+                JsonInput.TryInteger(node, out long id) && id >= 0 && id <= int.MaxValue ? (int)id : throw Bad(field, "a token id (an integer ≥ 0)", node);
+
+            bool sample = false;
+            if (!JsonInput.IsNull(json["do_sample"]) && !JsonInput.TryBool(json["do_sample"], out sample)) throw Bad("do_sample", "true or false", json["do_sample"]);
+            double temperature = Number("temperature", 1.0, "a number ≥ 0", t => t >= 0);
+            double topP = Number("top_p", 1.0, "a number in (0, 1]", p => p > 0 && p <= 1);
+            int topK = 50;
+            if (!JsonInput.IsNull(json["top_k"]))
+                topK = JsonInput.TryInteger(json["top_k"], out long k) && k >= 0 && k <= int.MaxValue ? (int)k : throw Bad("top_k", "an integer ≥ 0", json["top_k"]);
+            var eosNode = json["eos_token_id"];
+            int[] eos = eosNode switch
+            {
+                _ when JsonInput.IsNull(eosNode) => [],
+                JsonArray a => a.Select((n, i) => TokenId(n, $"eos_token_id[{i}]")).ToArray(),
+                _ => [TokenId(eosNode, "eos_token_id")],
             };
-            return sample
-                ? new(json["temperature"]?.GetValue<double>() ?? 1.0, json["top_p"]?.GetValue<double>() ?? 1.0, json["top_k"]?.GetValue<int>() ?? 50, eos)
-                : new(0, 1, 0, eos);
+            return sample ? new(temperature, topP, topK, eos) : new(0, 1, 0, eos);
         }
     }
 }

@@ -5,7 +5,7 @@ using R1Sharp.Model;
 
 namespace R1Sharp.Cli.Commands;
 
-/// <summary><c>r1sharp info --model DIR</c>: what a checkpoint is, read from its files without loading weights.</summary>
+/// <summary><c>r1sharp info --model DIR</c>: what a checkpoint is, read from its files (config.json, the safetensors headers) without loading weights.</summary>
 public static class InfoCommand
 {
     public static Command Create()
@@ -16,8 +16,10 @@ public static class InfoCommand
         command.SetAction(r =>
         {
             var dir = r.GetValue(model)!;
-            var config = ModelConfig.Load(Path.Combine(dir, Checkpoint.ConfigFile));
-            var weights = Directory.Exists(dir) ? Directory.GetFiles(dir, "*.safetensors").Length : 0;
+            // config.json and every safetensors header are validated (no weight is read).
+            var summary = Checkpoint.Inspect(dir);
+            var config = summary.Config;
+            var weights = summary.WeightFiles.Count;
             bool tokenizer = File.Exists(Path.Combine(dir, "tokenizer.json"));
             var info = new JsonObject
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using R1Sharp.Model;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Cli.Commands;
@@ -20,6 +21,7 @@ public static class ScoreCommand
         command.SetAction(r =>
         {
             var tokens = Shared.ParseIds(r.GetValue(ids)!, "--ids");
+            CheckDType(r.GetValue(dtype));
             using var m = Shared.LoadModel(r.GetValue(model)!, r.GetValue(dtype), r.GetValue(device)!);
             Shared.CheckIds(tokens, m.Config, "--ids");
             using var scope = NewDisposeScope();
@@ -41,5 +43,13 @@ public static class ScoreCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>--dtype</c>, when given, names a model dtype (checked before the model is loaded).</summary>
+    public static void CheckDType(string? dtype)
+    {
+        if (dtype is null) return;
+        try { Precision.Parse(dtype); }
+        catch (ArgumentException e) { throw new UserError($"--dtype: {e.Message}"); }
     }
 }

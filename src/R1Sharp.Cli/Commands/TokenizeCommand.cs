@@ -21,6 +21,8 @@ public static class TokenizeCommand
         {
             string? t = r.GetValue(text), file = r.GetValue(input);
             if ((t is null) == (file is null)) throw new UserError("give exactly one of --text and --input");
+            if (r.GetValue(output) is { } target && Directory.Exists(target))
+                throw new UserError($"--output: {target} is a folder; expected a file path for the {{\"ids\"}} rows");
             var tokenizer = HfTokenizer.Load(r.GetValue(tokenizerDir)!);
             bool addSpecial = r.GetValue(special);
             var rows = t is not null ? [t] : ReadTexts(file!);
@@ -35,6 +37,8 @@ public static class TokenizeCommand
     /// <summary>Reads every row first, so a bad row fails before anything is written.</summary>
     static List<string> ReadTexts(string path)
     {
+        if (Directory.Exists(path)) throw new UserError($"--input: {path} is a folder; expected a JSONL file of {{\"text\": …}} rows");
+        if (!File.Exists(path)) throw new UserError($"--input: {path}: no such file");
         var texts = new List<string>();
         int line = 0;
         foreach (var raw in File.ReadLines(path))

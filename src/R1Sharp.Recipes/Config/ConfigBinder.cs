@@ -286,12 +286,7 @@ public static partial class ConfigBinder
     }
 
     /// <summary>The first document's root node, or null for an empty text.</summary>
-    private static YamlNode? Parse(string yaml)
-    {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
-        return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
-    }
+    private static YamlNode? Parse(string yaml) => ConfigReader.ParseYaml(yaml);
 
     private static string InnerMessage(YamlException e)
     {

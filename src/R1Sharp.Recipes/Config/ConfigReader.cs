@@ -219,6 +219,35 @@ internal sealed class ConfigReader(string source, string root, List<ConfigError>
         _ => node.NodeType.ToString(),
     };
 
+    /// <summary>
+    /// The first document's root node of <paramref name="yaml"/>, or null for an empty text. Every way the text can fail
+    /// to parse is a <see cref="YamlException"/> with its position: YamlDotNet's scanner also throws plain exceptions on
+    /// some malformed input (InvalidOperationException for a flow sequence left open across lines), which are reported at
+    /// the last place the parser reached.
+    /// </summary>
+    public static YamlNode? ParseYaml(string yaml)
+    {
+        var parser = new Parser(new StringReader(yaml));
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(parser);
+        }
+        catch (Exception e) when (e is not YamlException and not OutOfMemoryException)
+        {
+            var at = parser.Current?.End ?? Mark.Empty;
+            throw new YamlException(at, at,
+                $"the YAML breaks off after line {at.Line} (an unclosed '[', '{{' or quote?)", e);
+        }
+        if (stream.Documents.Count > 1)
+        {
+            var second = stream.Documents[1].RootNode.Start;
+            throw new YamlException(second, second,
+                $"the file holds {stream.Documents.Count} YAML documents (separated by '---'); a config is one mapping of fields");
+        }
+        return stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode;
+    }
+
     /// <summary>YAML's null: <c>~</c>, <c>null</c>, <c>Null</c>, <c>NULL</c> or nothing, unquoted.</summary>
     public static bool IsNull(YamlScalarNode s) =>
         s.Style is ScalarStyle.Plain or ScalarStyle.Any && s.Value is null or "" or "~" or "null" or "Null" or "NULL";

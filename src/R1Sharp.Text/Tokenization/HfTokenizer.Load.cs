@@ -162,7 +162,14 @@ public sealed partial class HfTokenizer
         using var file = File.OpenRead(path);
         using var gzip = new GZipStream(file, CompressionMode.Decompress);
         using var reader = new StreamReader(gzip, Encoding.UTF8);
-        return reader.ReadToEnd();
+        try
+        {
+            return reader.ReadToEnd();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new TokenizerFormatException(path, "$", $"not a readable gzip file ({e.Message})", e);
+        }
     }
 
     private static HfTokenizer Create(string tokenizerJson, string file, string? configJson, string configFile, string? templateFile)
@@ -217,9 +224,9 @@ public sealed partial class HfTokenizer
         var vocab = new Dictionary<string, int>(vocabNav.Element.GetPropertyCount(), StringComparer.Ordinal);
         foreach (var property in vocabNav.Element.EnumerateObject())
         {
-            if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out int id) || id < 0)
+            if (property.Value.ValueKind != JsonValueKind.Number || !property.Value.TryGetInt32(out int id) || id < 0 || id > MaxTokenId)
                 throw new JsonNav(property.Value, vocabNav.File, $"{vocabNav.Path}[{JsonSerializer.Serialize(property.Name)}]")
-                    .Error($"expected a non-negative token id, found {property.Value.GetRawText()}");
+                    .Error($"expected a non-negative token id (at most {MaxTokenId}), found {property.Value.GetRawText()}");
             vocab[property.Name] = id;
         }
 
@@ -389,6 +396,15 @@ public sealed partial class HfTokenizer
         throw typeNav.Error($"unsupported decoder type '{type}' (only ByteLevel is supported)");
     }
 
+    /// <summary>The largest token id a file may use: ids index arrays, and a vocabulary of 16M tokens is already 60× the largest in use.</summary>
+    private const int MaxTokenId = (1 << 24) - 1;
+
+    private static int TokenId(JsonNav nav)
+    {
+        int id = nav.GetInt32();
+        return id is >= 0 and <= MaxTokenId ? id : throw nav.Error($"expected a token id from 0 to {MaxTokenId}, found {id}");
+    }
+
     private static List<AddedToken> ReadAddedTokens(JsonNav? nav)
     {
         var list = new List<AddedToken>();
@@ -396,7 +412,7 @@ public sealed partial class HfTokenizer
         foreach (var item in nav.Value.Items())
         {
             list.Add(new AddedToken(
-                item.Required("id").GetInt32(),
+                TokenId(item.Required("id")),
                 item.Required("content").GetString(),
                 item.BoolOr("special", false),
                 item.BoolOr("single_word", false),
@@ -512,7 +528,8 @@ public sealed partial class HfTokenizer
             {
                 foreach (var (name, value) in decoderNav.Properties())
                 {
-                    if (!int.TryParse(name, out int id)) throw value.Error($"'{name}' is not a token id");
+                    if (!int.TryParse(name, out int id) || id < 0 || id > MaxTokenId)
+                        throw value.Error($"'{name}' is not a token id (an integer from 0 to {MaxTokenId})");
                     extraAdded.Add(new AddedToken(id, value.Required("content").GetString(), value.BoolOr("special", false),
                         value.BoolOr("single_word", false), value.BoolOr("lstrip", false), value.BoolOr("rstrip", false),
                         value.BoolOr("normalized", !value.BoolOr("special", false))));
