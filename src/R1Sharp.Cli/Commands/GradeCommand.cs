@@ -53,6 +53,7 @@ public static class GradeCommand
         var timeLimit = new Option<double>("--time-limit") { Description = "code: seconds per test run.", DefaultValueFactory = _ => 4.0 };
         var command = new Command("grade", "Grade predictions against gold answers (math, GSM8K, Countdown, code tests); print accuracy.\n\n" + Fields)
         { input, task, output, skip, json, language, timeLimit };
+        var verifyFlags = VerifyFlags.AddTo(command);
         command.SetAction(r =>
         {
             var path = r.GetValue(input)!;
@@ -68,9 +69,10 @@ public static class GradeCommand
             }
 
             // The evaluation's own scorer on the task these rows make: the grader training rewards use too.
-            var scorer = new ProblemScorer(Task(kind, items, r.GetValue(language)!, seconds));
+            var verify = verifyFlags.Read(r);
+            var scorer = new ProblemScorer(Task(kind, items, r.GetValue(language)!, seconds, verify));
             var grades = new Grade[items.Count];
-            Parallel.For(0, items.Count, i => grades[i] = GradeOne(scorer, items[i], kind, r.GetValue(language)!));
+            Parallel.For(0, items.Count, i => grades[i] = GradeOne(scorer, items[i], kind, r.GetValue(language)!, verify));
 
             var outPath = r.GetValue(output);
             JsonlOutput.Write(outPath, items.Select((item, i) => JsonlOutput.ToLine(Annotate(item.Row.Fields, grades[i]))));
@@ -130,7 +132,7 @@ public static class GradeCommand
     }
 
     /// <summary>The rows as a task whose metric is the kind's reward: accuracy (Math-Verify's rules), countdown, or code in the sandbox.</summary>
-    static TaskDefinition Task(string kind, List<Item> items, string language, double timeLimit)
+    static TaskDefinition Task(string kind, List<Item> items, string language, double timeLimit, VerifyOptions verify)
     {
         var metric = kind switch
         {
@@ -143,14 +145,17 @@ public static class GradeCommand
         };
         try
         {
-            var definition = new TaskDefinition($"grade-{kind}", [.. items.Select(i => i.Example)], [metric], new EvaluationMetric(metric.Name));
+            var definition = new TaskDefinition($"grade-{kind}", [.. items.Select(i => i.Example)], [metric], new EvaluationMetric(metric.Name))
+            {
+                Grader = (gold, completion) => RewardRegistry.MathGrader(gold, completion, verify),
+            };
             if (items.Count > 0) definition.Registry().Create(metric.Name, metric.Options); // a bad option or no sandbox fails here, before any row
             return definition;
         }
         catch (RewardConfigException e) { throw new UserError(e.Message); }
     }
 
-    static Grade GradeOne(ProblemScorer scorer, Item item, string kind, string language)
+    static Grade GradeOne(ProblemScorer scorer, Item item, string kind, string language, VerifyOptions verify)
     {
         var sample = scorer.Score(item.Example, new GenerationResult(0, [new GenerationSample(item.Prediction, null, null, FinishReason.Stop, 0)])).Samples[0];
         bool? correct = sample.Score is null ? null : sample.Correct;
@@ -159,12 +164,12 @@ public static class GradeCommand
             case "math" or "gsm8k":
             {
                 string gold = item.Example.Field("answer")!;
-                var result = MathVerifier.Grade(gold, item.Prediction);
+                var result = MathVerifier.Grade(gold, item.Prediction, verify);
                 var extra = new JsonObject
                 {
                     ["gold_answer"] = gold,
-                    ["gold_normalized"] = MathVerifier.Normalize(gold),
-                    ["extracted_normalized"] = result.Prediction is null ? null : MathVerifier.Normalize(result.Prediction),
+                    ["gold_normalized"] = MathVerifier.Normalize(gold, verify),
+                    ["extracted_normalized"] = result.Prediction is null ? null : MathVerifier.Normalize(result.Prediction, verify),
                 };
                 return new Grade(correct, result.Prediction, result.Rule is { } rule ? RuleName(rule) : null, extra);
             }

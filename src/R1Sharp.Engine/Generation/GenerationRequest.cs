@@ -62,7 +62,7 @@ public sealed record GenerationOptions : IValidatableObject
     public int MaxNewTokens { get; init; } = 256;
 
     /// <summary>0 is greedy.</summary>
-    [Range(0.0, 100.0)]
+    [Range(0.0, double.MaxValue)]
     public double Temperature { get; init; } = 1.0;
 
     /// <summary>Nucleus sampling: the smallest set of tokens whose probability reaches top-p, in (0, 1].</summary>

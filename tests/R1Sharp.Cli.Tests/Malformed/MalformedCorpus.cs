@@ -452,7 +452,7 @@ public static class MalformedCorpus
     static string[] Resume(Workspace ws) =>
     [
         "grpo", "--model", PristineInputs.TextModel, "--output", ws["run"], "--resume",
-        "--set", "train_prompts=4", "--set", "eval_prompts=1", "--set", "eval_samples=1", "--set", "max_completion_length=4",
+        "--set", "train_prompts=4", "--set", "eval_prompts=1", "--set", "eval_samples=1", "--set", "sampling.max_new_tokens=4", "--set", "eval_sampling.max_new_tokens=4",
         "--set", "steps=2", "--set", "prompts_per_step=1", "--set", "generations=2", "--set", "micro_batch_size=2",
     ];
 
@@ -555,7 +555,7 @@ public static class MalformedCorpus
         yield return Flag("--max-new-tokens abc", GenerateWith("--max-new-tokens", "abc"), "r1sharp generate: Cannot parse argument 'abc' for option '--max-new-tokens'");
         yield return Flag("--stop empty", GenerateWith("--stop", ""), "--stop: expected a non-empty string");
         yield return Flag("--dtype int8", GenerateWith("--dtype", "int8"), "--dtype: unknown dtype 'int8' (float32, bfloat16, float16)");
-        yield return Flag("--device tpu", GenerateWith("--device", "tpu"), "--device: 'tpu' is not cpu, cuda or cuda:N");
+        yield return Flag("--device tpu", GenerateWith("--device", "tpu"), "--device: device 'tpu' is not cpu, cuda or cuda:N");
         yield return Flag("--ids 1,x", ws => ["generate", "--model", ws["model"], "--ids", "1,x"], "--ids: 'x' is not a token id");
         yield return Flag("--ids outside the vocabulary", ws => ["score", "--model", ws["model"], "--ids", "1,320"], "--ids: token id 320 is outside the vocabulary (size 320)");
         yield return Flag("--ids -1", ws => ["score", "--model", ws["model"], "--ids", "-1,2"], "--ids: '-1' is not a token id");
