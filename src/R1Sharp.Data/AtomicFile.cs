@@ -17,17 +17,35 @@ public static partial class AtomicFile
     public static void Write(string path, Action<TextWriter> write)
     {
         ArgumentNullException.ThrowIfNull(write);
+        WriteBytes(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, Utf8, bufferSize: 1 << 16, leaveOpen: true);
+            write(writer);
+        });
+    }
+
+    /// <summary>
+    /// Writes the bytes <paramref name="write"/> puts in the stream to <paramref name="path"/>, whole or not at all; the
+    /// temporary file is flushed to disk before it is renamed, so a crash leaves the old file or the new one, never half.
+    /// </summary>
+    public static void WriteBytes(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
         string full = Path.GetFullPath(path);
         if (!IsRegularFileOrAbsent(full))
         {
-            using var direct = new StreamWriter(new FileStream(full, FileMode.Create, FileAccess.Write), Utf8);
+            using var direct = new FileStream(full, FileMode.Create, FileAccess.Write);
             write(direct);
             return;
         }
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var writer = new StreamWriter(tmp, append: false, Utf8)) write(writer);
+            using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
             File.Move(tmp, full, overwrite: true);
         }
         finally

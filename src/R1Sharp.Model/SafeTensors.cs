@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
+using R1Sharp.Data;
 
 namespace R1Sharp.Model;
 
@@ -176,8 +177,7 @@ public static class SafeTensors
         }
         var headerBytes = Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (headerBytes.Length + 7) / 8 * 8;  // pad with spaces so data starts 8-byte aligned
-        var tmp = path + ".tmp";
-        using (var file = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        AtomicFile.WriteBytes(path, file =>
         {
             file.Write(BitConverter.GetBytes((long)padded));
             file.Write(headerBytes);
@@ -187,8 +187,6 @@ public static class SafeTensors
                 file.Write(c.bytes);
                 c.Dispose();
             }
-            file.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 }

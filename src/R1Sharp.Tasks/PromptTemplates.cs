@@ -13,7 +13,7 @@ public enum PromptStyle
     Plain,
 }
 
-/// <summary>Prompt templates of the DeepSeek-R1 paper (DESIGN.md §2).</summary>
+/// <summary>Prompt templates of the DeepSeek-R1 paper (Table 1 and the evaluation setup).</summary>
 public static class PromptTemplates
 {
     /// <summary>The R1-Zero template, verbatim from the paper (Table 1); <c>{prompt}</c> is the question. One copy, in R1Sharp.Text.</summary>

@@ -73,7 +73,7 @@ public class GrpoRecipeTests
     }
 
     /// <summary>Share of the completion's characters that are digits.</summary>
-    sealed class DigitShare : IReward
+    internal sealed class DigitShare : IReward
     {
         public string Name => "digits";
         public IReadOnlyList<double?> Score(IReadOnlyList<RewardInput> batch, CancellationToken cancellationToken = default)

@@ -5,7 +5,7 @@ namespace R1Sharp.Tasks.Tests;
 
 public class BenchmarkTests
 {
-    // DeepSeek-R1 paper, Table 1 (also DESIGN.md §2), with {prompt} = "What is 2 + 3?".
+    // DeepSeek-R1 paper, Table 1, with {prompt} = "What is 2 + 3?".
     private const string PaperPrompt =
         "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: What is 2 + 3?. Assistant:";
 

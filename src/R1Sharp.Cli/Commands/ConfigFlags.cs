@@ -10,7 +10,7 @@ namespace R1Sharp.Cli.Commands;
 /// </summary>
 /// <example>
 /// <code>
-/// var flags = new ConfigFlags("grpo");
+/// var flags = new ConfigFlags("grpo", ConfigFlags.ExamplesFor(new GrpoOptions()));
 /// var command = new Command("grpo", "…");
 /// flags.AddTo(command);
 /// command.SetAction(r =>
@@ -21,7 +21,7 @@ namespace R1Sharp.Cli.Commands;
 /// });
 /// </code>
 /// </example>
-public sealed class ConfigFlags(string root)
+public sealed class ConfigFlags(string root, string setExamples = "--set learning_rate=1e-5")
 {
     /// <summary><c>--preset</c>.</summary>
     public Option<string?> Preset { get; } = new("--preset")
@@ -38,10 +38,21 @@ public sealed class ConfigFlags(string root)
     /// <summary><c>--set</c>.</summary>
     public Option<string[]> Set { get; } = new("--set")
     {
-        Description = "Override one field, after the file: --set learning_rate=1e-5, --set sampling.temperature=0.7, " +
-                      "--set rewards[1].weight=0.5, --set \"rewards=[accuracy, format]\" (the value is YAML). Repeatable.",
+        Description = $"Override one field, after the file: {setExamples}, --set \"rewards=[accuracy, format]\" where the record " +
+                      "has rewards, rewards[1].weight=0.5 for a list item (the value is YAML). Repeatable.",
         AllowMultipleArgumentsPerToken = false,
     };
+
+    /// <summary>Examples of <c>--set</c> with fields <paramref name="defaults"/> has: its learning rate and a nested sampling field when it has them.</summary>
+    public static string ExamplesFor<T>(T defaults) where T : notnull
+    {
+        var keys = ConfigBinder.ToYaml(defaults).Split('\n').Where(l => l.Length > 0 && char.IsLetter(l[0])).Select(l => l[..l.IndexOf(':')]).ToHashSet();
+        var examples = new List<string>();
+        if (keys.Contains("learning_rate")) examples.Add("--set learning_rate=1e-5");
+        if (keys.Contains("sampling")) examples.Add("--set sampling.temperature=0.7");
+        if (examples.Count == 0) examples.Add($"--set {keys.Order(StringComparer.Ordinal).First()}=…");
+        return string.Join(", ", examples);
+    }
 
     /// <summary>Adds the three options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)

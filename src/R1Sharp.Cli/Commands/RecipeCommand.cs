@@ -14,7 +14,7 @@ namespace R1Sharp.Cli.Commands;
 /// </summary>
 public sealed class RecipeCommand<TOptions>(string name, string description, TOptions defaults) where TOptions : notnull
 {
-    readonly ConfigFlags flags = new(name);
+    readonly ConfigFlags flags = new(name, ConfigFlags.ExamplesFor(defaults));
     public Option<string> Output { get; } = new("--output", "-o") { Description = "Run folder: checkpoints, model/, metrics.jsonl, TensorBoard events, config.yaml, summary.json.", Required = true };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from the run folder's last complete checkpoint (a fresh start when there is none). Without it, a folder that holds a run is refused." };
     public Option<string> Device { get; } = Shared.Device();

@@ -101,10 +101,6 @@ internal sealed class RecordModel
         return copy;
     }
 
-    /// <summary>The constructor parameter that initialises <paramref name="field"/>, when the record is positional.</summary>
-    public ParameterInfo? ParameterOf(ConfigField field) =>
-        Primary?.GetParameters().FirstOrDefault(p => string.Equals(p.Name, field.Property.Name, StringComparison.Ordinal));
-
     private static bool IsCopyConstructor(ConstructorInfo c)
     {
         var ps = c.GetParameters();

@@ -11,7 +11,7 @@ public sealed record Preset(string Name, string Description, object Value)
 }
 
 /// <summary>
-/// Named presets of recipe options, in one place (DESIGN.md §6.6). A preset is a complete options record written in
+/// Named presets of recipe options, in one place (docs/architecture.md, "Configuration"). A preset is a complete options record written in
 /// code (<c>new GrpoOptions { LearningRate = 1e-6, ... }</c>); files and <c>--set</c> then override its fields
 /// (<see cref="ConfigBinder.Load{T}"/>). Names are unique per options type.
 /// </summary>

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 
 namespace R1Sharp.Recipes.Eval;
 
@@ -101,8 +102,7 @@ public sealed class ResultsFolder : IDisposable
     public void WriteSummary(EvalSummary summary)
     {
         string path = Path.Combine(Directory, SummaryFile);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(summary, Indented));
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(summary, Indented));
     }
 
     public void Dispose() => _results.Dispose();

@@ -281,11 +281,11 @@ public static class RejectionSampling
     static JsonObject Fingerprint(RejectionSamplingOptions o, string modelDir, ScalarType dtype) => new()
     {
         ["model"] = o.Endpoint is null ? Path.GetFullPath(modelDir) : o.ServedModel,
-        ["task"] = o.Task, ["prompts"] = o.Prompts, ["difficulty"] = JsonSerializer.SerializeToNode(o.Difficulty),
+        ["task"] = o.Task, ["prompts"] = o.Prompts, ["difficulty"] = JsonSerializer.SerializeToNode(o.Difficulty, Indented),
         ["prompt_style"] = o.PromptStyle.ToString(), ["samples"] = o.Samples, ["temperature"] = o.Sampling.Temperature, ["top_p"] = o.Sampling.TopP,
         ["top_k"] = o.Sampling.TopK, ["min_p"] = o.Sampling.MinP, ["max_new_tokens"] = o.Sampling.MaxNewTokens,
-        ["stop"] = JsonSerializer.SerializeToNode(o.Sampling.Stop), ["seed"] = o.Seed, ["dtype"] = Precision.Name(dtype),
-        ["rewards"] = JsonSerializer.SerializeToNode(ScoredRewards(o)),
+        ["stop"] = JsonSerializer.SerializeToNode(o.Sampling.Stop, Indented), ["seed"] = o.Seed, ["dtype"] = Precision.Name(dtype),
+        ["rewards"] = JsonSerializer.SerializeToNode(ScoredRewards(o), Indented),
     };
 
     /// <summary>The stored result when the data file and summary exist for the same generation settings and filters.</summary>

@@ -27,7 +27,7 @@ public sealed record CodeTestResult(int Index, string Kind, bool Passed, Executi
 public sealed record CodeEvaluation(double? Score, string Language, string? Program, string Summary, IReadOnlyList<CodeTestResult> Tests);
 
 /// <summary>
-/// The code reward (DESIGN.md §4): takes the last fenced program in the completion (see
+/// The code reward (docs/code-sandbox.md): takes the last fenced program in the completion (see
 /// <see cref="CodeExtractor"/>), runs it against every test case of the problem in the <see cref="CodeSandbox"/>
 /// (all runs of the batch in parallel, bounded by the sandbox's workers), and scores the share of tests passed.
 /// A stdin/stdout test passes when the program exits 0 and ALL output lines match (<see cref="OutputComparer"/>);

@@ -27,7 +27,6 @@ internal sealed class Budget
         _maxSteps = maxSteps;
     }
 
-    public static Budget Unlimited() => new(TimeSpan.Zero, long.MaxValue);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Tick(int cost = 1)

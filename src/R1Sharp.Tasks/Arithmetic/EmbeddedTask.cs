@@ -10,7 +10,7 @@ namespace R1Sharp.Tasks.Arithmetic;
 /// apples…"), whose answer a tiny model cannot produce in one shot but can reach one step at a time.
 /// </summary>
 /// <remarks>
-/// Data for each stage (DESIGN §2):
+/// Data for each stage (docs/pipeline.md):
 /// <list type="number">
 /// <item>Base model: <see cref="PretrainingCorpus(PretrainingCorpusOptions?)"/>.</item>
 /// <item>R1-Zero: <see cref="RlTask"/> (R1-Zero template) with <see cref="R1ZeroRewards"/>; evaluation on <see cref="EvalTask"/>.</item>
@@ -36,10 +36,10 @@ public static class EmbeddedTask
     /// </summary>
     public static ArithmeticDifficulty DemoDifficulty { get; } = new(MaxOperand: 9, MaxFactor: 3, MaxResult: 30, Wording: WordingStyle.Expression);
 
-    /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DESIGN §2.1).</summary>
+    /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DeepSeek-R1, §2.2).</summary>
     public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
 
-    /// <summary>Reasoning-RL stage rewards: accuracy + cold-start format + language consistency (DESIGN §2.3).</summary>
+    /// <summary>Reasoning-RL stage rewards: accuracy + cold-start format + language consistency (DeepSeek-R1, §2.3.2).</summary>
     public static IReadOnlyList<RewardSpec> ReasoningRewards { get; } = [new("accuracy"), new("cold_start_format"), new("language")];
 
     /// <summary>Problems of one split (see <see cref="ArithmeticGenerator.Generate"/>).</summary>

@@ -150,14 +150,6 @@ public sealed class ChatTemplate
     /// <summary>A copy whose <c>strftime_now</c> reads <paramref name="clock"/> (for reproducible renders).</summary>
     public ChatTemplate WithClock(TimeProvider clock) => new(Template, DefaultContext, clock);
 
-    /// <summary>A copy with more default variables (e.g. special tokens when the template came from <see cref="Parse"/>).</summary>
-    public ChatTemplate WithDefaults(IReadOnlyDictionary<string, object?> defaults)
-    {
-        var merged = new Dictionary<string, object?>(DefaultContext);
-        foreach (var kv in defaults) merged[kv.Key] = kv.Value;
-        return new ChatTemplate(Template, merged, Clock);
-    }
-
     /// <summary>Renders the conversation as <c>apply_chat_template(..., tokenize=False)</c> does.</summary>
     /// <exception cref="TemplateRaisedException">The template rejected the conversation (raise_exception).</exception>
     /// <exception cref="TemplateRuntimeException">Rendering failed as it would in Python (undefined value, type error).</exception>

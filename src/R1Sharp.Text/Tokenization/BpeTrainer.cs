@@ -40,10 +40,6 @@ public sealed class BpeTrainer
         if (_options.AddBosToken && _options.BosToken is null) throw new ArgumentException("AddBosToken needs BosToken", nameof(options));
     }
 
-    /// <summary>Trains on the files' full text (UTF-8).</summary>
-    public HfTokenizer TrainFromFiles(IEnumerable<string> paths, CancellationToken cancellationToken = default) =>
-        Train(paths.Select(File.ReadAllText), cancellationToken);
-
     /// <summary>Trains on <paramref name="texts"/> and returns the tokenizer.</summary>
     public HfTokenizer Train(IEnumerable<string> texts, CancellationToken cancellationToken = default)
     {

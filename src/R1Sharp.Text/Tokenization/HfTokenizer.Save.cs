@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using R1Sharp.Data;
 
 namespace R1Sharp.Text.Tokenization;
 
@@ -23,19 +24,7 @@ public sealed partial class HfTokenizer
     /// <summary>The tokenizer.json text that <see cref="Save"/> writes.</summary>
     public string ToTokenizerJson() => Encoding.UTF8.GetString(TokenizerJson());
 
-    private static void WriteAtomically(string path, byte[] content)
-    {
-        string temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-        try
-        {
-            File.WriteAllBytes(temp, content);
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
-    }
+    private static void WriteAtomically(string path, byte[] content) => AtomicFile.WriteBytes(path, stream => stream.Write(content));
 
     private static readonly JsonWriterOptions WriterOptions = new()
     {

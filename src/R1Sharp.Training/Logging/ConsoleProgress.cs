@@ -48,7 +48,7 @@ internal static class MetricsText
     }
 }
 
-/// <summary>Plain lines, for logs, pipes and CI (Spectre's live display prints nothing there; DESIGN.md §7).</summary>
+/// <summary>Plain lines, for logs, pipes and CI (Spectre's live display prints nothing there).</summary>
 internal sealed class PlainProgress(TextWriter output, long? total, int every) : IConsoleProgress
 {
     private long _count;

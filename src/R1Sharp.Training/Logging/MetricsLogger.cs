@@ -45,7 +45,7 @@ public sealed record MetricsLoggerOptions
 /// Per-step training metrics (name → value) to the console, <c>metrics.jsonl</c> and TensorBoard at once:
 /// <list type="bullet">
 /// <item>console: a live Spectre.Console progress bar with the latest metrics when standard output is a terminal,
-/// plain lines otherwise (Spectre's progress prints nothing when output is redirected; DESIGN.md §7);</item>
+/// plain lines otherwise (Spectre's progress prints nothing when output is redirected);</item>
 /// <item><c>metrics.jsonl</c> in the run folder: one object per step, appended and flushed every step
 /// (<see cref="MetricsJsonl"/>);</item>
 /// <item>a TensorBoard event file in the run folder, one event per step (<see cref="TensorBoardWriter"/>):

@@ -19,16 +19,6 @@ public static class TokenLosses
         return -(TargetLogProbs(logits, targets) * m).sum() / m.sum().clamp_min(1);
     }
 
-    /// <summary>Share of masked positions where the most probable token is the target.</summary>
-    public static double TokenAccuracy(Tensor logits, Tensor targets, Tensor mask)
-    {
-        using var scope = NewDisposeScope();
-        var m = mask.to(ScalarType.Bool);
-        var right = (logits.argmax(-1) == targets) & m;
-        double total = m.sum().item<long>();
-        return total == 0 ? 0 : right.sum().item<long>() / total;
-    }
-
     /// <summary>Entropy of the predicted distribution per position (B, T): −Σ p log p.</summary>
     public static Tensor Entropy(Tensor logits)
     {

@@ -7,7 +7,7 @@ public class PromptTemplateTests
     [Fact]
     public void R1ZeroIsThePaperTemplateVerbatim()
     {
-        // DeepSeek-R1 paper, Table 1 (also DESIGN.md §2).
+        // DeepSeek-R1 paper, Table 1.
         const string expected =
             "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: What is 2+3?. Assistant:";
         Assert.Equal(expected, PromptTemplate.Get("r1-zero").Format("What is 2+3?"));

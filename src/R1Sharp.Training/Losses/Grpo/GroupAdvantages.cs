@@ -1,6 +1,6 @@
 namespace R1Sharp.Training.Losses.Grpo;
 
-/// <summary>How group-relative advantages are scaled (DESIGN.md §3).</summary>
+/// <summary>How group-relative advantages are scaled (docs/architecture.md, "GRPO and its variants").</summary>
 public enum AdvantageScaling
 {
     /// <summary>Â = (r − mean_group) / (std_group + ε): GRPO (DeepSeekMath) and TRL's default.</summary>
