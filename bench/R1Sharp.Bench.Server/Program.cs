@@ -18,8 +18,8 @@ using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Eval;
 using R1Sharp.Server;
-using R1Sharp.Server.Tests;
 using R1Sharp.Tasks;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;

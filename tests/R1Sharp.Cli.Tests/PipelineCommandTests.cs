@@ -58,9 +58,32 @@ public class PipelineCommandTests
             Assert.True(evalAgain.ExitCode == 0, evalAgain.ToString());
             Assert.Equal(8, evalAgain.Stdout.Split('\n').Count(l => l.Contains("done earlier, skipped", StringComparison.Ordinal)));
             Assert.Contains("[9/9] eval: done", evalAgain.Stdout);
+
+            // A stage's config changed: refused, naming the stage, and nothing in the folder changes (config.yaml,
+            // summary.json, report.html and every stage folder included).
+            var before = Snapshot(dir);
+            var changed = CliRunner.Run(TimeSpan.FromMinutes(2), ["pipeline", "run", Config, "--output", dir, .. Tiny, "--set", "sft.epochs=7"]);
+            Assert.Equal(1, changed.ExitCode);
+            Assert.Contains("stage 'sft' was done with another config", changed.Stderr);
+            Assert.Contains("--from sft", changed.Stderr);
+            Assert.Equal(before, Snapshot(dir));
+
+            // --from with an input that is not sound (the reasoning-RL model, which rejection sampling reads, is gone):
+            // refused before any later stage's folder is deleted.
+            Directory.Move(Path.Combine(dir, "reasoning-rl", "model"), Path.Combine(dir, "reasoning-rl", "model.moved"));
+            before = Snapshot(dir);
+            var broken = CliRunner.Run(TimeSpan.FromMinutes(2), ["pipeline", "run", Config, "--output", dir, "--from", "rejection-sampling", .. Tiny]);
+            Assert.Equal(1, broken.ExitCode);
+            Assert.Contains("'reasoning-rl' is marked done but its model", broken.Stderr);
+            Assert.Equal(before, Snapshot(dir));
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>Every file under <paramref name="dir"/> with its size and hash.</summary>
+    static Dictionary<string, string> Snapshot(string dir) =>
+        Directory.GetFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToDictionary(
+            f => Path.GetRelativePath(dir, f), f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f))));
 
     [Fact]
     public void A_bad_config_is_refused_before_anything_runs_with_every_error()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Server.Tests;

@@ -1,4 +1,5 @@
 using R1Sharp.Engine.Generation;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Server.Tests;

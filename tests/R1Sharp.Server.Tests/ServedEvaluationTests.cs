@@ -3,6 +3,7 @@ using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Eval;
 using R1Sharp.Server;
 using R1Sharp.Tasks;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Server.Tests;

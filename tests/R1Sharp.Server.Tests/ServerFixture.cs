@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Tests;
 
 namespace R1Sharp.Server.Tests;
 

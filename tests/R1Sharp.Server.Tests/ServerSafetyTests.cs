@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Tests;
 using R1Sharp.Text.Tokenization;
 using static TorchSharp.torch;
 

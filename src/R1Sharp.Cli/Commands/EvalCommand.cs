@@ -55,7 +55,7 @@ public static class EvalCommand
             R1Sharp.Tasks.TaskDefinition task;
             try
             {
-                task = EvalTasks.LoadAsync(r.GetValue(benchmark)!, instructionText, ct).GetAwaiter().GetResult();
+                task = EvalTasks.Load(r.GetValue(benchmark)!, instructionText, ct);
             }
             catch (R1Sharp.Data.DatasetFormatException e)
             {

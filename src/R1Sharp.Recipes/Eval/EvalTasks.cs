@@ -18,16 +18,19 @@ public static class EvalTasks
     /// </summary>
     /// <exception cref="DatasetFormatException">A malformed row (file, line, field).</exception>
     /// <exception cref="ArgumentException">Neither a benchmark name nor an existing file.</exception>
-    public static async Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default)
+    public static Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(benchmarkOrFile, instruction, cancellationToken), cancellationToken);
+
+    /// <summary>As <see cref="LoadAsync"/>, blocking (the same reader).</summary>
+    public static TaskDefinition Load(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default)
     {
         string key = benchmarkOrFile.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
         if (key is "countdown" or "countdowncd3") return CountdownTask.TestSet(PromptStyle.Raw);
         if (Benchmarks.Names.Contains(key) || key is "math" or "aime" or "aime2024")
             return WithInstruction(Benchmarks.Get(key, PromptStyle.Raw), instruction);
         if (!File.Exists(benchmarkOrFile))
-            throw new ArgumentException($"'{benchmarkOrFile}' is neither a benchmark ({string.Join(", ", Benchmarks.Names)}) nor an existing .jsonl/.parquet file");
-        var loaded = await DatasetLoader.LoadAsync(benchmarkOrFile,
-            new DatasetLoadOptions(new FieldMapping(Required: ["answer"]), PromptStyle.Raw), cancellationToken).ConfigureAwait(false);
+            throw new ArgumentException($"'{benchmarkOrFile}' is neither a benchmark ({string.Join(", ", Benchmarks.Names)}) nor an existing data file (.jsonl, .json, .parquet)");
+        var loaded = DatasetLoader.Load(benchmarkOrFile, new DatasetLoadOptions(new FieldMapping(Required: ["answer"]), PromptStyle.Raw), cancellationToken);
         var task = new TaskDefinition(Path.GetFileNameWithoutExtension(benchmarkOrFile), loaded.Examples, [new RewardSpec("accuracy")],
             new EvaluationMetric("accuracy"), $"{loaded.Examples.Count} problems from {benchmarkOrFile}");
         return WithInstruction(task, instruction);

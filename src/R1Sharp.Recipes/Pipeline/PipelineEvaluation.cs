@@ -75,7 +75,7 @@ public static class PipelineEvaluation
     public static TaskDefinition Task(PipelineEvalOptions o, PromptStyle style, ArithmeticDifficulty difficulty)
     {
         if (o.Task == EmbeddedTask.Name) return EmbeddedTask.EvalTask(o.Prompts, 0, difficulty, style);
-        var task = EvalTasks.LoadAsync(o.Task).GetAwaiter().GetResult();
+        var task = EvalTasks.Load(o.Task);
         return task with
         {
             Examples = [.. task.Examples.Take(o.Prompts).Select(e => e with { Prompt = PromptTemplates.Render(e.Prompt, style) })],

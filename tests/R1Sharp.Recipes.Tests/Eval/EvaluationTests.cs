@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 using R1Sharp.Data;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Eval;
-using R1Sharp.Server.Tests;
 using R1Sharp.Tasks;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
 namespace R1Sharp.Recipes.Tests.Eval;

@@ -1,6 +1,6 @@
 using R1Sharp.Engine.Generation;
 
-namespace R1Sharp.Server.Tests;
+namespace R1Sharp.Engine.Tests;
 
 /// <summary>Splitting streamed output into thinking and answer, whatever the piece boundaries.</summary>
 public class ThinkSplitterTests

@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using R1Sharp.Tasks;
 using R1Sharp.Text.Tokenization;
 
-namespace R1Sharp.Server.Tests;
+namespace R1Sharp.Tests;
 
 /// <summary>
 /// A checkpoint that takes text: the qwen2-tiny fixture's weights and config (vocabulary 320; random weights
@@ -44,7 +44,7 @@ public static class TinyModel
     private static readonly Lazy<string> Folder = new(() =>
     {
         var dir = Path.Combine(Path.GetTempPath(), $"r1sharp-tiny-{Environment.ProcessId}");
-        TinyCheckpoint.Create(R1Sharp.Tests.RepoPaths.Fixture("hf-tiny", "qwen2-tiny"), dir);
+        TinyCheckpoint.Create(RepoPaths.Fixture("hf-tiny", "qwen2-tiny"), dir);
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             try { System.IO.Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
@@ -58,7 +58,7 @@ public static class TinyModel
     /// <summary>The PyTorch reference: greedy continuation of a token-id prompt (tests/fixtures/hf-tiny/qwen2-tiny/case.json).</summary>
     public static (int[] Prompt, int[] Continuation) Reference()
     {
-        var json = JsonNode.Parse(File.ReadAllText(R1Sharp.Tests.RepoPaths.Fixture("hf-tiny", "qwen2-tiny", "case.json")))!;
+        var json = JsonNode.Parse(File.ReadAllText(RepoPaths.Fixture("hf-tiny", "qwen2-tiny", "case.json")))!;
         return ([.. json["greedy_prompt"]!.AsArray().Select(n => n!.GetValue<int>())],
                 [.. json["greedy_continuation"]!.AsArray().Select(n => n!.GetValue<int>())]);
     }

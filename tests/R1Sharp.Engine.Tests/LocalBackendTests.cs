@@ -1,8 +1,9 @@
 using R1Sharp.Engine;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Tests;
 using R1Sharp.Text.Templates;
 
-namespace R1Sharp.Server.Tests;
+namespace R1Sharp.Engine.Tests;
 
 /// <summary>The local backend on the tiny checkpoint: reference outputs, per-request limits, stop strings, streaming.</summary>
 public sealed class LocalBackendTests : IDisposable
