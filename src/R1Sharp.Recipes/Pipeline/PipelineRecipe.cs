@@ -81,6 +81,7 @@ public static class PipelineRecipe
                     $"Nothing was changed. Rerun with --from {stage.Name()} to redo it and every later stage, or use another --output.");
 
         // ---- the run ----
+        Directory.CreateDirectory(output);
         ConfigBinder.WriteYaml(o, Path.Combine(output, "config.yaml"), $"r1sharp pipeline run {run.ConfigPath ?? "(options built in code)"} (effective options)");
         summary.Begin(run.ConfigPath);
         if (run.From is not null) // --from redoes the stage and what follows
