@@ -57,8 +57,11 @@ internal static class SandboxModes
             Workers = 2,
             Isolation = mode == Rlimits ? IsolationMode.RlimitsOnly : IsolationMode.Namespaces,
             PreferBubblewrap = mode == Bubblewrap,
+            AllowUnsandboxed = mode == Rlimits,
         };
-        var sandbox = new CodeSandbox(tweak is null ? options : tweak(options));
+        var log = new ListLogger();
+        var sandbox = new CodeSandbox(tweak is null ? options : tweak(options), log);
+        if (mode == Rlimits) Assert.Contains(log.Warnings, w => w.Contains("UNSANDBOXED", StringComparison.Ordinal));
         var expected = mode switch
         {
             Bubblewrap => SandboxBackend.Bubblewrap,
@@ -76,6 +79,32 @@ internal static class SandboxLauncherAccess
     internal static bool IsRoot => SandboxLauncher.NativeMethods.geteuid() == 0;
 
     internal static string? Which(string name) => SandboxLauncher.Which(name);
+}
+
+/// <summary>Collects what a sandbox logs.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    private readonly List<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> _entries = [];
+
+    internal IReadOnlyList<string> Warnings
+    {
+        get { lock (_entries) return _entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Message).ToList(); }
+    }
+
+    internal IReadOnlyList<string> All
+    {
+        get { lock (_entries) return _entries.Select(e => e.Message).ToList(); }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+        Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (_entries) _entries.Add((logLevel, formatter(state, exception)));
+    }
 }
 
 internal static class ResultAssert
