@@ -46,8 +46,9 @@ public static class GradeCommand
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var language = new Option<string>("--language") { Description = "code: language of the programs when the tests name none (python or bash).", DefaultValueFactory = _ => "python" };
         var timeLimit = new Option<double>("--time-limit") { Description = "code: seconds per test run.", DefaultValueFactory = _ => 4.0 };
+        var allowUnsandboxed = new Option<bool>("--allow-unsandboxed") { Description = "code: where Linux namespaces are unavailable, run the untrusted programs anyway with resource limits only (NO network or filesystem isolation). Without it grading code refuses to run there." };
         var command = new Command("grade", "Grade predictions against gold answers (math, GSM8K, Countdown, code tests); print accuracy.\n\n" + Fields)
-        { input, task, output, skip, json, language, timeLimit };
+        { input, task, output, skip, json, language, timeLimit, allowUnsandboxed };
         command.SetAction(r =>
         {
             var path = r.GetValue(input)!;
@@ -65,7 +66,7 @@ public static class GradeCommand
             {
                 "math" or "gsm8k" => GradeMath(items),
                 "countdown" => GradeCountdown(items),
-                _ => GradeCode(items, r.GetValue(language)!, r.GetValue(timeLimit)),
+                _ => GradeCode(items, r.GetValue(language)!, r.GetValue(timeLimit), r.GetValue(allowUnsandboxed)),
             };
 
             var outPath = r.GetValue(output);
@@ -145,7 +146,7 @@ public static class GradeCommand
             return new Grade(correct, equation, equation is null ? null : "answer_tag", []);
         }).ToArray();
 
-    static Grade[] GradeCode(List<Item> items, string language, double timeLimit)
+    static Grade[] GradeCode(List<Item> items, string language, double timeLimit, bool allowUnsandboxed)
     {
         if (items.Count == 0) return [];
         var options = new Dictionary<string, string>
@@ -154,7 +155,7 @@ public static class GradeCommand
             ["time_limit"] = timeLimit.ToString("R", CultureInfo.InvariantCulture),
         };
         CodeReward reward;
-        try { reward = (CodeReward)RewardRegistry.CreateStandard().Create("code", options); }
+        try { reward = (CodeReward)RewardRegistry.CreateStandard(allowUnsandboxed: allowUnsandboxed).Create("code", options); }
         catch (RewardConfigException e) { throw new UserError(e.Message); }
         var batch = items.Select(item => new RewardInput("", item.Prediction, new Dictionary<string, string> { ["tests"] = item.Gold })).ToList();
         return reward.Evaluate(batch).Select(e => new Grade(

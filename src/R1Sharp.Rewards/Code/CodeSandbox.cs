@@ -225,7 +225,8 @@ public sealed class CodeSandbox
     internal static long CgroupLimitBytes(CodeSandboxOptions options) => ((long)options.MemoryMegabytes << 20) + CgroupHeadroomBytes;
 
     private string CgroupReason() =>
-        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together (OOM kill in its cgroup)";
+        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together " +
+        $"(OOM kill in its cgroup, limited to {CgroupLimitBytes(Options) >> 20} MiB with room for page cache)";
 
     /// <summary>
     /// With a cgroup the kernel enforces the limit: when the group reaches it, the OOM killer kills one process

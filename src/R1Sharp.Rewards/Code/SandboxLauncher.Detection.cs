@@ -162,11 +162,11 @@ internal sealed partial class SandboxLauncher
     }
 
     /// <summary>Absolute paths of the helper programs (the program's environment is cleared, so no PATH lookups).</summary>
-    internal sealed record Tools(string? Bwrap, string? Unshare, string Setpriv, string Prlimit, string Setsid, string Sh, string True)
+    internal sealed record Tools(string? Bwrap, string? Unshare, string Setpriv, string Prlimit, string Setsid, string Sh, string True, string? Bash)
     {
         internal static Tools Find() => new(
             Which("bwrap"), Which("unshare"), Which("setpriv") ?? "", Which("prlimit") ?? "", Which("setsid") ?? "",
-            Which("sh") ?? "/bin/sh", Which("true") ?? "/bin/true");
+            Which("sh") ?? "/bin/sh", Which("true") ?? "/bin/true", Which("bash"));
 
         internal IReadOnlyList<string> MissingEssentials() =>
             new[] { ("setpriv", Setpriv), ("prlimit", Prlimit), ("setsid", Setsid) }

@@ -117,6 +117,10 @@ internal static class SeccompFilter
         {
             return (null, $"libseccomp.so.2 could not be loaded ({e.Message.Split('\n')[0]}); install the Debian/Ubuntu package 'libseccomp2'");
         }
+        catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            return (null, $"the filter could not be built: {e.Message}");
+        }
         finally
         {
             if (ctx != IntPtr.Zero) Native.seccomp_release(ctx);

@@ -79,6 +79,22 @@ internal static class SandboxLauncherAccess
     internal static bool IsRoot => SandboxLauncher.NativeMethods.geteuid() == 0;
 
     internal static string? Which(string name) => SandboxLauncher.Which(name);
+
+    internal static IReadOnlyList<string> EtcEntries => SandboxLauncher.EtcEntries;
+
+    private static readonly Lazy<CgroupMemory?> Detected = new(() => CgroupMemory.Detect(null, out _));
+
+    /// <summary>True when this machine lets the sandbox make per-run memory cgroups.</summary>
+    internal static bool CgroupAvailable => Detected.Value is not null;
+
+    /// <summary>The folder per-run groups go in here, or null.</summary>
+    internal static string? DetectedCgroupParent => Detected.Value?.Parent;
+
+    internal static List<CgroupMemory.Mount> ParseMountinfo(string text) => CgroupMemory.ParseMountinfo(text);
+
+    internal static string? Map(CgroupMemory.Mount mount, string path) => CgroupMemory.Map(mount, path);
+
+    internal static Dictionary<string, string> ParseProcCgroup(string text) => CgroupMemory.ParseProcCgroup(text);
 }
 
 /// <summary>Collects what a sandbox logs.</summary>
