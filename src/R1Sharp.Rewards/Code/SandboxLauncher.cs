@@ -5,10 +5,11 @@ namespace R1Sharp.Rewards.Code;
 
 /// <summary>
 /// Builds the command line that starts one program inside the chosen isolation, and kills what is left after it.
-/// Every backend starts with a small shell that joins the run's memory cgroup (when there is one) and opens the
-/// seccomp filter as fd 9 (bubblewrap), then executes the rest; all end in <c>prlimit</c> for the rlimits:
+/// Every backend starts with a small shell that closes inherited descriptors, joins the run's memory cgroup (when
+/// there is one) and opens the seccomp filter as fd 9 (bubblewrap), then executes the rest; all end in
+/// <c>prlimit</c> for the rlimits:
 /// <code>
-/// all:          sh -c 'echo $$ >CGROUP/cgroup.procs; exec 9&lt;seccomp.bpf; exec "$@"' sh CGROUP FILTER BACKEND...
+/// all:          bash -c 'close fds > 2; echo $$ >CGROUP/cgroup.procs; exec 9&lt;seccomp.bpf; exec "$@"' r1sharp-sandbox CGROUP FILTER BACKEND...
 /// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --uid 1000 --die-with-parent
 ///               --new-session --cap-drop ALL --seccomp 9 RUNTIME-VIEW --dev /dev --proc /proc --size D --tmpfs /tmp
 ///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --remount-ro /dev --ro-bind RUNDIR /tmp/src

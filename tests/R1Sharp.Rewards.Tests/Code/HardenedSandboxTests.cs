@@ -11,6 +11,7 @@ namespace R1Sharp.Rewards.Tests.Code;
 /// without an explicit opt-in.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(SandboxModes.TimingSensitive)]
 public class HardenedSandboxTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Bwrap = SandboxModes.Bubblewrap;

@@ -14,6 +14,10 @@ internal static class SandboxModes
 
     internal static readonly bool IsRoot = SandboxLauncherAccess.IsRoot;
 
+    /// <summary>The test collection of the classes whose runs are timed (throughput, time and memory limits that
+    /// must trip early) or load the machine (gigabyte memory bombs): one at a time, so they do not skew each other.</summary>
+    internal const string TimingSensitive = "sandbox: timed or heavy runs";
+
     /// <summary>The strongest backend here.</summary>
     internal static string Best =>
         SandboxLauncherAccess.Which("bwrap") is not null ? Bubblewrap : IsRoot ? Unshare : Rlimits;
@@ -81,6 +85,9 @@ internal static class SandboxLauncherAccess
     internal static string? Which(string name) => SandboxLauncher.Which(name);
 
     internal static IReadOnlyList<string> EtcEntries => SandboxLauncher.EtcEntries;
+
+    /// <summary>True when the seccomp filter could be built here (x86_64 with libseccomp).</summary>
+    internal static bool SeccompAvailable => SandboxLauncher.Seccomp.Bpf is not null;
 
     private static readonly Lazy<CgroupMemory?> Detected = new(() => CgroupMemory.Detect(null, out _));
 
