@@ -97,7 +97,8 @@ internal sealed class CgroupMemory
         if (v1 is not null && v1Path is not null && Map(v1, v1Path) is { } v1Own) yield return (1, v1Own);
     }
 
-    /// <summary>Creates, limits and removes one group; null when that worked, else why not.</summary>
+    /// <summary>Creates and limits one group, moves a shell into it (as each run's wrapper will) and removes it;
+    /// null when all that worked, else why not.</summary>
     private string? Probe()
     {
         try
@@ -105,10 +106,26 @@ internal sealed class CgroupMemory
             if (Version == 2 && !HasMemory(Parent, "cgroup.subtree_control"))
                 File.WriteAllText(Path.Combine(Parent, "cgroup.subtree_control"), "+memory"); // works on a folder without processes
             var run = Create(64L << 20);
-            run.Dispose();
+            try
+            {
+                var psi = new System.Diagnostics.ProcessStartInfo(SandboxLauncher.Which("sh") ?? "/bin/sh")
+                {
+                    UseShellExecute = false,
+                    RedirectStandardError = true,
+                };
+                foreach (var a in (string[])["-c", "echo $$ >\"$1\"", "sh", run.ProcsFile]) psi.ArgumentList.Add(a);
+                using var shell = System.Diagnostics.Process.Start(psi)!;
+                string error = shell.StandardError.ReadToEnd();
+                if (!shell.WaitForExit(10_000)) return "a test process did not finish";
+                if (shell.ExitCode != 0) return $"a process cannot join a group: {error.Trim()}";
+            }
+            finally
+            {
+                run.Dispose();
+            }
             return run.Removed ? null : "a test group could not be removed";
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
         {
             return e.Message;
         }

@@ -104,7 +104,7 @@ internal sealed partial class SandboxLauncher
             if (_supportFolder is not null && File.Exists(Path.Combine(_supportFolder, "hosts")) &&
                 (Seccomp.Bpf is null || File.Exists(Path.Combine(_supportFolder, SeccompFileName))))
                 return _supportFolder;
-            string folder = _supportFolder ?? Path.Combine(Path.GetTempPath(), $"r1sharp-sandbox-support-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            string folder = _supportFolder ?? Path.Combine(Path.GetTempPath(), $"{SupportPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}");
             const UnixFileMode dirMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute |
                                          UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
             if (OperatingSystem.IsLinux()) Directory.CreateDirectory(folder, dirMode);
@@ -120,6 +120,7 @@ internal sealed partial class SandboxLauncher
             }
             if (_supportFolder is null)
             {
+                RemoveStaleSupportFolders();
                 _supportFolder = folder;
                 AppDomain.CurrentDomain.ProcessExit += (_, _) =>
                 {
@@ -139,6 +140,30 @@ internal sealed partial class SandboxLauncher
                 File.SetUnixFileMode(path + ".new", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
             File.Move(path + ".new", path, overwrite: true);
         }
+    }
+
+    private const string SupportPrefix = "r1sharp-sandbox-support-";
+
+    /// <summary>Support folders of processes that ended without removing theirs (killed test hosts, crashes).</summary>
+    private static void RemoveStaleSupportFolders()
+    {
+        try
+        {
+            foreach (var dir in Directory.EnumerateDirectories(Path.GetTempPath(), SupportPrefix + "*"))
+            {
+                var rest = Path.GetFileName(dir)[SupportPrefix.Length..];
+                int dash = rest.IndexOf('-');
+                if (dash > 0 && int.TryParse(rest[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) &&
+                    pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+                {
+                    try { Directory.Delete(dir, recursive: true); }
+                    catch (IOException) { }
+                    catch (UnauthorizedAccessException) { }
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
     }
 
     private const string SeccompFileName = "seccomp.bpf";
