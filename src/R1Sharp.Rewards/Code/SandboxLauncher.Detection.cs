@@ -162,11 +162,11 @@ internal sealed partial class SandboxLauncher
     }
 
     /// <summary>Absolute paths of the helper programs (the program's environment is cleared, so no PATH lookups).</summary>
-    internal sealed record Tools(string? Bwrap, string? Unshare, string Setpriv, string Prlimit, string Setsid, string Sh, string True, string? Bash)
+    internal sealed record Tools(string? Bwrap, string? Unshare, string Setpriv, string Prlimit, string Setsid, string Sh, string True)
     {
         internal static Tools Find() => new(
             Which("bwrap"), Which("unshare"), Which("setpriv") ?? "", Which("prlimit") ?? "", Which("setsid") ?? "",
-            Which("sh") ?? "/bin/sh", Which("true") ?? "/bin/true", Which("bash"));
+            Which("sh") ?? "/bin/sh", Which("true") ?? "/bin/true");
 
         internal IReadOnlyList<string> MissingEssentials() =>
             new[] { ("setpriv", Setpriv), ("prlimit", Prlimit), ("setsid", Setsid) }
@@ -204,6 +204,9 @@ internal sealed partial class SandboxLauncher
 
         [DllImport("libc", SetLastError = true)]
         internal static extern int chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+
+        [DllImport("libc", SetLastError = true)]
+        internal static extern int fcntl(int fd, int command, int argument);
 
         [DllImport("libc", SetLastError = true)]
         internal static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);

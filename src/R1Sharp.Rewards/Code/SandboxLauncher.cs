@@ -5,11 +5,10 @@ namespace R1Sharp.Rewards.Code;
 
 /// <summary>
 /// Builds the command line that starts one program inside the chosen isolation, and kills what is left after it.
-/// Every backend starts with a small shell that closes inherited descriptors, joins the run's memory cgroup (when
-/// there is one) and opens the seccomp filter as fd 9 (bubblewrap), then executes the rest; all end in
-/// <c>prlimit</c> for the rlimits:
+/// Every backend starts with a small shell that joins the run's memory cgroup (when there is one) and opens the
+/// seccomp filter as fd 9 (bubblewrap), then executes the rest; all end in <c>prlimit</c> for the rlimits:
 /// <code>
-/// all:          bash -c 'close fds > 2; echo $$ >CGROUP/cgroup.procs; exec 9&lt;seccomp.bpf; exec "$@"' r1sharp-sandbox CGROUP FILTER BACKEND...
+/// all:          sh -c 'echo $$ >CGROUP/cgroup.procs; exec 9&lt;seccomp.bpf; exec "$@"' r1sharp-sandbox CGROUP FILTER BACKEND...
 /// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --uid 1000 --die-with-parent
 ///               --new-session --cap-drop ALL --seccomp 9 RUNTIME-VIEW --dev /dev --proc /proc --size D --tmpfs /tmp
 ///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --remount-ro /dev --ro-bind RUNDIR /tmp/src
@@ -119,14 +118,14 @@ internal sealed partial class SandboxLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = runFolder,
-            FileName = _tools.Bash ?? _tools.Sh,
+            FileName = _tools.Sh,
         };
         psi.Environment.Clear();
         string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
         string disk = _options.MaxDiskBytes.ToString(CultureInfo.InvariantCulture);
         var list = psi.ArgumentList;
         string? seccomp = UsesSeccomp ? SeccompFile : null;
-        foreach (var a in (string[])["-c", _tools.Bash is null ? WrapperScript : CloseInherited + WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? ""])
+        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? ""])
             list.Add(a);
 
         switch (Backend)
@@ -203,14 +202,6 @@ internal sealed partial class SandboxLauncher
     /// <summary>The descriptor the seccomp filter is opened on for bwrap's <c>--seccomp</c>.</summary>
     private const string SeccompFd = "9";
 
-    /// <summary>
-    /// Prepended to the wrapper under bash (dash cannot name descriptors above 9): closes every descriptor but
-    /// stdin, stdout and stderr. .NET opens its own with O_CLOEXEC, but descriptors the host process inherited
-    /// (from a shell, a job runner) or that native code opened without it would otherwise reach the program.
-    /// </summary>
-    private const string CloseInherited =
-        "for f in /proc/$$/fd/*; do n=${f##*/}; case $n in 0|1|2) ;; *) eval \"exec $n>&-\" 2>/dev/null;; esac; done\n";
-
     /// <summary>Exit code of the wrapper when it could not set the run up (the program never started).</summary>
     internal const int WrapperFailure = 125;
 
@@ -218,10 +209,11 @@ internal sealed partial class SandboxLauncher
     internal const string WrapperMarker = "r1sharp-sandbox:";
 
     /// <summary>
-    /// The first process of every run (bash, else sh, as the host's user): $1 = the cgroup's procs file or "",
-    /// $2 = the seccomp filter or "", then the command. It joins the group before anything else runs, so every byte
-    /// the run allocates is charged there, and opens the filter on fd 9 (inherited through setpriv by bwrap, which
-    /// reads and closes it). .NET cannot hand a child extra descriptors; a shell redirection can.
+    /// The first process of every run (sh, as the host's user): $1 = the cgroup's procs file or "", $2 = the
+    /// seccomp filter or "", then the command. It joins the group before anything else runs, so every byte the run
+    /// allocates is charged there, and opens the filter on fd 9 (inherited through setpriv by bwrap, which reads and
+    /// closes it). .NET cannot hand a child extra descriptors; a shell redirection can. It inherits nothing else:
+    /// <see cref="ProcessSpawner"/> marks every descriptor above 2 close-on-exec before it starts a run.
     /// </summary>
     private static readonly string WrapperScript = $$"""
         if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "{{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
