@@ -61,7 +61,9 @@ public sealed record CodeSandboxOptions
     /// rounded up to whole seconds (the kernel's granularity).</summary>
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromSeconds(4);
 
-    /// <summary>Address-space limit (RLIMIT_AS) of every process in the sandbox, in MiB.</summary>
+    /// <summary>Memory limit in MiB: the address-space limit (RLIMIT_AS) of every process in the sandbox, and the
+    /// bound on the whole run — its processes, memfds and tmpfs together — enforced by a cgroup (which gets 64 MiB
+    /// more for page cache) or the watchdog; see <see cref="MemoryEnforcement"/>.</summary>
     public int MemoryMegabytes { get; init; } = 512;
 
     /// <summary>Process and thread limit (RLIMIT_NPROC), counted per sandbox: the program runs in its own user
