@@ -233,22 +233,13 @@ public sealed class CodeSandbox
     /// (cgroup v1; v2 with memory.oom.group kills the whole group). Every 50 ms this checks the group's OOM count
     /// and ends the whole run at the first kill, so survivors do not run on to the time limit.
     /// </summary>
-    private async Task WatchCgroupAsync(CgroupRun cgroup, Action<ExecutionStatus, string> killFor, CancellationToken exited)
-    {
-        try
+    private Task WatchCgroupAsync(CgroupRun cgroup, Action<ExecutionStatus, string> killFor, CancellationToken exited) =>
+        Watch(50, () =>
         {
-            while (true)
-            {
-                await Task.Delay(50, exited).ConfigureAwait(false);
-                if (cgroup.OomKills() > 0)
-                {
-                    killFor(ExecutionStatus.MemoryLimitExceeded, CgroupReason());
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) { }
-    }
+            if (cgroup.OomKills() == 0) return false;
+            killFor(ExecutionStatus.MemoryLimitExceeded, CgroupReason());
+            return true;
+        }, exited);
 
     /// <summary>
     /// RLIMIT_AS bounds each process, but a program may fork up to <see cref="CodeSandboxOptions.MaxProcesses"/>
@@ -258,26 +249,49 @@ public sealed class CodeSandbox
     /// private tmpfs, and kills the run when that exceeds the memory limit. Resident sizes double-count pages
     /// shared after fork, so a sum over the limit is confirmed with proportional set sizes (smaps_rollup Pss).
     /// </summary>
-    private async Task WatchMemoryAsync(int slot, Action<ExecutionStatus, string> killFor, CancellationToken exited)
+    private Task WatchMemoryAsync(int slot, Action<ExecutionStatus, string> killFor, CancellationToken exited)
     {
-        if (!_launcher.SwitchesUser) return;
+        if (!_launcher.SwitchesUser) return Task.CompletedTask;
         long limit = (long)Options.MemoryMegabytes << 20;
-        try
+        return Watch(100, () =>
         {
-            while (true)
+            var memory = _launcher.MeasureRun(slot, limit);
+            if (memory.Total <= limit) return false;
+            killFor(ExecutionStatus.MemoryLimitExceeded,
+                $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together " +
+                $"({memory.Pss >> 20} MiB in processes ({memory.Rss >> 20} MiB resident), {memory.Memfd >> 20} MiB in memfds, {memory.Tmpfs >> 20} MiB in tmpfs; watchdog)");
+            return true;
+        }, exited);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="check"/> every <paramref name="periodMs"/> on a thread of its own until it returns true
+    /// or <paramref name="exited"/> is cancelled. Not on the thread pool: each run's output pumps hold pool threads
+    /// (pipe reads block one on Unix), and a timer continuation queued behind them came 0.7 s late on the 2-core
+    /// machine — long enough for a program to fill a gigabyte of tmpfs between two checks.
+    /// </summary>
+    private static Task Watch(int periodMs, Func<bool> check, CancellationToken exited)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
             {
-                await Task.Delay(100, exited).ConfigureAwait(false);
-                var memory = _launcher.MeasureRun(slot, limit);
-                if (memory.Total > limit)
+                var handle = exited.WaitHandle;
+                while (!handle.WaitOne(periodMs))
                 {
-                    killFor(ExecutionStatus.MemoryLimitExceeded,
-                        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together " +
-                        $"({memory.Pss >> 20} MiB in processes ({memory.Rss >> 20} MiB resident), {memory.Memfd >> 20} MiB in memfds, {memory.Tmpfs >> 20} MiB in tmpfs; watchdog)");
-                    return;
+                    if (check()) break;
                 }
             }
-        }
-        catch (OperationCanceledException) { }
+            catch (ObjectDisposedException) { } // the run ended on an error path without waiting for us
+            done.TrySetResult();
+        })
+        {
+            IsBackground = true,
+            Name = "r1sharp-sandbox-watch",
+        };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Maps a finished run's exit code and stderr to a status and a reason line.</summary>
