@@ -51,8 +51,9 @@ public static class GradeCommand
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var language = new Option<string>("--language") { Description = "code: language of the programs when the tests name none (python or bash).", DefaultValueFactory = _ => "python" };
         var timeLimit = new Option<double>("--time-limit") { Description = "code: seconds per test run.", DefaultValueFactory = _ => 4.0 };
+        var allowUnsandboxed = new Option<bool>("--allow-unsandboxed") { Description = "code: where Linux namespaces are unavailable, run the untrusted programs anyway with resource limits only (NO network or filesystem isolation). Without it grading code refuses to run there." };
         var command = new Command("grade", "Grade predictions against gold answers (math, GSM8K, Countdown, code tests); print accuracy.\n\n" + Fields)
-        { input, task, output, skip, json, language, timeLimit };
+        { input, task, output, skip, json, language, timeLimit, allowUnsandboxed };
         var verifyFlags = VerifyFlags.AddTo(command);
         command.SetAction(r =>
         {
@@ -70,7 +71,7 @@ public static class GradeCommand
 
             // The evaluation's own scorer on the task these rows make: the grader training rewards use too.
             var verify = verifyFlags.Read(r);
-            var scorer = new ProblemScorer(Task(kind, items, r.GetValue(language)!, seconds, verify));
+            var scorer = new ProblemScorer(Task(kind, items, r.GetValue(language)!, seconds, verify, r.GetValue(allowUnsandboxed)));
             var grades = new Grade[items.Count];
             Parallel.For(0, items.Count, i => grades[i] = GradeOne(scorer, items[i], kind, r.GetValue(language)!, verify));
 
@@ -132,7 +133,7 @@ public static class GradeCommand
     }
 
     /// <summary>The rows as a task whose metric is the kind's reward: accuracy (Math-Verify's rules), countdown, or code in the sandbox.</summary>
-    static TaskDefinition Task(string kind, List<Item> items, string language, double timeLimit, VerifyOptions verify)
+    static TaskDefinition Task(string kind, List<Item> items, string language, double timeLimit, VerifyOptions verify, bool allowUnsandboxed)
     {
         var metric = kind switch
         {
@@ -141,6 +142,7 @@ public static class GradeCommand
             _ => new RewardSpec("code", 1.0, new Dictionary<string, string>
             {
                 ["language"] = language, ["time_limit"] = timeLimit.ToString("R", CultureInfo.InvariantCulture),
+                ["allow_unsandboxed"] = allowUnsandboxed ? "true" : "false",
             }),
         };
         try

@@ -12,19 +12,23 @@ namespace R1Sharp.Rewards.Code;
 /// <list type="bullet">
 /// <item>limits per run: wall time (killed by us), CPU time (RLIMIT_CPU), address space (RLIMIT_AS), processes
 /// (RLIMIT_NPROC), file size (RLIMIT_FSIZE), open files, stdout + stderr bytes (killed as soon as exceeded);</item>
-/// <item>under namespaces (bubblewrap, else unshare as root): no network (own network namespace), own PID
-/// namespace (nothing outlives the run), a read-only view of the system, empty /home, /root and /run, and
-/// fresh size-limited tmpfs as /tmp, /var/tmp and /dev/shm (the only writable places; the program itself lies
-/// read-only in /tmp/src);</item>
-/// <item>under rlimits only (machines that forbid namespaces; warned once): the limits, a fresh folder as the
-/// working directory, and as root a throw-away uid whose processes are all killed after the run.</item>
+/// <item>the run's total memory (processes, memfd, tmpfs): a cgroup per run where the machine allows, else a
+/// watchdog (as root); see <see cref="MemoryEnforcement"/>;</item>
+/// <item>under bubblewrap: no network (own network namespace), own PID namespace (nothing outlives the run), a
+/// seccomp filter (<see cref="SeccompFilter"/>), and a read-only view of the runtime only (/usr, /lib*, a minimal
+/// /etc: no project, no /home, no other users' files), with fresh size-limited tmpfs as /tmp, /var/tmp and /dev/shm
+/// (the only writable places; the program itself lies read-only in /tmp/src);</item>
+/// <item>under unshare (root, no bwrap): the same namespaces and tmpfs over a read-only system view with empty
+/// /home, /root and /run, no seccomp filter;</item>
+/// <item>under rlimits only (machines that forbid namespaces): refused unless
+/// <see cref="CodeSandboxOptions.AllowUnsandboxed"/>, then warned loudly: the limits, a fresh folder as the working
+/// directory, and as root a throw-away uid whose processes are all killed after the run.</item>
 /// </list>
 /// Thread-safe; runs in parallel up to <see cref="CodeSandboxOptions.Workers"/>. See SandboxLauncher.cs for the
 /// exact command lines.
 /// </summary>
 public sealed class CodeSandbox
 {
-    private static readonly ConcurrentDictionary<(IsolationMode, bool), bool> Warned = new();
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly SandboxLauncher _launcher;
@@ -32,7 +36,11 @@ public sealed class CodeSandbox
     private readonly ConcurrentDictionary<string, string?> _interpreters = new();
     private readonly ILogger _logger;
 
-    /// <summary>Detects the isolation this machine allows (a few milliseconds: it runs <c>true</c> in it).</summary>
+    /// <summary>Detects the isolation this machine allows (a few milliseconds: it runs <c>true</c> in it). Warnings
+    /// (unsandboxed runs allowed by <see cref="CodeSandboxOptions.AllowUnsandboxed"/>, no seccomp filter) go to
+    /// <paramref name="logger"/>, or to standard error when there is none.</summary>
+    /// <exception cref="SandboxUnavailableException">Programs would run without isolation (no namespaces here, or
+    /// <see cref="IsolationMode.RlimitsOnly"/>) and <see cref="CodeSandboxOptions.AllowUnsandboxed"/> is not set.</exception>
     /// <exception cref="InvalidOperationException">Namespaces were required and are not available, or util-linux
     /// tools are missing.</exception>
     public CodeSandbox(CodeSandboxOptions? options = null, ILogger? logger = null)
@@ -45,9 +53,10 @@ public sealed class CodeSandbox
         _launcher = SandboxLauncher.Detect(Options, warnings.Add);
         foreach (var warning in warnings)
         {
-            if (Warned.TryAdd((Options.Isolation, Options.PreferBubblewrap), true)) _logger.LogWarning("{Warning}", warning);
-            Warning = warning;
+            if (logger is not null) logger.LogWarning("{Warning}", warning);
+            else Console.Error.WriteLine(warning);
         }
+        Warning = warnings.Count == 0 ? null : string.Join(" ", warnings);
         _logger.LogInformation("Code sandbox: {Isolation}, {Workers} workers", _launcher.Description, Options.Workers);
         _slots = Channel.CreateBounded<int>(Options.Workers);
         for (int i = 0; i < Options.Workers; i++) _slots.Writer.TryWrite(i);
@@ -65,7 +74,10 @@ public sealed class CodeSandbox
     /// <summary>True when <paramref name="uid"/> is one this sandbox runs programs under (as root), for leak checks.</summary>
     internal bool OwnsUid(int uid) => _launcher.SwitchesUser && _launcher.OwnsUid(uid);
 
-    /// <summary>The fallback warning when namespaces were not available, else null.</summary>
+    /// <summary>How each run's total memory is bounded here.</summary>
+    public MemoryEnforcement MemoryEnforcement => _launcher.Memory;
+
+    /// <summary>The warning given at creation (unsandboxed runs allowed, no seccomp filter), else null.</summary>
     public string? Warning { get; }
 
     /// <summary>
@@ -80,28 +92,41 @@ public sealed class CodeSandbox
         if (lang is null)
             return Error($"no runner for language '{language}' (known: {string.Join(", ", CodeLanguages.All.Select(l => l.Name))})");
         var interpreter = _interpreters.GetOrAdd(lang.Name,
-            _ => lang.InterpreterCandidates.Select(c => SandboxLauncher.Which(c, Options.HiddenPaths.Concat(["/tmp", "/var/tmp", "/dev/shm"]))).FirstOrDefault(p => p is not null));
+            _ => lang.InterpreterCandidates.Select(c => SandboxLauncher.Which(c, Options.HiddenPaths.Concat(["/tmp", "/var/tmp", "/dev/shm"])))
+                .FirstOrDefault(p => p is not null && _launcher.VisibleInside(p)));
         if (interpreter is null)
-            return Error($"no interpreter for {lang.Name} outside the hidden folders (tried {string.Join(", ", lang.InterpreterCandidates)})");
+            return Error($"no interpreter for {lang.Name} visible inside the sandbox (tried {string.Join(", ", lang.InterpreterCandidates)}" +
+                         (Backend == SandboxBackend.Bubblewrap ? $"; only /usr, /bin, /sbin, /lib* and {nameof(CodeSandboxOptions.ReadOnlyPaths)} are shown)" : " outside the hidden folders)"));
 
         int slot = await _slots.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         string folder = CreateRunFolder();
+        CgroupRun? cgroup = null;
         try
         {
             _launcher.NextUid(slot);
             File.WriteAllText(Path.Combine(folder, lang.FileName), program, Utf8);
             _launcher.PrepareFolder(slot, folder);
-            var psi = _launcher.Build(slot, folder, interpreter, lang.InterpreterArguments, lang.FileName);
-            return await RunProcessAsync(psi, slot, lang, stdin, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                cgroup = _launcher.Cgroup?.Create(CgroupLimitBytes(Options));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Error($"could not create the run's memory cgroup under {_launcher.Cgroup!.Parent}: {e.Message}");
+            }
+            var psi = _launcher.Build(slot, folder, interpreter, lang.InterpreterArguments, lang.FileName, cgroup);
+            var result = await RunProcessAsync(psi, slot, lang, stdin, cgroup, cancellationToken).ConfigureAwait(false);
+            return result with { MemoryEnforcement = _launcher.Memory, PeakMemoryBytes = cgroup?.PeakBytes() };
         }
         finally
         {
+            cgroup?.Dispose();
             DeleteRunFolder(folder);
             _slots.Writer.TryWrite(slot);
         }
     }
 
-    private async Task<ExecutionResult> RunProcessAsync(ProcessStartInfo psi, int slot, CodeLanguage lang, string stdin, CancellationToken cancellationToken)
+    private async Task<ExecutionResult> RunProcessAsync(ProcessStartInfo psi, int slot, CodeLanguage lang, string stdin, CgroupRun? cgroup, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = psi };
@@ -135,7 +160,7 @@ public sealed class CodeSandbox
         var stderrTask = output.PumpAsync(process.StandardError.BaseStream, isStdout: false);
         var stdinTask = WriteStdinAsync(process.StandardInput.BaseStream, stdin);
         using var exited = new CancellationTokenSource();
-        var watchdog = WatchMemoryAsync(slot, KillFor, exited.Token);
+        var watchdog = cgroup is null ? WatchMemoryAsync(slot, KillFor, exited.Token) : WatchCgroupAsync(cgroup, KillFor, exited.Token);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Options.TimeLimit);
@@ -180,37 +205,93 @@ public sealed class CodeSandbox
         string stdout = output.Stdout();
         string stderr = output.Stderr();
         int exitCode = process.ExitCode;
+        if (killedFor is null && cgroup is not null && cgroup.OomKills() > 0)
+            return new ExecutionResult(ExecutionStatus.MemoryLimitExceeded, null, stdout, stderr, duration, CgroupReason());
         if (killedFor is { } status)
             return new ExecutionResult(status, null, stdout, stderr, duration, killReason);
+        // The wrapper's own failure (the program never started): the cgroup, when there is one, never saw a byte.
+        if (exitCode == SandboxLauncher.WrapperFailure && stderr.StartsWith(SandboxLauncher.WrapperMarker, StringComparison.Ordinal) &&
+            (cgroup?.PeakBytes() ?? 0) == 0)
+            return Error($"could not start the sandbox: {stderr.Trim()}");
         return Classify(exitCode, stdout, stderr, duration, lang);
     }
 
+    /// <summary>Room above <see cref="CodeSandboxOptions.MemoryMegabytes"/> in the run's cgroup, which also charges
+    /// the page cache of the files the run reads (the interpreter's libraries): without it, a single process near its
+    /// RLIMIT_AS would thrash on evicted library pages instead of getting its MemoryError.</summary>
+    internal const long CgroupHeadroomBytes = 64L << 20;
+
+    /// <summary>The run cgroup's limit: the memory limit plus <see cref="CgroupHeadroomBytes"/>.</summary>
+    internal static long CgroupLimitBytes(CodeSandboxOptions options) => ((long)options.MemoryMegabytes << 20) + CgroupHeadroomBytes;
+
+    private string CgroupReason() =>
+        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together " +
+        $"(OOM kill in its cgroup, limited to {CgroupLimitBytes(Options) >> 20} MiB with room for page cache)";
+
+    /// <summary>
+    /// With a cgroup the kernel enforces the limit: when the group reaches it, the OOM killer kills one process
+    /// (cgroup v1; v2 with memory.oom.group kills the whole group). Every 50 ms this checks the group's OOM count
+    /// and ends the whole run at the first kill, so survivors do not run on to the time limit.
+    /// </summary>
+    private Task WatchCgroupAsync(CgroupRun cgroup, Action<ExecutionStatus, string> killFor, CancellationToken exited) =>
+        Watch(50, () =>
+        {
+            if (cgroup.OomKills() == 0) return false;
+            killFor(ExecutionStatus.MemoryLimitExceeded, CgroupReason());
+            return true;
+        }, exited);
+
     /// <summary>
     /// RLIMIT_AS bounds each process, but a program may fork up to <see cref="CodeSandboxOptions.MaxProcesses"/>
-    /// of them. Without cgroups, this watchdog bounds their sum: from 100 ms into the run, every 100 ms, it adds up
-    /// the resident memory of the run's processes (found by the run's uid, so as root only) and kills the run when
-    /// it exceeds the memory limit. Resident sizes double-count pages shared after fork, so a sum over the limit is
-    /// confirmed with proportional set sizes (smaps_rollup Pss) before killing.
+    /// of them, and memfds and tmpfs files hold memory outside any address space. Without a cgroup, this watchdog
+    /// bounds the sum: from 100 ms into the run, every 100 ms, it adds up the resident memory of the run's processes
+    /// (found by the run's uid, so as root only), the memfds they hold open and the used space of the sandbox's
+    /// private tmpfs, and kills the run when that exceeds the memory limit. Resident sizes double-count pages
+    /// shared after fork, so a sum over the limit is confirmed with proportional set sizes (smaps_rollup Pss).
     /// </summary>
-    private async Task WatchMemoryAsync(int slot, Action<ExecutionStatus, string> killFor, CancellationToken exited)
+    private Task WatchMemoryAsync(int slot, Action<ExecutionStatus, string> killFor, CancellationToken exited)
     {
-        if (!_launcher.SwitchesUser) return;
+        if (!_launcher.SwitchesUser) return Task.CompletedTask;
         long limit = (long)Options.MemoryMegabytes << 20;
-        try
+        return Watch(100, () =>
         {
-            while (true)
+            var memory = _launcher.MeasureRun(slot, limit);
+            if (memory.Total <= limit) return false;
+            killFor(ExecutionStatus.MemoryLimitExceeded,
+                $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes, memfd and tmpfs together " +
+                $"({memory.Pss >> 20} MiB in processes ({memory.Rss >> 20} MiB resident), {memory.Memfd >> 20} MiB in memfds, {memory.Tmpfs >> 20} MiB in tmpfs; watchdog)");
+            return true;
+        }, exited);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="check"/> every <paramref name="periodMs"/> on a thread of its own until it returns true
+    /// or <paramref name="exited"/> is cancelled. Not on the thread pool: each run's output pumps hold pool threads
+    /// (pipe reads block one on Unix), and a timer continuation queued behind them came 0.7 s late on the 2-core
+    /// machine — long enough for a program to fill a gigabyte of tmpfs between two checks.
+    /// </summary>
+    private static Task Watch(int periodMs, Func<bool> check, CancellationToken exited)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
             {
-                await Task.Delay(100, exited).ConfigureAwait(false);
-                var (rss, pss) = _launcher.ResidentBytes(slot, limit);
-                if (pss > limit)
+                var handle = exited.WaitHandle;
+                while (!handle.WaitOne(periodMs))
                 {
-                    killFor(ExecutionStatus.MemoryLimitExceeded,
-                        $"memory limit of {Options.MemoryMegabytes} MiB exceeded by the run's processes together ({pss >> 20} MiB, {rss >> 20} MiB resident)");
-                    return;
+                    if (check()) break;
                 }
             }
-        }
-        catch (OperationCanceledException) { }
+            catch (ObjectDisposedException) { } // the run ended on an error path without waiting for us
+            done.TrySetResult();
+        })
+        {
+            IsBackground = true,
+            Name = "r1sharp-sandbox-watch",
+        };
+        thread.Start();
+        return done.Task;
     }
 
     /// <summary>Maps a finished run's exit code and stderr to a status and a reason line.</summary>
@@ -252,8 +333,8 @@ public sealed class CodeSandbox
         }
     }
 
-    private static ExecutionResult Error(string reason) =>
-        new(ExecutionStatus.SandboxError, null, "", "", TimeSpan.Zero, reason);
+    private ExecutionResult Error(string reason) =>
+        new(ExecutionStatus.SandboxError, null, "", "", TimeSpan.Zero, reason) { MemoryEnforcement = _launcher.Memory };
 
     private static string SignalName(int signal) => signal switch
     {

@@ -9,9 +9,34 @@ public enum IsolationMode
     /// <summary>Linux namespaces (bubblewrap, else <c>unshare</c>) plus rlimits; construction fails when unavailable.</summary>
     Namespaces,
 
-    /// <summary>Resource limits only: no network, filesystem or PID isolation. For machines that forbid namespaces.</summary>
+    /// <summary>Resource limits only: no network, filesystem or PID isolation. For machines that forbid namespaces;
+    /// refused unless <see cref="CodeSandboxOptions.AllowUnsandboxed"/> is set.</summary>
     RlimitsOnly,
 }
+
+/// <summary>How the memory of a whole run (all its processes, and what it stores in memory-backed files) is bounded,
+/// on top of the per-process address-space limit (RLIMIT_AS) every run gets.</summary>
+public enum MemoryEnforcement
+{
+    /// <summary>A cgroup v2 per run (<c>memory.max</c>): the kernel counts processes, memfd, tmpfs and kernel memory
+    /// together and OOM-kills the run at the limit.</summary>
+    CgroupV2,
+
+    /// <summary>A cgroup v1 memory group per run (<c>memory.limit_in_bytes</c>): processes, memfd and tmpfs pages
+    /// together, OOM kill at the limit.</summary>
+    CgroupV1,
+
+    /// <summary>No usable cgroup, running as root: every 100 ms the sandbox adds up the run's resident memory, its
+    /// memfds and its private tmpfs, and kills it above the limit.</summary>
+    Watchdog,
+
+    /// <summary>No cgroup and not root: only each process's address space is limited.</summary>
+    PerProcessOnly,
+}
+
+/// <summary>The code sandbox would have to run untrusted programs without isolation and was not allowed to
+/// (<see cref="CodeSandboxOptions.AllowUnsandboxed"/>). The message says why and how to fix or opt in.</summary>
+public sealed class SandboxUnavailableException(string message) : InvalidOperationException(message);
 
 /// <summary>The isolation a <see cref="CodeSandbox"/> actually uses, after detection.</summary>
 public enum SandboxBackend
@@ -36,7 +61,9 @@ public sealed record CodeSandboxOptions
     /// rounded up to whole seconds (the kernel's granularity).</summary>
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromSeconds(4);
 
-    /// <summary>Address-space limit (RLIMIT_AS) of every process in the sandbox, in MiB.</summary>
+    /// <summary>Memory limit in MiB: the address-space limit (RLIMIT_AS) of every process in the sandbox, and the
+    /// bound on the whole run — its processes, memfds and tmpfs together — enforced by a cgroup (which gets 64 MiB
+    /// more for page cache) or the watchdog; see <see cref="MemoryEnforcement"/>.</summary>
     public int MemoryMegabytes { get; init; } = 512;
 
     /// <summary>Process and thread limit (RLIMIT_NPROC), counted per sandbox: the program runs in its own user
@@ -67,10 +94,31 @@ public sealed record CodeSandboxOptions
     /// <summary>Stderr kept in the result (its last bytes: the error is at the end of a traceback).</summary>
     public int MaxStderrBytesKept { get; init; } = 8192;
 
-    /// <summary>Folders replaced by empty ones inside the sandbox (namespaces only): the users' homes and the
-    /// runtime folders that hold sockets of system services. /tmp, /var/tmp and /dev/shm are always replaced by
-    /// private writable tmpfs of <see cref="MaxDiskBytes"/> each.</summary>
+    /// <summary>Folders replaced by empty ones inside the <c>unshare</c> sandbox: the users' homes and the runtime
+    /// folders that hold sockets of system services. (A bubblewrap sandbox shows only the runtime, so none of them.)
+    /// /tmp, /var/tmp and /dev/shm are always replaced by private writable tmpfs of <see cref="MaxDiskBytes"/> each.</summary>
     public IReadOnlyList<string> HiddenPaths { get; init; } = ["/home", "/root", "/run", "/var/run"];
+
+    /// <summary>Accept running programs WITHOUT isolation (rlimits only: they can reach the network and this
+    /// machine's services, read your files and write into /tmp) when namespaces are unavailable or
+    /// <see cref="IsolationMode.RlimitsOnly"/> is asked for. Without it, creating the sandbox then throws
+    /// <see cref="SandboxUnavailableException"/>; with it, the sandbox warns loudly (to the logger, else stderr).</summary>
+    public bool AllowUnsandboxed { get; init; }
+
+    /// <summary>Host folders or files shown read-only inside a bubblewrap sandbox, besides the runtime (/usr, /bin,
+    /// /sbin, /lib*, a minimal /etc): e.g. an interpreter installed under /opt. Nothing else of the host is visible.</summary>
+    public IReadOnlyList<string> ReadOnlyPaths { get; init; } = [];
+
+    /// <summary>Bound each run's total memory with a cgroup (v2, else the v1 memory controller) where this machine
+    /// allows creating one; false uses the watchdog instead (see <see cref="MemoryEnforcement"/>).</summary>
+    public bool UseCgroup { get; init; } = true;
+
+    /// <summary>The cgroup folder to create per-run groups in (e.g. a delegated subtree); null finds one: this
+    /// process's own group, or the cgroup v2 root when running as root.</summary>
+    public string? CgroupParent { get; init; }
+
+    /// <summary>Test hook: behave as on a machine whose namespaces are all refused.</summary>
+    internal bool SimulateNoNamespaces { get; init; }
 
     /// <summary>Checks the limits and returns this record; throws <see cref="ArgumentException"/> naming the field.</summary>
     public CodeSandboxOptions Validate()
@@ -88,6 +136,13 @@ public sealed record CodeSandboxOptions
             if (!path.StartsWith('/') || path.Contains(',') || path.Any(char.IsWhiteSpace))
                 throw new ArgumentException($"{nameof(HiddenPaths)}: '{path}' must be an absolute path without spaces or commas.");
         }
+        foreach (var path in ReadOnlyPaths)
+        {
+            if (!path.StartsWith('/') || path.TrimEnd('/').Length == 0)
+                throw new ArgumentException($"{nameof(ReadOnlyPaths)}: '{path}' must be an absolute path other than /.");
+        }
+        if (CgroupParent is not null && !CgroupParent.StartsWith('/'))
+            throw new ArgumentException($"{nameof(CgroupParent)}: '{CgroupParent}' must be an absolute path.");
         return this;
     }
 }

@@ -13,7 +13,8 @@ public enum ExecutionStatus
     /// <summary>Ran past the wall-clock limit (killed by the sandbox) or the CPU-time limit (SIGXCPU).</summary>
     TimeLimitExceeded,
 
-    /// <summary>Hit the address-space limit (MemoryError, bad_alloc, "Cannot allocate memory").</summary>
+    /// <summary>Hit the address-space limit (MemoryError, bad_alloc, "Cannot allocate memory"), or the run as a whole
+    /// (processes, memfd, tmpfs) went over the memory limit: OOM-killed in its cgroup, or killed by the watchdog.</summary>
     MemoryLimitExceeded,
 
     /// <summary>Wrote more than the output cap to stdout + stderr; killed as soon as it did.</summary>
@@ -43,4 +44,11 @@ public sealed record ExecutionResult(
 {
     /// <summary>True when the program exited with code 0 within every limit.</summary>
     public bool Succeeded => Status == ExecutionStatus.Success;
+
+    /// <summary>How the run's total memory was bounded.</summary>
+    public MemoryEnforcement MemoryEnforcement { get; init; }
+
+    /// <summary>The most memory the run's cgroup held (processes, memfd, tmpfs, page cache), when a cgroup was in
+    /// force and the kernel reports it; else null.</summary>
+    public long? PeakMemoryBytes { get; init; }
 }

@@ -9,8 +9,12 @@ internal sealed partial class SandboxLauncher
     /// <summary>
     /// Chooses the backend for <paramref name="options"/>: tries bubblewrap (when preferred and installed; with
     /// the ≥ 0.8 flags, then without), then unshare (root only), each by running <c>true</c> through its real
-    /// command line; falls back to rlimits only in <see cref="IsolationMode.Auto"/> (reporting a warning through
-    /// <paramref name="warn"/>) and throws in <see cref="IsolationMode.Namespaces"/>.
+    /// command line (memory cgroup and seccomp filter included). When none works — or when
+    /// <see cref="IsolationMode.RlimitsOnly"/> was asked for — the program would run unsandboxed: that throws
+    /// <see cref="SandboxUnavailableException"/> (saying why and how to opt in) unless
+    /// <see cref="CodeSandboxOptions.AllowUnsandboxed"/> is set, and then reports a loud warning through
+    /// <paramref name="warn"/>. <see cref="IsolationMode.Namespaces"/> never falls back. A bubblewrap sandbox without
+    /// a seccomp filter (not x86_64, libseccomp missing) is reported through <paramref name="warn"/> too.
     /// </summary>
     internal static SandboxLauncher Detect(CodeSandboxOptions options, Action<string> warn)
     {
@@ -19,67 +23,120 @@ internal sealed partial class SandboxLauncher
         if (missing.Count > 0)
             throw new InvalidOperationException(
                 $"The code sandbox needs {string.Join(", ", missing)} (util-linux) on PATH; install util-linux.");
+        foreach (var path in options.ReadOnlyPaths)
+            if (!Directory.Exists(path) && !File.Exists(path))
+                throw new ArgumentException($"{nameof(CodeSandboxOptions.ReadOnlyPaths)}: '{path}' does not exist.");
         // Probing costs a few process starts: once per process and kind of request.
-        var key = (options.Isolation, options.PreferBubblewrap, string.Join(',', options.HiddenPaths));
-        var verdict = Verdicts.GetOrAdd(key, _ => Probe(options, tools));
+        var cgroup = options.UseCgroup ? Cgroups.GetOrAdd(options.CgroupParent ?? "", p => new(() =>
+        {
+            var found = CgroupMemory.Detect(p.Length == 0 ? null : p, out string whyNot);
+            return (found, whyNot);
+        })).Value : (null, "disabled (UseCgroup = false)");
+        if (options.CgroupParent is not null && cgroup.Found is null)
+            throw new InvalidOperationException($"{nameof(CodeSandboxOptions.CgroupParent)} '{options.CgroupParent}' cannot hold memory groups: {cgroup.WhyNot}");
+        var key = (options.Isolation, options.PreferBubblewrap, string.Join(',', options.HiddenPaths), string.Join(',', options.ReadOnlyPaths),
+                   cgroup.Found?.Parent ?? "", options.SimulateNoNamespaces);
+        var verdict = Verdicts.GetOrAdd(key, _ => Probe(options, tools, cgroup.Found));
         if (verdict.Error is not null) throw new InvalidOperationException(verdict.Error);
-        if (verdict.Warning is not null) warn(verdict.Warning);
-        return new SandboxLauncher(options, verdict.Backend, tools, verdict.BwrapModern);
+        if (verdict.Backend == SandboxBackend.RlimitsOnly)
+        {
+            string why = options.Isolation == IsolationMode.RlimitsOnly
+                ? "IsolationMode.RlimitsOnly was requested"
+                : "Linux namespaces are not available here (" + string.Join("; ", verdict.Failures) + ")";
+            if (!options.AllowUnsandboxed) throw new SandboxUnavailableException(RefusalMessage(why));
+            warn(UnsandboxedWarning(why));
+        }
+        else if (verdict.Backend == SandboxBackend.Bubblewrap && Seccomp.Bpf is null)
+        {
+            warn($"Code sandbox: bubblewrap runs WITHOUT a seccomp filter because {Seccomp.WhyNot}. Programs stay in their " +
+                 "namespaces, but the kernel interfaces the filter closes (ptrace, io_uring, keyctl, bpf, userfaultfd…) stay open.");
+        }
+        return new SandboxLauncher(options, verdict.Backend, tools, verdict.BwrapModern, cgroup.Found) { CgroupWhyNot = cgroup.WhyNot };
     }
 
-    private sealed record Verdict(SandboxBackend Backend, bool BwrapModern, string? Warning, string? Error);
+    /// <summary>Why no memory cgroup is used ("" when one is).</summary>
+    internal string CgroupWhyNot { get; private init; } = "";
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(IsolationMode, bool, string), Verdict> Verdicts = new();
+    /// <summary>The refusal: why the code would run unsandboxed, what that would allow, and the two ways out.</summary>
+    internal static string RefusalMessage(string why) =>
+        $"The code sandbox refuses to run untrusted programs without isolation: {why}. With resource limits only, a " +
+        "program could connect to the network and to services on this machine's 127.0.0.1, read every file your " +
+        "user can read, and write into /tmp and your other writable folders. To isolate programs, install bubblewrap " +
+        "(Debian/Ubuntu package 'bubblewrap') and allow unprivileged user namespaces (sysctl user.max_user_namespaces > 0, " +
+        "kernel.unprivileged_userns_clone=1 where it exists, kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor " +
+        "profile for bwrap on Ubuntu ≥ 23.10; in a container: --security-opt seccomp=unconfined or a user-namespace-enabled " +
+        "runtime), or run as root to use unshare. To run them anyway on a machine you accept to expose, opt in explicitly: " +
+        "CodeSandboxOptions.AllowUnsandboxed = true, the code reward option allow_unsandboxed=true, or --allow-unsandboxed " +
+        "on the command line.";
 
-    private static Verdict Probe(CodeSandboxOptions options, Tools tools)
+    private static string UnsandboxedWarning(string why) =>
+        "WARNING: UNSANDBOXED CODE EXECUTION. The code reward runs untrusted programs with resource limits only, because " +
+        $"{why} and AllowUnsandboxed (allow_unsandboxed / --allow-unsandboxed) was given. Programs can reach the network " +
+        "and this machine's 127.0.0.1 services, read every file " + (NativeMethods.geteuid() == 0
+            ? "readable by others (they run under a throw-away uid)"
+            : "you can read, signal your other processes") +
+        ", and write into /tmp. Install bubblewrap for real isolation.";
+
+    private sealed record Verdict(SandboxBackend Backend, bool BwrapModern, IReadOnlyList<string> Failures, string? Error);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(IsolationMode, bool, string, string, string, bool), Verdict> Verdicts = new();
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<(CgroupMemory? Found, string WhyNot)>> Cgroups = new();
+
+    private static Verdict Probe(CodeSandboxOptions options, Tools tools, CgroupMemory? cgroup)
     {
         var failures = new List<string>();
-        if (options.Isolation == IsolationMode.RlimitsOnly) return new(SandboxBackend.RlimitsOnly, false, null, null);
-        if (options.PreferBubblewrap && tools.Bwrap is not null)
+        if (options.Isolation == IsolationMode.RlimitsOnly) return new(SandboxBackend.RlimitsOnly, false, failures, null);
+        if (options.SimulateNoNamespaces)
         {
-            foreach (bool modern in (bool[])[true, false])
-            {
-                var error = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, modern).RunTrue();
-                if (error is null) return new(SandboxBackend.Bubblewrap, modern, null, null);
-                failures.Add($"bwrap{(modern ? "" : " (without --size, --disable-userns)")}: {error}");
-            }
-        }
-        else if (options.PreferBubblewrap)
-        {
-            failures.Add("bwrap: not installed (Debian/Ubuntu package 'bubblewrap')");
-        }
-
-        if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
-        {
-            var error = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true).RunTrue();
-            if (error is null) return new(SandboxBackend.Unshare, false, null, null);
-            failures.Add($"unshare: {error}");
+            failures.Add("bwrap: user namespaces refused (simulated)");
+            failures.Add("unshare: namespaces refused (simulated)");
         }
         else
         {
-            failures.Add(tools.Unshare is null ? "unshare: not installed" : "unshare: needs root");
+            if (options.PreferBubblewrap && tools.Bwrap is not null)
+            {
+                foreach (bool modern in (bool[])[true, false])
+                {
+                    var error = new SandboxLauncher(options, SandboxBackend.Bubblewrap, tools, modern, cgroup).RunTrue();
+                    if (error is null) return new(SandboxBackend.Bubblewrap, modern, failures, null);
+                    failures.Add($"bwrap{(modern ? "" : " (without --size, --disable-userns)")}: {error}");
+                }
+            }
+            else if (options.PreferBubblewrap)
+            {
+                failures.Add("bwrap: not installed (Debian/Ubuntu package 'bubblewrap')");
+            }
+
+            if (tools.Unshare is not null && NativeMethods.geteuid() == 0)
+            {
+                var error = new SandboxLauncher(options, SandboxBackend.Unshare, tools, true, cgroup).RunTrue();
+                if (error is null) return new(SandboxBackend.Unshare, false, failures, null);
+                failures.Add($"unshare: {error}");
+            }
+            else
+            {
+                failures.Add(tools.Unshare is null ? "unshare: not installed" : "unshare: needs root");
+            }
         }
 
         if (options.Isolation == IsolationMode.Namespaces)
-            return new(SandboxBackend.RlimitsOnly, false, null,
+            return new(SandboxBackend.RlimitsOnly, false, failures,
                 "IsolationMode.Namespaces was requested but no namespace sandbox works here: " + string.Join("; ", failures));
-        string warning = "Code sandbox: Linux namespaces are not available (" + string.Join("; ", failures) +
-            "). Falling back to rlimits only: programs are limited in time, memory, processes and output, " +
-            "but NOT isolated from the network or the filesystem" +
-            (NativeMethods.geteuid() == 0 ? "" : ", and can signal your other processes") +
-            ". Install bubblewrap for real isolation.";
-        return new(SandboxBackend.RlimitsOnly, false, warning, null);
+        return new(SandboxBackend.RlimitsOnly, false, failures, null);
     }
 
     /// <summary>Runs <c>true</c> through this backend; null when it exited 0, else what went wrong.</summary>
     private string? RunTrue()
     {
         string folder = CodeSandbox.CreateRunFolder();
+        CgroupRun? group = null;
         try
         {
+            group = Cgroup?.Create(CodeSandbox.CgroupLimitBytes(_options));
             PrepareFolder(0, folder);
             File.WriteAllText(Path.Combine(folder, "probe"), "");
-            var psi = Build(0, folder, _tools.True, [], "probe");
+            var psi = Build(0, folder, _tools.True, [], "probe", group);
             psi.RedirectStandardInput = false;
             using var process = new Process { StartInfo = psi };
             ProcessSpawner.StartAsync(process).GetAwaiter().GetResult();
@@ -93,12 +150,13 @@ internal sealed partial class SandboxLauncher
             Sweep(0);
             return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Trim()}";
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException)
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
         {
             return e.Message;
         }
         finally
         {
+            group?.Dispose();
             CodeSandbox.DeleteRunFolder(folder);
         }
     }
@@ -136,7 +194,7 @@ internal sealed partial class SandboxLauncher
     private static bool IsExecutable(string path) =>
         !OperatingSystem.IsLinux() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
 
-    internal static class NativeMethods
+    internal static unsafe class NativeMethods
     {
         [DllImport("libc", SetLastError = true)]
         internal static extern uint geteuid();
@@ -146,5 +204,46 @@ internal sealed partial class SandboxLauncher
 
         [DllImport("libc", SetLastError = true)]
         internal static extern int chown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint owner, uint group);
+
+        [DllImport("libc", SetLastError = true)]
+        internal static extern int fcntl(int fd, int command, int argument);
+
+        [DllImport("libc", SetLastError = true)]
+        internal static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+
+        [DllImport("libc")]
+        internal static extern void free(IntPtr pointer);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "stat")]
+        private static extern int stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "statvfs")]
+        private static extern int statvfs([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer);
+
+        /// <summary>Device, inode and allocated bytes (st_blocks × 512) of the file <paramref name="path"/> leads to,
+        /// or null. struct stat of x86_64 and arm64 glibc: st_dev at 0, st_ino at 8, st_blocks at 64.</summary>
+        internal static (ulong Device, ulong Inode, long Bytes)? Allocated(string path)
+        {
+            byte* buffer = stackalloc byte[256];
+            try
+            {
+                if (stat(path, buffer) != 0) return null;
+            }
+            catch (EntryPointNotFoundException) // glibc < 2.33 exports only __xstat
+            {
+                return null;
+            }
+            return (*(ulong*)buffer, *(ulong*)(buffer + 8), *(long*)(buffer + 64) * 512);
+        }
+
+        /// <summary>Used bytes of the file system holding <paramref name="path"/> ((f_blocks − f_bfree) × f_frsize;
+        /// struct statvfs of 64-bit glibc: f_frsize at 8, f_blocks at 16, f_bfree at 24), or null.</summary>
+        internal static long? UsedBytes(string path)
+        {
+            byte* buffer = stackalloc byte[256];
+            if (statvfs(path, buffer) != 0) return null;
+            ulong frsize = *(ulong*)(buffer + 8), blocks = *(ulong*)(buffer + 16), free = *(ulong*)(buffer + 24);
+            return (long)((blocks - free) * frsize);
+        }
     }
 }

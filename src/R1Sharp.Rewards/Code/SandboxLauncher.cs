@@ -5,11 +5,15 @@ namespace R1Sharp.Rewards.Code;
 
 /// <summary>
 /// Builds the command line that starts one program inside the chosen isolation, and kills what is left after it.
-/// Three backends (see <see cref="SandboxBackend"/>), all ending in <c>prlimit</c> for the rlimits:
+/// Every backend starts with a small shell that joins the run's memory cgroup (when there is one) and opens the
+/// seccomp filter as fd 9 (bubblewrap), then executes the rest; all end in <c>prlimit</c> for the rlimits:
 /// <code>
-/// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --die-with-parent
-///               --new-session --ro-bind / / --dev /dev --proc /proc --tmpfs HIDDEN... --size D --tmpfs /tmp
-///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --ro-bind RUNDIR /tmp/src --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
+/// all:          sh -c 'echo $$ >CGROUP/cgroup.procs; exec 9&lt;seccomp.bpf; exec "$@"' r1sharp-sandbox CGROUP FILTER BACKEND...
+/// bubblewrap:   [setpriv --reuid U] bwrap --unshare-all --unshare-user --disable-userns --uid 1000 --die-with-parent
+///               --new-session --cap-drop ALL --seccomp 9 RUNTIME-VIEW --dev /dev --proc /proc --size D --tmpfs /tmp
+///               --size D --tmpfs /var/tmp --size D --tmpfs /dev/shm --remount-ro /dev --ro-bind RUNDIR /tmp/src
+///               --remount-ro / --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
+///               (RUNTIME-VIEW: /usr, /bin, /sbin, /lib*, a minimal /etc; see SandboxLauncher.Runtime.cs)
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
 ///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
 /// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
@@ -40,12 +44,14 @@ internal sealed partial class SandboxLauncher
     private readonly int[] _currentUid;
     private readonly bool _bwrapModern;
     private string? _unshareFstab;
+    private List<string>? _runtimeView;
 
-    private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern)
+    private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern, CgroupMemory? cgroup)
     {
         _options = options;
         Backend = backend;
         _tools = tools;
+        Cgroup = cgroup;
         _isRoot = NativeMethods.geteuid() == 0;
         _bwrapModern = bwrapModern;
         // A random block in [1e9, 2^31): far above any real account, and two live sandboxes (even in different
@@ -57,16 +63,35 @@ internal sealed partial class SandboxLauncher
 
     internal SandboxBackend Backend { get; }
 
+    /// <summary>Where per-run memory groups are made, or null (then the watchdog bounds memory, as root).</summary>
+    internal CgroupMemory? Cgroup { get; }
+
+    /// <summary>True when bubblewrap installs the seccomp filter.</summary>
+    internal bool UsesSeccomp => Backend == SandboxBackend.Bubblewrap && Seccomp.Bpf is not null;
+
+    /// <summary>How the run's total memory is bounded.</summary>
+    internal MemoryEnforcement Memory =>
+        Cgroup?.Enforcement ?? (SwitchesUser ? MemoryEnforcement.Watchdog : MemoryEnforcement.PerProcessOnly);
+
     /// <summary>True when each slot runs under a throw-away uid (the host runs as root).</summary>
     internal bool SwitchesUser => _isRoot;
 
-    /// <summary>One line for logs: backend and what it isolates.</summary>
-    internal string Description => Backend switch
+    /// <summary>One line for logs: backend, what it isolates, and how memory is bounded.</summary>
+    internal string Description => (Backend switch
     {
-        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-run uid" : "")}{(_bwrapModern ? "" : ", bwrap < 0.8: unsized tmpfs, nested user namespaces allowed")}",
-        SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-run uid",
-        _ => _isRoot ? "rlimits only, per-run uid (no network or filesystem isolation)"
-                     : "rlimits only (no network, filesystem or process isolation)",
+        SandboxBackend.Bubblewrap => $"bubblewrap ({_tools.Bwrap}){(_isRoot ? ", per-run uid" : "")}, " +
+                                     (UsesSeccomp ? "seccomp filter" : $"NO seccomp filter ({Seccomp.WhyNot})") +
+                                     ", runtime-only file system view" +
+                                     (_bwrapModern ? "" : ", bwrap < 0.8: unsized tmpfs, nested user namespaces allowed"),
+        SandboxBackend.Unshare => $"unshare namespaces ({_tools.Unshare}), per-run uid, no seccomp filter",
+        _ => _isRoot ? "UNSANDBOXED: rlimits only, per-run uid (no network or filesystem isolation)"
+                     : "UNSANDBOXED: rlimits only (no network, filesystem or process isolation)",
+    }) + "; memory: " + Memory switch
+    {
+        MemoryEnforcement.CgroupV2 or MemoryEnforcement.CgroupV1 =>
+            $"cgroup v{Cgroup!.Version} per run under {Cgroup.Parent} (processes, memfd and tmpfs counted together)",
+        MemoryEnforcement.Watchdog => $"watchdog (resident memory, memfd and private tmpfs of the run's uid, every 100 ms; no cgroup: {CgroupWhyNot})",
+        _ => $"per-process address-space limit only (not root; no cgroup: {CgroupWhyNot})",
     };
 
     /// <summary>The uid the slot's current run uses.</summary>
@@ -82,8 +107,9 @@ internal sealed partial class SandboxLauncher
     /// <summary>True when <paramref name="uid"/> belongs to this sandbox's block.</summary>
     internal bool OwnsUid(int uid) => uid >= _uidBase && uid < _uidBase + _currentUid.Length * UidsPerSlot;
 
-    /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file.</summary>
-    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName)
+    /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file; the run joins
+    /// <paramref name="cgroup"/> when given.</summary>
+    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName, CgroupRun? cgroup)
     {
         var psi = new ProcessStartInfo
         {
@@ -92,11 +118,15 @@ internal sealed partial class SandboxLauncher
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = runFolder,
+            FileName = _tools.Sh,
         };
         psi.Environment.Clear();
         string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
         string disk = _options.MaxDiskBytes.ToString(CultureInfo.InvariantCulture);
         var list = psi.ArgumentList;
+        string? seccomp = UsesSeccomp ? SeccompFile : null;
+        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? ""])
+            list.Add(a);
 
         switch (Backend)
         {
@@ -106,31 +136,30 @@ internal sealed partial class SandboxLauncher
                 psi.Environment["LANG"] = "C.UTF-8";
                 if (_isRoot)
                 {
-                    psi.FileName = _tools.Setpriv;
+                    list.Add(_tools.Setpriv);
                     list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups"); list.Add("--");
-                    list.Add(_tools.Bwrap!);
                 }
-                else
-                {
-                    psi.FileName = _tools.Bwrap!;
-                }
+                list.Add(_tools.Bwrap!);
                 list.Add("--unshare-all"); list.Add("--unshare-user");
                 if (_bwrapModern) list.Add("--disable-userns"); // bwrap ≥ 0.8
-                foreach (var a in (string[])["--die-with-parent",
-                             "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox",
-                             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"])
+                string inside = SandboxUid.ToString(CultureInfo.InvariantCulture);
+                foreach (var a in (string[])["--uid", inside, "--gid", inside, "--die-with-parent",
+                             "--new-session", "--cap-drop", "ALL", "--hostname", "sandbox"])
                     list.Add(a);
-                foreach (var hidden in ExistingFolders(_options.HiddenPaths))
-                {
-                    list.Add("--tmpfs"); list.Add(hidden);
-                }
+                if (seccomp is not null) { list.Add("--seccomp"); list.Add(SeccompFd); }
+                _ = SupportFolder(); // recreates the generated /etc files if something removed them
+                foreach (var a in _runtimeView ??= RuntimeView()) list.Add(a);
+                list.Add("--dev"); list.Add("/dev"); list.Add("--proc"); list.Add("/proc");
                 foreach (var tmp in PrivateScratch())
                 {
                     list.Add("--perms"); list.Add("1777");
                     if (_bwrapModern) { list.Add("--size"); list.Add(disk); } // bwrap ≥ 0.7
                     list.Add("--tmpfs"); list.Add(tmp);
                 }
+                // /dev and / are tmpfs bwrap made for the sandbox user: read-only, or they would be unsized writable space.
+                list.Add("--remount-ro"); list.Add("/dev");
                 list.Add("--ro-bind"); list.Add(runFolder); list.Add(ProgramFolder);
+                list.Add("--remount-ro"); list.Add("/");
                 list.Add("--chdir"); list.Add("/tmp");
                 list.Add("--clearenv");
                 foreach (var (key, value) in ProgramEnvironment("/tmp"))
@@ -144,8 +173,7 @@ internal sealed partial class SandboxLauncher
             case SandboxBackend.Unshare:
             {
                 foreach (var (key, value) in ProgramEnvironment("/tmp")) psi.Environment[key] = value;
-                psi.FileName = _tools.Setpriv;
-                foreach (var a in (string[])["--pdeathsig=KILL", "--", _tools.Unshare!, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
+                foreach (var a in (string[])[_tools.Setpriv, "--pdeathsig=KILL", "--", _tools.Unshare!, "--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child",
                              "--mount-proc", "--propagation", "private", "--", _tools.Sh, "-c", UnshareScript(), "sh",
                              runFolder, uid])
                     list.Add(a);
@@ -156,7 +184,7 @@ internal sealed partial class SandboxLauncher
             {
                 psi.WorkingDirectory = WorkFolder(runFolder);
                 foreach (var (key, value) in ProgramEnvironment(psi.WorkingDirectory)) psi.Environment[key] = value;
-                psi.FileName = _tools.Setsid;
+                list.Add(_tools.Setsid);
                 list.Add(_tools.Setpriv);
                 if (_isRoot)
                 {
@@ -170,6 +198,29 @@ internal sealed partial class SandboxLauncher
         }
         return psi;
     }
+
+    /// <summary>The descriptor the seccomp filter is opened on for bwrap's <c>--seccomp</c>.</summary>
+    private const string SeccompFd = "9";
+
+    /// <summary>Exit code of the wrapper when it could not set the run up (the program never started).</summary>
+    internal const int WrapperFailure = 125;
+
+    /// <summary>Prefix of the wrapper's own error messages.</summary>
+    internal const string WrapperMarker = "r1sharp-sandbox:";
+
+    /// <summary>
+    /// The first process of every run (sh, as the host's user): $1 = the cgroup's procs file or "", $2 = the
+    /// seccomp filter or "", then the command. It joins the group before anything else runs, so every byte the run
+    /// allocates is charged there, and opens the filter on fd 9 (inherited through setpriv by bwrap, which reads and
+    /// closes it). .NET cannot hand a child extra descriptors; a shell redirection can. It inherits nothing else:
+    /// <see cref="ProcessSpawner"/> marks every descriptor above 2 close-on-exec before it starts a run.
+    /// </summary>
+    private static readonly string WrapperScript = $$"""
+        if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "{{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
+        if [ -n "$2" ]; then [ -r "$2" ] || { echo "{{WrapperMarker}} cannot read the seccomp filter $2" >&2; exit {{WrapperFailure}}; }; exec {{SeccompFd}}<"$2"; fi
+        shift 2
+        exec "$@"
+        """;
 
     /// <summary>
     /// Prepares a run folder for the backend: under rlimits only (as root) the folder is the program's writable
@@ -220,12 +271,25 @@ internal sealed partial class SandboxLauncher
         Sweep(slot);
     }
 
+    /// <summary>What the watchdog counts for one run (bytes).</summary>
+    /// <param name="Rss">Sum of the run's processes' VmRSS.</param>
+    /// <param name="Pss">Sum of their proportional set sizes (shared pages split), measured only when the total
+    /// with RSS exceeds the limit; otherwise equal to <paramref name="Rss"/>.</param>
+    /// <param name="Memfd">Pages held by the memfds (and other deleted tmpfs files) the processes have open, each
+    /// counted once.</param>
+    /// <param name="Tmpfs">Used space of the sandbox's private tmpfs (/tmp, /var/tmp, /dev/shm), namespaces only.</param>
+    internal readonly record struct RunMemory(long Rss, long Pss, long Memfd, long Tmpfs)
+    {
+        internal long Total => Pss + Memfd + Tmpfs;
+    }
+
     /// <summary>
-    /// Memory of the processes running under the slot's current uid: the sum of VmRSS, and — only when that sum
-    /// exceeds <paramref name="threshold"/> — the sum of Pss (which splits pages shared after fork); otherwise the
-    /// second value is the RSS sum too. Reads /proc; processes that vanish meanwhile are skipped.
+    /// Memory of the run in the slot (processes found by the slot's current uid, so as root only): resident sizes,
+    /// memfd pages and private tmpfs usage; proportional set sizes (smaps_rollup Pss, which split pages shared
+    /// after fork) only when the total with resident sizes exceeds <paramref name="threshold"/>. Reads /proc;
+    /// processes that vanish meanwhile are skipped.
     /// </summary>
-    internal (long Rss, long Pss) ResidentBytes(int slot, long threshold)
+    internal RunMemory MeasureRun(int slot, long threshold)
     {
         string uid = UidFor(slot).ToString(CultureInfo.InvariantCulture);
         var pids = new List<string>();
@@ -236,7 +300,7 @@ internal sealed partial class SandboxLauncher
             if (name.Length == 0 || !char.IsAsciiDigit(name[0])) continue;
             try
             {
-                long kb = -1;
+                long kb = 0;
                 bool ours = false;
                 foreach (var line in File.ReadLines(Path.Combine(dir, "status")))
                 {
@@ -251,16 +315,16 @@ internal sealed partial class SandboxLauncher
                         break;
                     }
                 }
-                if (ours && kb > 0)
-                {
-                    rss += kb << 10;
-                    pids.Add(dir);
-                }
+                if (!ours) continue;
+                rss += kb << 10;
+                pids.Add(dir);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
-        if (rss <= threshold) return (rss, rss);
+        long memfd = MemfdBytes(pids);
+        long tmpfs = Backend == SandboxBackend.RlimitsOnly ? 0 : PrivateTmpfsBytes(pids);
+        if (rss + memfd + tmpfs <= threshold) return new(rss, rss, memfd, tmpfs);
         long pss = 0;
         foreach (var dir in pids)
         {
@@ -272,7 +336,51 @@ internal sealed partial class SandboxLauncher
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
-        return (rss, pss);
+        return new(rss, pss, memfd, tmpfs);
+    }
+
+    /// <summary>Allocated bytes of the memfds (memfd_create) open in <paramref name="pids"/>, each once. (Files the
+    /// program made in its tmpfs, deleted or not, are counted by <see cref="PrivateTmpfsBytes"/>.)</summary>
+    private static long MemfdBytes(List<string> pids)
+    {
+        var seen = new HashSet<(ulong, ulong)>();
+        long total = 0;
+        foreach (var dir in pids)
+        {
+            try
+            {
+                foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(dir, "fd")))
+                {
+                    string? target = new FileInfo(fd).LinkTarget;
+                    if (target is null || !target.StartsWith("/memfd:", StringComparison.Ordinal)) continue;
+                    if (NativeMethods.Allocated(fd) is { } file && seen.Add((file.Device, file.Inode))) total += file.Bytes;
+                }
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return total;
+    }
+
+    /// <summary>Used bytes of the private tmpfs of the sandbox the processes live in, read through the root of one
+    /// of them that is in another mount namespace than ours (bwrap's outer process shares ours).</summary>
+    private static long PrivateTmpfsBytes(List<string> pids)
+    {
+        string ours = new FileInfo("/proc/self/ns/mnt").LinkTarget ?? "";
+        foreach (var dir in pids)
+        {
+            try
+            {
+                if (new FileInfo(Path.Combine(dir, "ns", "mnt")).LinkTarget is not { } ns || ns == ours) continue;
+                long total = 0;
+                foreach (var tmp in WorldWritable)
+                    total += NativeMethods.UsedBytes(Path.Combine(dir, "root") + tmp) ?? 0;
+                return total;
+            }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+        return 0;
     }
 
     private static long ParseKb(string line) =>

@@ -15,18 +15,24 @@ public sealed partial class RewardRegistry
     /// <remarks>
     /// Options of <c>code</c> (defaults in brackets): <c>language</c> [python] (when the tests name none),
     /// <c>tolerance</c> [exact] (compare numeric output tokens within this absolute and relative tolerance),
-    /// <c>time_limit</c> [4] seconds per test run, <c>memory_mb</c> [512], <c>workers</c> [one per core].
+    /// <c>time_limit</c> [4] seconds per test run, <c>memory_mb</c> [512], <c>workers</c> [one per core],
+    /// <c>allow_unsandboxed</c> [<paramref name="allowUnsandboxed"/>] (run programs with resource limits only where
+    /// Linux namespaces are unavailable — see <see cref="CodeSandboxOptions.AllowUnsandboxed"/>).
     /// The sandbox is created on first use of <c>code</c> (it probes the machine's isolation) and shared by every
     /// code reward of this registry with the same limits; creating it fails on machines that cannot run it
-    /// (not Linux, util-linux missing), with that reason in a <see cref="RewardConfigException"/>.
+    /// (not Linux, util-linux missing, no namespaces and no opt-in), with that reason in a
+    /// <see cref="RewardConfigException"/>.
     /// </remarks>
-    /// <param name="logger">Receives the sandbox's one-time isolation warnings.</param>
+    /// <param name="logger">Receives the sandbox's warnings (an allowed unsandboxed fallback, no seccomp filter);
+    /// without one they go to standard error.</param>
     /// <param name="grader">The answer grader of <c>accuracy</c>, <c>length</c> and <c>cosine</c> (a task's own, e.g. the embedded
     /// arithmetic task's); null: <see cref="MathGrader"/>.</param>
-    public static RewardRegistry CreateStandard(ILogger? logger = null, Func<string, string, bool?>? grader = null)
+    /// <param name="allowUnsandboxed">The default of the <c>code</c> option <c>allow_unsandboxed</c> (the CLI's
+    /// <c>--allow-unsandboxed</c>).</param>
+    public static RewardRegistry CreateStandard(ILogger? logger = null, Func<string, string, bool?>? grader = null, bool allowUnsandboxed = false)
     {
         var registry = CreateDefault(grader ?? MathGrader);
-        var sandboxes = new ConcurrentDictionary<(TimeSpan, int, int), Lazy<CodeSandbox>>();
+        var sandboxes = new ConcurrentDictionary<(TimeSpan, int, int, bool), Lazy<CodeSandbox>>();
         registry.Register("code", o =>
         {
             var language = o.GetString("language", "python");
@@ -40,12 +46,13 @@ public sealed partial class RewardRegistry
                 TimeLimit = TimeSpan.FromSeconds(o.GetDouble("time_limit", defaults.TimeLimit.TotalSeconds)),
                 MemoryMegabytes = o.GetInt("memory_mb", defaults.MemoryMegabytes),
                 Workers = o.GetInt("workers", defaults.Workers),
+                AllowUnsandboxed = o.GetBool("allow_unsandboxed", allowUnsandboxed),
             };
             CodeSandbox sandbox;
             try
             {
                 limits.Validate();
-                sandbox = sandboxes.GetOrAdd((limits.TimeLimit, limits.MemoryMegabytes, limits.Workers),
+                sandbox = sandboxes.GetOrAdd((limits.TimeLimit, limits.MemoryMegabytes, limits.Workers, limits.AllowUnsandboxed),
                     _ => new Lazy<CodeSandbox>(() => new CodeSandbox(limits, logger))).Value;
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException or PlatformNotSupportedException)

@@ -9,11 +9,13 @@ public class CodeRewardTests
     private const string DatasetSolution =
         "t=int(input())\nwhile(t):\n    n=int(input())\n    l=[]\n    for i in range(n):\n        l.append(list(map(int,input().split())))\n    m=[]\n    for i in l:\n        m.append((i[1]//(i[0]+1))*i[2])\n    res=max(m)\n    print(res)\n    t=t-1";
 
+    // Scoring logic, not isolation, is under test here: on a machine without namespaces it runs unsandboxed.
     private static readonly Lazy<CodeSandbox> SharedSandbox = new(() => new CodeSandbox(new CodeSandboxOptions
     {
         TimeLimit = TimeSpan.FromSeconds(3),
         Workers = 2,
-    }));
+        AllowUnsandboxed = true,
+    }, new ListLogger()));
 
     private static CodeReward Reward(CodeRewardOptions? options = null) => new(SharedSandbox.Value, options);
 

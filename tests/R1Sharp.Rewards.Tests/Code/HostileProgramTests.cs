@@ -12,6 +12,7 @@ namespace R1Sharp.Rewards.Tests.Code;
 /// (network, filesystem views) or where it would hurt the test host (signals when not root).
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(SandboxModes.TimingSensitive)]
 public class HostileProgramTests
 {
     private static (CodeReward Reward, CodeSandbox Sandbox) Create(string mode, Func<CodeSandboxOptions, CodeSandboxOptions>? tweak = null)

@@ -14,6 +14,10 @@ internal static class SandboxModes
 
     internal static readonly bool IsRoot = SandboxLauncherAccess.IsRoot;
 
+    /// <summary>The test collection of the classes whose runs are timed (throughput, time and memory limits that
+    /// must trip early) or load the machine (gigabyte memory bombs): one at a time, so they do not skew each other.</summary>
+    internal const string TimingSensitive = "sandbox: timed or heavy runs";
+
     /// <summary>The strongest backend here.</summary>
     internal static string Best =>
         SandboxLauncherAccess.Which("bwrap") is not null ? Bubblewrap : IsRoot ? Unshare : Rlimits;
@@ -57,8 +61,11 @@ internal static class SandboxModes
             Workers = 2,
             Isolation = mode == Rlimits ? IsolationMode.RlimitsOnly : IsolationMode.Namespaces,
             PreferBubblewrap = mode == Bubblewrap,
+            AllowUnsandboxed = mode == Rlimits,
         };
-        var sandbox = new CodeSandbox(tweak is null ? options : tweak(options));
+        var log = new ListLogger();
+        var sandbox = new CodeSandbox(tweak is null ? options : tweak(options), log);
+        if (mode == Rlimits) Assert.Contains(log.Warnings, w => w.Contains("UNSANDBOXED", StringComparison.Ordinal));
         var expected = mode switch
         {
             Bubblewrap => SandboxBackend.Bubblewrap,
@@ -76,6 +83,51 @@ internal static class SandboxLauncherAccess
     internal static bool IsRoot => SandboxLauncher.NativeMethods.geteuid() == 0;
 
     internal static string? Which(string name) => SandboxLauncher.Which(name);
+
+    internal static IReadOnlyList<string> EtcEntries => SandboxLauncher.EtcEntries;
+
+    /// <summary>True when the seccomp filter could be built here (x86_64 with libseccomp).</summary>
+    internal static bool SeccompAvailable => SandboxLauncher.Seccomp.Bpf is not null;
+
+    private static readonly Lazy<CgroupMemory?> Detected = new(() => CgroupMemory.Detect(null, out _));
+
+    /// <summary>True when this machine lets the sandbox make per-run memory cgroups.</summary>
+    internal static bool CgroupAvailable => Detected.Value is not null;
+
+    /// <summary>The folder per-run groups go in here, or null.</summary>
+    internal static string? DetectedCgroupParent => Detected.Value?.Parent;
+
+    internal static List<CgroupMemory.Mount> ParseMountinfo(string text) => CgroupMemory.ParseMountinfo(text);
+
+    internal static string? Map(CgroupMemory.Mount mount, string path) => CgroupMemory.Map(mount, path);
+
+    internal static Dictionary<string, string> ParseProcCgroup(string text) => CgroupMemory.ParseProcCgroup(text);
+}
+
+/// <summary>Collects what a sandbox logs.</summary>
+internal sealed class ListLogger : Microsoft.Extensions.Logging.ILogger
+{
+    private readonly List<(Microsoft.Extensions.Logging.LogLevel Level, string Message)> _entries = [];
+
+    internal IReadOnlyList<string> Warnings
+    {
+        get { lock (_entries) return _entries.Where(e => e.Level == Microsoft.Extensions.Logging.LogLevel.Warning).Select(e => e.Message).ToList(); }
+    }
+
+    internal IReadOnlyList<string> All
+    {
+        get { lock (_entries) return _entries.Select(e => e.Message).ToList(); }
+    }
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+        Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (_entries) _entries.Add((logLevel, formatter(state, exception)));
+    }
 }
 
 internal static class ResultAssert

@@ -9,6 +9,7 @@ namespace R1Sharp.Rewards.Tests.Code;
 /// loose bound (the machine is shared); set R1SHARP_CODE_BENCH=1 for the real measurement:
 /// <code>R1SHARP_CODE_BENCH=1 dotnet test tests/R1Sharp.Rewards.Tests -c Release --filter SandboxThroughput --logger "console;verbosity=detailed"</code>
 /// </summary>
+[Collection(SandboxModes.TimingSensitive)]
 public class SandboxThroughputTests(ITestOutputHelper output)
 {
     private static readonly bool Bench = Environment.GetEnvironmentVariable("R1SHARP_CODE_BENCH") == "1";
