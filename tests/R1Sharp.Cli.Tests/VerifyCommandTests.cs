@@ -8,7 +8,7 @@ public class VerifyCommandTests
     private static string Verify(params string[] args) => CliRunner.Ok(["verify", .. args]).Stdout.Trim();
 
     [Fact]
-    public void Math_Verify_options_are_flags()
+    public void Math_verify_options_are_flags()
     {
         Assert.Equal("false", Verify("--gold", "\\frac13", "--prediction", "0.33"));
         Assert.Equal("true", Verify("--gold", "\\frac13", "--prediction", "0.33", "--precision", "2"));

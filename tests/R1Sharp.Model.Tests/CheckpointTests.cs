@@ -33,7 +33,7 @@ public class CheckpointTests
     [InlineData("qwen2-tiny")]
     [InlineData("llama3-tiny")]
     [InlineData("qwen3-tiny")]
-    public void SavedTensorsAreByteIdenticalToTheTransformersCheckpoint(string name)
+    public void Saved_tensors_are_byte_identical_to_the_transformers_checkpoint(string name)
     {
         using var tmp = new TempDir();
         using (var model = Checkpoint.Load(Fixture(name))) // stored dtype (bfloat16 for qwen3-tiny)
@@ -52,7 +52,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void ShardedSaveRoundTripsBitExactly()
+    public void Sharded_save_round_trips_bit_exactly()
     {
         using var tmp = new TempDir();
         using var model = Checkpoint.Load(Fixture("llama3-tiny"));
@@ -67,7 +67,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void DtypeOverrideConvertsAndSavesInTheNewDtype()
+    public void Dtype_override_converts_and_saves_in_the_new_dtype()
     {
         using var tmp = new TempDir();
         using var model = Checkpoint.Load(Fixture("qwen2-tiny"), ScalarType.BFloat16);
@@ -105,7 +105,7 @@ public class CheckpointTests
     static Exception LoadFails(string dir) => Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir));
 
     [Fact]
-    public void MissingTensorIsNamed()
+    public void Missing_tensor_is_named()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -116,7 +116,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void UnexpectedTensorIsNamedWithItsFile()
+    public void Unexpected_tensor_is_named_with_its_file()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -138,7 +138,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void ShapeMismatchNamesTensorAndBothShapes()
+    public void Shape_mismatch_names_tensor_and_both_shapes()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -152,7 +152,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void NonFloatDtypeIsRejected()
+    public void Non_float_dtype_is_rejected()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -164,7 +164,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void TruncatedFileIsDetectedBeforeReading()
+    public void Truncated_file_is_detected_before_reading()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -190,7 +190,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void UnknownArchitectureIsReported()
+    public void Unknown_architecture_is_reported()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp);
@@ -203,7 +203,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void ShardListedInIndexButMissingIsReported()
+    public void Shard_listed_in_index_but_missing_is_reported()
     {
         using var tmp = new TempDir();
         var dir = CopyFixture(tmp, "llama3-tiny");
@@ -213,7 +213,7 @@ public class CheckpointTests
     }
 
     [Fact]
-    public void FailedSaveLeavesTheExistingCheckpointIntact()
+    public void Failed_save_leaves_the_existing_checkpoint_intact()
     {
         using var tmp = new TempDir();
         using var model = Checkpoint.Load(Fixture("qwen2-tiny"));

@@ -40,7 +40,7 @@ public class HfFixtureTests
     }
 
     [Theory, MemberData(nameof(Models))]
-    public void HfFixture_LogitsMatchTransformersWithin1e4(string name)
+    public void Hf_fixture_logits_match_transformers_within1e4(string name)
     {
         using var scope = NewDisposeScope();
         var c = ReadCase(name);
@@ -54,7 +54,7 @@ public class HfFixtureTests
     }
 
     [Theory, MemberData(nameof(Models))]
-    public void HfFixture_GreedyContinuationIsIdentical_WithAndWithoutCache(string name)
+    public void Hf_fixture_greedy_continuation_is_identical_with_and_without_cache(string name)
     {
         using var scope = NewDisposeScope();
         var c = ReadCase(name);

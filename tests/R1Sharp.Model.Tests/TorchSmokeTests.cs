@@ -7,7 +7,7 @@ namespace R1Sharp.Model.Tests;
 public class TorchSmokeTests
 {
     [Fact]
-    public void TensorOperationAndBackwardRun()
+    public void Tensor_operation_and_backward_run()
     {
         using var scope = NewDisposeScope();
         var x = tensor(new float[] { 1f, -2f, 3f }, requires_grad: true);
@@ -18,7 +18,7 @@ public class TorchSmokeTests
     }
 
     [Fact]
-    public void MatmulMatchesHandComputedProduct()
+    public void Matmul_matches_hand_computed_product()
     {
         using var scope = NewDisposeScope();
         var a = tensor(new float[,] { { 1, 2 }, { 3, 4 } });

@@ -17,7 +17,7 @@ namespace R1Sharp.Recipes.Tests;
 public class DistillTests
 {
     [Fact]
-    public void ScaledForwardKlMatchesHandComputedValues()
+    public void Scaled_forward_kl_matches_hand_computed_values()
     {
         using var scope = NewDisposeScope();
         // Teacher logits (ln 3, 0) → p_T = (3/4, 1/4); student (0, 0) → p_S = (1/2, 1/2).
@@ -37,7 +37,7 @@ public class DistillTests
     }
 
     [Fact]
-    public void KlGradientIsTauTimesTheDifferenceOfTheSoftenedDistributions()
+    public void Kl_gradient_is_tau_times_the_difference_of_the_softened_distributions()
     {
         using var scope = NewDisposeScope();
         var student = tensor(new float[] { 0.5f, -1, 2, 0, 1, 1 }, [2, 3]).requires_grad_(true);
@@ -57,7 +57,7 @@ public class DistillTests
     }
 
     [Fact]
-    public void TeacherEqualToTheStudentAddsNoLossAndNoGradient()
+    public void Teacher_equal_to_the_student_adds_no_loss_and_no_gradient()
     {
         using var scope = NewDisposeScope();
         using var student = Checkpoint.Load(TinyModels.Path);
@@ -112,7 +112,7 @@ public class DistillTests
     }
 
     [Fact]
-    public void LogitDistillationRefusesTokenizersThatDiffer()
+    public void Logit_distillation_refuses_tokenizers_that_differ()
     {
         using var dir = new TempDir();
         string student = OtherModel(dir, "student", tokenizerFrom: null);
@@ -130,7 +130,7 @@ public class DistillTests
     }
 
     [Fact]
-    public void StudentLearnsFromTheTeachersSamplesAndLogits()
+    public void Student_learns_from_the_teachers_samples_and_logits()
     {
         using var dir = new TempDir();
         // Same tokenizer, a smaller student whose embedding has 8 padding rows more than the teacher's (as Qwen2.5 sizes differ).

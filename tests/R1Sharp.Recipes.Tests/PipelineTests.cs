@@ -13,7 +13,7 @@ public class PipelineTests
         new("p1", "Compute 7 + 8 - 6", "prompt", new Dictionary<string, string> { ["answer"] = answer, ["language"] = language });
 
     [Fact]
-    public void A_correct_worked_R1_Zero_sample_is_rewritten_in_the_readable_format()
+    public void A_correct_worked_r1_zero_sample_is_rewritten_in_the_readable_format()
     {
         string completion = "<think> First, 7 + 8 = 15.\nThen 15 - 6 = 9.\nSo the answer is 9. </think> <answer> 9 </answer>";
         Assert.Equal("<think>\nFirst, 7 + 8 = 15.\nThen 15 - 6 = 9.\n</think>\nThe answer is \\boxed{9}.",

@@ -17,7 +17,7 @@ public class PretrainRecipeTests
     };
 
     [Fact]
-    public void TrainsATokenizerAndAModel_LossFalls_AndSavesAHuggingFaceFolder()
+    public void Trains_a_tokenizer_and_a_model_loss_falls_and_saves_a_hugging_face_folder()
     {
         using var tmp = new TempDir();
         var result = PretrainRecipe.Run(Small with { Steps = 12 }, tmp.Path, RunSettings.Quiet());
@@ -33,7 +33,7 @@ public class PretrainRecipeTests
     }
 
     [Fact]
-    public void PhraseTokenizer_SplitsAPromptAsInsideADocument()
+    public void Phrase_tokenizer_splits_a_prompt_as_inside_a_document()
     {
         // A prompt ending in "Assistant:" must tokenize as the same prefix of "… Assistant: <think> …".
         using var tmp = new TempDir();
@@ -46,7 +46,7 @@ public class PretrainRecipeTests
     }
 
     [Fact]
-    public void InterruptedAndResumedRunEndsWithTheSameWeights()
+    public void Interrupted_and_resumed_run_ends_with_the_same_weights()
     {
         using var tmp = new TempDir();
         PretrainRecipe.Run(Small, tmp.Sub("straight"), RunSettings.Quiet());

@@ -25,7 +25,7 @@ public class ReferenceTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void PackedAndPaddedLossAndGradientNormMatchTheReference(bool packed)
+    public void Packed_and_padded_loss_and_gradient_norm_match_the_reference(bool packed)
     {
         using var scope = NewDisposeScope();
         using var model = Checkpoint.Load(Checkpoint_);
@@ -48,7 +48,7 @@ public class ReferenceTests
     }
 
     [Fact]
-    public void RewardModelScoresAndBradleyTerryLossMatchTheReference()
+    public void Reward_model_scores_and_bradley_terry_loss_match_the_reference()
     {
         using var scope = NewDisposeScope();
         using var scorer = Checkpoint.LoadScorer(Checkpoint_);

@@ -21,21 +21,21 @@ public class RejectionSamplingTests
         MaxParagraphChars: 0, DropCodeBlocks: false, MinRepetitionPenalty: 0, Dedupe: false, MaxPerPrompt: 0);
 
     [Fact]
-    public void DefaultFiltersKeepAReadableCorrectChain()
+    public void Default_filters_keep_a_readable_correct_chain()
     {
         Assert.Null(new RejectionFilter().Reject(Sample(Good), "en"));
         Assert.Equal([null], new RejectionFilter().Judge([Sample(Good)], "en"));
     }
 
     [Fact]
-    public void TruncatedSamplesAreDropped()
+    public void Truncated_samples_are_dropped()
     {
         Assert.Equal(DropReasons.Truncated, (Off with { DropTruncated = true }).Reject(Sample(Good, truncated: true), "en"));
         Assert.Null((Off with { DropTruncated = true }).Reject(Sample(Good), "en"));
     }
 
     [Fact]
-    public void OnlyVerifiedCorrectSamplesPass()
+    public void Only_verified_correct_samples_pass()
     {
         var f = Off with { CorrectnessReward = "accuracy" };
         Assert.Null(f.Reject(Sample(Good, accuracy: 1.0), "en"));
@@ -45,7 +45,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void TheFormatRewardMustBeOne()
+    public void The_format_reward_must_be_one()
     {
         var f = Off with { FormatReward = "cold_start_format" };
         Assert.Equal(DropReasons.Format, f.Reject(Sample(Good, format: 0.0), "en"));
@@ -54,7 +54,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void ChainsThatMixLanguagesAreDropped()
+    public void Chains_that_mix_languages_are_dropped()
     {
         // The chain of thought switches to French; the summary's language does not count (R1's reward reads the CoT).
         const string mixed = "<think>\nFirst, 7 + 8 = 15.\nEnsuite, 15 - 6 = 9.\nLa réponse est donc 9.\n</think>\nThe answer is \\boxed{9}.";
@@ -71,7 +71,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void CodeBlocksAreDropped()
+    public void Code_blocks_are_dropped()
     {
         const string code = "<think>\nLet me compute it.\n```python\nprint(7 + 8 - 6)\n```\n</think>\nThe answer is \\boxed{9}.";
         Assert.True(RejectionFilter.HasCodeBlock(code));
@@ -80,7 +80,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void OverLongParagraphsAreDropped()
+    public void Over_long_paragraphs_are_dropped()
     {
         string forty = new('a', 40), sixty = new('b', 60);
         Assert.Equal(40, RejectionFilter.LongestParagraph($"{forty}\n\n{forty}"));
@@ -92,7 +92,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void RepetitiveSamplesAreDropped()
+    public void Repetitive_samples_are_dropped()
     {
         // 9 words, 7 trigrams, 3 distinct: penalty = −(1 − 3/7) = −4/7 (open-r1's repetition_penalty_reward).
         Assert.Equal(-4.0 / 7.0, RejectionFilter.RepetitionPenalty("a b c a b c a b c", "en"), 12);
@@ -104,14 +104,14 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void IdenticalCompletionsOfAPromptAreKeptOnce()
+    public void Identical_completions_of_a_prompt_are_kept_once()
     {
         var verdicts = (Off with { Dedupe = true }).Judge([Sample(Good, 0), Sample(Good + "\n", 1), Sample(Good.Replace("9", "8"), 2)], "en");
         Assert.Equal([null, DropReasons.Duplicate, null], verdicts);
     }
 
     [Fact]
-    public void AtMostMaxPerPromptAreKeptInSampleOrder()
+    public void At_most_max_per_prompt_are_kept_in_sample_order()
     {
         var samples = new[] { Sample(Good + " c", 2), Sample(Good + " a", 0), Sample(Good + " b", 1) };
         Assert.Equal([DropReasons.PerPromptCap, null, null], (Off with { MaxPerPrompt = 2 }).Judge(samples, "en"));
@@ -119,7 +119,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void ASampleIsCountedUnderTheFirstRuleThatRejectsIt()
+    public void A_sample_is_counted_under_the_first_rule_that_rejects_it()
     {
         var f = new RejectionFilter(MaxPerPrompt: 1);
         var samples = new[]
@@ -140,7 +140,7 @@ public class RejectionSamplingTests
     [Theory]
     [InlineData("jsonl")]
     [InlineData("parquet")]
-    public void DataFilesKeepProvenanceAndLoadAsSftData(string format)
+    public void Data_files_keep_provenance_and_load_as_sft_data(string format)
     {
         using var dir = new TempDir();
         string path = dir.Sub("data." + format);
@@ -182,7 +182,7 @@ public class RejectionSamplingTests
     static int Lines(string path) => File.ReadAllLines(path).Count(l => l.Length > 0);
 
     [Fact]
-    public void RunOnATinyModelCountsEverySampleOnceAndWritesProvenance()
+    public void Run_on_a_tiny_model_counts_every_sample_once_and_writes_provenance()
     {
         using var dir = new TempDir();
         var messages = new List<string>();
@@ -221,7 +221,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void ResumeReusesSamplesAndReappliesTheFilters()
+    public void Resume_reuses_samples_and_reapplies_the_filters()
     {
         using var dir = new TempDir();
         string output = dir.Sub("run");
@@ -259,7 +259,7 @@ public class RejectionSamplingTests
     }
 
     [Fact]
-    public void OptionsAreCheckedByName()
+    public void Options_are_checked_by_name()
     {
         static string Problems(RejectionSamplingOptions o) => string.Join("\n", ConfigBinder.Validate(o, "sample"));
         Assert.Contains("sample.samples", Problems(Tiny with { Samples = 0 }));

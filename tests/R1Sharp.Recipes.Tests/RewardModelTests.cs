@@ -44,7 +44,7 @@ public sealed class TrainedRewardModel : IDisposable
 public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<TrainedRewardModel>
 {
     [Fact]
-    public void BradleyTerryLossAndGradientMatchHandComputedValues()
+    public void Bradley_terry_loss_and_gradient_match_hand_computed_values()
     {
         using var scope = NewDisposeScope();
         var chosen = tensor(new[] { 1.0f, 0.5f, -0.2f }).requires_grad_();
@@ -70,7 +70,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void PairwiseAccuracyRisesOnSeparablePairs()
+    public void Pairwise_accuracy_rises_on_separable_pairs()
     {
         var first = trained.Metrics[0];
         Assert.True(Math.Abs(first["loss"]!.GetValue<double>() - Math.Log(2)) < 0.15, $"a new head starts near log 2: {first["loss"]}");
@@ -82,7 +82,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void SavedRewardModelUsesTheTransformersSequenceClassificationLayout()
+    public void Saved_reward_model_uses_the_transformers_sequence_classification_layout()
     {
         var dir = trained.Result.ModelDirectory;
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
@@ -112,7 +112,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void ScoreIsTheHeadOnTheLastRealTokenOfEachRightPaddedRow()
+    public void Score_is_the_head_on_the_last_real_token_of_each_right_padded_row()
     {
         // Reference: the causal LM's hidden states (checked against transformers' logits in R1Sharp.Model.Tests), row by row.
         using var scope = NewDisposeScope();
@@ -133,7 +133,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void RewardModelRewardScoresABatchInOrder()
+    public void Reward_model_reward_scores_a_batch_in_order()
     {
         using var reward = RewardModelReward.Load(trained.Result.ModelDirectory, "politeness", batchSize: 2);
         var inputs = trained.Eval.Take(3).SelectMany(p => new[]
@@ -168,7 +168,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void InterruptedAndResumedRunEndsWithTheSameWeights()
+    public void Interrupted_and_resumed_run_ends_with_the_same_weights()
     {
         using var tmp = new TempDir();
         var pairs = EmbeddedTask.PreferencePairs(24, seed: 9).Select(p => new PreferenceRecord(p.Prompt, p.Chosen, p.Rejected, 0.25, p.Id)).ToList();
@@ -189,7 +189,7 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
     }
 
     [Fact]
-    public void GrpoTrainsWithTheRewardModelAsARewardFunction()
+    public void Grpo_trains_with_the_reward_model_as_a_reward_function()
     {
         using var tmp = new TempDir();
         using var helpfulness = RewardModelReward.Load(trained.Result.ModelDirectory, "helpfulness", RewardScope.Summary);

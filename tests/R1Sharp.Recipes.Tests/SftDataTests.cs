@@ -22,7 +22,7 @@ public class SftDataTests
     // ---- packing ----
 
     [Fact]
-    public void BestFitDecreasingPutsEachSequenceInTheTightestRow()
+    public void Best_fit_decreasing_puts_each_sequence_in_the_tightest_row()
     {
         // Sorted 5, 4, 3, 3, 2, 1 into rows of 8: 5 → new row A (3 free); 4 → new row B (4 free); 3 → A (exact fit,
         // 0 free); 3 → B (1 free); 2 → fits nowhere, new row C (6 free); 1 → B, the tightest row that holds it.
@@ -32,7 +32,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void PackedRowsHaveBlockDiagonalMasksPositionsFromZeroAndTargetsWithinEachSequence()
+    public void Packed_rows_have_block_diagonal_masks_positions_from_zero_and_targets_within_each_sequence()
     {
         var a = new TokenSequence([10, 11, 12], [false, true, true]);
         var b = new TokenSequence([20, 21], [false, true]);
@@ -55,7 +55,7 @@ public class SftDataTests
     // ---- templates and masks ----
 
     [Fact]
-    public void PlainTemplateTrainsOnTheCompletionAndEosOnly()
+    public void Plain_template_trains_on_the_completion_and_eos_only()
     {
         var tokenizer = Qwen3.Value;
         var s = new SftEncoder(tokenizer, SftEncoder.Plain).Encode(SftRecord.FromPair("User: What is 2 + 2?\nAssistant:", " <think>\n2 + 2 = 4\n</think>\n4"));
@@ -69,7 +69,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void R1ZeroPresetFillsThePromptIntoThePapersTemplate()
+    public void R1_zero_preset_fills_the_prompt_into_the_papers_template()
     {
         var tokenizer = Qwen3.Value;
         var s = new SftEncoder(tokenizer, "r1-zero").Encode(SftRecord.FromPair("What is 2 + 2?", " <think> 4 </think> <answer> 4 </answer>"));
@@ -94,7 +94,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void ChatTemplateTrainsOnlyTheAssistantTurnsOfTheQwen3Template()
+    public void Chat_template_trains_only_the_assistant_turns_of_the_qwen3_template()
     {
         // Expected text written out from the Qwen3 template: the history turn is shown without a think block, the final
         // turn (after the last user message) with an empty one; role headers and the newline after <|im_end|> are not targets.
@@ -119,7 +119,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void ConversationsNeedTheChatTemplateAndUnknownTemplatesAreNamed()
+    public void Conversations_need_the_chat_template_and_unknown_templates_are_named()
     {
         var tokenizer = Qwen3.Value;
         var e = Assert.Throws<InvalidDataException>(() => new SftEncoder(tokenizer, SftEncoder.Plain)
@@ -138,7 +138,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void SftRowsLoadFromJsonlInBothShapes()
+    public void Sft_rows_load_from_jsonl_in_both_shapes()
     {
         using var tmp = new TempDir();
         var path = Write(tmp, "sft.jsonl",
@@ -171,7 +171,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void BadDataStopsTheRecipeBeforeAnyOutputIsWritten()
+    public void Bad_data_stops_the_recipe_before_any_output_is_written()
     {
         using var tmp = new TempDir();
         var path = Write(tmp, "bad.jsonl", """{"prompt": "ok", "completion": "fine"}""", """{"prompt": "no completion"}""");
@@ -198,7 +198,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public async Task ParquetRowsLoadWithMappedFieldsAndErrorsNameTheRow()
+    public async Task Parquet_rows_load_with_mapped_fields_and_errors_name_the_row()
     {
         using var tmp = new TempDir();
         var sft = tmp.Sub("sft.parquet");
@@ -228,7 +228,7 @@ public class SftDataTests
     [InlineData("""{"prompt": "p", "chosen": "a"}""", "rejected")]
     [InlineData("""{"prompt": "p", "chosen": "", "rejected": "b"}""", "chosen")]
     [InlineData("""{"prompt": "p", "chosen": "a", "rejected": "b", "margin": "big"}""", "margin")]
-    public void MalformedPreferenceRowNamesFileLineAndField(string row, string field)
+    public void Malformed_preference_row_names_file_line_and_field(string row, string field)
     {
         using var tmp = new TempDir();
         var path = Write(tmp, "pairs.jsonl", """{"prompt": "p", "chosen": "a", "rejected": "b", "margin": 0.5}""", row);

@@ -44,7 +44,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void PackedBatchGivesTheLossAndGradientOfTheExamplesRunOneByOne()
+    public void Packed_batch_gives_the_loss_and_gradient_of_the_examples_run_one_by_one()
     {
         using var scope = NewDisposeScope();
         using var model = Checkpoint.Load(TinyModels.Path);
@@ -81,7 +81,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void GradientAccumulationNormalisesByTheTargetTokensOfTheWholeStep()
+    public void Gradient_accumulation_normalises_by_the_target_tokens_of_the_whole_step()
     {
         // Same 4 rows (different numbers of target tokens): one batch of 4, or 2 micro-batches of 2. With a per-micro-batch
         // mean the two would differ; with Σ m·nll / N over the step they agree.
@@ -98,7 +98,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void OverfitsAHandfulOfExamplesAndLogsEveryMetric()
+    public void Overfits_a_handful_of_examples_and_logs_every_metric()
     {
         using var tmp = new TempDir();
         var data = ColdStart(6);
@@ -120,7 +120,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void InterruptedAndResumedRunEndsWithTheSameWeights()
+    public void Interrupted_and_resumed_run_ends_with_the_same_weights()
     {
         using var tmp = new TempDir();
         var data = ColdStart(10);
@@ -145,7 +145,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void Bfloat16TrainsWithFloat32MasterWeights()
+    public void Bfloat16_trains_with_float32_master_weights()
     {
         using var tmp = new TempDir();
         var data = ColdStart(6);
@@ -159,7 +159,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void MasterWeightsKeepUpdatesThatBfloat16WouldRoundAway()
+    public void Master_weights_keep_updates_that_bfloat16_would_round_away()
     {
         // A weight of 1.0 in bf16 moves only in steps of 2⁻⁷; 100 updates of 1e-4 vanish in bf16 but add up in the master.
         using var scope = NewDisposeScope();
@@ -181,7 +181,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void NativeTensorsStayFlatAcrossSteps()
+    public void Native_tensors_stay_flat_across_steps()
     {
         using var tmp = new TempDir();
         var live = new List<long>();
@@ -192,7 +192,7 @@ public class SftRecipeTests
     }
 
     [Fact]
-    public void RepeatedNonFiniteStepsStopTheRunAndKeepTheLastCheckpoint()
+    public void Repeated_non_finite_steps_stop_the_run_and_keep_the_last_checkpoint()
     {
         using var tmp = new TempDir();
         var lines = new List<string>();

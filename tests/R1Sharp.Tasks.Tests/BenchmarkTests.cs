@@ -10,7 +10,7 @@ public class BenchmarkTests
         "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: What is 2 + 3?. Assistant:";
 
     [Fact]
-    public void R1Zero_template_is_verbatim() => Assert.Equal(PaperPrompt, PromptTemplates.RenderR1Zero("What is 2 + 3?"));
+    public void R1_zero_template_is_verbatim() => Assert.Equal(PaperPrompt, PromptTemplates.RenderR1Zero("What is 2 + 3?"));
 
     [Fact]
     public void Math_instruction_is_appended() =>

@@ -51,7 +51,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Run_WritesResultsAndASummaryThatFollowsFromThem()
+    public async Task Run_writes_results_and_a_summary_that_follows_from_them()
     {
         using var backend = new LocalGenerationBackend(_model);
         var task = await EvalTasks.LoadAsync("gsm8k");
@@ -96,7 +96,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Run_Resumes_WithoutRegeneratingScoredProblems_AndRefusesOtherSettings()
+    public async Task Run_resumes_without_regenerating_scored_problems_and_refuses_other_settings()
     {
         var task = await EvalTasks.LoadAsync("gsm8k");
         using (var first = new Counting(new LocalGenerationBackend(_model)))
@@ -123,7 +123,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task JsonlFile_IsABenchmark_AndTemplatesShapeThePrompt()
+    public async Task Jsonl_file_is_a_benchmark_and_templates_shape_the_prompt()
     {
         string file = Path.Combine(_dir, "mine.jsonl");
         File.WriteAllLines(file, [
@@ -146,7 +146,7 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
-    public void EmbeddedArithmetic_InProcess_AsTheGrpoRecipeCallsIt()
+    public void Embedded_arithmetic_in_process_as_the_grpo_recipe_calls_it()
     {
         // The recipe holds a CausalLM and a tokenizer: it wraps them without giving up ownership.
         var policy = new LocalModel(_model.Model, _model.Tokenizer, chatTemplate: null, name: "policy");

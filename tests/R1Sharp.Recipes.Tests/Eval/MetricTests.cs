@@ -20,7 +20,7 @@ public class MetricTests
         Assert.Equal(expected, PassAtK.Estimate(n, c, k), 12);
 
     [Fact]
-    public void PassAtK_EqualsOneMinusTheBinomialRatio_ExactlyComputed()
+    public void Pass_at_k_equals_one_minus_the_binomial_ratio_exactly_computed()
     {
         for (int n = 1; n <= 64; n += 7)
             for (int c = 0; c <= n; c++)
@@ -39,7 +39,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void PassAtK_Curve_IsPowersOfTwoAndN()
+    public void Pass_at_k_curve_is_powers_of_two_and_n()
     {
         Assert.Equal([1, 2, 4, 8, 16], PassAtK.Curve(16));
         Assert.Equal([1, 2, 4, 8, 10], PassAtK.Curve(10));
@@ -49,7 +49,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void MajorityVote_MostVotesWin_TiesGoToTheEarliest_NoAnswerDoesNotVote()
+    public void Majority_vote_most_votes_win_ties_go_to_the_earliest_no_answer_does_not_vote()
     {
         static string Key(string a) => a.Trim();
         Assert.Equal(new MajorityVote.Winner("7", 1, 3), MajorityVote.Vote([null, "7", "5", " 7", "5", "7 "], Key));
@@ -59,7 +59,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void MajorityVote_GroupsEquivalentMathAnswers()
+    public void Majority_vote_groups_equivalent_math_answers()
     {
         var scorer = new ProblemScorer(Benchmarks.Math500());
         var example = Benchmarks.Math500().Examples.First(e => e.Field("answer") == "\\frac{14}{3}");
@@ -73,7 +73,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void Gsm8k_Correctness_Format_Answer()
+    public void Gsm8k_correctness_format_answer()
     {
         var task = Benchmarks.Gsm8k();
         var example = task.Examples[0]; // Janet's ducks: 18
@@ -90,7 +90,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void Countdown_CorrectWellFormedAndVotesOnTheEquation()
+    public void Countdown_correct_well_formed_and_votes_on_the_equation()
     {
         var task = CountdownTask.Generate(1, seed: 3);
         var example = task.Examples[0];
@@ -104,7 +104,7 @@ public class MetricTests
     }
 
     [Fact]
-    public void EmbeddedArithmetic_UsesItsGrader_FormatReward_AndLanguage()
+    public void Embedded_arithmetic_uses_its_grader_format_reward_and_language()
     {
         var task = EmbeddedTask.EvalTask(4, seed: 1);
         var example = task.Examples.First(e => e.Field("language") == "fr");

@@ -436,7 +436,7 @@ public class HardenedSandboxTests(Xunit.Abstractions.ITestOutputHelper output)
     // ---- no isolation: refused unless the user opts in ------------------------------------------------------
 
     [Fact]
-    public void RlimitsOnly_is_refused_without_the_opt_in()
+    public void Rlimits_only_is_refused_without_the_opt_in()
     {
         var e = Assert.Throws<SandboxUnavailableException>(() => new CodeSandbox(new CodeSandboxOptions { Isolation = IsolationMode.RlimitsOnly, Workers = 1 }));
         Assert.Contains("IsolationMode.RlimitsOnly", e.Message);

@@ -34,7 +34,7 @@ public class FormatRewardTests
     [InlineData("<think> a <think> b </think> <answer> 1 </answer>", 0.0)]
     [InlineData("<think> a </think> <answer> 1 </answer> <answer> 2 </answer>", 0.0)]
     [InlineData("<think> a </think>", 0.0)]
-    public void R1ZeroLoose_follows_template_spacing(string completion, double expected) =>
+    public void R1_zero_loose_follows_template_spacing(string completion, double expected) =>
         Assert.Equal(expected, One(new FormatReward(FormatPattern.R1ZeroLoose), In(completion)));
 
     [Theory]
@@ -48,7 +48,7 @@ public class FormatRewardTests
     [InlineData("<think>\nr\n</think>\n<think>\nS", 0.0)]
     [InlineData("x<think>\nr\n</think>\nS", 0.0)]
     [InlineData("<think> r </think> S", 0.0)]
-    public void ColdStart_is_reasoning_then_summary(string completion, double expected) =>
+    public void Cold_start_is_reasoning_then_summary(string completion, double expected) =>
         Assert.Equal(expected, One(new FormatReward(FormatPattern.ColdStart), In(completion)));
 
     [Fact]

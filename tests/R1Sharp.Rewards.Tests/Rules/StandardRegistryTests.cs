@@ -16,7 +16,7 @@ public class StandardRegistryTests
     }
 
     [Fact]
-    public void MathGrader_is_null_only_when_the_gold_cannot_be_judged()
+    public void Math_grader_is_null_only_when_the_gold_cannot_be_judged()
     {
         Assert.True(RewardRegistry.MathGrader("\\frac{1}{2}", "so \\boxed{0.5}"));
         Assert.False(RewardRegistry.MathGrader("\\frac{1}{2}", "so \\boxed{0.25}"));

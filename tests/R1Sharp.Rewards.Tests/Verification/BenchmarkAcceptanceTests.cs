@@ -23,7 +23,7 @@ public class BenchmarkAcceptanceTests(ITestOutputHelper output)
         File.ReadLines(DataFile(name)).Where(l => l.Length > 0).Select(l => JsonDocument.Parse(l).RootElement).ToList();
 
     [Fact]
-    public void EveryMath500ReferenceSolutionIsGradedCorrect()
+    public void Every_math500_reference_solution_is_graded_correct()
     {
         var rows = Rows("math500_test.jsonl");
         Assert.Equal(500, rows.Count);
@@ -39,7 +39,7 @@ public class BenchmarkAcceptanceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void EveryGsm8kReferenceSolutionIsGradedCorrect()
+    public void Every_gsm8k_reference_solution_is_graded_correct()
     {
         var rows = Rows("gsm8k_test.jsonl");
         Assert.Equal(1319, rows.Count);
@@ -62,7 +62,7 @@ public class BenchmarkAcceptanceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void SwappedMath500AnswersAreJudgedWrong()
+    public void Swapped_math500_answers_are_judged_wrong()
     {
         var answers = Rows("math500_test.jsonl").Select(r => r.GetProperty("answer").GetString()!).ToList();
         var normal = answers.Select(a => MathVerifier.Normalize(a) ?? a).ToList();

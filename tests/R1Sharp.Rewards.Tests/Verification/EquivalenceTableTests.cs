@@ -503,47 +503,47 @@ public class EquivalenceTableTests
         Assert.True(MathVerifier.Verify(gold, pred) == expected, $"Verify({gold}, {pred}) should be {expected}");
 
     [Theory, MemberData(nameof(Numbers))]
-    public void NumbersMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Numbers_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Fractions))]
-    public void FractionsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Fractions_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Percentages))]
-    public void PercentagesMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Percentages_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Radicals))]
-    public void RadicalsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Radicals_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Constants))]
-    public void ConstantsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Constants_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(UnitsTextDegreesDollars))]
-    public void UnitsTextDegreesAndDollarsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Units_text_degrees_and_dollars_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(IntervalsAndUnions))]
-    public void IntervalsAndUnionsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Intervals_and_unions_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(SetsTuplesAndLists))]
-    public void SetsTuplesAndListsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Sets_tuples_and_lists_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Matrices))]
-    public void MatricesMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Matrices_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(EquationsAndInequalities))]
-    public void EquationsAndInequalitiesMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Equations_and_inequalities_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Complex))]
-    public void ComplexNumbersMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Complex_numbers_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Expressions))]
-    public void ExpressionsMatch(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Expressions_match(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(Infinity))]
-    public void InfinityMatches(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Infinity_matches(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(NearMisses))]
-    public void NearMissesAreRejected(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Near_misses_are_rejected(string gold, string pred, bool expected) => Check(gold, pred, expected);
 
     [Theory, MemberData(nameof(LatexNoise))]
-    public void LatexNoiseIsIgnored(string gold, string pred, bool expected) => Check(gold, pred, expected);
+    public void Latex_noise_is_ignored(string gold, string pred, bool expected) => Check(gold, pred, expected);
 }

@@ -55,17 +55,17 @@ public class ExtractionTests
     [InlineData("")]
     [InlineData("No digits here at all.")]
     [InlineData("AZYUK2A")]
-    public void ReturnsNullWhenThereIsNoAnswer(string text) => Assert.Null(AnswerExtractor.Extract(text));
+    public void Returns_null_when_there_is_no_answer(string text) => Assert.Null(AnswerExtractor.Extract(text));
 
     [Fact]
-    public void LastNumberFallbackCanBeTurnedOff()
+    public void Last_number_fallback_can_be_turned_off()
     {
         Assert.Null(AnswerExtractor.Extract("We get 5 apples.", ExtractionOptions.WithoutFallback));
         Assert.Equal("5", AnswerExtractor.Extract("We get 5 apples.")!.Text);
     }
 
     [Fact]
-    public void RulePriorityFollowsTheOptions()
+    public void Rule_priority_follows_the_options()
     {
         const string text = "The final answer is 9999. Also \\boxed{1}";
         Assert.Equal(ExtractionRule.Boxed, AnswerExtractor.Extract(text)!.Rule);
@@ -76,7 +76,7 @@ public class ExtractionTests
     }
 
     [Fact]
-    public void GradeReportsRuleExtractionAndGoldForm()
+    public void Grade_reports_rule_extraction_and_gold_form()
     {
         var r = MathVerifier.Grade("\\dfrac{1}{2}", "We find $x = \\frac{2}{4}$, so the answer is \\boxed{0.5}.");
         Assert.True(r.Correct);

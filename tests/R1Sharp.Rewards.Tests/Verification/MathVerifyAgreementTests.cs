@@ -36,7 +36,7 @@ public class MathVerifyAgreementTests(ITestOutputHelper output)
     }
 
     [Theory, MemberData(nameof(Agreeing))]
-    public void AgreesWithMathVerify(string set, int index)
+    public void Agrees_with_math_verify(string set, int index)
     {
         var c = Case(set, index);
         Assert.True(AsAnswers(c) == c.Expected, $"{c.Source}: Verify(gold, prediction) should be {c.Expected}\ngold: {c.Gold}\nprediction: {c.Prediction}");
@@ -44,7 +44,7 @@ public class MathVerifyAgreementTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void TheDataCoverEachFixedDefect()
+    public void The_data_cover_each_fixed_defect()
     {
         var all = MathVerifyCases.Suite.Concat(MathVerifyCases.Checked).ToList();
         Assert.True(MathVerifyCases.Suite.Length >= 270, "Math-Verify's test cases");
@@ -60,7 +60,7 @@ public class MathVerifyAgreementTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AgreementRate()
+    public void Agreement_rate()
     {
         foreach (var (name, cases) in new[] { ("Math-Verify's test suite", MathVerifyCases.Suite), ("pairs checked by running Math-Verify", MathVerifyCases.Checked) })
         {

@@ -53,5 +53,5 @@ public class ParserTests
     [Theory]
     [InlineData("\\frac{")]
     [InlineData("\\zzz")]
-    public void UnreadableAnswersHaveNoNormalForm(string latex) => Assert.Null(MathVerifier.Normalize(latex));
+    public void Unreadable_answers_have_no_normal_form(string latex) => Assert.Null(MathVerifier.Normalize(latex));
 }

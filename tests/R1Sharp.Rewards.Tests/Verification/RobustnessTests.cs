@@ -15,7 +15,7 @@ public class RobustnessTests
     ];
 
     [Fact]
-    public void RandomInputNeverThrows()
+    public void Random_input_never_throws()
     {
         var rng = new Random(12345);
         for (var n = 0; n < 3000; n++)
@@ -54,7 +54,7 @@ public class RobustnessTests
     [InlineData("1000000!", "5")]
     [InlineData("\\sum_{k=1}^{1000000000} k", "1")]
     [InlineData("\\frac{\\frac{\\frac{\\frac{\\frac{\\frac{\\frac{\\frac{1}{2}}{2}}{2}}{2}}{2}}{2}}{2}}{2}", "1/256")]
-    public void HostileAnswersFinishQuickly(string gold, string pred)
+    public void Hostile_answers_finish_quickly(string gold, string pred)
     {
         var sw = Stopwatch.StartNew();
         _ = MathVerifier.Verify(gold, pred);
@@ -63,7 +63,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void LongChainsFinishQuickly()
+    public void Long_chains_finish_quickly()
     {
         var unions = string.Join(" \\cup ", Enumerable.Range(0, 800).Select(k => $"[{2 * k},{2 * k + 1}]"));
         var divisions = string.Join("/", Enumerable.Range(1, 1500).Select(k => k.ToString()));
@@ -78,7 +78,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void LongCompletionsAreScannedLinearly()
+    public void Long_completions_are_scanned_linearly()
     {
         var text = string.Concat(Enumerable.Repeat("so $x = 1$ and \\boxed{", 20000)) + string.Concat(Enumerable.Repeat("(", 50000));
         var openers = string.Concat(Enumerable.Repeat("\\( x \\[ y $", 30000));
@@ -91,7 +91,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void DeepNestingDoesNotOverflowTheStack()
+    public void Deep_nesting_does_not_overflow_the_stack()
     {
         var deep = new string('{', 20000) + "1" + new string('}', 20000);
         Assert.False(MathVerifier.Verify("2", deep));
@@ -100,7 +100,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void ATinyTimeoutJudgesWrongInsteadOfHanging()
+    public void A_tiny_timeout_judges_wrong_instead_of_hanging()
     {
         var options = new VerifyOptions { Timeout = TimeSpan.FromTicks(1) };
         var sw = Stopwatch.StartNew();
@@ -109,7 +109,7 @@ public class RobustnessTests
     }
 
     [Fact]
-    public void ParallelCallsAgreeWithSequentialOnes()
+    public void Parallel_calls_agree_with_sequential_ones()
     {
         (string Gold, string Pred)[] cases =
         [

@@ -67,14 +67,14 @@ public class TextAnswerTests
     };
 
     [Theory, MemberData(nameof(Cases))]
-    public void AnswersInsideTextMatch(string gold, string pred, bool expected) =>
+    public void Answers_inside_text_match(string gold, string pred, bool expected) =>
         Assert.True(MathVerifier.Verify(gold, pred) == expected, $"Verify({gold}, {pred}) should be {expected}");
 }
 
 public class OptionTests
 {
     [Fact]
-    public void FloatRoundingControlsDecimalComparisons()
+    public void Float_rounding_controls_decimal_comparisons()
     {
         Assert.False(MathVerifier.Verify("\\frac{1}{3}", "0.333"));
         Assert.True(MathVerifier.Verify("\\frac{1}{3}", "0.333", new VerifyOptions { FloatRounding = 3 }));
@@ -84,7 +84,7 @@ public class OptionTests
     }
 
     [Fact]
-    public void NonStrictModeMatchesVariablesByPosition()
+    public void Non_strict_mode_matches_variables_by_position()
     {
         Assert.False(MathVerifier.Verify("f(x)", "f(y)"));
         Assert.True(MathVerifier.Verify("f(x)", "f(y)", new VerifyOptions { StrictVariables = false }));
@@ -93,7 +93,7 @@ public class OptionTests
     }
 
     [Fact]
-    public void SetRelationComparisonIsAsymmetricByDefault()
+    public void Set_relation_comparison_is_asymmetric_by_default()
     {
         Assert.True(MathVerifier.Verify("-2 \\le x \\le 7", "x \\in [-2,7]"));
         Assert.False(MathVerifier.Verify("x \\in [-2,7]", "-2 \\le x \\le 7"));
@@ -102,7 +102,7 @@ public class OptionTests
     }
 
     [Fact]
-    public void PercentLeniencyCanBeTurnedOff()
+    public void Percent_leniency_can_be_turned_off()
     {
         var strict = new VerifyOptions { PercentMatchesBareNumber = false };
         Assert.False(MathVerifier.Verify("10", "10\\%", strict));
@@ -111,7 +111,7 @@ public class OptionTests
     }
 
     [Fact]
-    public void NormalizeGivesAReadableForm()
+    public void Normalize_gives_a_readable_form()
     {
         Assert.Equal("1/2", MathVerifier.Normalize("\\dfrac{1}{2}"));
         Assert.Equal("(3, pi/2)", MathVerifier.Normalize("\\left( 3, \\frac{\\pi}{2} \\right)"));

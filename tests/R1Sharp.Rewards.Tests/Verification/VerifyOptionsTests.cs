@@ -13,7 +13,7 @@ public class VerifyOptionsTests
     private static readonly RewardRegistry Standard = RewardRegistry.CreateStandard();
 
     [Fact]
-    public void DefaultsAreMathVerifys()
+    public void Defaults_are_math_verifys()
     {
         var d = VerifyOptions.Default;
         Assert.Equal(6, d.FloatRounding);
@@ -23,7 +23,7 @@ public class VerifyOptionsTests
     }
 
     [Fact]
-    public void OptionsAreSetFromTextByTheirMathVerifyNames()
+    public void Options_are_set_from_text_by_their_math_verify_names()
     {
         var o = VerifyOptions.Default.With("precision", "4").With("strict", "false").With("allow_set_relation_comp", "yes")
             .With("numeric_precision", "12").With("timeout", "0.5").With("percent_matches_bare_number", "0");
@@ -44,7 +44,7 @@ public class VerifyOptionsTests
     [InlineData("timeout", "-1", "option 'timeout' must be a number of seconds from 0 (no deadline) to 3600, got '-1'")]
     [InlineData("numeric_precision", "0", "option 'numeric_precision' must be an integer from 1 to 100, got '0'")]
     [InlineData("precison", "4", "unknown verify option 'precison'")]
-    public void BadValuesAreNamed(string name, string value, string message)
+    public void Bad_values_are_named(string name, string value, string message)
     {
         var e = Assert.Throws<ArgumentException>(() => VerifyOptions.Default.With(name, value));
         Assert.StartsWith(message, e.Message, StringComparison.Ordinal);
@@ -61,11 +61,11 @@ public class VerifyOptionsTests
     [InlineData("$\\pi$", "$3.14$", 3, false)]
     [InlineData("$\\sqrt{2}$", "$1.414$", 3, true)]
     [InlineData("$\\sqrt{2}$", "$1.414$", 4, false)]
-    public void PrecisionRoundsDecimalAnswers(string gold, string prediction, int precision, bool expected) =>
+    public void Precision_rounds_decimal_answers(string gold, string prediction, int precision, bool expected) =>
         Assert.Equal(expected, MathVerifier.Verify(gold, prediction, new VerifyOptions { FloatRounding = precision }));
 
     [Fact]
-    public void NumericPrecisionLoosensIrrationalComparisons()
+    public void Numeric_precision_loosens_irrational_comparisons()
     {
         // pi and sqrt(9.8696) differ by 7e-7: equal to 4 significant digits, not to 9.
         Assert.False(MathVerifier.Verify("\\pi", "\\sqrt{9.8696}"));
@@ -90,7 +90,7 @@ public class VerifyOptionsTests
         Assert.Equal(expected, MathVerifier.Verify(gold, prediction, new VerifyOptions { StrictVariables = strict }));
 
     [Fact]
-    public void NonStrictModeDoesNotRenameWordsOrSwapATuple()
+    public void Non_strict_mode_does_not_rename_words_or_swap_a_tuple()
     {
         var loose = new VerifyOptions { StrictVariables = false };
         Assert.False(MathVerifier.Verify("\\text{Evelyn}", "\\text{Briana}", loose));
@@ -123,7 +123,7 @@ public class VerifyOptionsTests
         Assert.Equal(expected, MathVerifier.Verify(gold, prediction));
 
     [Fact]
-    public void AccuracyRewardTakesMathVerifysOptions()
+    public void Accuracy_reward_takes_math_verifys_options()
     {
         var input = new RewardInput("Prompt", "so it is about \\boxed{0.33}", new Dictionary<string, string> { ["answer"] = "\\frac{1}{3}" });
         Assert.Equal(0.0, Standard.Create("accuracy").Score([input])[0]);
@@ -145,7 +145,7 @@ public class VerifyOptionsTests
     }
 
     [Fact]
-    public void BadRewardOptionsAreConfigErrorsNamingTheOption()
+    public void Bad_reward_options_are_config_errors_naming_the_option()
     {
         var e = Assert.Throws<RewardConfigException>(() => Standard.Create("accuracy", new Dictionary<string, string> { ["precision"] = "x" }));
         Assert.Equal("Reward 'accuracy': option 'precision' must be an integer from 0 to 15, got 'x'.", e.Message);
@@ -159,7 +159,7 @@ public class VerifyOptionsTests
     }
 
     [Fact]
-    public void MathGraderTakesOptions()
+    public void Math_grader_takes_options()
     {
         Assert.False(RewardRegistry.MathGrader("\\frac{1}{3}", "\\boxed{0.3333}"));
         Assert.True(RewardRegistry.MathGrader("\\frac{1}{3}", "\\boxed{0.3333}", new VerifyOptions { FloatRounding = 4 }));

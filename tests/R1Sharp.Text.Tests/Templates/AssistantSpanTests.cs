@@ -32,7 +32,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Qwen3SingleTurnKeepsReasoningAndEndOfTurnButNotHeaderOrNewline()
+    public void Qwen3_single_turn_keeps_reasoning_and_end_of_turn_but_not_header_or_newline()
     {
         var messages = new[] { User1, ChatMessage.Assistant("<think>\n12 * 7 = 84\n</think>\n\nThe answer is 84.") };
         var r = Qwen3.RenderWithSpans(messages);
@@ -44,7 +44,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Qwen3HistoryTurnsAreSpannedAsTheTemplateShowsThemWithoutReasoning()
+    public void Qwen3_history_turns_are_spanned_as_the_template_shows_them_without_reasoning()
     {
         var messages = new[]
         {
@@ -63,7 +63,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Qwen3EmptyThinkBlockIsPromptWhenThinkingIsOffAndGeneratedWhenOn()
+    public void Qwen3_empty_think_block_is_prompt_when_thinking_is_off_and_generated_when_on()
     {
         var messages = new[] { User1, ChatMessage.Assistant("84.") };
         const string text = "<|im_start|>user\nWhat is 12 * 7?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n84.<|im_end|>\n";
@@ -74,7 +74,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Qwen3ToolCallTurnWithEmptyContentIsTheCallAndEndOfTurn()
+    public void Qwen3_tool_call_turn_with_empty_content_is_the_call_and_end_of_turn()
     {
         var messages = new[]
         {
@@ -98,7 +98,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void DeepSeekV3TurnsEndWithEndOfSentence()
+    public void Deepseek_v3_turns_end_with_end_of_sentence()
     {
         var messages = new[] { ChatMessage.System("Be brief."), User1, ChatMessage.Assistant("84."), User2, ChatMessage.Assistant("21.") };
         var r = DeepSeekV3.RenderWithSpans(messages, addGenerationPrompt: true);
@@ -110,7 +110,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void DeepSeekV3ToolCallTurnWithNoneContent()
+    public void Deepseek_v3_tool_call_turn_with_none_content()
     {
         var messages = new[]
         {
@@ -136,7 +136,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Llama3BaseConfigAlwaysAppendsTheHeaderWhichIsNotPartOfTheTurn()
+    public void Llama3_base_config_always_appends_the_header_which_is_not_part_of_the_turn()
     {
         // Meta-Llama-3-8B's config ignores add_generation_prompt and always ends with the assistant header.
         var messages = new[] { User1, ChatMessage.Assistant(" 84. ") };
@@ -149,7 +149,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void Llama3InstructMultiTurn()
+    public void Llama3_instruct_multi_turn()
     {
         var messages = new[] { ChatMessage.System("Be brief."), User1, ChatMessage.Assistant("84."), User2, ChatMessage.Assistant("21.") };
         var r = Llama3Instruct.RenderWithSpans(messages);
@@ -162,7 +162,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void GenerationBlocksDefineTheSpansWhenPresent()
+    public void Generation_blocks_define_the_spans_when_present()
     {
         var t = ChatTemplate.Parse(
             "{% for m in messages %}{% if m.role == 'assistant' %}<a>{% generation %}{{ m.content }}</s>{% endgeneration %}\n" +
@@ -172,7 +172,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void ATurnThatCannotBeLocatedFailsNamingTheMessage()
+    public void A_turn_that_cannot_be_located_fails_naming_the_message()
     {
         // Every rendering starts with the message count, so no prefix rendering is a prefix of another.
         var t = ChatTemplate.Parse("{{ messages|length }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{% endfor %}");
@@ -181,7 +181,7 @@ public class AssistantSpanTests
     }
 
     [Fact]
-    public void SpansFeedTokenMask()
+    public void Spans_feed_token_mask()
     {
         var r = Llama3Instruct.RenderWithSpans([User1, ChatMessage.Assistant("84.")]);
         // A toy tokenizer: one token per character.
@@ -206,7 +206,7 @@ public class AssistantSpanTests
     /// think block when enable_thinking=false) and ends with the template's end-of-turn token.
     /// </summary>
     [Fact]
-    public void GoldenConversationsGetOneWellFormedSpanPerAssistantMessage()
+    public void Golden_conversations_get_one_well_formed_span_per_assistant_message()
     {
         foreach (var c in TemplateFixtures.ReadJsonl("tests/fixtures/templates/chat_goldens.jsonl"))
         {

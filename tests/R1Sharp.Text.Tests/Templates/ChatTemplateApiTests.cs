@@ -15,7 +15,7 @@ public class ChatTemplateApiTests(ITestOutputHelper output)
     private static readonly ChatTemplate Dump = ChatTemplate.Parse("{% for m in messages %}{{ m|tojson }}\n{% endfor %}{{ tools }}|{{ documents }}|{{ add_generation_prompt }}");
 
     [Fact]
-    public void MessagesBecomeDictsWithOnlyTheSetKeys()
+    public void Messages_become_dicts_with_only_the_set_keys()
     {
         var messages = new[]
         {
@@ -39,7 +39,7 @@ public class ChatTemplateApiTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void ExtraContextAcceptsClrAndJsonValues()
+    public void Extra_context_accepts_clr_and_json_values()
     {
         var t = ChatTemplate.Parse("{{ enable_thinking }} {{ tools|length }} {{ tools[0].function.name }} {{ n + 1 }} {{ d.k }} {{ j.a[1] }}");
         var extra = new Dictionary<string, object?>
@@ -54,14 +54,14 @@ public class ChatTemplateApiTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void StrftimeNowReadsTheTemplatesClock()
+    public void Strftime_now_reads_the_templates_clock()
     {
         var t = ChatTemplate.Parse("{{ strftime_now('%d %B %Y') }}").WithClock(JinjaGoldenTests.GoldenClock);
         Assert.Equal("26 July 2024", t.Render([], false));
     }
 
     [Fact]
-    public void ParseIsCachedPerSource()
+    public void Parse_is_cached_per_source()
     {
         const string source = "{{ messages|length }} cached";
         Assert.Same(ChatTemplate.Parse(source).Template, ChatTemplate.Parse(source).Template);
@@ -72,7 +72,7 @@ public class ChatTemplateApiTests(ITestOutputHelper output)
     /// render well under a millisecond once parsed. The best batch average is reported, as the machine is shared.
     /// </summary>
     [Fact]
-    public void TenTurnConversationRendersWellUnderAMillisecond()
+    public void Ten_turn_conversation_renders_well_under_a_millisecond()
     {
         var messages = new List<ChatMessage> { ChatMessage.System("You are a helpful assistant. Answer concisely.") };
         for (int i = 0; i < 10; i++)

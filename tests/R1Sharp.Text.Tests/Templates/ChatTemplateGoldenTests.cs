@@ -58,7 +58,7 @@ public class ChatTemplateGoldenTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void RendersLikeTransformers(string template, string name)
+    public void Renders_like_transformers(string template, string name)
     {
         var c = Case(template, name);
         var (chat, messages, gen, extra) = Load(c);
@@ -75,7 +75,7 @@ public class ChatTemplateGoldenTests
     [InlineData("deepseek-v3")]
     [InlineData("llama3")]
     [InlineData("qwen2_5")]
-    public void SpecialTokensComeFromTheTokenizerConfig(string template)
+    public void Special_tokens_come_from_the_tokenizer_config(string template)
     {
         var c = TemplateFixtures.ReadJsonl(Goldens).First(x => x.GetProperty("template").GetString() == template);
         var chat = ChatTemplate.FromTokenizerConfig(TemplateFixtures.Path(c.GetProperty("config").GetString()!.Split('/')));

@@ -27,7 +27,7 @@ public class JinjaGoldenTests
 
     [Theory]
     [MemberData(nameof(CaseNames))]
-    public void MatchesJinja2(string name)
+    public void Matches_jinja2(string name)
     {
         var c = Case(name);
         string source = c.GetProperty("template").GetString()!;

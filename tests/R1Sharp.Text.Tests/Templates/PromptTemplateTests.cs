@@ -5,7 +5,7 @@ namespace R1Sharp.Text.Tests.Templates;
 public class PromptTemplateTests
 {
     [Fact]
-    public void R1ZeroIsThePaperTemplateVerbatim()
+    public void R1_zero_is_the_paper_template_verbatim()
     {
         // DeepSeek-R1 paper, Table 1.
         const string expected =
@@ -14,14 +14,14 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void PlainQuestionAnswer()
+    public void Plain_question_answer()
     {
         Assert.Equal("Question: Compute \\boxed{x} for {prompt}-like braces\nAnswer:",
             PromptTemplate.Plain.Format("Compute \\boxed{x} for {prompt}-like braces"));
     }
 
     [Fact]
-    public void RegistryHasThePresetsAndRejectsUnknownNames()
+    public void Registry_has_the_presets_and_rejects_unknown_names()
     {
         Assert.Equal(["chat", "plain", "r1-zero"], PromptTemplate.Presets.Keys.Order());
         var ex = Assert.Throws<ArgumentException>(() => PromptTemplate.Get("r1"));
@@ -29,7 +29,7 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void ChatPresetUsesTheTokenizersTemplateWithGenerationPrompt()
+    public void Chat_preset_uses_the_tokenizers_template_with_generation_prompt()
     {
         var qwen3 = ChatTemplate.FromTokenizerConfig(TemplateFixtures.Path("tests", "fixtures", "tokenizers", "qwen3", "tokenizer_config.json"));
         Assert.Equal("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n2+3?<|im_end|>\n<|im_start|>assistant\n",
@@ -41,7 +41,7 @@ public class PromptTemplateTests
     }
 
     [Fact]
-    public void CustomTextTemplatesNeedThePlaceholder()
+    public void Custom_text_templates_need_the_placeholder()
     {
         Assert.Equal("Q: hi A:", PromptTemplate.FromText("qa", "Q: {prompt} A:").Render("hi"));
         Assert.Throws<ArgumentException>(() => PromptTemplate.FromText("bad", "no placeholder"));

@@ -18,7 +18,7 @@ public class TemplateErrorTests
     [InlineData("{{ 'unterminated }}", 1, 4, "unexpected end of string")]
     [InlineData("{# comment", 1, 1, "Missing end of comment tag")]
     [InlineData("{{ a ! b }}", 1, 6, "unexpected char '!'")]
-    public void SyntaxErrorsHaveLineAndColumn(string source, int line, int column, string message)
+    public void Syntax_errors_have_line_and_column(string source, int line, int column, string message)
     {
         var ex = Assert.Throws<TemplateSyntaxException>(() => ChatTemplate.Parse(source));
         Assert.Contains(message, ex.Message);
@@ -27,7 +27,7 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void RaiseExceptionCarriesTheTemplatesMessage()
+    public void Raise_exception_carries_the_templates_message()
     {
         var t = ChatTemplate.Parse(
             "{% for m in messages %}{% if (m['role'] == 'user') != (loop.index0 % 2 == 0) %}" +
@@ -38,7 +38,7 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void RuntimeErrorsSayWhatAndWhere()
+    public void Runtime_errors_say_what_and_where()
     {
         var t = ChatTemplate.Parse("{% for m in messages %}\n  {{ m.content + m.missing.deeper }}\n{% endfor %}");
         var ex = Assert.Throws<TemplateRuntimeException>(() => t.Render([ChatMessage.User("a")], false));
@@ -50,21 +50,21 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void ListsAndDictsCannotBeModified()
+    public void Lists_and_dicts_cannot_be_modified()
     {
         var ex = Assert.Throws<TemplateRuntimeException>(() => JinjaTemplate.Parse("{% set l = [1] %}{{ l.append(2) }}").Render(new Dictionary<string, object?>()));
         Assert.Contains("access to attribute 'append' of 'list' object is unsafe", ex.Message);
     }
 
     [Fact]
-    public void ContextCannotOverrideTheRenderArguments()
+    public void Context_cannot_override_the_render_arguments()
     {
         var t = ChatTemplate.Parse("{{ messages|length }}");
         Assert.Throws<ArgumentException>(() => t.Render([], false, new Dictionary<string, object?> { ["messages"] = new List<object?>() }));
     }
 
     [Fact]
-    public void BadToolCallsJsonNamesTheMessage()
+    public void Bad_tool_calls_json_names_the_message()
     {
         var t = ChatTemplate.Parse("{{ messages|length }}");
         var ex = Assert.Throws<ArgumentException>(() => t.Render([ChatMessage.User("a"), new ChatMessage("assistant", "") { ToolCallsJson = "[{" }], false));
@@ -73,7 +73,7 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void TokenizerConfigProblemsNameTheFileAndField()
+    public void Tokenizer_config_problems_name_the_file_and_field()
     {
         var noTemplate = Assert.Throws<FormatException>(() => ChatTemplate.FromTokenizerConfigJson("""{"eos_token": "</s>"}""", sourceName: "cfg.json"));
         Assert.Contains("cfg.json", noTemplate.Message);
@@ -85,7 +85,7 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void NamedTemplatesInAList()
+    public void Named_templates_in_a_list()
     {
         const string json = """{"chat_template": [{"name": "default", "template": "D{{ messages|length }}"}, {"name": "tool_use", "template": "T"}], "bos_token": {"content": "<s>", "lstrip": false}}""";
         Assert.Equal("D0", ChatTemplate.FromTokenizerConfigJson(json).Render([], false));
@@ -95,7 +95,7 @@ public class TemplateErrorTests
     }
 
     [Fact]
-    public void ChatTemplateJinjaFileTakesPriorityOverTheConfig()
+    public void Chat_template_jinja_file_takes_priority_over_the_config()
     {
         string dir = Directory.CreateTempSubdirectory("r1sharp-template-").FullName;
         try

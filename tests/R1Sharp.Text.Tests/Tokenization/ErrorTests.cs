@@ -10,7 +10,7 @@ public sealed class ErrorTests
         Assert.Throws<TokenizerFormatException>(() => HfTokenizer.FromJson(json.ToJsonString(), config));
 
     [Fact]
-    public void WordPiece_model_is_rejected_with_its_path()
+    public void Word_piece_model_is_rejected_with_its_path()
     {
         var json = SmallTokenizerJson.Tree();
         json["model"] = JsonNode.Parse("""{"type":"WordPiece","unk_token":"[UNK]","vocab":{"[UNK]":0}}""");
