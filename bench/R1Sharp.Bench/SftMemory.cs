@@ -2,7 +2,7 @@ using R1Sharp.Training.Runs;
 // Resident memory over a long SFT run (the recipe end to end, packed rows of 512, batch 8, on the 1m preset):
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps]
 // Prints the resident set every 10 steps. Native tensors per step are checked exactly by
-// tests/R1Sharp.Training.Tests (SftRecipeTests.Native_tensors_stay_flat_across_steps); this shows the process as a whole:
+// tests/R1Sharp.Recipes.Tests (SftRecipeTests.Native_tensors_stay_flat_across_steps); this shows the process as a whole:
 // it grows while the allocator warms up, then should stay level.
 using System.Diagnostics;
 using R1Sharp.Model;
