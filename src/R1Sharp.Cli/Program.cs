@@ -56,7 +56,14 @@ namespace R1Sharp.Cli
             if (parse.Action is ParseErrorAction && args.Length > 0)
             {
                 string command = CliErrors.CommandPath(parse);
-                foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {command}: {error.Message}");
+                var names = parse.CommandResult.Command.Options.SelectMany(o => o.Aliases.Append(o.Name)).Where(n => n.StartsWith("--", StringComparison.Ordinal)).ToList();
+                foreach (var error in parse.Errors)
+                {
+                    // An unknown flag: the nearest option's name, as a suggestion.
+                    var unknown = System.Text.RegularExpressions.Regex.Match(error.Message, "^Unrecognized command or argument '(--[^']+)'");
+                    string? hint = unknown.Success ? R1Sharp.Recipes.Config.ConfigNames.Closest(unknown.Groups[1].Value.Split('=')[0], names) : null;
+                    Console.Error.WriteLine($"error: {command}: {error.Message}{(hint is null ? "" : $" (did you mean {hint}?)")}");
+                }
                 Console.Error.WriteLine($"('{command} --help' lists the options)");
                 return 1;
             }

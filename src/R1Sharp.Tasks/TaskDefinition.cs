@@ -42,7 +42,7 @@ public sealed record TaskDefinition(
 {
     /// <summary>
     /// The answer grader of this task's accuracy-style rewards (<c>accuracy</c>, <c>length</c>, <c>cosine</c>):
-    /// (gold, completion) → correct?, null when it cannot judge. Null: Math-Verify's rules (<see cref="RewardRegistry.MathGrader"/>).
+    /// (gold, completion) → correct?, null when it cannot judge. Null: Math-Verify's rules (<see cref="RewardRegistry.MathGrader(string, string)"/>).
     /// </summary>
     public Func<string, string, bool?>? Grader { get; init; }
 

@@ -54,19 +54,22 @@ public sealed class ConfigFlags(string root, string setExamples = "--set learnin
         return string.Join(", ", examples);
     }
 
-    /// <summary>Adds the three options to <paramref name="command"/>.</summary>
-    public void AddTo(Command command)
+    /// <summary>Adds the options to <paramref name="command"/>: <c>--preset</c> only when <paramref name="hasPresets"/>.</summary>
+    public void AddTo(Command command, bool hasPresets = true)
     {
-        command.Options.Add(Preset);
+        if (hasPresets) command.Options.Add(Preset);
         command.Options.Add(Config);
         command.Options.Add(Set);
     }
 
-    /// <summary>The options: preset (or <paramref name="defaults"/>), then the file, then every <c>--set</c>, validated.</summary>
+    /// <summary>
+    /// The options: preset (or <paramref name="defaults"/>), then the file, then <paramref name="assignments"/> (the field flags
+    /// given, as <c>path=value</c>), then every <c>--set</c>; validated.
+    /// </summary>
     /// <exception cref="ConfigException">Every problem found, together (the CLI prints them and exits 1).</exception>
-    public T Resolve<T>(ParseResult parse, PresetRegistry presets, T defaults) where T : notnull
+    public T Resolve<T>(ParseResult parse, PresetRegistry presets, T defaults, IEnumerable<string>? assignments = null) where T : notnull
     {
-        var start = presets.GetOrDefault(parse.GetValue(Preset), defaults);
-        return ConfigBinder.Load(start, parse.GetValue(Config), parse.GetValue(Set) ?? [], root);
+        var start = presets.GetOrDefault(parse.CommandResult.Command.Options.Contains(Preset) ? parse.GetValue(Preset) : null, defaults);
+        return ConfigBinder.Load(start, parse.GetValue(Config), [.. assignments ?? [], .. parse.GetValue(Set) ?? []], root);
     }
 }

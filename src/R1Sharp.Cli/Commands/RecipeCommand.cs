@@ -25,14 +25,32 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
     };
     public Option<int?> Threads { get; } = Shared.Threads();
 
+    /// <summary>
+    /// Other spellings of fields, as TRL and the serving commands write them: each is accepted for the field it names
+    /// when the recipe has that field.
+    /// </summary>
+    static readonly Dictionary<string, string[]> Aliases = new()
+    {
+        ["sampling.max_new_tokens"] = ["max-completion-length", "max-tokens"],
+        ["sampling.temperature"] = ["temperature"],
+        ["sampling.top_p"] = ["top-p"],
+        ["generations"] = ["num-generations"],
+        ["iterations"] = ["num-iterations"],
+        ["epochs"] = ["num-train-epochs"],
+        ["batch_size"] = ["per-device-train-batch-size"],
+        ["max_length"] = ["max-seq-length"],
+    };
+
     public Command Build(Func<ParseResult, TOptions, string, RunSettings, int> run, params Option[] extra)
     {
         var command = new Command(name, description) { Output, Resume, Device, Dtype, Threads };
         foreach (var option in extra) command.Options.Add(option);
-        flags.AddTo(command);
+        flags.AddTo(command, RecipePresets.Registry.For<TOptions>().Count > 0);
+        var fields = FieldOptions(command);
         command.SetAction((r, ct) =>
         {
-            var options = flags.Resolve(r, RecipePresets.Registry, defaults);
+            var given = fields.Where(f => r.GetResult(f.Option) is { Implicit: false }).Select(f => $"{f.Path}={r.GetValue(f.Option)}");
+            var options = flags.Resolve(r, RecipePresets.Registry, defaults, given);
             var settings = new RunSettings(r.GetValue(Resume), ConsoleDisplay.Auto, null, ct)
             {
                 Device = Shared.ParseDevice(r.GetValue(Device)!), Dtype = Shared.ParseDtype(r.GetValue(Dtype)!),
@@ -46,5 +64,32 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
             return Task.FromResult(run(r, options, output, settings));
         });
         return command;
+    }
+
+    /// <summary>
+    /// One option per field of the record (<c>--learning-rate</c> or <c>--learning_rate</c>, <c>--sampling.temperature</c>),
+    /// described by the field's type, default and documentation comment; the value is YAML, as with <c>--set</c>. A field
+    /// whose flag the command already has (e.g. distill's <c>--teacher</c>) keeps the command's option.
+    /// </summary>
+    List<(string Path, Option<string> Option)> FieldOptions(Command command)
+    {
+        var taken = command.Options.SelectMany(o => o.Aliases.Append(o.Name)).ToHashSet(StringComparer.Ordinal);
+        var result = new List<(string, Option<string>)>();
+        foreach (var field in ConfigFields.Of(defaults))
+        {
+            string dashed = "--" + field.Path.Replace('_', '-');
+            var names = new[] { dashed, "--" + field.Path }.Concat((Aliases.GetValueOrDefault(field.Path) ?? []).Select(a => "--" + a))
+                .Distinct().Where(n => !taken.Contains(n)).ToList();
+            if (names.Count == 0 || !names.Contains(dashed)) continue;
+            var option = new Option<string>(names[0], [.. names.Skip(1)])
+            {
+                Description = $"{(field.Summary is null ? "" : field.Summary + " ")}({field.Type}; default {field.Default})",
+                HelpName = "value",
+            };
+            foreach (var n in names) taken.Add(n);
+            command.Options.Add(option);
+            result.Add((field.Path, option));
+        }
+        return result;
     }
 }

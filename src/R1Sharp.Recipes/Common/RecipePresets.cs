@@ -1,6 +1,5 @@
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Grpo;
-using R1Sharp.Recipes.Pretrain;
 using R1Sharp.Training.Losses.Grpo;
 using R1Sharp.Training.Optim;
 
@@ -47,7 +46,5 @@ public static class RecipePresets
             {
                 Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, ScaleRewards = AdvantageScaling.None,
                 LossType = LossType.DrGrpo,
-            })
-        .Add("embedded-base", "The CPU demo's base model: 0.9M parameters pretrained on the embedded arithmetic corpus (facts, direct answers, worked examples, textbook solutions)",
-            new PretrainOptions());
+            });
 }

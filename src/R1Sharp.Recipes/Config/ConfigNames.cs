@@ -51,7 +51,7 @@ public static class ConfigNames
     }
 
     /// <summary>The closest of <paramref name="candidates"/> to <paramref name="name"/>, when it is close enough to be a typo.</summary>
-    internal static string? Closest(string name, IEnumerable<string> candidates)
+    public static string? Closest(string name, IEnumerable<string> candidates)
     {
         string? best = null;
         int bestDistance = int.MaxValue;

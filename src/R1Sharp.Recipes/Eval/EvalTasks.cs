@@ -16,7 +16,7 @@ public static class EvalTasks
     /// newline and <paramref name="instruction"/> (none when null or empty). Countdown questions carry their own
     /// answer-format instruction, so it gets none.
     /// </summary>
-    /// <exception cref="DatasetFormatException">A malformed row (file, line, field).</exception>
+    /// <exception cref="R1Sharp.Data.DatasetFormatException">A malformed row (file, line, field).</exception>
     /// <exception cref="ArgumentException">Neither a benchmark name nor an existing file.</exception>
     public static Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default) =>
         Task.Run(() => Load(benchmarkOrFile, instruction, cancellationToken), cancellationToken);

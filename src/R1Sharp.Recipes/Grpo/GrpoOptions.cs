@@ -15,6 +15,7 @@ public sealed record GrpoOptions : IValidatableConfig
     // ---- task and rewards ----
     /// <summary><c>arithmetic</c> (the embedded task), <c>countdown</c>, or a data file of prompts with reference fields (JSONL, JSON, Parquet).</summary>
     public string Task { get; init; } = EmbeddedTask.Name;
+    /// <summary>Training prompts drawn from the task (the run cycles through them).</summary>
     [Range(1, int.MaxValue)]
     public int TrainPrompts { get; init; } = 4096;
     /// <summary>Problems of the embedded arithmetic task (ignored for other tasks).</summary>
@@ -26,6 +27,7 @@ public sealed record GrpoOptions : IValidatableConfig
     public IReadOnlyList<RewardSpec> Rewards { get; init; } = [new("accuracy"), new("r1_zero_format")];
 
     // ---- rollouts ----
+    /// <summary>Prompts per optimiser step; each gets G completions.</summary>
     [Range(1, int.MaxValue)]
     public int PromptsPerStep { get; init; } = 16;
     /// <summary>G, completions per prompt.</summary>
@@ -37,6 +39,7 @@ public sealed record GrpoOptions : IValidatableConfig
     // ---- objective ----
     /// <summary>How per-token losses are aggregated: grpo, bnpo, dapo or dr_grpo (docs/architecture.md). TRL's default is dapo (token-level, no length bias).</summary>
     public LossType LossType { get; init; } = LossType.Dapo;
+    /// <summary>How advantages are scaled: group (the group's std, GRPO), batch (the batch's std) or none (Dr. GRPO).</summary>
     public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
     /// <summary>KL coefficient β. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
     [Range(0.0, 100.0)]
@@ -55,6 +58,7 @@ public sealed record GrpoOptions : IValidatableConfig
     public int RefResetEvery { get; init; }
     /// <summary>DAPO dynamic sampling: drop groups whose rewards are all equal and sample more prompts to refill.</summary>
     public bool DynamicSampling { get; init; }
+    /// <summary>Dynamic sampling: most rounds of sampling per step before training on what is there.</summary>
     [Range(1, 1000)]
     public int MaxSamplingRounds { get; init; } = 3;
     /// <summary>DAPO: completions cut off by the length limit get no gradient.</summary>
@@ -67,6 +71,7 @@ public sealed record GrpoOptions : IValidatableConfig
     /// <summary>Completions per forward/backward pass (gradients accumulate over the batch).</summary>
     [Range(1, int.MaxValue)]
     public int MicroBatchSize { get; init; } = 32;
+    /// <summary>Optimiser steps (each on a fresh batch of rollouts).</summary>
     [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 100;
 
@@ -79,10 +84,13 @@ public sealed record GrpoOptions : IValidatableConfig
     public int EvalSamples { get; init; } = 8;
     /// <summary>DeepSeek-R1's evaluation protocol: temperature 0.6, top-p 0.95.</summary>
     public GenerationOptions EvalSampling { get; init; } = new() { MaxNewTokens = 128, Temperature = 0.6, TopP = 0.95 };
+    /// <summary>Log the metrics every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 1;
+    /// <summary>Save a resumable checkpoint every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 25;
+    /// <summary>Seed of the run: weights' randomness, the rollouts' and the evaluation's sampling.</summary>
     public long Seed { get; init; }
 
     public IEnumerable<(string Field, string Problem)> Validate()

@@ -56,12 +56,16 @@ public sealed record PretrainOptions
     /// R1-Zero format, textbook solutions (worked, no template), general exchanges; the five shares sum to 1.</summary>
     [Range(0.0, 1.0)]
     public double FactShare { get; init; } = 0.20;
+    /// <summary>Share of direct answers, without working.</summary>
     [Range(0.0, 1.0)]
     public double DirectShare { get; init; } = 0.35;
+    /// <summary>Share of worked examples in the R1-Zero format.</summary>
     [Range(0.0, 1.0)]
     public double WorkedShare { get; init; } = 0.15;
+    /// <summary>Share of textbook solutions: worked, outside the template.</summary>
     [Range(0.0, 1.0)]
     public double TextbookShare { get; init; } = 0.25;
+    /// <summary>Share of general exchanges (the words later stages fine-tune on); the five shares sum to 1.</summary>
     [Range(0.0, 1.0)]
     public double GeneralShare { get; init; } = 0.05;
     /// <summary>Share of direct answers that are wrong, as a careless writer's would be.</summary>
@@ -69,10 +73,13 @@ public sealed record PretrainOptions
     public double WrongDirectShare { get; init; } = 0.3;
     /// <summary>Embedded problems: operations, operand ranges, wording (expressions by default: a tiny model learns to copy them).</summary>
     public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
+    /// <summary>Tokens per training row.</summary>
     [Range(1, int.MaxValue)]
     public int SequenceLength { get; init; } = 256;
+    /// <summary>Rows per optimiser step.</summary>
     [Range(1, int.MaxValue)]
     public int BatchSize { get; init; } = 16;
+    /// <summary>Optimiser steps.</summary>
     [Range(1, int.MaxValue)]
     public int Steps { get; init; } = 1200;
     /// <summary>AdamW and its schedule: lr 3e-3 after 30 warm-up steps, cosine to a tenth, weight decay 0.1, β₂ 0.95 (nanoGPT's).</summary>
@@ -84,10 +91,13 @@ public sealed record PretrainOptions
     /// <summary>Share of packed rows held out for the evaluation loss.</summary>
     [Range(0.0, 0.5)]
     public double EvalShare { get; init; } = 0.01;
+    /// <summary>Log the metrics every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 10;
+    /// <summary>Save a resumable checkpoint every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 100;
+    /// <summary>Seed of the run: the corpus, the initial weights, the data order.</summary>
     public long Seed { get; init; }
 }
 

@@ -13,9 +13,13 @@ public sealed record RewardModelOptions
     /// <summary>Pairs drawn from the embedded set.</summary>
     [Range(1, 10_000_000)]
     public int DataPairs { get; init; } = 2000;
+    /// <summary>The column that holds the prompt.</summary>
     public string PromptField { get; init; } = "prompt";
+    /// <summary>The column that holds the preferred response.</summary>
     public string ChosenField { get; init; } = "chosen";
+    /// <summary>The column that holds the dispreferred response.</summary>
     public string RejectedField { get; init; } = "rejected";
+    /// <summary>The column that holds the optional margin.</summary>
     public string MarginField { get; init; } = "margin";
     /// <summary>Longest prompt + response kept, in tokens; longer pairs are dropped.</summary>
     [Range(1, 1 << 20)]
@@ -35,6 +39,7 @@ public sealed record RewardModelOptions
     /// <summary>Pairs per forward/backward pass (2 × BatchSize sequences).</summary>
     [Range(1, 1 << 16)]
     public int BatchSize { get; init; } = 8;
+    /// <summary>Micro-batches per optimiser step: the step sees batch_size × gradient_accumulation_steps pairs.</summary>
     [Range(1, 1 << 16)]
     public int GradientAccumulationSteps { get; init; } = 1;
     /// <summary>Passes over the pairs; InstructGPT trains its reward model for one epoch (more overfits). Used when MaxSteps is 0.</summary>
@@ -48,11 +53,15 @@ public sealed record RewardModelOptions
     public OptimizerOptions Optimizer { get; init; } = new() { LearningRate = 1e-5, WarmupRatio = 0.03 };
 
     // ---- evaluation, logging, checkpoints ----
+    /// <summary>Evaluation on the held-out pairs every N steps (0: only at the end).</summary>
     [Range(0, int.MaxValue)]
     public int EvalEvery { get; init; } = 100;
+    /// <summary>Log the metrics every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 10;
+    /// <summary>Save a resumable checkpoint every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 200;
+    /// <summary>Seed of the run: the new score head, the held-out split, the data order.</summary>
     public long Seed { get; init; }
 }

@@ -37,6 +37,7 @@ public sealed record RejectionSamplingOptions : IValidatableConfig
     public bool RequireCorrect { get; init; } = true;
     /// <summary>The reward that verifies the answer (added to the scored rewards when missing); <c>countdown</c> for that task.</summary>
     public string CorrectnessReward { get; init; } = "accuracy";
+    /// <summary>A response is correct when the correctness reward reaches this.</summary>
     [Range(-1e9, 1e9)]
     public double CorrectThreshold { get; init; } = 1.0;
     /// <summary>Keep only responses in the format (<see cref="FormatReward"/> = 1).</summary>
@@ -56,6 +57,7 @@ public sealed record RejectionSamplingOptions : IValidatableConfig
     /// <summary>Drop responses whose n-gram repetition penalty (open-r1's, in [−1, 0]: −share of repeated n-grams) is below this (0: off).</summary>
     [Range(-1.0, 0.0)]
     public double MinRepetitionPenalty { get; init; } = -0.3;
+    /// <summary>n of the n-grams the repetition filter counts.</summary>
     [Range(1, 64)]
     public int RepetitionNgram { get; init; } = 3;
     /// <summary>Drop responses cut off by the token limit.</summary>
@@ -82,6 +84,7 @@ public sealed record RejectionSamplingOptions : IValidatableConfig
     /// <summary>Log progress every N finished prompts.</summary>
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 32;
+    /// <summary>Seed of the run: the prompts drawn and the sampling.</summary>
     public long Seed { get; init; }
     /// <summary>Local model: rows (prompts × samples) decoded together.</summary>
     [Range(1, 1 << 16)]

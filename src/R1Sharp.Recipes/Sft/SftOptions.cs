@@ -16,8 +16,11 @@ public sealed record SftOptions
     /// <summary>Examples drawn from an embedded set.</summary>
     [Range(1, 10_000_000)]
     public int DataExamples { get; init; } = 2000;
+    /// <summary>The column that holds the prompt.</summary>
     public string PromptField { get; init; } = "prompt";
+    /// <summary>The column that holds the completion.</summary>
     public string CompletionField { get; init; } = "completion";
+    /// <summary>The column that holds a conversation (a list of {role, content}).</summary>
     public string MessagesField { get; init; } = "messages";
     /// <summary><c>plain</c> (prompt as it is + completion + EOS), <c>chat</c> (the tokenizer's chat template) or a text preset such as <c>r1-zero</c>.</summary>
     public string Template { get; init; } = SftEncoder.Plain;
@@ -26,6 +29,7 @@ public sealed record SftOptions
     public int MaxLength { get; init; } = 1024;
     /// <summary>Pack several examples into each row (best-fit decreasing); false: one example per row, right-padded.</summary>
     public bool Packing { get; init; } = true;
+    /// <summary>What to do with an example longer than max_length: truncate (keep its first max_length tokens) or drop.</summary>
     public OverlongExamples Overlong { get; init; } = OverlongExamples.Truncate;
     /// <summary>Share of the examples held out for the evaluation loss (when no evaluation examples are passed in code).</summary>
     [Range(0.0, 0.999)]
@@ -52,9 +56,12 @@ public sealed record SftOptions
     /// <summary>Evaluation loss every N steps (0: only at the end).</summary>
     [Range(0, int.MaxValue)]
     public int EvalEvery { get; init; } = 100;
+    /// <summary>Log the metrics every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int LogEvery { get; init; } = 10;
+    /// <summary>Save a resumable checkpoint every N steps.</summary>
     [Range(1, int.MaxValue)]
     public int CheckpointEvery { get; init; } = 200;
+    /// <summary>Seed of the run: the held-out split, the data order, the embedded sets.</summary>
     public long Seed { get; init; }
 }

@@ -9,7 +9,7 @@ public sealed partial class RewardRegistry
 {
     /// <summary>
     /// The registry trainers, evaluation and the CLI use: every rule reward of <see cref="CreateDefault"/>, with
-    /// <c>accuracy</c>, <c>length</c> and <c>cosine</c> graded by <see cref="MathGrader"/> (Math-Verify's port) and
+    /// <c>accuracy</c>, <c>length</c> and <c>cosine</c> graded by <see cref="MathGrader(string, string)"/> (Math-Verify's port) and
     /// <c>code</c> run in a local <see cref="CodeSandbox"/>.
     /// </summary>
     /// <remarks>
@@ -26,7 +26,7 @@ public sealed partial class RewardRegistry
     /// <param name="logger">Receives the sandbox's warnings (an allowed unsandboxed fallback, no seccomp filter);
     /// without one they go to standard error.</param>
     /// <param name="grader">The answer grader of <c>accuracy</c>, <c>length</c> and <c>cosine</c> (a task's own, e.g. the embedded
-    /// arithmetic task's); null: <see cref="MathGrader"/>.</param>
+    /// arithmetic task's); null: <see cref="MathGrader(string, string)"/>.</param>
     /// <param name="allowUnsandboxed">The default of the <c>code</c> option <c>allow_unsandboxed</c> (the CLI's
     /// <c>--allow-unsandboxed</c>).</param>
     public static RewardRegistry CreateStandard(ILogger? logger = null, Func<string, string, bool?>? grader = null, bool allowUnsandboxed = false)

@@ -10,7 +10,7 @@ namespace R1Sharp.Text.Templates;
 /// </summary>
 /// <remarks>
 /// Context, as transformers builds it: the tokenizer's special tokens (<c>bos_token</c>, <c>eos_token</c>, ... from
-/// <see cref="DefaultContext"/>), then <paramref name="extraContext"/> of the render call (<c>enable_thinking</c>,
+/// <see cref="DefaultContext"/>), then the <c>extraContext</c> of the render call (<c>enable_thinking</c>,
 /// <c>tools</c>, <c>documents</c>, anything else), then <c>messages</c> and <c>add_generation_prompt</c>.
 /// <c>tools</c> and <c>documents</c> are None unless given.
 /// </remarks>
@@ -34,7 +34,7 @@ public sealed class ChatTemplate
     /// <summary>The Jinja source.</summary>
     public string Source => Template.Source;
 
-    /// <summary>Variables every render starts from: the special tokens of the tokenizer config (empty after <see cref="Parse"/>).</summary>
+    /// <summary>Variables every render starts from: the special tokens of the tokenizer config (empty after <see cref="Parse(string)"/>).</summary>
     public IReadOnlyDictionary<string, object?> DefaultContext { get; }
 
     /// <summary>The clock <c>strftime_now</c> reads (system clock unless replaced with <see cref="WithClock"/>).</summary>
@@ -198,7 +198,7 @@ public sealed class ChatTemplate
     }
 
     /// <summary>
-    /// Renders like <see cref="Render"/> and also returns, for every assistant message, the character span of what
+    /// Renders like <see cref="Render(IReadOnlyList{ChatMessage}, bool, IReadOnlyDictionary{string, object})"/> and also returns, for every assistant message, the character span of what
     /// the model generates in that turn: its content (with any reasoning the template shows), tool calls and its
     /// end-of-turn token, without the role header — the text SFT trains on.
     /// </summary>
@@ -221,7 +221,7 @@ public sealed class ChatTemplate
 }
 
 /// <summary>A rendered conversation with the spans of its assistant turns.</summary>
-/// <param name="Text">Exactly what <see cref="ChatTemplate.Render"/> returns.</param>
+/// <param name="Text">Exactly what <see cref="ChatTemplate.Render(IReadOnlyList{ChatMessage}, bool, IReadOnlyDictionary{string, object})"/> returns.</param>
 /// <param name="AssistantSpans">[Start, End) character ranges of the assistant turns' generated text, in order.</param>
 /// <param name="AssistantMessageIndices">For each span, the index of its message in the conversation.</param>
 public sealed record ChatRendering(string Text, IReadOnlyList<(int Start, int End)> AssistantSpans, IReadOnlyList<int> AssistantMessageIndices)

@@ -25,10 +25,13 @@ public sealed record OptimizerOptions
     /// <summary>AdamW weight decay on matrices (none on biases and norms); transformers' default is 0.</summary>
     [Range(0.0, 10.0)]
     public double WeightDecay { get; init; }
+    /// <summary>AdamW's β₁, the decay of the gradient's running mean.</summary>
     [Range(0.0, 0.999999)]
     public double AdamBeta1 { get; init; } = 0.9;
+    /// <summary>AdamW's β₂, the decay of the squared gradient's running mean.</summary>
     [Range(0.0, 0.999999999)]
     public double AdamBeta2 { get; init; } = 0.999;
+    /// <summary>AdamW's ε, added to the root of the second moment.</summary>
     [Range(1e-30, 1.0)]
     public double AdamEpsilon { get; init; } = 1e-8;
     /// <summary>Clip the global gradient L2 norm to this (0: no clipping, the norm is still logged).</summary>
