@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -34,6 +35,7 @@ public static class Checkpoint
     /// </summary>
     public static CausalLM Load(string directory, ScalarType? dtype = null, Device? device = null)
     {
+        directory = ModelLocation.Resolve(directory);
         var configPath = RequireFile(directory, ConfigFile);
         var config = ModelConfig.Load(configPath);
         if (config.Head != ModelHead.CausalLM)
@@ -53,6 +55,7 @@ public static class Checkpoint
     /// </summary>
     public static SequenceScorer LoadScorer(string directory, ScalarType? dtype = null, Device? device = null, long headSeed = 0)
     {
+        directory = ModelLocation.Resolve(directory);
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = dtype ?? ParseStoredDtype(config, directory);
         var sources = LocateTensors(directory);
@@ -156,6 +159,7 @@ public static class Checkpoint
     /// </summary>
     public static Summary Inspect(string directory)
     {
+        directory = ModelLocation.Resolve(directory);
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         ParseStoredDtype(config, directory);
         if (!File.Exists(Path.Combine(directory, IndexFile)) && !File.Exists(Path.Combine(directory, WeightsFile)))

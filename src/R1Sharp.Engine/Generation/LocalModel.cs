@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Model;
 using R1Sharp.Text.Templates;
 using R1Sharp.Text.Tokenization;
@@ -43,6 +44,7 @@ public sealed class LocalModel : IDisposable
     /// </summary>
     public static LocalModel Load(string directory, ScalarType? dtype = null, Device? device = null, string? name = null)
     {
+        directory = ModelLocation.Resolve(directory);
         var transformer = Checkpoint.Load(directory, dtype, device);
         try
         {

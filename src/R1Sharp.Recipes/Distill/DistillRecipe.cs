@@ -18,6 +18,7 @@
 //  - Memory: the term holds the teacher's and the student's (N, V) logits of a micro-batch at once (N target tokens); with a
 //    150k vocabulary, keep BatchSize × MaxLength modest (e.g. 4 × 2048 → ~5 GB of float32 logits per side).
 using System.ComponentModel.DataAnnotations;
+using R1Sharp.Data;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Sft;
@@ -49,6 +50,8 @@ public static class DistillRecipe
     public static SftResult Run(DistillOptions o, string studentDir, string dataPath, string output, RunSettings? settings = null)
     {
         ConfigBinder.Check(o, "distill");
+        studentDir = ModelLocation.Resolve(studentDir);
+        o = o with { Teacher = o.Teacher is null ? null : ModelLocation.Resolve(o.Teacher) };
         if (o.KlWeight > 0 && string.IsNullOrWhiteSpace(o.Teacher))
             throw new ConfigException([new ConfigError(null, null, "distill.teacher", $"the logit term (kl_weight {o.KlWeight}) needs a teacher checkpoint (--teacher)")]);
         settings ??= new RunSettings();

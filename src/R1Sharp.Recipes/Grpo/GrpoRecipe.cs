@@ -57,6 +57,7 @@ public static class GrpoRecipe
         (TaskDefinition Train, TaskDefinition Eval)? tasks = null)
     {
         ConfigBinder.Check(o, "grpo");
+        modelDir = ModelLocation.Resolve(modelDir);
         using var run = TrainingRun.Open(output, "grpo", settings, o.Seed);
 
         // ---- setup: tokenizer, task, rewards, policy, reference, optimiser ----

@@ -40,6 +40,7 @@ public static class RewardModelRecipe
         IReadOnlyList<PreferenceRecord>? pairs = null, IReadOnlyList<PreferenceRecord>? evalPairs = null)
     {
         ConfigBinder.Check(o, "rm");
+        modelDir = ModelLocation.Resolve(modelDir);
         using var run = TrainingRun.Open(output, "reward-model", settings, o.Seed);
 
         // ---- data: pairs → token ids (all errors surface here, before any training) ----

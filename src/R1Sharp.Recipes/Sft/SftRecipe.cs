@@ -46,6 +46,7 @@ public static class SftRecipe
         IReadOnlyList<SftRecord>? examples = null, IReadOnlyList<SftRecord>? evalExamples = null, ISftLossTerm? lossTerm = null)
     {
         ConfigBinder.Check(o, "sft");
+        modelDir = ModelLocation.Resolve(modelDir);
         using var run = TrainingRun.Open(output, "sft", settings, o.Seed);
 
         // ---- data: records → token sequences → rows (all errors surface here, before any training) ----

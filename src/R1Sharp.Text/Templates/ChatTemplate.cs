@@ -1,4 +1,5 @@
 using System.Text.Json;
+using R1Sharp.Data;
 using R1Sharp.Text.Templates.Jinja;
 
 namespace R1Sharp.Text.Templates;
@@ -70,6 +71,7 @@ public sealed class ChatTemplate
     /// <param name="templateName">For configs with several named templates (a list of {name, template}): which one; "default" if null.</param>
     public static ChatTemplate FromTokenizerConfig(string path, string? templateName = null)
     {
+        path = ModelLocation.Resolve(path);
         string file = Directory.Exists(path) ? Path.Combine(path, "tokenizer_config.json") : path;
         if (!File.Exists(file)) throw new FileNotFoundException($"tokenizer config not found: {file}", file);
         string? sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "chat_template.jinja");

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using R1Sharp.Data;
 using R1Sharp.Text.Tokenization.Unicode;
 
 namespace R1Sharp.Text.Tokenization;
@@ -114,7 +115,7 @@ public sealed partial class HfTokenizer
     public static HfTokenizer Load(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        string dir = directory;
+        string dir = ModelLocation.Resolve(directory);
         string? jsonPath = null;
         if (File.Exists(directory))
         {
