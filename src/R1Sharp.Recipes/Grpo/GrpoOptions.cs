@@ -36,11 +36,17 @@ public sealed record GrpoOptions : IValidatableConfig
     /// <summary>How rollouts are sampled: R1 samples at temperature 1.0; max_new_tokens is the completion limit L_max.</summary>
     public GenerationOptions Sampling { get; init; } = new() { MaxNewTokens = 128, Temperature = 1.0, TopP = 1.0 };
 
-    // ---- objective ----
+    // ---- objective (docs/algorithms.md: every variant, its formula and its paper) ----
+    /// <summary>How advantages are estimated from the rewards: grpo (group-relative, scaled as scale_rewards says), rloo,
+    /// reinforce_plus_plus, reinforce_plus_plus_baseline or max_rl.</summary>
+    public AdvantageType Advantage { get; init; } = AdvantageType.Grpo;
+    /// <summary>GRPO's advantage scaling: group (std of the group), batch (std of the batch) or none (Dr. GRPO). Only for advantage: grpo.</summary>
+    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
+    /// <summary>The per-token policy objective: ppo_clip (GRPO's clipped surrogate), dual_clip, gspo (sequence-level ratio),
+    /// cispo (clipped importance weight × log π) or gmpo (geometric mean of clipped ratios).</summary>
+    public PolicyLossType PolicyLoss { get; init; } = PolicyLossType.PpoClip;
     /// <summary>How per-token losses are aggregated: grpo, bnpo, dapo or dr_grpo (docs/architecture.md). TRL's default is dapo (token-level, no length bias).</summary>
     public LossType LossType { get; init; } = LossType.Dapo;
-    /// <summary>How advantages are scaled: group (the group's std, GRPO), batch (the batch's std) or none (Dr. GRPO).</summary>
-    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
     /// <summary>KL coefficient β. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
     [Range(0.0, 100.0)]
     public double Beta { get; init; }
@@ -50,6 +56,9 @@ public sealed record GrpoOptions : IValidatableConfig
     /// <summary>Clip range above 1 for the ratio: ρ ≤ 1 + ε_high (DAPO's clip-higher: 0.28; R1: 10).</summary>
     [Range(0.0, 1000.0)]
     public double EpsilonHigh { get; init; } = 0.2;
+    /// <summary>Dual-clip's bound c (policy_loss: dual_clip): for Â &lt; 0 the loss is at most −c·Â. Ye et al. and verl use 3.</summary>
+    [Range(1.0, 1e6, MinimumIsExclusive = true)]
+    public double DualClipC { get; init; } = 3.0;
     /// <summary>μ, optimiser passes over each batch of samples.</summary>
     [Range(1, 1000)]
     public int Iterations { get; init; } = 1;
@@ -98,5 +107,7 @@ public sealed record GrpoOptions : IValidatableConfig
         if (Sampling.Seed is not null) yield return ("sampling.seed", "rollouts are seeded from seed and the step; leave sampling.seed unset");
         if (EvalSampling.Seed is not null) yield return ("eval_sampling.seed", "the evaluation is seeded from seed; leave eval_sampling.seed unset");
         if (EpsilonHigh < EpsilonLow) yield return ("epsilon_high", $"must be at least epsilon_low ({EpsilonLow}): the clip range is [1 − ε_low, 1 + ε_high]");
+        if (Advantage != AdvantageType.Grpo && ScaleRewards != AdvantageScaling.Group)
+            yield return ("scale_rewards", $"applies to advantage: grpo only; advantage: {ConfigNames.ToSnakeCase(Advantage.ToString())} has its own normalisation (leave scale_rewards at group)");
     }
 }

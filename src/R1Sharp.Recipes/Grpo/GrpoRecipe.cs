@@ -3,10 +3,12 @@
 // Group Relative Policy Optimization (Shao et al. 2024, DeepSeekMath; used by DeepSeek-R1). Per step:
 //   1. sample G completions o_1..o_G for each of P prompts q from π_old (the current policy, temperature T);
 //   2. score them with rule rewards r_i (weighted sum of reward functions);
-//   3. Â_i = (r_i − mean(r_group)) / (std(r_group) + 1e-4)   — every token of o_i gets Â_i;
+//   3. Â_i = (r_i − mean(r_group)) / (std(r_group) + 1e-4)   — every token of o_i gets Â_i (the `advantage` estimator;
+//      RLOO, REINFORCE++ and MaxRL are the others, computed over the batch that is trained on);
 //   4. for μ iterations, minimise over the batch (aggregated per the loss type, see Losses/Grpo):
 //        ℓ_{i,t} = −min(ρ_{i,t} Â_i, clip(ρ_{i,t}, 1 − ε_low, 1 + ε_high) Â_i) + β KL_k3(π_θ ‖ π_ref),
-//        ρ_{i,t} = π_θ(o_{i,t} | q, o_{i,<t}) / π_old(o_{i,t} | q, o_{i,<t}).
+//        ρ_{i,t} = π_θ(o_{i,t} | q, o_{i,<t}) / π_old(o_{i,t} | q, o_{i,<t})
+//      (the `policy_loss` objective; dual-clip, GSPO, CISPO and GMPO are the others: docs/algorithms.md).
 // With μ = 1, π_old = stop-grad(π_θ): ρ = 1, the logged loss is ~0 while the gradient is not (TRL behaves the same).
 // Deliberate choices: π_old for μ > 1 is the sampler's log-probabilities (same model, same temperature), not a
 // re-computation; the reference model is reset to the policy every RefResetEvery steps (R1 resets every 400);
@@ -66,6 +68,7 @@ public static class GrpoRecipe
         var (train, eval) = tasks ?? GrpoTasks.Resolve(o);
         var rewards = customRewards ?? train.BuildRewards(o.Rewards);
         var aggregation = LossAggregations.For(o.LossType);
+        var estimator = AdvantageEstimators.For(o.Advantage, o.ScaleRewards);
         var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt, addSpecialTokens: true).ToArray()).ToList();
 
         using var policy = run.LoadCausalLM(modelDir);
@@ -119,10 +122,15 @@ public static class GrpoRecipe
             var samples = groups.SelectMany(g => g.Samples).ToList();
             state = state with { DataPosition = position };
 
-            // 3–4. policy update: μ optimiser steps on this batch of samples
+            // 3. advantages of the batch that is trained on
+            var advantages = estimator.Compute(samples.Select(s => s.Reward).ToList(), o.Generations,
+                samples.Select(s => o.MaskTruncatedCompletions && s.Truncated ? 0 : s.Tokens.Count).ToList());
+            for (int i = 0; i < samples.Count; i++) samples[i].Advantage = advantages[i];
+
+            // 4. policy update: μ optimiser steps on this batch of samples
             var t1 = watch.Elapsed.TotalSeconds;
             var update = samples.Count == 0
-                ? new UpdateStats(0, 0, 0, 0, 0, 0, 0, 0)
+                ? UpdateStats.Empty
                 : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step);
             timing["update"] = watch.Elapsed.TotalSeconds - t1 - timing.GetValueOrDefault("logprobs");
             state = state with { Step = step + 1 };
@@ -134,7 +142,7 @@ public static class GrpoRecipe
             }
 
             // metrics and samples
-            var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards);
+            var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards, o.Generations);
             metrics["learning_rate"] = optimizer.Schedule.At(step);
             foreach (var s in samples)
                 completionsLog.WriteLine(new JsonObject
@@ -183,6 +191,7 @@ public static class GrpoRecipe
     internal sealed record Sample(TaskExample Example, IReadOnlyList<int> Prompt, IReadOnlyList<int> Tokens, float[] LogProbs, bool Truncated,
         string Text, double Reward, IReadOnlyDictionary<string, double?> Components)
     {
+        /// <summary>Â, set by the advantage estimator once the step's batch is complete.</summary>
         public float Advantage { get; set; }
     }
 
@@ -196,7 +205,7 @@ public static class GrpoRecipe
         var scores = rewards.Score(inputs, ct);
         if (firstBatch) RewardChecks.RequireJudgements(rewards, scores, inputs, task.Name);
         var totals = scores.Select(s => s.Total ?? 0.0).ToList(); // all functions unable to judge: 0, as TRL's nansum
-        var (advantages, zeroStd) = GroupAdvantages.Compute(totals, o.Generations, o.ScaleRewards);
+        var zeroStd = GroupAdvantages.ZeroStdGroups(totals, o.Generations);
         var groups = new List<Group>();
         for (int g = 0; g < indices.Count; g++)
         {
@@ -206,14 +215,20 @@ public static class GrpoRecipe
                 int i = g * o.Generations + j;
                 var c = completions[i];
                 samples.Add(new Sample(task.Examples[indices[g]], prompts[indices[g]], c.Tokens, c.LogProbs,
-                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components) { Advantage = advantages[i] });
+                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components));
             }
             groups.Add(new Group(samples, zeroStd[g]));
         }
         return groups;
     }
 
-    internal sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens);
+    /// <summary>What the update measured; clip shares and the ratio's mean are over the tokens of all μ passes.</summary>
+    /// <param name="ClipDual">Share of tokens where dual-clip's bound binds; null for the other objectives.</param>
+    internal sealed record UpdateStats(double Loss, double GradNorm, double Kl, double Entropy, double ClipLow, double ClipHigh, double ClipRegion, long Tokens,
+        double RatioMean = 1, double RatioMin = 1, double RatioMax = 1, double? ClipDual = null)
+    {
+        public static UpdateStats Empty { get; } = new(0, 0, 0, 0, 0, 0, 0, 0);
+    }
 
     /// <summary>
     /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, then takes the run's
@@ -231,6 +246,7 @@ public static class GrpoRecipe
         long activeTokens = (long)batch.CompletionMask.sum().item<float>();
         int microBatches = (samples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
         var context = new AggregationContext(o.Sampling.MaxNewTokens, activeTokens, microBatches);
+        var objective = PolicyObjectives.For(o.PolicyLoss, o.EpsilonLow, o.EpsilonHigh, o.DualClipC);
 
         Tensor? refLogProbs = null;
         if (reference is not null)
@@ -244,6 +260,8 @@ public static class GrpoRecipe
         }
 
         double loss = 0, kl = 0, entropy = 0, low = 0, high = 0, region = 0, count = 0, gradNorm = 0;
+        double ratioSum = 0, ratioMin = double.PositiveInfinity, ratioMax = double.NegativeInfinity;
+        double? dual = null; // only objectives with a dual clip report it
         for (int iteration = 0; iteration < o.Iterations; iteration++)
         {
             double iterationLoss = 0;
@@ -255,9 +273,9 @@ public static class GrpoRecipe
                 var logits = mb.CompletionLogits(policy, o.Sampling.Temperature);             // (b, Lc, V)
                 var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
                 var old = o.Iterations == 1 ? logp.detach() : oldLogProbs.narrow(0, start, n);
-                var perToken = PolicyLoss.Compute(logp, old, advantages.narrow(0, start, n), o.EpsilonLow, o.EpsilonHigh,
-                    refLogProbs?.narrow(0, start, n), o.Beta);
                 var mask = mb.CompletionMask;
+                var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages.narrow(0, start, n), mask),
+                    refLogProbs?.narrow(0, start, n), o.Beta);
                 var l = aggregation.Reduce(perToken.Loss, mask, context);
                 optimizer.Backward(l);
 
@@ -269,17 +287,28 @@ public static class GrpoRecipe
                 low += (perToken.LowClipped.to(ScalarType.Float32) * mask).sum().item<float>();
                 high += (perToken.HighClipped.to(ScalarType.Float32) * mask).sum().item<float>();
                 region += ((perToken.LowClipped | perToken.HighClipped).to(ScalarType.Float32) * mask).sum().item<float>();
+                if (perToken.Policy.DualClipped is { } d) dual = (dual ?? 0) + (d.to(ScalarType.Float32) * mask).sum().item<float>();
+                var ratios = perToken.Policy.Ratio.detach().masked_select(mask > 0);
+                if (ratios.numel() > 0)
+                {
+                    ratioSum += ratios.sum().item<float>();
+                    ratioMin = Math.Min(ratioMin, ratios.min().item<float>());
+                    ratioMax = Math.Max(ratioMax, ratios.max().item<float>());
+                }
                 count += tokens;
             }
             gradNorm = optimizer.Apply(step, iterationLoss).GradNorm;
             loss += iterationLoss / o.Iterations;
         }
+        bool anyToken = count > 0;
         count = Math.Max(1, count);
-        return new UpdateStats(loss, gradNorm, kl / count, entropy / count, low / count, high / count, region / count, activeTokens);
+        return new UpdateStats(loss, gradNorm, kl / count, entropy / count, low / count, high / count, region / count, activeTokens,
+            anyToken ? ratioSum / count : 1, anyToken ? ratioMin : 1, anyToken ? ratioMax : 1,
+            dual / count);
     }
 
     static Dictionary<string, double> Metrics(List<Sample> samples, List<Group> groups, UpdateStats u, double frac0,
-        Dictionary<string, double> timing, double seconds, WeightedRewards rewards)
+        Dictionary<string, double> timing, double seconds, WeightedRewards rewards, int groupSize)
     {
         var m = new Dictionary<string, double>();
         var r = samples.Select(s => s.Reward).DefaultIfEmpty(0).ToList();
@@ -292,11 +321,13 @@ public static class GrpoRecipe
             if (values.Count > 0) m["rewards/" + name] = values.Average();
         }
         m["frac_reward_zero_std"] = frac0;
+        m["frac_zero_advantage"] = GrpoDiagnostics.ZeroAdvantageShare(samples.Select(s => s.Advantage).ToList(), groupSize);
         var lengths = samples.Select(s => (double)s.Tokens.Count).DefaultIfEmpty(0).ToList();
         m["completion_length"] = lengths.Average();
         m["completion_length_min"] = lengths.Min();
         m["completion_length_max"] = lengths.Max();
-        m["clipped_ratio"] = samples.Count == 0 ? 0 : samples.Count(s => s.Truncated) / (double)samples.Count;
+        foreach (int p in new[] { 10, 50, 90 }) m[$"completion_length_p{p}"] = GrpoDiagnostics.Percentile(lengths, p);
+        m["clipped_ratio"] = samples.Count == 0 ? 0 : samples.Count(s => s.Truncated) / (double)samples.Count; // truncated at max_new_tokens (TRL's name)
         m["loss"] = u.Loss;
         m["grad_norm"] = u.GradNorm;
         m["kl"] = u.Kl;
@@ -304,6 +335,10 @@ public static class GrpoRecipe
         m["clip_ratio/low"] = u.ClipLow;
         m["clip_ratio/high"] = u.ClipHigh;
         m["clip_ratio/region"] = u.ClipRegion;
+        if (u.ClipDual is { } dual) m["clip_ratio/dual"] = dual;
+        m["ratio/mean"] = u.RatioMean;
+        m["ratio/min"] = u.RatioMin;
+        m["ratio/max"] = u.RatioMax;
         m["groups"] = groups.Count;
         foreach (var (k, v) in timing) m["time/" + k] = v;
         m["time/step"] = seconds;
