@@ -156,6 +156,18 @@ public sealed class RolloutFleet : IGenerationBackend
         }
     }
 
+    /// <summary>Takes a server out of rotation (it failed a check of the caller's) until an update succeeds on it; the reason goes to the log.</summary>
+    public void TakeOut(FleetServer server, string reason) => Exclude(server, reason);
+
+    /// <summary>One request to one server, without retries or rotation: a check of what that server serves.</summary>
+    /// <exception cref="FleetCallException">The call failed.</exception>
+    /// <exception cref="FormatException">The answer is unusable.</exception>
+    public Task<GenerationResult> ProbeAsync(FleetServer server, GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        request.Options.Validate();
+        return SendOnce(server, request, cancellationToken);
+    }
+
     private void Exclude(FleetServer server, string reason)
     {
         lock (server)
