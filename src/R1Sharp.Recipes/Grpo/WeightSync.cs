@@ -173,6 +173,7 @@ internal sealed class WeightSync
             ["update_seconds"] = Math.Round(r.UpdateSeconds, 4),
             ["probe_seconds"] = Math.Round(r.ProbeSeconds, 4),
             ["in_rotation"] = r.InRotation,
+            ["probe_prompt"] = new JsonArray([.. probePrompt.Select(t => (JsonNode)t)]),
             ["trainer_probe"] = Json(want),
             ["servers"] = new JsonArray([.. r.Servers.Select(s => (JsonNode)new JsonObject
             {
