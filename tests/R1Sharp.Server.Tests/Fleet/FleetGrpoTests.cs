@@ -109,6 +109,29 @@ public sealed class FleetGrpoTests : IDisposable
     }
 
     [Fact]
+    public void Asynchronous_grpo_uses_rollouts_one_version_old_with_the_samplers_log_probabilities_as_pi_old()
+    {
+        using var a = new ServeProcess();
+        using var b = new ServeProcess();
+        string output = Path.Combine(_dir, "run");
+        var o = Small(a.Url, b.Url) with { Steps = 5, Rollout = Small(a.Url, b.Url).Rollout with { MaxOffPolicySteps = 1 } };
+        GrpoRecipe.Run(o, TinyModel.Directory, output, RunSettings.Quiet(), Digits);
+
+        // Step t (0-based) trains on rollouts of version max(0, t − 1): generated while step t − 1 trained.
+        var completions = Lines(Path.Combine(output, "completions.jsonl"));
+        Assert.Equal(5 * 2 * 4, completions.Count);
+        Assert.All(completions, c => Assert.Equal(Math.Max(0, (int)c["step"]! - 2), (int)c["weight_version"]!));
+        var metrics = Lines(Path.Combine(output, "metrics.jsonl"));
+        Assert.Equal([0, 1, 1, 1, 1], metrics.Select(m => (double)m["rollout/staleness_max"]!));
+        Assert.All(metrics, m => Assert.True(m["time/rollout_wait"] is not null && m["time/update"] is not null));
+        // From step 1 on the rollouts come from the version before the policy: the mismatch measures the policy's drift.
+        Assert.True((double)metrics[0]["rollout/mismatch_kl"]! < 1e-6);
+        Assert.All(metrics.Skip(1), m => Assert.True((double)m["rollout/mismatch_kl"]! > 1e-9, m.ToJsonString()));
+        var syncs = Lines(Path.Combine(output, "rollout-sync.jsonl"));
+        Assert.All(syncs, s => ProbesMatchThePublishedWeights(s, Path.Combine(output, "rollout-weights")));
+    }
+
+    [Fact]
     public void A_server_killed_mid_run_leaves_the_run_to_the_other_and_rejoins_after_a_restart()
     {
         using var a = new ServeProcess();
