@@ -320,6 +320,9 @@ public sealed class RolloutFleet : IGenerationBackend
         return reported is null ? result : result with { Samples = [.. result.Samples.Select(x => x with { WeightVersion = reported })] };
     }
 
+    /// <summary>The model name the servers serve (<see cref="FleetOptions.Model"/>, or the first server's <c>/v1/models</c>).</summary>
+    public Task<string> ModelNameAsync(CancellationToken cancellationToken = default) => ModelName(Pick(), cancellationToken);
+
     private async Task<string> ModelName(FleetServer server, CancellationToken ct)
     {
         if (_options.Model is { } configured) return configured;

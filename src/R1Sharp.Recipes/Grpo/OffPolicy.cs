@@ -10,7 +10,7 @@ namespace R1Sharp.Recipes.Grpo;
 /// log-probabilities as π_old of the ratio — decoupled from the current policy, as AReaL and prime-rl do — so that the clip
 /// bounds the step against the policy that actually sampled.
 /// </summary>
-internal sealed class OffPolicy(bool samplerIsOld, IRolloutCorrection? correction)
+public sealed class OffPolicy(bool samplerIsOld, IRolloutCorrection? correction)
 {
     double weightSum, weightTokens;
 
