@@ -10,9 +10,13 @@ namespace R1Sharp.Server.Tests.Fleet;
 internal sealed class ServeProcess : IDisposable
 {
     Process? process;
+    readonly string model;
 
-    public ServeProcess(int port = 0)
+    /// <param name="port">0: a free port.</param>
+    /// <param name="model">The checkpoint served; null: the tiny chat model.</param>
+    public ServeProcess(int port = 0, string? model = null)
     {
+        this.model = model ?? TinyModel.Directory;
         Start(port);
     }
 
@@ -22,7 +26,7 @@ internal sealed class ServeProcess : IDisposable
 
     void Start(int port)
     {
-        var p = Cli(["serve", "--model", TinyModel.Directory, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var p = Cli(["serve", "--model", model, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--served-model", "tiny", "--enable-weight-updates", "--quiet"]);
         string? line = p.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90)).GetAwaiter().GetResult();
         if (line is null || !line.StartsWith("listening on http://127.0.0.1:", StringComparison.Ordinal))
