@@ -83,7 +83,8 @@ static class FleetBench
         return [.. File.ReadAllLines(Path.Combine(output, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Skip(skip)];
     }
 
-    static double Mean(List<JsonNode> steps, string key) => steps.Average(m => m[key] is { } v ? (double)v : 0);
+    /// <summary>The mean of <paramref name="key"/> over the steps that logged it (the last step publishes nothing, for one).</summary>
+    static double Mean(List<JsonNode> steps, string key) => steps.Where(m => m[key] is not null).Select(m => (double)m[key]!).DefaultIfEmpty(0).Average();
 
     /// <summary>Synchronous then asynchronous on the same server and config; prints G, U, the ideal and the measured speed-up.</summary>
     static void Overlap(string label, GrpoOptions o, string root, int steps)
@@ -127,18 +128,27 @@ static class FleetBench
                           $"of a {step:F1} s step ({total / step:P1})");
     }
 
-    public static void Run(bool quick)
+    /// <param name="part">null: everything; <c>overlap</c>: the asynchronous speed-up only; <c>sync</c>: the weight-sync times only.</param>
+    public static void Run(bool quick, string? part = null)
     {
         set_num_threads(1);
         string root = Directory.CreateTempSubdirectory("r1sharp-fleet-bench-").FullName;
         try
         {
             Console.WriteLine($"trainer: this process, libtorch {get_num_threads()} thread; server: r1sharp serve, OMP_NUM_THREADS=1; model: 1m preset (random init)");
-            Overlap("balanced", RecipePresets.R1ZeroEmbedded with { PromptsPerStep = 4, Generations = 8, Sampling = new() { MaxNewTokens = 128 } },
-                root, quick ? 4 : 6);
-            Overlap("R1-Zero stage batch", RecipePresets.R1ZeroEmbedded, root, quick ? 4 : 6);
-            Console.WriteLine("one weight sync (R1-Zero stage batch; mean of the steps after the first):");
-            foreach (var preset in quick ? ["1m", "6m"] : new[] { "1m", "6m", "25m" }) Sync(root, preset, preset == "25m" || quick ? 2 : 3);
+            Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores");
+            if (part is null or "overlap")
+            {
+                Overlap("balanced", RecipePresets.R1ZeroEmbedded with { PromptsPerStep = 4, Generations = 8, Sampling = new() { MaxNewTokens = 128 } },
+                    root, quick ? 4 : 6);
+                Overlap("R1-Zero stage batch", RecipePresets.R1ZeroEmbedded, root, quick ? 4 : 6);
+            }
+            if (part is null or "sync")
+            {
+                Console.WriteLine("one weight sync (R1-Zero stage batch; mean of the steps after the first):");
+                foreach (var preset in quick ? ["1m", "6m"] : new[] { "1m", "6m", "25m" }) Sync(root, preset, quick ? 3 : 3);
+            }
+            Console.WriteLine($"load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         }
         finally
         {

@@ -80,11 +80,14 @@ public sealed record FleetOptions
     }
 }
 
-/// <summary>No server of the fleet is left in rotation: every one failed a weight update or could not be reached.</summary>
-public sealed class FleetUnavailableException(string message) : Exception(message);
+/// <summary>
+/// No server of the fleet is left in rotation: every one failed a weight update or could not be reached. An I/O error: its
+/// message names every server and why it left, and the CLI prints it as it is.
+/// </summary>
+public sealed class FleetUnavailableException(string message) : IOException(message);
 
 /// <summary>One call to a server failed (no answer in time, a refused connection, an error status); the message names the server and the call.</summary>
-public sealed class FleetCallException(string message, int? status = null, Exception? inner = null) : Exception(message, inner)
+public sealed class FleetCallException(string message, int? status = null, Exception? inner = null) : IOException(message, inner)
 {
     /// <summary>The HTTP status of the answer, when there was one.</summary>
     public int? Status { get; } = status;

@@ -161,6 +161,26 @@ public sealed class FleetGrpoTests : IDisposable
     }
 
     [Fact]
+    public async Task With_no_server_left_the_run_ends_with_one_clear_line()
+    {
+        // Nothing listens on the port: the first sync fails, the run stops before any step, naming the server.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var trainer = ServeProcess.Cli(["grpo", "--model", TinyModel.Directory, "--output", Path.Combine(_dir, "run"), "--set", "eval_prompts=0",
+            "--set", $"rollout.endpoints=[http://127.0.0.1:{port}]"]);
+        var stdout = trainer.StandardOutput.ReadToEndAsync();
+        var stderr = trainer.StandardError.ReadToEndAsync();
+        await trainer.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        string errors = await stderr;
+        Assert.Equal(1, trainer.ExitCode);
+        string line = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith($"error: no rollout server is left: every one failed the weight update to step-0 (http://127.0.0.1:{port}: POST http://127.0.0.1:{port}/pause_generation:", line);
+        Assert.DoesNotContain("   at ", errors + await stdout);
+    }
+
+    [Fact]
     public async Task A_trainer_killed_and_resumed_brings_the_servers_back_to_the_resumed_policy_before_any_rollout()
     {
         using var server = new ServeProcess();
