@@ -14,6 +14,8 @@
 // re-computation; the reference model is reset to the policy every RefResetEvery steps (R1 resets every 400);
 // no reference model is kept when β = 0. The held-out evaluation before and after training is r1sharp eval's
 // (Evaluation on the policy, in eval/before and eval/after, resumable), graded by the task's grader as the rewards are.
+// Rollouts come from Rollouts.cs: the trainer's own sampler by default, or a fleet of SGLang / vLLM / r1sharp serve servers
+// whose weights follow the policy through disk, synchronously or asynchronously (rollout section; docs/distributed.md).
 // Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
 // OptimizerStep's (docs/architecture.md); this file is sampling, scoring and the update.
 using System.Diagnostics;
@@ -78,8 +80,11 @@ public static class GrpoRecipe
         if (reference is not null && state.Extra?.GetValueOrDefault("ref_reset_step") is > 0)
             CopyWeights(policy.Model, reference); // the reference was reset to the policy before the interruption
         run.StartLog(o.Steps, state.Step, ["reward", "completion_length", "kl", "time/step"]);
-        var sampler = new Sampler(new CausalLMLanguageModel(policy.Model), ids => tokenizer.Decode(ids)) { MaxBatchSize = 128 };
+        using var rollouts = Rollouts.Create(o, policy, tokenizer, trainPrompts, modelDir, output, run.Say); // the trainer's sampler, or a fleet
+        var offPolicy = OffPolicy.From(o.Rollout);
         var sampling = o.Sampling with { StopTokenIds = [eos] };
+        List<int> Indices(long from, int count) => Enumerable.Range(0, count).Select(i => (int)((from + i) % trainPrompts.Count)).ToList();
+        GenerationOptions Seeded(int step, int round) => sampling with { Seed = o.Seed * 1_000_003 + step * 31 + round };
         var completionsPath = Path.Combine(output, "completions.jsonl");
         if (run.ResumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
         else File.Delete(completionsPath);
@@ -87,6 +92,7 @@ public static class GrpoRecipe
         if (state.Step < o.Steps && Directory.Exists(Path.Combine(output, "eval", "after")))
             Directory.Delete(Path.Combine(output, "eval", "after"), recursive: true); // an earlier evaluation of weights about to change
         using var completionsLog = new StreamWriter(completionsPath, append: true);
+        rollouts.Start(state.Step, run.Cancel);
 
         // ---- the loop ----
         for (int step = state.Step; step < o.Steps; step++)
@@ -97,22 +103,25 @@ public static class GrpoRecipe
 
             // 1–2. sample and score (dynamic sampling refills degenerate groups)
             var groups = new List<Group>();
+            var batches = new List<RolloutBatch>();
             long position = state.DataPosition;
             int rounds = 0;
             double frac0 = 0;
             while (groups.Count < o.PromptsPerStep && rounds < (o.DynamicSampling ? o.MaxSamplingRounds : 1))
             {
                 int need = o.DynamicSampling ? o.PromptsPerStep - groups.Count : o.PromptsPerStep;
-                var indices = Enumerable.Range(0, need).Select(i => (int)((position + i) % trainPrompts.Count)).ToList();
+                var indices = Indices(position, need);
+                if (rounds == 0) // asynchronous rollouts: this step's batch and the next k steps' are generated in the background
+                    for (int ahead = 0; ahead <= rollouts.Ahead && rollouts.Ahead > 0 && step + ahead < o.Steps; ahead++)
+                        rollouts.Prefetch(step + ahead, Indices(position + ahead * need, need), Seeded(step + ahead, 0));
                 position += need;
                 var t0 = watch.Elapsed.TotalSeconds;
-                policy.Model.eval();
-                var completions = sampler.Generate(indices.Select(i => trainPrompts[i]).ToList(),
-                    sampling with { Seed = o.Seed * 1_000_003 + step * 31 + rounds }, o.Generations, run.Cancel);
+                var batch = rollouts.Sample(step, indices, Seeded(step, rounds), run.Cancel);
+                batches.Add(batch);
                 timing["generation"] = timing.GetValueOrDefault("generation") + watch.Elapsed.TotalSeconds - t0;
 
                 t0 = watch.Elapsed.TotalSeconds;
-                var scored = Score(completions, indices, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
+                var scored = Score(batch.Completions, batch.Versions, indices, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
                 timing["rewards"] = timing.GetValueOrDefault("rewards") + watch.Elapsed.TotalSeconds - t0;
                 if (rounds == 0) frac0 = scored.Count(g => g.ZeroStd) / (double)scored.Count;
                 groups.AddRange(o.DynamicSampling ? scored.Where(g => !g.ZeroStd) : scored);
@@ -131,9 +140,10 @@ public static class GrpoRecipe
             var t1 = watch.Elapsed.TotalSeconds;
             var update = samples.Count == 0
                 ? UpdateStats.Empty
-                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step);
+                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step, offPolicy);
             timing["update"] = watch.Elapsed.TotalSeconds - t1 - timing.GetValueOrDefault("logprobs");
             state = state with { Step = step + 1 };
+            if (step + 1 < o.Steps) timing["publish"] = rollouts.Published(step + 1, run.Cancel); // a fleet's servers load it before the next rollouts
 
             if (reference is not null && o.RefResetEvery > 0 && (step + 1) % o.RefResetEvery == 0)
             {
@@ -144,19 +154,23 @@ public static class GrpoRecipe
             // metrics and samples
             var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards, o.Generations);
             metrics["learning_rate"] = optimizer.Schedule.At(step);
+            rollouts.AddMetrics(step, new RolloutBatch([.. batches.SelectMany(b => b.Completions)], [.. batches.SelectMany(b => b.Versions)],
+                batches.Sum(b => b.WaitSeconds)) { Syncs = [.. batches.SelectMany(b => b.Syncs)] }, metrics);
+            offPolicy.AddMetrics(metrics);
             foreach (var s in samples)
                 completionsLog.WriteLine(new JsonObject
                 {
                     ["step"] = step + 1, ["prompt_id"] = s.Example.Id, ["completion"] = s.Text, ["reward"] = s.Reward,
                     ["rewards"] = new JsonObject(s.Components.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
-                    ["advantage"] = s.Advantage, ["tokens"] = s.Tokens.Count,
+                    ["advantage"] = s.Advantage, ["tokens"] = s.Tokens.Count, ["weight_version"] = s.WeightVersion,
                 }.ToJsonString(JsonFormat.Compact));
             completionsLog.Flush();
             if ((step + 1) % o.LogEvery == 0)
                 run.Log(step + 1, metrics, $"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
                     string.Join("  ", rewards.Names.Select(n => $"{n} {metrics.GetValueOrDefault("rewards/" + n):F2}")) +
                     $"  len {metrics["completion_length"]:F1}  zero-std {frac0:P0}  kl {metrics.GetValueOrDefault("kl"):F4}  " +
-                    $"loss {update.Loss:F4}  {watch.Elapsed.TotalSeconds:F1}s (gen {timing.GetValueOrDefault("generation"):F1}, update {timing.GetValueOrDefault("update"):F1})");
+                    $"loss {update.Loss:F4}  {watch.Elapsed.TotalSeconds:F1}s (gen {timing.GetValueOrDefault("generation"):F1}, update {timing.GetValueOrDefault("update"):F1})" +
+                    (metrics.TryGetValue("rollout/staleness_max", out var stale) ? $"  weights v{metrics["rollout/weight_version_min"]:F0}–v{metrics["rollout/weight_version_max"]:F0}, staleness ≤ {stale:F0}" : ""));
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps) run.SaveCheckpoint(policy, optimizer, state, modelDir);
         }
         completionsLog.Dispose();
@@ -193,11 +207,14 @@ public static class GrpoRecipe
     {
         /// <summary>Â, set by the advantage estimator once the step's batch is complete.</summary>
         public float Advantage { get; set; }
+
+        /// <summary>The policy version (optimiser steps) whose weights sampled it.</summary>
+        public int WeightVersion { get; init; }
     }
 
     sealed record Group(IReadOnlyList<Sample> Samples, bool ZeroStd);
 
-    static List<Group> Score(IReadOnlyList<Completion> completions, List<int> indices, TaskDefinition task,
+    static List<Group> Score(IReadOnlyList<Completion> completions, IReadOnlyList<int> versions, List<int> indices, TaskDefinition task,
         List<IReadOnlyList<int>> prompts, HfTokenizer tokenizer, WeightedRewards rewards, GrpoOptions o, bool firstBatch, CancellationToken ct)
     {
         var texts = completions.Select(c => tokenizer.Decode(c.Tokens, skipSpecialTokens: true)).ToList();
@@ -215,7 +232,7 @@ public static class GrpoRecipe
                 int i = g * o.Generations + j;
                 var c = completions[i];
                 samples.Add(new Sample(task.Examples[indices[g]], prompts[indices[g]], c.Tokens, c.LogProbs,
-                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components));
+                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components) { WeightVersion = versions[i] });
             }
             groups.Add(new Group(samples, zeroStd[g]));
         }
@@ -235,7 +252,7 @@ public static class GrpoRecipe
     /// optimiser step (clip → non-finite guard → AdamW → master weights).
     /// </summary>
     internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerStep<CausalLM> optimizer, List<Sample> samples, GrpoOptions o,
-        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step)
+        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step, OffPolicy? offPolicy = null)
     {
         policy.train();
         var batch = PromptCompletionBatch.Build(samples.Select(s => s.Prompt).ToList(), samples.Select(s => s.Tokens).ToList(), device,
@@ -272,11 +289,12 @@ public static class GrpoRecipe
                 var mb = batch.Slice(start, n);
                 var logits = mb.CompletionLogits(policy, o.Sampling.Temperature);             // (b, Lc, V)
                 var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
-                var old = o.Iterations == 1 ? logp.detach() : oldLogProbs.narrow(0, start, n);
+                var old = o.Iterations == 1 && offPolicy?.SamplerIsOld != true ? logp.detach() : oldLogProbs.narrow(0, start, n);
                 var mask = mb.CompletionMask;
                 var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages.narrow(0, start, n), mask),
                     refLogProbs?.narrow(0, start, n), o.Beta);
-                var l = aggregation.Reduce(perToken.Loss, mask, context);
+                var tokenLoss = offPolicy?.Apply(perToken.Loss, logp, oldLogProbs.narrow(0, start, n), mask, iteration) ?? perToken.Loss; // rollout corrections
+                var l = aggregation.Reduce(tokenLoss, mask, context);
                 optimizer.Backward(l);
 
                 using var noGrad = no_grad();
