@@ -23,6 +23,8 @@ public static class EvalCommand
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling (R1: 0.95).", DefaultValueFactory = _ => 0.95 };
         var topK = new Option<int>("--top-k") { Description = "Keep the K most probable tokens (0 = off)." };
         var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens per sample (R1: 32768); a local model also stops at its context.", DefaultValueFactory = _ => 32768 };
+        var promptField = new Option<string?>("--prompt-field", "--prompt_field") { Description = "For a data file: the column holding the question (default: the first of prompt, question, problem, input)." };
+        var answerField = new Option<string?>("--answer-field", "--answer_field") { Description = "For a data file: the column holding the gold answer (default: answer)." };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." };
         var output = new Option<string?>("--output", "-o") { Description = "Folder for config.json, results.jsonl and summary.json; rerunning with the same folder resumes." };
         var template = new Option<string>("--template")
@@ -42,7 +44,7 @@ public static class EvalCommand
         var json = Shared.Json();
         var command = new Command("eval", "Evaluate a model on a benchmark the way DeepSeek-R1 does: k samples per problem, pass@1, cons@k, pass@k.")
         {
-            benchmark, samples, temperature, topP, topK, maxNew, limit, output, template, instruction, system, stop, seed, json,
+            benchmark, promptField, answerField, samples, temperature, topP, topK, maxNew, limit, output, template, instruction, system, stop, seed, json,
         };
         foreach (var option in backend.All) command.Options.Add(option);
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
@@ -55,7 +57,7 @@ public static class EvalCommand
             R1Sharp.Tasks.TaskDefinition task;
             try
             {
-                task = EvalTasks.Load(r.GetValue(benchmark)!, instructionText, ct);
+                task = EvalTasks.Load(r.GetValue(benchmark)!, instructionText, ct, r.GetValue(promptField), r.GetValue(answerField));
             }
             catch (R1Sharp.Data.DatasetFormatException e)
             {
