@@ -18,11 +18,11 @@ public static class EvalCommand
     {
         var backend = new BackendOptions();
         var benchmark = new Option<string>("--benchmark", "-b") { Description = "gsm8k, math500, aime24, countdown, or a .jsonl/.parquet file with a question and an 'answer' per row.", Required = true };
-        var samples = new Option<int>("--samples", "-k") { Description = "k: samples per problem (pass@1 is their mean correctness; cons@k their majority vote).", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--samples", "-k", "--num-samples", "--num_samples", "--num-generations", "--num_generations") { Description = "k: samples per problem (pass@1 is their mean correctness; cons@k their majority vote).", DefaultValueFactory = _ => 1 };
         var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (R1: 0.6; 0 is greedy).", DefaultValueFactory = _ => 0.6 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling (R1: 0.95).", DefaultValueFactory = _ => 0.95 };
         var topK = new Option<int>("--top-k") { Description = "Keep the K most probable tokens (0 = off)." };
-        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens per sample (R1: 32768); a local model also stops at its context.", DefaultValueFactory = _ => 32768 };
+        var maxNew = Shared.MaxNewTokens(32768, "Most tokens per sample (R1: 32768); a local model also stops at its context.");
         var promptField = new Option<string?>("--prompt-field", "--prompt_field") { Description = "For a data file: the column holding the question (default: the first of prompt, question, problem, input)." };
         var answerField = new Option<string?>("--answer-field", "--answer_field") { Description = "For a data file: the column holding the gold answer (default: answer)." };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." };

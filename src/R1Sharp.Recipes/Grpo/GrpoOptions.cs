@@ -178,12 +178,14 @@ public sealed record RolloutOptions : IValidatableConfig
     /// gradient; both 0: off.</summary>
     [Range(0.0, 1e9)]
     public double MisLow { get; init; }
+    /// <summary>The upper bound of masked importance sampling's sequence ratio (see mis_low).</summary>
     [Range(0.0, 1e9)]
     public double MisHigh { get; init; }
     /// <summary>IcePop: tokens whose ratio is outside [icepop_low, icepop_high] get no gradient, the others weight = ratio
     /// (the Ring-1T paper uses 0.5 and 5); both 0: off.</summary>
     [Range(0.0, 1e9)]
     public double IcepopLow { get; init; }
+    /// <summary>IcePop's upper bound on the token ratio (see icepop_low).</summary>
     [Range(0.0, 1e9)]
     public double IcepopHigh { get; init; }
 
