@@ -291,10 +291,10 @@ public static class GrpoRecipe
                 var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
                 var old = o.Iterations == 1 && offPolicy?.SamplerIsOld != true ? logp.detach() : oldLogProbs.narrow(0, start, n);
                 var mask = mb.CompletionMask;
+                var corrections = offPolicy?.Weights(logp, oldLogProbs.narrow(0, start, n), mask, iteration); // rollout corrections (w)
                 var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages.narrow(0, start, n), mask),
-                    refLogProbs?.narrow(0, start, n), o.Beta);
-                var tokenLoss = offPolicy?.Apply(perToken.Loss, logp, oldLogProbs.narrow(0, start, n), mask, iteration) ?? perToken.Loss; // rollout corrections
-                var l = aggregation.Reduce(tokenLoss, mask, context);
+                    refLogProbs?.narrow(0, start, n), o.Beta, corrections);
+                var l = aggregation.Reduce(perToken.Loss, mask, context);
                 optimizer.Backward(l);
 
                 using var noGrad = no_grad();

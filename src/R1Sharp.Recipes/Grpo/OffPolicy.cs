@@ -32,18 +32,18 @@ public sealed class OffPolicy(bool samplerIsOld, IRolloutCorrection? correction)
     public RolloutMismatch Mismatch { get; private set; } = new();
 
     /// <summary>
-    /// The per-token loss with the corrections applied (unchanged without any); the first pass over a batch also adds its
-    /// tokens to the mismatch.
+    /// The corrections' per-token weights w (no gradient) for <see cref="PolicyLoss.Compute(IPolicyObjective, PolicyInputs, Tensor?, double, Tensor?)"/>,
+    /// which multiplies them into the policy term only (not the KL term); null without any correction. The first pass over
+    /// a batch also adds its tokens to the mismatch.
     /// </summary>
-    /// <param name="loss">ℓ (B, T).</param>
     /// <param name="logProbs">The trainer's log π_θ of the tokens (B, T).</param>
     /// <param name="samplerLogProbs">The sampler's (B, T), 0 on padding.</param>
     /// <param name="mask">Completion tokens (B, T).</param>
     /// <param name="iteration">Which of the μ passes over the batch.</param>
-    public Tensor Apply(Tensor loss, Tensor logProbs, Tensor samplerLogProbs, Tensor mask, int iteration)
+    public Tensor? Weights(Tensor logProbs, Tensor samplerLogProbs, Tensor mask, int iteration)
     {
         if (iteration == 0) Mismatch.Add(logProbs, samplerLogProbs, mask);
-        if (Correction is null) return loss;
+        if (Correction is null) return null;
         var w = Correction.Weights(logProbs.detach(), samplerLogProbs, mask);
         if (iteration == 0)
             using (no_grad())
@@ -51,7 +51,7 @@ public sealed class OffPolicy(bool samplerIsOld, IRolloutCorrection? correction)
                 weightSum += (w * mask).sum().item<float>();
                 weightTokens += mask.sum().item<float>();
             }
-        return loss * w;
+        return w;
     }
 
     /// <summary>Adds the step's mismatch (and the mean correction weight) to <paramref name="metrics"/>, and starts the next step's.</summary>
