@@ -1,10 +1,8 @@
-using System.Collections;
 using System.Globalization;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Parquet.Serialization;
 
 namespace R1Sharp.Data;
 
@@ -85,10 +83,11 @@ public sealed record DataRow(string File, long Line, JsonObject Fields)
 /// <summary>
 /// The one reader of data files, by extension: JSON lines (<c>.jsonl</c>, <c>.ndjson</c>, and <c>.json</c> files that are
 /// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (<c>.json</c>), either of those
-/// gzip-compressed (<c>.gz</c>), and Parquet (Parquet.Net's untyped reader: typed reading lost nested lists; nested lists
-/// and structs become JSON arrays and objects). Blank lines are skipped; a row that is not a JSON object, invalid JSON
+/// gzip-compressed (<c>.gz</c>), and Parquet (<see cref="ParquetFile"/>: nested lists and structs become JSON arrays and
+/// objects). Blank lines are skipped; a row that is not a JSON object, invalid JSON
 /// and duplicate keys are errors naming the file and line. <see cref="ReadAsync"/> streams; <see cref="Read"/> is the same
-/// reader, blocking.
+/// reader, blocking. A folder in the Hub's dataset layout, or <c>folder:split</c>, is read as the files of one split
+/// (<see cref="DatasetFolder"/>).
 /// </summary>
 public static class DataRows
 {
@@ -100,12 +99,17 @@ public static class DataRows
     public static async IAsyncEnumerable<DataRow> ReadAsync(string path, [EnumeratorCancellation] CancellationToken ct = default,
         Action<DatasetFormatException>? malformed = null)
     {
-        if (Directory.Exists(path)) throw new DatasetFormatException(path, 0, null, "is a folder, not a data file (.jsonl, .json, .parquet, optionally .gz)");
+        if (!File.Exists(path) && DatasetFolder.TryParse(path, out var folder, out var split))
+        {
+            foreach (var shard in DatasetFolder.Files(folder, split))
+                await foreach (var row in ReadAsync(shard, ct, malformed).ConfigureAwait(false)) yield return row;
+            yield break;
+        }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: data file not found", path);
         string name = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? path[..^3] : path;
         if (name.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
         {
-            await foreach (var row in ReadParquetAsync(path, ct).ConfigureAwait(false)) yield return row;
+            foreach (var row in ParquetFile.Read(path, ct)) yield return row;
             yield break;
         }
         await using var file = File.OpenRead(path);
@@ -135,6 +139,9 @@ public static class DataRows
     /// <summary>The file's rows, in order (blocking; the same reader as <see cref="ReadAsync"/>).</summary>
     public static IEnumerable<DataRow> Read(string path, CancellationToken ct = default, Action<DatasetFormatException>? malformed = null) =>
         ReadAsync(path, ct, malformed).ToBlockingEnumerable(ct);
+
+    /// <summary>Whether <paramref name="path"/> is something <see cref="Read"/> reads: a file, a dataset folder, or <c>folder:split</c>.</summary>
+    public static bool Exists(string path) => File.Exists(path) || DatasetFolder.TryParse(path, out _, out _);
 
     /// <summary>Every row, read before returning.</summary>
     public static IReadOnlyList<DataRow> ReadAll(string path, CancellationToken ct = default) => [.. Read(path, ct)];
@@ -179,47 +186,6 @@ public static class DataRows
         }
         return rows;
     }
-
-    static async IAsyncEnumerable<DataRow> ReadParquetAsync(string path, [EnumeratorCancellation] CancellationToken ct)
-    {
-        IList<Dictionary<string, object>> rows;
-        try
-        {
-            await using var file = File.OpenRead(path);
-            Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? await Decompress(file, ct).ConfigureAwait(false) : file;
-            rows = (await ParquetSerializer.DeserializeUntypedAsync(stream, cancellationToken: ct).ConfigureAwait(false)).Data;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            throw new DatasetFormatException(path, 0, null, $"cannot read Parquet ({e.Message})", e);
-        }
-        for (int i = 0; i < rows.Count; i++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var row = new JsonObject();
-            foreach (var (key, value) in rows[i]) row[key] = JsonSerializer.SerializeToNode(ToPlain(value));
-            yield return new DataRow(path, i + 1, row);
-        }
-    }
-
-    static async Task<Stream> Decompress(Stream file, CancellationToken ct)
-    {
-        var memory = new MemoryStream();
-        await using (var gzip = new GZipStream(file, CompressionMode.Decompress, leaveOpen: true)) await gzip.CopyToAsync(memory, ct).ConfigureAwait(false);
-        memory.Position = 0;
-        return memory;
-    }
-
-    static object? ToPlain(object? value) => value switch
-    {
-        null => null,
-        string s => s,
-        ReadOnlyMemory<char> m => m.ToString(),
-        IDictionary d => d.Keys.Cast<object>().ToDictionary(k => Convert.ToString(k, CultureInfo.InvariantCulture)!, k => ToPlain(d[k])),
-        IEnumerable items => items.Cast<object?>().Select(ToPlain).ToList(),
-        bool or IFormattable => value,
-        _ => value.ToString(),
-    };
 
     static int FirstChar(StreamReader reader)
     {

@@ -27,7 +27,7 @@ using R1Sharp.Text.Templates;
 namespace R1Sharp.Server;
 
 /// <summary>A running server. Start with <see cref="StartAsync"/>; stop with <see cref="StopAsync"/> or dispose.</summary>
-public sealed class OpenAiServer : IAsyncDisposable
+public sealed partial class OpenAiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly LocalModel _model;
@@ -44,7 +44,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         _options = options;
         _name = options.ServedModelName ?? model.Name;
         _apiKey = options.ApiKey is { } key ? new ApiKey(key) : null;
-        _scheduler = new BatchScheduler(new BatchGenerator(model) { MaxBatchRows = options.MaxBatchRows }, options);
+        _weightVersion = options.WeightVersion;
+        _scheduler = new BatchScheduler(new BatchGenerator(model) { MaxBatchRows = options.MaxBatchRows }, options,
+            options.EnableWeightUpdates ? () => _weightVersion : null);
     }
 
     /// <summary>Starts listening; returns once the port is bound.</summary>
@@ -72,7 +74,8 @@ public sealed class OpenAiServer : IAsyncDisposable
             var http = context.HttpContext;
             string message = http.Response.StatusCode == StatusCodes.Status405MethodNotAllowed
                 ? $"{http.Request.Method} is not allowed on {http.Request.Path}"
-                : $"no such endpoint: {http.Request.Method} {http.Request.Path} (this server has /v1/models, /v1/completions, /v1/chat/completions, /health, /stats)";
+                : $"no such endpoint: {http.Request.Method} {http.Request.Path} (this server has /v1/models, /v1/completions, /v1/chat/completions, /generate, /health, /stats" +
+                  (options.EnableWeightUpdates ? ", and the weight-update routes of SGLang and vLLM)" : ")");
             await WriteJson(http, http.Response.StatusCode, new ApiException(http.Response.StatusCode, message).ToJson()).ConfigureAwait(false);
         });
         server.Map();
@@ -127,6 +130,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength))));
         _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
         _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
+        _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
+        if (_options.EnableWeightUpdates) MapWeightUpdates();
     }
 
     /// <summary>

@@ -26,7 +26,7 @@ public sealed record ApiRequest(bool Chat, string Model, IReadOnlyList<Generatio
 /// Only cheap checks happen here (no tokenisation): sizes are checked before anything is built from them, so a
 /// huge prompt or list is refused before the tokenizer or the chat template sees it.
 /// </summary>
-public static class RequestParser
+public static partial class RequestParser
 {
     /// <summary>Temperatures below this sample greedily, as in vLLM (<c>_SAMPLING_EPS</c>): dividing float32 logits by a
     /// temperature near zero overflows to infinity and the softmax to NaN.</summary>

@@ -28,7 +28,7 @@ internal static class Responses
                 }
                 choices.Add(choice);
             }
-        return new JsonObject
+        var response = new JsonObject
         {
             ["id"] = id,
             ["object"] = request.Chat ? "chat.completion" : "text_completion",
@@ -37,6 +37,10 @@ internal static class Responses
             ["choices"] = choices,
             ["usage"] = Usage(results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens)),
         };
+        // With weight updates on: the weights that generated the response (those of its first prompt, when its prompts ran in several batches).
+        var versions = results.SelectMany(r => r.Samples).Select(s => s.WeightVersion).Where(v => v is not null).Distinct().ToList();
+        if (versions.Count > 0) response["weight_version"] = versions[0];
+        return response;
     }
 
     /// <summary>A generated token with what log-probability output needs.</summary>

@@ -45,6 +45,17 @@ public sealed record ServerOptions
     /// <summary>Largest request body.</summary>
     public long MaxRequestBytes { get; init; } = 8 << 20;
 
+    /// <summary>
+    /// Serve the weight-update routes of SGLang (<c>/pause_generation</c>, <c>/update_weights_from_disk</c>, …) and of vLLM's
+    /// RLHF API (<c>/pause</c>, <c>/start_weight_update</c>, …), so that a trainer can keep the served weights equal to its
+    /// policy (docs/distributed.md). Off by default, as vLLM keeps them behind <c>VLLM_SERVER_DEV_MODE</c>: they make the
+    /// server load any checkpoint folder it can read.
+    /// </summary>
+    public bool EnableWeightUpdates { get; init; }
+
+    /// <summary>The name of the weights served at start (SGLang's <c>--weight-version</c>, default <c>default</c>).</summary>
+    public string WeightVersion { get; init; } = "default";
+
     /// <summary>Receives one line per notable event (start, errors). Null: quiet.</summary>
     public Action<string>? Log { get; init; }
 
@@ -61,5 +72,6 @@ public sealed record ServerOptions
         if (MaxRequestBytes < 1) throw new ArgumentException($"max request bytes must be ≥ 1 (got {MaxRequestBytes})");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("the API key must not be empty");
         if (BatchWindow < TimeSpan.Zero) throw new ArgumentException("the batch window must not be negative");
+        if (string.IsNullOrWhiteSpace(WeightVersion)) throw new ArgumentException("the weight version must not be empty");
     }
 }

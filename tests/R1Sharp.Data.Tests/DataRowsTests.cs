@@ -95,7 +95,7 @@ public sealed class DataRowsTests : IDisposable
     public void Files_that_are_not_data_are_refused_clearly()
     {
         Assert.Throws<FileNotFoundException>(() => DataRows.ReadAll(Path.Combine(_dir, "missing.jsonl")));
-        Assert.Contains("is a folder", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(_dir)).Message);
+        Assert.Contains("a folder with no data files", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(_dir)).Message);
         Assert.Contains("cannot read Parquet", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("bad.parquet", "PAR1 not really"))).Message);
         Assert.Contains("not valid JSON", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("cut.json", "[{\"q\": 1}, {"))).Message);
         var scalar = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("scalars.json", "[{\"q\": 1}, 2]")));

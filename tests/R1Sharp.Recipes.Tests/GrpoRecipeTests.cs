@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
+using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Rewards;
 using R1Sharp.Rewards.Rules;
@@ -70,6 +71,86 @@ public class GrpoRecipeTests
         using var b = Checkpoint.Load(tmp.Sub("interrupted/model"));
         var sb = b.state_dict();
         foreach (var (name, t) in a.state_dict()) Assert.True(t.bytes.SequenceEqual(sb[name].bytes), name);
+    }
+
+    /// <summary>
+    /// Each advantage estimator and policy objective in the recipe (μ = 2, so the second pass is off-policy and the ratio
+    /// leaves 1): the run trains, logs the diagnostics of every step, and the advantages it trained on are the estimator's
+    /// on the rewards and lengths it logged.
+    /// </summary>
+    [Theory]
+    [InlineData(PolicyLossType.Gspo, AdvantageType.Rloo, LossType.Grpo)]
+    [InlineData(PolicyLossType.Cispo, AdvantageType.ReinforcePlusPlus, LossType.Dapo)]
+    [InlineData(PolicyLossType.Gmpo, AdvantageType.MaxRl, LossType.Grpo)]
+    [InlineData(PolicyLossType.DualClip, AdvantageType.ReinforcePlusPlusBaseline, LossType.Bnpo)]
+    public void Every_objective_and_estimator_trains_and_logs_its_diagnostics(PolicyLossType policyLoss, AdvantageType advantage, LossType lossType)
+    {
+        using var tmp = new TempDir();
+        var rewards = new WeightedRewards([new WeightedReward(new DigitShare())]);
+        var o = Small with
+        {
+            Steps = 2, Iterations = 2, PolicyLoss = policyLoss, Advantage = advantage, LossType = lossType, EvalPrompts = 2, EvalSamples = 1,
+            EpsilonLow = policyLoss == PolicyLossType.Cispo ? 1 : 0.2, EpsilonHigh = policyLoss == PolicyLossType.Cispo ? 4 : 0.2,
+        };
+        var result = GrpoRecipe.Run(o, TinyModels.Path, tmp.Path, RunSettings.Quiet(), customRewards: rewards);
+        Assert.Equal(2, result.Steps);
+
+        var metrics = File.ReadAllLines(tmp.Sub("metrics.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        foreach (var m in metrics)
+        {
+            foreach (var key in new[] { "loss", "entropy", "clip_ratio/low", "clip_ratio/high", "ratio/mean", "ratio/min", "ratio/max",
+                                        "frac_reward_zero_std", "frac_zero_advantage", "completion_length_p10", "completion_length_p50",
+                                        "completion_length_p90", "clipped_ratio" })
+                Assert.True(m[key] is not null && double.IsFinite(m[key]!.GetValue<double>()), key);
+            double p10 = m["completion_length_p10"]!.GetValue<double>(), p50 = m["completion_length_p50"]!.GetValue<double>(),
+                p90 = m["completion_length_p90"]!.GetValue<double>();
+            Assert.True(m["completion_length_min"]!.GetValue<double>() <= p10 && p10 <= p50 && p50 <= p90 && p90 <= m["completion_length_max"]!.GetValue<double>());
+            // π_old is the sampler's log-probabilities and the second pass follows an update: the ratio is not 1 everywhere.
+            Assert.True(m["ratio/max"]!.GetValue<double>() > m["ratio/min"]!.GetValue<double>(), m.ToJsonString());
+            Assert.Equal(policyLoss == PolicyLossType.DualClip, m["clip_ratio/dual"] is not null);
+        }
+
+        var completions = File.ReadAllLines(tmp.Sub("completions.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        var estimator = AdvantageEstimators.For(advantage);
+        foreach (var step in completions.GroupBy(c => c["step"]!.GetValue<int>()))
+        {
+            var rows = step.ToList();
+            var expected = estimator.Compute(rows.Select(r => r["reward"]!.GetValue<double>()).ToList(), o.Generations,
+                rows.Select(r => r["tokens"]!.GetValue<int>()).ToList());
+            Assert.Equal(expected, rows.Select(r => r["advantage"]!.GetValue<float>()));
+        }
+    }
+
+    [Fact]
+    public void Algorithm_fields_are_snake_case_config_keys_and_are_checked()
+    {
+        var o = ConfigBinder.LoadYaml(new GrpoOptions(), "advantage: reinforce_plus_plus_baseline\npolicy_loss: dual_clip\ndual_clip_c: 4\n", "grpo.yaml");
+        Assert.Equal((AdvantageType.ReinforcePlusPlusBaseline, PolicyLossType.DualClip, 4.0), (o.Advantage, o.PolicyLoss, o.DualClipC));
+        var defaults = new GrpoOptions(); // today's GRPO: group-normalised advantages, PPO clip
+        Assert.Equal((AdvantageType.Grpo, PolicyLossType.PpoClip, AdvantageScaling.Group), (defaults.Advantage, defaults.PolicyLoss, defaults.ScaleRewards));
+
+        string Error(string yaml) => Assert.Single(Assert.Throws<ConfigException>(() => ConfigBinder.LoadYaml(new GrpoOptions(), yaml, "grpo.yaml")).Errors).ToString();
+        Assert.Contains("policy_loss: 'gpso' is not one of ppo_clip, dual_clip, gspo, cispo, gmpo", Error("policy_loss: gpso\n"));
+        Assert.Contains("advantage: 'reinforce++' is not one of grpo, rloo, reinforce_plus_plus, reinforce_plus_plus_baseline, max_rl", Error("advantage: reinforce++\n"));
+        Assert.Contains("dual_clip_c", Error("dual_clip_c: 1\n"));
+        var scale = Error("advantage: rloo\nscale_rewards: none\n");
+        Assert.Contains("scale_rewards", scale);
+        Assert.Contains("advantage: grpo only", scale);
+    }
+
+    [Fact]
+    public void Every_grpo_preset_is_valid_and_the_algorithm_presets_set_their_papers_values()
+    {
+        var presets = RecipePresets.Registry.For<GrpoOptions>();
+        foreach (var preset in presets) Assert.Empty(ConfigBinder.Validate((GrpoOptions)preset.Value));
+        var gspo = RecipePresets.Registry.Get<GrpoOptions>("gspo");
+        Assert.Equal((PolicyLossType.Gspo, 3e-4, 4e-4, LossType.Grpo, 0.0), (gspo.PolicyLoss, gspo.EpsilonLow, gspo.EpsilonHigh, gspo.LossType, gspo.Beta));
+        var cispo = RecipePresets.Registry.Get<GrpoOptions>("cispo");
+        Assert.Equal((PolicyLossType.Cispo, 5.0, LossType.Dapo), (cispo.PolicyLoss, 1 + cispo.EpsilonHigh, cispo.LossType));
+        Assert.True(1 - cispo.EpsilonLow <= 0, "CISPO sets no lower bound on the importance weight");
+        var gmpo = RecipePresets.Registry.Get<GrpoOptions>("gmpo");
+        Assert.Equal((PolicyLossType.Gmpo, 0.4, 0.4, LossType.Grpo), (gmpo.PolicyLoss, gmpo.EpsilonLow, gmpo.EpsilonHigh, gmpo.LossType));
+        Assert.Equal(AdvantageType.Rloo, RecipePresets.Registry.Get<GrpoOptions>("rloo").Advantage);
     }
 
     /// <summary>Share of the completion's characters that are digits.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Parquet.Serialization;
 using R1Sharp.Data;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Config;
@@ -140,7 +141,7 @@ public class RejectionSamplingTests
     [Theory]
     [InlineData("jsonl")]
     [InlineData("parquet")]
-    public void Data_files_keep_provenance_and_load_as_sft_data(string format)
+    public async Task Data_files_keep_provenance_and_load_as_sft_data(string format)
     {
         using var dir = new TempDir();
         string path = dir.Sub("data." + format);
@@ -165,6 +166,13 @@ public class RejectionSamplingTests
             Assert.Equal(rows[i].Rewards["accuracy"], rewards["accuracy"]?.GetValue<double>());
             Assert.Equal(0.5, rewards["language"]!.GetValue<double>());
         }
+        if (format != "parquet") return;
+
+        // Another Parquet implementation (Parquet.Net) reads the same columns and the rewards struct.
+        await using var file = File.OpenRead(path);
+        var other = (await ParquetSerializer.DeserializeUntypedAsync(file)).Data;
+        Assert.Equal(rows.Select(r => r.Completion), other.Select(r => (string)r["completion"]));
+        Assert.Equal(rows.Select(r => r.Rewards["accuracy"]), other.Select(r => ((IDictionary<string, object>)r["rewards"]).TryGetValue("accuracy", out var v) ? (double?)v : null));
     }
 
     static RejectionSamplingOptions Tiny => new()

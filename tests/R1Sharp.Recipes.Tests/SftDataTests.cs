@@ -119,7 +119,7 @@ public class SftDataTests
     }
 
     [Fact]
-    public void Conversations_need_the_chat_template_and_unknown_templates_are_named()
+    public void A_conversation_without_a_chat_template_names_its_row_and_unknown_templates_are_named()
     {
         var tokenizer = Qwen3.Value;
         var e = Assert.Throws<InvalidDataException>(() => new SftEncoder(tokenizer, SftEncoder.Plain)
@@ -159,7 +159,7 @@ public class SftDataTests
     [InlineData("""{"prompt": "a", "completion": 7}""", "completion")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}, {"role": "assistant"}]}""", "messages[1].content")]
     [InlineData("""{"messages": [{"role": "user", "content": "x"}]}""", "messages")]
-    [InlineData("""{"text": "no known field"}""", null)]
+    [InlineData("""{"body": "no known field"}""", null)]
     [InlineData("{\"prompt\": \"a\", \"completion\": \"b\"", null)]
     public void MalformedSftRowNamesFileLineAndField(string row, string? field)
     {

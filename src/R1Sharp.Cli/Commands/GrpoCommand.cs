@@ -11,7 +11,8 @@ public static class GrpoCommand
         var model = Shared.Model("The policy to train: a Hugging Face checkpoint folder with its tokenizer.");
         return new RecipeCommand<GrpoOptions>("grpo",
                 "Train a model with GRPO and rule-checked rewards (DeepSeek-R1-Zero when started from a base model). " +
-                "Presets: r1-zero-embedded, deepseek-r1, deepseekmath, dapo, dr-grpo.",
+                "Presets: r1-zero-embedded, deepseek-r1, deepseekmath, dapo, dr-grpo, gspo, cispo, gmpo, rloo " +
+                "(advantage estimators and policy objectives: docs/algorithms.md).",
                 new GrpoOptions())
             .Build((r, options, output, settings) =>
             {

@@ -7,8 +7,9 @@ using R1Sharp.Text.Templates;
 namespace R1Sharp.Cli.Commands;
 
 /// <summary>
-/// <c>r1sharp serve --model DIR [--host 127.0.0.1] [--port 8000]</c>: an OpenAI-compatible server
-/// (<c>/v1/models</c>, <c>/v1/completions</c>, <c>/v1/chat/completions</c>) with dynamic batching. Runs until
+/// <c>r1sharp serve --model DIR [--host 127.0.0.1] [--port 8000] [--enable-weight-updates]</c>: an OpenAI-compatible server
+/// (<c>/v1/models</c>, <c>/v1/completions</c>, <c>/v1/chat/completions</c>, SGLang's <c>/generate</c>) with dynamic batching,
+/// and with <c>--enable-weight-updates</c> a rollout server for GRPO fleets (docs/distributed.md). Runs until
 /// Ctrl+C or SIGTERM. Prints <c>listening on http://HOST:PORT/v1 …</c> on stdout once the port is bound.
 /// </summary>
 public static class ServeCommand
@@ -29,10 +30,16 @@ public static class ServeCommand
         };
         var apiKey = new Option<string?>("--api-key") { Description = "Require Authorization: Bearer KEY." };
         var quiet = new Option<bool>("--quiet") { Description = "Print only the listening line and errors." };
+        var weightUpdates = new Option<bool>("--enable-weight-updates")
+        {
+            Description = "Serve SGLang's and vLLM's weight-update routes (/update_weights_from_disk, /start_weight_update, …) so that a GRPO " +
+                          "trainer keeps the weights equal to its policy (docs/distributed.md). They load any checkpoint folder the server can read.",
+        };
+        var weightVersion = new Option<string>("--weight-version") { Description = "The name of the weights served at start.", DefaultValueFactory = _ => "default" };
         var dtype = Shared.DType();
         var device = Shared.Device();
         var command = new Command("serve", "Serve a checkpoint over the OpenAI API (completions, chat completions, streaming) with dynamic batching.")
-        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, dtype, device };
+        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, weightUpdates, weightVersion, dtype, device };
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
         return command;
 
@@ -52,6 +59,8 @@ public static class ServeCommand
                 MaxN = r.GetValue(maxN),
                 MaxPromptCharacters = r.GetValue(maxPromptChars),
                 ApiKey = r.GetValue(apiKey),
+                EnableWeightUpdates = r.GetValue(weightUpdates),
+                WeightVersion = r.GetValue(weightVersion)!,
                 Log = verbose ? line => Console.Error.WriteLine($"[serve] {line}") : line => { if (line.Contains("failed")) Console.Error.WriteLine($"[serve] {line}"); },
             };
             OpenAiServer server;

@@ -25,6 +25,10 @@ public sealed record GenerationSample(
     /// <summary>Per generated token, the most probable alternatives (when requested with <see cref="GenerationOptions.TopLogProbs"/>).</summary>
     public IReadOnlyList<IReadOnlyList<TokenLogProb>>? TopLogProbs { get; init; }
 
+    /// <summary>The weights that generated the sample, as the server names them (SGLang's <c>meta_info.weight_version</c>,
+    /// <c>r1sharp serve</c>'s <c>weight_version</c>); null when the backend does not know (a local model).</summary>
+    public string? WeightVersion { get; init; }
+
     /// <summary>"stop" or "length", as the OpenAI API spells them.</summary>
     public string FinishReasonText => FinishReason == FinishReason.Stop ? "stop" : "length";
 }

@@ -116,6 +116,34 @@ public sealed class LocalModel : IDisposable
         return ChatTemplate.Render(prompt.Messages, addGenerationPrompt: true, prompt.TemplateContext);
     }
 
+    /// <summary>
+    /// Replaces the weights in place with those of the checkpoint folder <paramref name="directory"/> (a weight update from
+    /// disk, as SGLang's <c>update_weights_from_disk</c> does): the folder is loaded and checked whole first — its config must
+    /// describe the same architecture and shapes — so a bad folder leaves the served weights as they were. Tensors are copied
+    /// into this model's dtype; in the same dtype the weights are the checkpoint's, bit for bit. The caller makes sure no
+    /// forward pass runs meanwhile.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder is not a checkpoint of this model's architecture and shapes.</exception>
+    /// <exception cref="IOException">It cannot be read.</exception>
+    public void LoadWeights(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder");
+        using var loaded = Checkpoint.Load(directory, Model.DType, Model.Device);
+        string Shape(ModelConfig c) => (c with { TorchDtype = "" }).ToJson().ToJsonString();
+        if (Shape(loaded.Config) != Shape(Model.Config))
+            throw new InvalidDataException($"{Path.Combine(directory, Checkpoint.ConfigFile)} describes another model than the one served " +
+                                           $"(served: {Shape(Model.Config)}; given: {Shape(loaded.Config)})");
+        using var noGrad = no_grad();
+        var source = loaded.state_dict();
+        var target = Model.state_dict();
+        foreach (var (name, tensor) in target)
+        {
+            if (!source.TryGetValue(name, out var value) || !value.shape.SequenceEqual(tensor.shape))
+                throw new InvalidDataException($"{directory}: tensor '{name}' is missing or has another shape");
+        }
+        foreach (var (name, tensor) in target) tensor.copy_(source[name]);
+    }
+
     /// <summary>The text of one token, as streamed (special tokens included).</summary>
     public string TokenText(int id) => Tokenizer?.Decode([id]) ?? id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

@@ -46,5 +46,30 @@ public static class RecipePresets
             {
                 Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, ScaleRewards = AdvantageScaling.None,
                 LossType = LossType.DrGrpo,
+            })
+        .Add("gspo", "GSPO (Zheng et al. 2025, §5.1): sequence-level ratio clipped at 1 − 3e-4 / 1 + 4e-4, mean over sequences, no KL " +
+                     "(the paper splits each rollout batch into 4 optimiser steps; the ratio only moves off 1 when μ > 1)",
+            new GrpoOptions
+            {
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, PolicyLoss = PolicyLossType.Gspo,
+                EpsilonLow = 3e-4, EpsilonHigh = 4e-4, LossType = LossType.Grpo,
+            })
+        .Add("cispo", "CISPO (MiniMax-M1, 2025) with ScaleRL's settings (as TRL's paper index): clipped importance weight ≤ 5, no lower bound, " +
+                      "token-level loss, batch-std advantages, G 16, no KL",
+            new GrpoOptions
+            {
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, PolicyLoss = PolicyLossType.Cispo,
+                EpsilonLow = 1, EpsilonHigh = 4, LossType = LossType.Dapo, ScaleRewards = AdvantageScaling.Batch, Generations = 16,
+            })
+        .Add("gmpo", "GMPO (Zhao et al. 2025): geometric mean of token ratios clipped to (e^−0.4, e^0.4), mean over sequences, no KL",
+            new GrpoOptions
+            {
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0, PolicyLoss = PolicyLossType.Gmpo,
+                EpsilonLow = 0.4, EpsilonHigh = 0.4, LossType = LossType.Grpo,
+            })
+        .Add("rloo", "RLOO (Ahmadian et al. 2024, appendix C): leave-one-out baseline, k 4 samples per prompt, β 0.03, lr 1e-6",
+            new GrpoOptions
+            {
+                Optimizer = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant }, Beta = 0.03, Advantage = AdvantageType.Rloo, Generations = 4,
             });
 }

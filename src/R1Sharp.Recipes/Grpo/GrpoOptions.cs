@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using R1Sharp.Engine.Fleet;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Rewards.Rules;
@@ -35,12 +36,21 @@ public sealed record GrpoOptions : IValidatableConfig
     public int Generations { get; init; } = 8;
     /// <summary>How rollouts are sampled: R1 samples at temperature 1.0; max_new_tokens is the completion limit L_max.</summary>
     public GenerationOptions Sampling { get; init; } = new() { MaxNewTokens = 128, Temperature = 1.0, TopP = 1.0 };
+    /// <summary>Where rollouts are generated: the trainer's own sampler (the default), or a fleet of inference servers kept in sync
+    /// with the policy, synchronously or asynchronously, with the off-policy corrections (docs/distributed.md).</summary>
+    public RolloutOptions Rollout { get; init; } = new();
 
-    // ---- objective ----
+    // ---- objective (docs/algorithms.md: every variant, its formula and its paper) ----
+    /// <summary>How advantages are estimated from the rewards: grpo (group-relative, scaled as scale_rewards says), rloo,
+    /// reinforce_plus_plus, reinforce_plus_plus_baseline or max_rl.</summary>
+    public AdvantageType Advantage { get; init; } = AdvantageType.Grpo;
+    /// <summary>GRPO's advantage scaling: group (std of the group), batch (std of the batch) or none (Dr. GRPO). Only for advantage: grpo.</summary>
+    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
+    /// <summary>The per-token policy objective: ppo_clip (GRPO's clipped surrogate), dual_clip, gspo (sequence-level ratio),
+    /// cispo (clipped importance weight × log π) or gmpo (geometric mean of clipped ratios).</summary>
+    public PolicyLossType PolicyLoss { get; init; } = PolicyLossType.PpoClip;
     /// <summary>How per-token losses are aggregated: grpo, bnpo, dapo or dr_grpo (docs/architecture.md). TRL's default is dapo (token-level, no length bias).</summary>
     public LossType LossType { get; init; } = LossType.Dapo;
-    /// <summary>How advantages are scaled: group (the group's std, GRPO), batch (the batch's std) or none (Dr. GRPO).</summary>
-    public AdvantageScaling ScaleRewards { get; init; } = AdvantageScaling.Group;
     /// <summary>KL coefficient β. R1 uses 0.001; TRL defaults to 0 (no reference model at all).</summary>
     [Range(0.0, 100.0)]
     public double Beta { get; init; }
@@ -50,6 +60,9 @@ public sealed record GrpoOptions : IValidatableConfig
     /// <summary>Clip range above 1 for the ratio: ρ ≤ 1 + ε_high (DAPO's clip-higher: 0.28; R1: 10).</summary>
     [Range(0.0, 1000.0)]
     public double EpsilonHigh { get; init; } = 0.2;
+    /// <summary>Dual-clip's bound c (policy_loss: dual_clip): for Â &lt; 0 the loss is at most −c·Â. Ye et al. and verl use 3.</summary>
+    [Range(1.0, 1e6, MinimumIsExclusive = true)]
+    public double DualClipC { get; init; } = 3.0;
     /// <summary>μ, optimiser passes over each batch of samples.</summary>
     [Range(1, 1000)]
     public int Iterations { get; init; } = 1;
@@ -98,5 +111,91 @@ public sealed record GrpoOptions : IValidatableConfig
         if (Sampling.Seed is not null) yield return ("sampling.seed", "rollouts are seeded from seed and the step; leave sampling.seed unset");
         if (EvalSampling.Seed is not null) yield return ("eval_sampling.seed", "the evaluation is seeded from seed; leave eval_sampling.seed unset");
         if (EpsilonHigh < EpsilonLow) yield return ("epsilon_high", $"must be at least epsilon_low ({EpsilonLow}): the clip range is [1 − ε_low, 1 + ε_high]");
+        if (Advantage != AdvantageType.Grpo && ScaleRewards != AdvantageScaling.Group)
+            yield return ("scale_rewards", $"applies to advantage: grpo only; advantage: {ConfigNames.ToSnakeCase(Advantage.ToString())} has its own normalisation (leave scale_rewards at group)");
+        if (DynamicSampling && Rollout.MaxOffPolicySteps > 0)
+            yield return ("dynamic_sampling", "asynchronous rollouts (rollout.max_off_policy_steps > 0) draw each step's prompts ahead of time: turn one of them off");
+    }
+}
+
+/// <summary>
+/// The <c>rollout</c> section of a GRPO config: which engine generates the rollouts and how its weights follow the policy
+/// (docs/distributed.md). Without endpoints the trainer's own sampler generates them, as it always did.
+/// </summary>
+public sealed record RolloutOptions : IValidatableConfig
+{
+    /// <summary>Inference servers (<c>http://gpu1:30000</c>) that generate the rollouts; empty: the trainer's own sampler.</summary>
+    public IReadOnlyList<string> Endpoints { get; init; } = [];
+    /// <summary>What the servers run: <c>r1sharp</c> (<c>r1sharp serve --enable-weight-updates</c>), <c>sglang</c> or <c>vllm</c>.</summary>
+    public FleetEngine Engine { get; init; } = FleetEngine.R1sharp;
+    /// <summary>The model name the servers serve (vLLM and r1sharp need it in requests); null: asked of each server.</summary>
+    public string? ServedModel { get; init; }
+    /// <summary>Where the policy is published for the servers (<c>step-N</c> folders); every server must read it at the same path.
+    /// Null: <c>rollout-weights</c> in the run folder.</summary>
+    public string? WeightsDir { get; init; }
+    /// <summary>Publish the policy and update the servers every N optimiser steps.</summary>
+    [Range(1, 1_000_000)]
+    public int SyncEvery { get; init; } = 1;
+    /// <summary>k: rollouts for the next k steps are generated while the current one trains, and a rollout is used at most
+    /// k (+ sync_every − 1) policy versions after the weights that generated it; 0 is synchronous. Needs endpoints.</summary>
+    [Range(0, 1000)]
+    public int MaxOffPolicySteps { get; init; }
+    /// <summary>Published versions kept on disk (older ones are deleted).</summary>
+    [Range(1, 1_000_000)]
+    public int KeepVersions { get; init; } = 2;
+    /// <summary>Generation requests in flight at once, over all servers.</summary>
+    [Range(1, 65536)]
+    public int MaxConcurrency { get; init; } = 64;
+    /// <summary>Longest wait for one generation request.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMinutes(30);
+    /// <summary>Longest wait for each call of a weight update; a server that exceeds it is taken out of rotation.</summary>
+    public TimeSpan UpdateTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>After each update, every server generates this many greedy tokens of the first training prompt; their
+    /// log-probabilities are compared with the trainer's and logged (rollout-sync.jsonl). 0: no probe.</summary>
+    [Range(0, 4096)]
+    public int ProbeTokens { get; init; } = 8;
+    /// <summary>A server whose probe differs from the trainer's by more than this (largest |Δ log-probability|, or other
+    /// tokens) is taken out of rotation; 0: only logged (GPU engines differ from the trainer by ~1e-2 in bfloat16).</summary>
+    [Range(0.0, 1e9)]
+    public double ProbeTolerance { get; init; }
+
+    // ---- off-policy corrections (off by default), applied as per-token weights on the loss ----
+    /// <summary>Truncated importance sampling: weight min(π_trainer / π_sampler, C) with C = tis_cap; 0: off.</summary>
+    [Range(0.0, 1e9)]
+    public double TisCap { get; init; }
+    /// <summary>Ratios of tokens (<c>token</c>) or of whole sequences (<c>sequence</c>) for truncated importance sampling.</summary>
+    public CorrectionLevel TisLevel { get; init; } = CorrectionLevel.Token;
+    /// <summary>Masked importance sampling: sequences whose ratio π_trainer / π_sampler is outside [mis_low, mis_high] get no
+    /// gradient; both 0: off.</summary>
+    [Range(0.0, 1e9)]
+    public double MisLow { get; init; }
+    [Range(0.0, 1e9)]
+    public double MisHigh { get; init; }
+    /// <summary>IcePop: tokens whose ratio is outside [icepop_low, icepop_high] get no gradient, the others weight = ratio
+    /// (the Ring-1T paper uses 0.5 and 5); both 0: off.</summary>
+    [Range(0.0, 1e9)]
+    public double IcepopLow { get; init; }
+    [Range(0.0, 1e9)]
+    public double IcepopHigh { get; init; }
+
+    /// <summary>Rollouts come from servers rather than the trainer's sampler.</summary>
+    public bool IsFleet => Endpoints.Count > 0;
+
+    public IEnumerable<(string Field, string Problem)> Validate()
+    {
+        for (int i = 0; i < Endpoints.Count; i++)
+            if (!Uri.TryCreate(Endpoints[i], UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+                yield return ($"endpoints[{i}]", $"'{Endpoints[i]}' is not an http(s) URL");
+        if (Endpoints.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Endpoints.Count) yield return ("endpoints", "an endpoint is listed twice");
+        if (MaxOffPolicySteps > 0 && !IsFleet)
+            yield return ("max_off_policy_steps", "asynchronous rollouts need a fleet (rollout.endpoints): the trainer's own sampler shares its model");
+        if (WeightsDir is { } dir && string.IsNullOrWhiteSpace(dir)) yield return ("weights_dir", "must not be empty (leave it unset for the run folder's)");
+        if (ServedModel is { } name && string.IsNullOrWhiteSpace(name)) yield return ("served_model", "must not be empty (leave it unset to ask the servers)");
+        if (RequestTimeout <= TimeSpan.Zero) yield return ("request_timeout", "must be positive");
+        if (UpdateTimeout <= TimeSpan.Zero) yield return ("update_timeout", "must be positive");
+        if ((MisLow > 0 || MisHigh > 0) && !(MisLow > 0 && MisHigh >= MisLow))
+            yield return ("mis_high", $"masked importance sampling needs 0 < mis_low ≤ mis_high (got [{MisLow}, {MisHigh}])");
+        if ((IcepopLow > 0 || IcepopHigh > 0) && !(IcepopLow > 0 && IcepopHigh >= IcepopLow))
+            yield return ("icepop_high", $"IcePop needs 0 < icepop_low ≤ icepop_high (got [{IcepopLow}, {IcepopHigh}])");
     }
 }

@@ -53,15 +53,18 @@ public static class PipelineEvaluation
     ];
 
     /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
-    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings, ArithmeticDifficulty difficulty)
+    /// <param name="remote">A fleet that serves <paramref name="modelDir"/> now (the pipeline's <c>fleet</c>); null: the model in this process.</param>
+    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings, ArithmeticDifficulty difficulty,
+        IGenerationBackend? remote = null)
     {
         var task = Task(o, row.Style, difficulty);
-        using var backend = LocalGenerationBackend.Load(modelDir, settings.Dtype, settings.Device);
-        var summary = Evaluation.Run(backend, task, new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) }, output);
+        using var local = remote is null ? LocalGenerationBackend.Load(modelDir, settings.Dtype, settings.Device) : null;
+        var summary = Evaluation.Run(remote ?? local!, task, new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) }, output);
         WriteSamples(output, task);
         return new TableRow
         {
-            Row = row.Row, Title = row.Title, Params = backend.Model.Model.parameters().Sum(p => p.numel()),
+            Row = row.Row, Title = row.Title,
+            Params = local?.Model.Model.parameters().Sum(p => p.numel()) ?? ModelConfig.Load(Path.Combine(modelDir, Checkpoint.ConfigFile)).ParameterCount(),
             PassAt1 = summary.PassAt1, ConsAtK = summary.ConsAtK, PassAtK = summary.PassAtK, K = summary.K,
             FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency, MeanLength = summary.MeanLength,
             Prompts = summary.Problems, Temperature = o.Sampling.Temperature, TopP = o.Sampling.TopP,

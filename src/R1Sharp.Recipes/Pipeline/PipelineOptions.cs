@@ -66,6 +66,10 @@ public sealed record PipelineOptions : IValidatableConfig
     /// <summary>The evaluation of every stage's model on the same held-out prompts (DeepSeek-R1's protocol).</summary>
     public PipelineEvalOptions Eval { get; init; } = new();
 
+    /// <summary>Inference servers that the RL stages, rejection sampling and evaluation named in <c>fleet.stages</c> generate on
+    /// (docs/distributed.md); none by default: every stage generates in this process.</summary>
+    public PipelineFleetOptions Fleet { get; init; } = new();
+
     public IEnumerable<(string Field, string Problem)> Validate()
     {
         if (R1Zero.PromptStyle != PromptStyle.R1Zero)

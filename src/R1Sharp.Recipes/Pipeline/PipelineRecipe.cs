@@ -118,13 +118,13 @@ public static class PipelineRecipe
         string section = stage switch
         {
             PipelineStage.Base => $"base_model: {o.BaseModel}\n" + ConfigBinder.ToYaml(o.Base),
-            PipelineStage.R1Zero => ConfigBinder.ToYaml(o.R1Zero),
+            PipelineStage.R1Zero => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.R1Zero)),
             PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart),
-            PipelineStage.ReasoningRl => ConfigBinder.ToYaml(o.ReasoningRl),
+            PipelineStage.ReasoningRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.ReasoningRl)),
             PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
             PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft),
-            PipelineStage.FinalRl => ConfigBinder.ToYaml(o.FinalRl),
-            PipelineStage.Distill => ConfigBinder.ToYaml(o.Distill),
+            PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)),
+            PipelineStage.Distill => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.Distill)),
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
@@ -141,7 +141,7 @@ public static class PipelineRecipe
                 break;
 
             case PipelineStage.R1Zero:
-                Once(p.Dir("r1-zero"), () => GrpoRecipe.Run(o.R1Zero, p.Model("base"), p.Dir("r1-zero"), rs));
+                Once(p.Dir("r1-zero"), () => GrpoRecipe.Run(Rl(o, PipelineStage.R1Zero, o.R1Zero), p.Model("base"), p.Dir("r1-zero"), rs));
                 break;
 
             case PipelineStage.ColdStart:
@@ -160,11 +160,26 @@ public static class PipelineRecipe
             }
 
             case PipelineStage.ReasoningRl:
-                Once(p.Dir("reasoning-rl"), () => GrpoRecipe.Run(o.ReasoningRl, p.Model("cold-start"), p.Dir("reasoning-rl"), rs));
+                Once(p.Dir("reasoning-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.ReasoningRl, o.ReasoningRl), p.Model("cold-start"), p.Dir("reasoning-rl"), rs));
                 break;
 
             case PipelineStage.RejectionSampling:
-                Once(p.Dir("rejection-sampling"), () => RejectionSampling.Run(o.RejectionSampling, p.Model("reasoning-rl"), p.Dir("rejection-sampling"), rs));
+                Once(p.Dir("rejection-sampling"), () =>
+                {
+                    var sampling = o.RejectionSampling;
+                    if (o.Fleet.Uses(PipelineStage.RejectionSampling))
+                    {
+                        // The fleet loads the reasoning-RL model, then serves the sampling as OpenAI-compatible servers.
+                        using var fleet = o.Fleet.Open(say);
+                        PipelineFleetOptions.Load(fleet, p.Model("reasoning-rl"), "pipeline/reasoning-rl", say);
+                        sampling = sampling with
+                        {
+                            Endpoint = string.Join(",", fleet.Servers.Select(s => new Uri(s.Root, "v1").ToString())),
+                            ServedModel = fleet.ModelNameAsync().GetAwaiter().GetResult(),
+                        };
+                    }
+                    RejectionSampling.Run(sampling, p.Model("reasoning-rl"), p.Dir("rejection-sampling"), rs);
+                });
                 break;
 
             case PipelineStage.Sft:
@@ -182,19 +197,27 @@ public static class PipelineRecipe
                 var student = o.Distill.Student.KlWeight > 0 && o.Distill.Student.Teacher is null
                     ? o.Distill.Student with { Teacher = p.Model("final-rl") } : o.Distill.Student;
                 Once(p.Dir("distill"), () => DistillRecipe.Run(student, p.Model("student-base"), p.SampledData(), p.Dir("distill"), rs));
-                Once(p.Dir("student-rl"), () => GrpoRecipe.Run(o.Distill.StudentRl, p.Model("student-base"), p.Dir("student-rl"), rs));
+                Once(p.Dir("student-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.Distill, o.Distill.StudentRl), p.Model("student-base"), p.Dir("student-rl"), rs));
                 break;
             }
 
             case PipelineStage.Eval:
+            {
+                // On the fleet when it is named for eval: each model of the base's architecture is loaded onto it in turn.
+                using var fleet = o.Fleet.Uses(PipelineStage.Eval) ? o.Fleet.Open(say) : null;
                 foreach (var row in PipelineEvaluation.Rows)
                 {
-                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.R1Zero.Difficulty);
+                    bool remote = fleet is not null && PipelineFleetOptions.SameShape(p.Model(row.Folder), p.Model("base"));
+                    if (fleet is not null && !remote) say($"eval {row.Title}: another architecture than the fleet's, evaluated in this process");
+                    if (remote) PipelineFleetOptions.Load(fleet!, p.Model(row.Folder), $"pipeline/eval/{row.Row}", say);
+                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.R1Zero.Difficulty,
+                        remote ? fleet : null);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Folder)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
                         $"language {PipelineTable.Language(result.LanguageConsistency)}, length {result.MeanLength:F1}");
                 }
                 break;
+            }
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(stage), stage, null);
@@ -228,8 +251,11 @@ public static class PipelineRecipe
         var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
             : reasoning with { Examples = [.. DatasetLoader.Load(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).Examples.Take(f.GeneralPrompts)] };
         var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(reasoning.Examples, general.Examples) };
-        Once(p.Dir("final-rl"), () => GrpoRecipe.Run(f.Grpo, p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
+        Once(p.Dir("final-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.FinalRl, f.Grpo), p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
     }
+
+    /// <summary>An RL stage's options, with its rollouts on the pipeline's fleet when <c>fleet.stages</c> names the stage.</summary>
+    static GrpoOptions Rl(PipelineOptions o, PipelineStage stage, GrpoOptions options) => o.Fleet.Uses(stage) ? o.Fleet.Apply(options) : options;
 
     /// <summary>The general examples spread evenly through the reasoning ones, so every batch holds both kinds.</summary>
     static List<TaskExample> Interleave(IReadOnlyList<TaskExample> a, IReadOnlyList<TaskExample> b)

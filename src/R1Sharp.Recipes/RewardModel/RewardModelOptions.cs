@@ -8,7 +8,7 @@ namespace R1Sharp.Recipes.RewardModel;
 public sealed record RewardModelOptions
 {
     // ---- data ----
-    /// <summary>A data file of {prompt, chosen, rejected[, margin]} rows (JSONL, JSON, Parquet), or <c>arithmetic</c> (the embedded task's pairs). Ignored when pairs are passed in code.</summary>
+    /// <summary>A data file or Hub dataset folder (<c>folder</c> or <c>folder:split</c>) of {prompt, chosen, rejected[, margin]} rows — strings, or conversations (message lists, the prompt explicit or implicit) — (JSONL, JSON, Parquet, .gz), or <c>arithmetic</c> (the embedded task's pairs). Ignored when pairs are passed in code.</summary>
     public string? Data { get; init; }
     /// <summary>Pairs drawn from the embedded set.</summary>
     [Range(1, 10_000_000)]
@@ -21,6 +21,8 @@ public sealed record RewardModelOptions
     public string RejectedField { get; init; } = "rejected";
     /// <summary>The column that holds the optional margin.</summary>
     public string MarginField { get; init; } = "margin";
+    /// <summary>A chat template for conversational pairs (a Jinja file, or a tokenizer_config.json); default: the model's own, or ChatML when it has none.</summary>
+    public string? ChatTemplatePath { get; init; }
     /// <summary>Longest prompt + response kept, in tokens; longer pairs are dropped.</summary>
     [Range(1, 1 << 20)]
     public int MaxLength { get; init; } = 1024;

@@ -20,6 +20,7 @@ using R1Sharp.Data;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Tasks.Arithmetic;
+using R1Sharp.Text.Templates;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Runs;
@@ -47,7 +48,7 @@ public static class RewardModelRecipe
         var tokenizer = HfTokenizer.Load(modelDir);
         var sourceConfig = ModelConfig.Load(Path.Combine(modelDir, Checkpoint.ConfigFile));
         int? pad = sourceConfig.PadTokenId ?? (sourceConfig.EosTokenIds.Count > 0 ? sourceConfig.EosTokenIds[0] : null); // as Checkpoint.LoadScorer
-        var records = pairs ?? LoadPairs(o, run.Cancel);
+        var records = pairs ?? LoadPairs(o, modelDir, run.Say, run.Cancel);
         if (records.Count == 0) throw new ArgumentException("reward model: no training pairs");
         var (trainRecords, evalRecords) = evalPairs is null ? DataSplit.HoldOut(records, o.EvalShare, o.Seed, "reward-model-eval-split") : (records, evalPairs);
         var (train, dropped) = Encode(trainRecords, tokenizer, pad, o);
@@ -115,11 +116,16 @@ public static class RewardModelRecipe
         return result;
     }
 
-    static IReadOnlyList<PreferenceRecord> LoadPairs(RewardModelOptions o, CancellationToken ct) => o.Data switch
+    static IReadOnlyList<PreferenceRecord> LoadPairs(RewardModelOptions o, string modelDir, Action<string> log, CancellationToken ct) => o.Data switch
     {
         null => throw new ArgumentException("reward-model option data: no data file given (and no pairs passed in code)"),
         EmbeddedTask.Name => PreferenceRecord.FromPairs(EmbeddedTask.PreferencePairs(o.DataPairs, (int)o.Seed)),
-        _ => PreferenceData.Load(o.Data, new PreferenceFields(o.PromptField, o.ChosenField, o.RejectedField, o.MarginField), ct),
+        _ => PreferenceData.Load(o.Data, new PreferenceFields(o.PromptField, o.ChosenField, o.RejectedField, o.MarginField), ct, () =>
+        {
+            var template = ChatTemplate.ForModel(modelDir, o.ChatTemplatePath, out string origin);
+            log($"chat template: {origin}");
+            return template;
+        }),
     };
 
     /// <summary>A pair as token ids.</summary>

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Parquet.Schema;
-using Parquet.Serialization;
+using Apache.Arrow;
+using Apache.Arrow.Types;
 using R1Sharp.Data;
 
 namespace R1Sharp.Recipes.Sampling;
@@ -47,25 +47,14 @@ public static class SampledRows
 
     static void WriteParquet(string path, IReadOnlyList<SampledRow> rows, IReadOnlyList<string> rewardNames)
     {
-        var fields = new List<Field>
-        {
-            new DataField<string>("prompt", false), new DataField<string>("completion", false), new DataField<string>("source_stage", false),
-            new DataField<string>("prompt_id", false), new DataField<int>("sample_index", false),
-        };
-        if (rewardNames.Count > 0) fields.Add(new StructField("rewards", [.. rewardNames.Select(n => (Field)new DataField<double?>(n, true))]));
-        fields.AddRange([new DataField<string>("language", true), new DataField<string>("kind", false), new DataField<string>("question", false)]);
-        var data = rows.Select(r =>
-        {
-            var row = new Dictionary<string, object?>
-            {
-                ["prompt"] = r.Prompt, ["completion"] = r.Completion, ["source_stage"] = r.SourceStage, ["prompt_id"] = r.PromptId,
-                ["sample_index"] = r.SampleIndex, ["language"] = r.Language, ["kind"] = r.Kind, ["question"] = r.Question,
-            };
-            if (rewardNames.Count > 0)
-                row["rewards"] = rewardNames.ToDictionary(n => n, n => (object)(r.Rewards.GetValueOrDefault(n) is double v && double.IsFinite(v) ? v : null)!);
-            return (IDictionary<string, object?>)row;
-        }).ToList();
-
-        AtomicFile.WriteBytes(path, stream => ParquetSerializer.SerializeUntypedAsync(data, new ParquetSchema(fields), stream).GetAwaiter().GetResult());
+        var schema = new Schema.Builder()
+            .Field(new Field("prompt", StringType.Default, false)).Field(new Field("completion", StringType.Default, false))
+            .Field(new Field("source_stage", StringType.Default, false)).Field(new Field("prompt_id", StringType.Default, false))
+            .Field(new Field("sample_index", Int32Type.Default, false));
+        if (rewardNames.Count > 0)
+            schema.Field(new Field("rewards", new StructType([.. rewardNames.Select(n => new Field(n, DoubleType.Default, true))]), false));
+        schema.Field(new Field("language", StringType.Default, true)).Field(new Field("kind", StringType.Default, false))
+            .Field(new Field("question", StringType.Default, false));
+        ParquetFile.Write(path, schema.Build(), [.. rows.Select(r => ToJson(r, rewardNames))]);
     }
 }

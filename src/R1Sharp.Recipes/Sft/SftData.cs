@@ -8,12 +8,14 @@ using R1Sharp.Text.Templates;
 namespace R1Sharp.Recipes.Sft;
 
 /// <summary>
-/// One supervised example, in one of TRL's two shapes: prompt/completion, or a conversation (<c>messages</c>).
+/// One supervised example, in one of TRL's shapes: text (language modelling), prompt/completion, or a conversation (<c>messages</c>).
 /// A conversation trains on its assistant turns from message <see cref="TrainFrom"/> on (all of them when 0; a
 /// conversational prompt/completion row puts the prompt's messages before it).
 /// </summary>
 public sealed record SftRecord
 {
+    /// <summary>Text trained on whole (language-modelling shape).</summary>
+    public string? Text { get; init; }
     /// <summary>Prompt text (prompt/completion shape).</summary>
     public string? Prompt { get; init; }
     /// <summary>Completion text (prompt/completion shape).</summary>
@@ -25,6 +27,8 @@ public sealed record SftRecord
     /// <summary>Where the example came from, for errors: "file:line" or "examples[i]".</summary>
     public string Source { get; init; } = "";
 
+    public static SftRecord FromText(string text, string source = "") => new() { Text = text, Source = source };
+
     public static SftRecord FromPair(string prompt, string completion, string source = "") => new() { Prompt = prompt, Completion = completion, Source = source };
 
     public static SftRecord FromMessages(IReadOnlyList<ChatMessage> messages, string source = "") => new() { Messages = messages, Source = source };
@@ -34,12 +38,13 @@ public sealed record SftRecord
         => examples.Select(e => FromPair(e.Prompt, e.Completion, e.Id)).ToList();
 }
 
-/// <summary>Which columns hold the prompt, the completion and the conversation.</summary>
-public sealed record SftFields(string Prompt = "prompt", string Completion = "completion", string Messages = "messages");
+/// <summary>Which columns hold the prompt, the completion, the conversation and the text.</summary>
+public sealed record SftFields(string Prompt = "prompt", string Completion = "completion", string Messages = "messages", string Text = "text");
 
 /// <summary>
-/// Loads SFT rows from a data file (JSONL, JSON, Parquet): <c>{"prompt": …, "completion": …}</c> or <c>{"messages": [{"role", "content"}, …]}</c>.
-/// Prompt and completion may also be message lists (TRL's conversational prompt-completion). Every problem is a
+/// Loads SFT rows from anything <see cref="DataRows"/> reads (JSONL, JSON, Parquet, gzip, a Hub dataset folder), in TRL's
+/// shapes: <c>{"messages": [{"role", "content"}, …]}</c>, <c>{"prompt": …, "completion": …}</c> (strings, or message lists:
+/// the conversational prompt-completion shape), or <c>{"text": …}</c> (language modelling), tried in that order. Every problem is a
 /// <see cref="DatasetFormatException"/> naming file, line and field, raised before any training starts.
 /// </summary>
 public static class SftData
@@ -60,8 +65,18 @@ public static class SftData
                 continue;
             }
             if (row[fields.Prompt] is null && row[fields.Completion] is null)
+            {
+                if (row[fields.Text] is { } textNode)
+                {
+                    string text = textNode.GetValueKind() == JsonValueKind.String ? textNode.GetValue<string>()
+                        : throw new DatasetFormatException(path, line, fields.Text, $"expected a string, got {DataRow.Kind(textNode)}");
+                    if (text.Length == 0) throw new DatasetFormatException(path, line, fields.Text, "empty text");
+                    records.Add(SftRecord.FromText(text, source));
+                    continue;
+                }
                 throw new DatasetFormatException(path, line, null,
-                    $"neither '{fields.Messages}' nor '{fields.Prompt}'/'{fields.Completion}' (fields present: {string.Join(", ", row.Select(kv => kv.Key))})");
+                    $"none of '{fields.Messages}', '{fields.Prompt}'/'{fields.Completion}' or '{fields.Text}' (fields present: {string.Join(", ", row.Select(kv => kv.Key))})");
+            }
             var prompt = row[fields.Prompt] ?? throw new DatasetFormatException(path, line, fields.Prompt, "missing");
             var completion = row[fields.Completion] ?? throw new DatasetFormatException(path, line, fields.Completion, "missing");
             if (prompt.GetValueKind() == JsonValueKind.String && completion.GetValueKind() == JsonValueKind.String)
@@ -86,7 +101,7 @@ public static class SftData
     }
 
     /// <summary>A list of {role, content} objects (content a string; reasoning_content kept when present).</summary>
-    static List<ChatMessage> Messages(JsonNode node, string path, long line, string field)
+    internal static List<ChatMessage> Messages(JsonNode node, string path, long line, string field)
     {
         if (node is not JsonArray array) throw new DatasetFormatException(path, line, field, $"expected a list of messages, got {node.GetValueKind()}");
         if (array.Count == 0) throw new DatasetFormatException(path, line, field, "empty message list");

@@ -11,7 +11,7 @@ public enum OverlongExamples { Truncate, Drop }
 public sealed record SftOptions
 {
     // ---- data ----
-    /// <summary>A data file of {prompt, completion} or {messages} rows (JSONL, JSON, Parquet), or <c>cold-start</c> / <c>general</c>, the embedded task's sets. Ignored when examples are passed in code.</summary>
+    /// <summary>A data file or Hub dataset folder (<c>folder</c> or <c>folder:split</c>) of {messages}, {prompt, completion} or {text} rows (JSONL, JSON, Parquet, .gz), or <c>cold-start</c> / <c>general</c>, the embedded task's sets. Ignored when examples are passed in code.</summary>
     public string? Data { get; init; }
     /// <summary>Examples drawn from an embedded set.</summary>
     [Range(1, 10_000_000)]
@@ -22,8 +22,12 @@ public sealed record SftOptions
     public string CompletionField { get; init; } = "completion";
     /// <summary>The column that holds a conversation (a list of {role, content}).</summary>
     public string MessagesField { get; init; } = "messages";
-    /// <summary><c>plain</c> (prompt as it is + completion + EOS), <c>chat</c> (the tokenizer's chat template) or a text preset such as <c>r1-zero</c>.</summary>
+    /// <summary>The column that holds text trained on whole (language modelling).</summary>
+    public string TextField { get; init; } = "text";
+    /// <summary>How prompt/completion strings are put together: <c>plain</c> (prompt as it is + completion + EOS), <c>chat</c> (the chat template over [user, assistant]) or a text preset such as <c>r1-zero</c>. Conversations always use the chat template.</summary>
     public string Template { get; init; } = SftEncoder.Plain;
+    /// <summary>A chat template for conversations (a Jinja file, or a tokenizer_config.json); default: the model's own, or ChatML when it has none.</summary>
+    public string? ChatTemplatePath { get; init; }
     /// <summary>Row length in tokens (packed) or the longest example kept (padded).</summary>
     [Range(2, 1 << 20)]
     public int MaxLength { get; init; } = 1024;

@@ -50,7 +50,7 @@ public static class SftRecipe
         using var run = TrainingRun.Open(output, "sft", settings, o.Seed);
 
         // ---- data: records → token sequences → rows (all errors surface here, before any training) ----
-        var encoder = SftEncoder.Create(HfTokenizer.Load(modelDir), o.Template, modelDir);
+        var encoder = SftEncoder.Create(HfTokenizer.Load(modelDir), o.Template, modelDir, o.ChatTemplatePath, run.Say);
         var records = examples ?? LoadRecords(o, run.Cancel);
         if (records.Count == 0) throw new ArgumentException("SFT: no training examples");
         var (trainRecords, evalRecords) = evalExamples is null ? DataSplit.HoldOut(records, o.EvalShare, o.Seed, "sft-eval-split") : (records, evalExamples);
@@ -143,7 +143,7 @@ public static class SftRecipe
         null => throw new ArgumentException("SFT option data: no data file given (and no examples passed in code)"),
         "cold-start" => SftRecord.FromExamples(EmbeddedTask.ColdStartExamples(o.DataExamples, (int)o.Seed)),
         "general" => SftRecord.FromExamples(EmbeddedTask.GeneralSftExamples(o.DataExamples, (int)o.Seed)),
-        _ => SftData.Load(o.Data, new SftFields(o.PromptField, o.CompletionField, o.MessagesField), ct),
+        _ => SftData.Load(o.Data, new SftFields(o.PromptField, o.CompletionField, o.MessagesField, o.TextField), ct),
     };
 
     sealed record Encoded(List<TokenSequence> Sequences, int Truncated, int Dropped);

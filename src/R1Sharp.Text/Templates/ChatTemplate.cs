@@ -78,6 +78,68 @@ public sealed class ChatTemplate
         return FromTokenizerConfigJson(File.ReadAllText(file), templateName, file, File.Exists(sibling) ? File.ReadAllText(sibling) : null, sibling);
     }
 
+    /// <summary>
+    /// ChatML (<c>&lt;|im_start|&gt;role\ncontent&lt;|im_end|&gt;\n</c> per message, <c>&lt;|im_start|&gt;assistant\n</c> as the generation
+    /// prompt): the template used for conversations with a model that has none of its own. Assistant turns are marked as
+    /// generation blocks, so SFT trains on their content and <c>&lt;|im_end|&gt;</c>. A vocabulary without the two markers
+    /// encodes them as ordinary text.
+    /// </summary>
+    public const string ChatMLSource =
+        "{%- for message in messages -%}" +
+        "{{- '<|im_start|>' + message['role'] + '\\n' -}}" +
+        "{%- if message['role'] == 'assistant' -%}" +
+        "{% generation %}{{- message['content'] + '<|im_end|>' -}}{% endgeneration %}{{- '\\n' -}}" +
+        "{%- else -%}{{- message['content'] + '<|im_end|>\\n' -}}{%- endif -%}" +
+        "{%- endfor -%}" +
+        "{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}";
+
+    /// <summary>
+    /// The chat template for conversations with the model in <paramref name="modelDir"/>: <paramref name="templatePath"/> when
+    /// given (a Jinja file, or a tokenizer_config.json), else the model's own (<c>chat_template.jinja</c>, or the config's
+    /// <c>chat_template</c>), else <see cref="ChatMLSource"/>. The model's special tokens (bos_token, eos_token, …) are in the
+    /// context either way. <paramref name="origin"/> says which template it is, for the run's log.
+    /// </summary>
+    /// <exception cref="FileNotFoundException"><paramref name="templatePath"/> does not exist.</exception>
+    /// <exception cref="TemplateSyntaxException">A template that does not parse (the model's own is never replaced silently).</exception>
+    public static ChatTemplate ForModel(string modelDir, string? templatePath, out string origin)
+    {
+        modelDir = ModelLocation.Resolve(modelDir);
+        string config = Path.Combine(modelDir, "tokenizer_config.json");
+        if (templatePath is { Length: > 0 })
+        {
+            if (!File.Exists(templatePath)) throw new FileNotFoundException($"chat_template_path: {templatePath}: no such file", templatePath);
+            origin = templatePath;
+            if (templatePath.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return FromTokenizerConfig(templatePath);
+            return new ChatTemplate(ParseFrom(File.ReadAllText(templatePath), templatePath), SpecialTokensOf(config), TimeProvider.System);
+        }
+        if (File.Exists(Path.Combine(modelDir, "chat_template.jinja")) || HasTemplateField(config))
+        {
+            origin = $"the chat template of {modelDir}";
+            return FromTokenizerConfig(File.Exists(config) ? config : modelDir);
+        }
+        origin = $"ChatML ({modelDir} has no chat template)";
+        return new ChatTemplate(JinjaTemplate.Parse(ChatMLSource), SpecialTokensOf(config), TimeProvider.System);
+    }
+
+    private static bool HasTemplateField(string config)
+    {
+        if (!File.Exists(config)) return false;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(config));
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("chat_template", out var t) && t.ValueKind != JsonValueKind.Null;
+        }
+        catch (JsonException e) { throw new FormatException($"{config}: invalid JSON at line {(e.LineNumber ?? 0) + 1}: {e.Message}", e); }
+    }
+
+    private static IReadOnlyDictionary<string, object?> SpecialTokensOf(string config)
+    {
+        if (!File.Exists(config)) return NoContext;
+        using var doc = JsonDocument.Parse(File.ReadAllText(config));
+        return doc.RootElement.ValueKind == JsonValueKind.Object ? SpecialTokens(doc.RootElement, config) : NoContext;
+    }
+
     /// <summary>As <see cref="FromTokenizerConfig"/>, from the JSON text; <paramref name="sourceName"/> names it in errors.</summary>
     /// <param name="json">The tokenizer_config.json text.</param>
     /// <param name="templateName">Which of several named templates; "default" if null.</param>
