@@ -3,31 +3,35 @@
 #
 #   scripts/pack.sh                                   # artifacts/packages; the tool for linux-x64, win-x64 and osx-arm64
 #   scripts/pack.sh --output DIR --rid linux-x64      # another folder; the tool for these platforms only (--rid repeats)
+#   scripts/pack.sh --build DIR                       # build under DIR instead of artifacts/build
 #   scripts/pack.sh -p:R1SharpTorchBackend=cuda       # other arguments go to dotnet pack (here: the tool with CUDA)
 #
 # Then: dotnet tool install -g r1sharp --add-source artifacts/packages   (docs/packaging.md)
 #
 # The tool is one small package `r1sharp` that points to one package per platform (`r1sharp.linux-x64`, …), each with
-# only that platform's TorchSharp natives. Everything is built under artifacts/build (its own obj/ and bin/), so the
-# build folders of the repository are left as they are. The version is <Version> in Directory.Build.props.
+# only that platform's TorchSharp natives. Everything is built under the --build folder (its own obj/ and bin/), so the
+# build folders of the repository are left as they are. The version is <Version> in Directory.Build.props
+# (-p:Version=1.2.3-preview.1 packs another).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="$root/artifacts/packages"
+build="$root/artifacts/build"
 rids=()
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --output|-o) out="$2"; shift 2 ;;
     --rid|-r) rids+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build|-b) build="$2"; shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
 [ ${#rids[@]} -gt 0 ] || rids=(linux-x64 win-x64 osx-arm64)
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
-build="$root/artifacts/build"
 mkdir -p "$build"
+build="$(cd "$build" && pwd)"
 
 # The packable projects (every project under src/), as a solution of their own: tests and benchmarks are not built.
 {

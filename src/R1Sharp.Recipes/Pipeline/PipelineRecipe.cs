@@ -243,8 +243,8 @@ public static class PipelineRecipe
         var registry = reasoning.Registry();
         var rewards = new WeightedRewards([
             .. f.Grpo.Rewards.Select(s => s.Name == "language"
-                ? new WeightedReward(registry.Create(s.Name, s.Options), s.Weight)
-                : new WeightedReward(RoutedReward.ReasoningOnly(registry.Create(s.Name, s.Options)), s.Weight)),
+                ? new WeightedReward(registry.Create(s), s.Weight)
+                : new WeightedReward(RoutedReward.ReasoningOnly(registry.Create(s)), s.Weight)),
             new WeightedReward(RoutedReward.GeneralOnly(helpfulness), f.HelpfulnessWeight),
             new WeightedReward(RoutedReward.GeneralOnly(harmlessness), f.HarmlessnessWeight),
         ]);
