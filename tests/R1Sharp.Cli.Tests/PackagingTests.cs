@@ -149,6 +149,32 @@ public class PackagingTests(ITestOutputHelper output)
         output.WriteLine($"packaging test: {timing}");
     }
 
+    [Fact]
+    public void The_torch_backend_property_picks_the_native_package_of_what_runs_and_the_libraries_stay_managed()
+    {
+        string cli = Path.Combine(RepoPaths.Root, "src", "R1Sharp.Cli", "R1Sharp.Cli.csproj");
+        string model = Path.Combine(RepoPaths.Root, "src", "R1Sharp.Model", "R1Sharp.Model.csproj");
+        string cudaPackage = OperatingSystem.IsWindows() ? "TorchSharp-cuda-windows" : "TorchSharp-cuda-linux";
+        Assert.Equal(new[] { "TorchSharp-cpu" }, TorchPackages(cli));
+        Assert.Equal(new[] { cudaPackage }, TorchPackages(cli, "-p:R1SharpTorchBackend=cuda"));
+        Assert.Equal(new[] { cudaPackage }, TorchPackages(cli, "-p:TorchBackend=cuda")); // the older name
+        Assert.Equal(new[] { "TorchSharp" }, TorchPackages(model));
+        Assert.Equal(new[] { "TorchSharp" }, TorchPackages(model, "-p:R1SharpTorchBackend=cuda"));
+
+        var bad = Run(Dotnet, ["msbuild", cli, "-t:R1SharpCheckTorchBackend", "-p:R1SharpTorchBackend=rocm", "-nologo"], RepoPaths.Root);
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("R1SharpTorchBackend must be cpu or cuda, got 'rocm'", bad.Stdout + bad.Stderr);
+    }
+
+    /// <summary>The TorchSharp packages the project references once evaluated with <paramref name="properties"/> (no restore, no build).</summary>
+    static string[] TorchPackages(string project, params string[] properties)
+    {
+        var r = Run(Dotnet, ["msbuild", project, "-getItem:PackageReference", "-nologo", .. properties], RepoPaths.Root);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return [.. JsonNode.Parse(r.Stdout)!["Items"]!["PackageReference"]!.AsArray()
+            .Select(i => i!["Identity"]!.GetValue<string>()).Where(id => id.StartsWith("TorchSharp", StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+    }
+
     static string ToolSettings(string nupkg)
     {
         using var zip = ZipFile.OpenRead(nupkg);
