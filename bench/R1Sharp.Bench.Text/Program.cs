@@ -1,17 +1,21 @@
-// Tokenizer throughput on GSM8K (questions + answers), single-threaded.
-//   dotnet run -c Release --project bench/R1Sharp.Bench.Text [-- --repeat 5] [-- --family qwen3|deepseek-v3|llama3]
-// Prints characters per second for: loading, the first (cold-cache, JIT-cold) pass, warm passes (after 3 untimed
-// passes so tiered JIT has finished), EncodeWithOffsets, Decode,
-// and for comparison Microsoft.ML.Tokenizers 2.0.1 BpeTokenizer built from the same vocabulary and merges
-// (same split regex, no added-token handling) on the same texts.
+// Tokenizer throughput on GSM8K test (questions + answers), single-threaded, R1Sharp's HfTokenizer against
+// Microsoft.ML.Tokenizers' BpeTokenizer built from the same vocabulary, merges and split regex, in one process:
+//   dotnet run -c Release --project bench/R1Sharp.Bench.Text [-- --family qwen3|deepseek-v3|llama3] [--rounds 9] [--passes 2]
+// After 3 untimed passes each (so tiered JIT has finished and both word caches are full), the two encoders
+// alternate (ours, theirs, ours, theirs ...) for --rounds rounds of --passes passes over all texts, so a
+// shared, loaded machine slows both alike; the figures are medians over the rounds, and the ratio is the median
+// of the per-round ratios. Ids are compared text by text first. Also printed: load time, the cold first pass,
+// EncodeWithOffsets and Decode (ours only), and the load average from /proc/loadavg at the start and the end.
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
 using R1Sharp.Text.Tokenization;
 
 string root = FindRepoRoot();
 string family = ArgValue("--family") ?? "qwen3";
-int repeat = int.Parse(ArgValue("--repeat") ?? "5");
+int rounds = int.Parse(ArgValue("--rounds") ?? "9");
+int passes = int.Parse(ArgValue("--passes") ?? "2");
 
 var texts = new List<string>();
 foreach (var line in File.ReadLines(Path.Combine(root, "data", "benchmarks", "gsm8k_test.jsonl")))
@@ -21,51 +25,109 @@ foreach (var line in File.ReadLines(Path.Combine(root, "data", "benchmarks", "gs
     texts.Add(doc.RootElement.GetProperty("answer").GetString()!);
 }
 long chars = texts.Sum(t => (long)t.Length);
-Console.WriteLine($"GSM8K test: {texts.Count} texts, {chars:N0} characters; tokenizer {family}; {repeat} warm passes; 1 thread");
+Console.WriteLine($"GSM8K test: {texts.Count} texts, {chars:N0} characters; tokenizer {family}; {rounds} rounds x {passes} passes; 1 thread");
+Console.WriteLine($"load average at start: {LoadAverage()}; {Environment.ProcessorCount} cores");
 
+string dir = Path.Combine(root, "tests", "fixtures", "tokenizers", family);
 var sw = Stopwatch.StartNew();
-var tokenizer = HfTokenizer.Load(Path.Combine(root, "tests", "fixtures", "tokenizers", family));
-Console.WriteLine($"load (gzip'd tokenizer.json): {sw.Elapsed.TotalMilliseconds:F0} ms");
-
+var ours = HfTokenizer.Load(dir);
+Console.WriteLine($"R1Sharp HfTokenizer.Load: {sw.Elapsed.TotalMilliseconds:F0} ms");
 sw.Restart();
+var theirs = CreateMicrosoftMl(dir);
+Console.WriteLine($"Microsoft.ML.Tokenizers BpeTokenizer.Create (parse + build): {sw.Elapsed.TotalMilliseconds:F0} ms");
+if (theirs is null) return 1;
+
+// Cold first pass (empty word caches, JIT not yet tiered up).
+double oursCold = Rate(chars, Time(() => { foreach (var t in texts) ours.Encode(t); }));
+double theirsCold = Rate(chars, Time(() => { foreach (var t in texts) theirs.EncodeToIds(t); }));
+Console.WriteLine($"first pass (cold): R1Sharp {oursCold:F2} M chars/s, Microsoft.ML.Tokenizers {theirsCold:F2} M chars/s");
+
+int same = 0;
 long tokens = 0;
-foreach (var t in texts) tokens += tokenizer.Encode(t).Count;
-Report("Encode, first pass (cold word cache)", chars, sw.Elapsed);
-Console.WriteLine($"  {tokens:N0} tokens, {chars / (double)tokens:F2} chars/token");
-
-// Steady state: let tiered JIT finish (it recompiles hot loops after the first passes) before timing.
-for (int r = 0; r < 3; r++)
-    foreach (var t in texts) tokenizer.Encode(t);
-sw.Restart();
-for (int r = 0; r < repeat; r++)
-    foreach (var t in texts) tokenizer.Encode(t);
-Report("Encode, warm", chars * repeat, sw.Elapsed);
-
-for (int r = 0; r < 3; r++)
-    foreach (var t in texts) tokenizer.EncodeWithOffsets(t);
-sw.Restart();
-for (int r = 0; r < repeat; r++)
-    foreach (var t in texts) tokenizer.EncodeWithOffsets(t);
-Report("EncodeWithOffsets, warm", chars * repeat, sw.Elapsed);
-
-var encoded = texts.Select(t => tokenizer.Encode(t)).ToList();
-for (int r = 0; r < 3; r++)
-    foreach (var ids in encoded) tokenizer.Decode(ids);
-sw.Restart();
-for (int r = 0; r < repeat; r++)
-    foreach (var ids in encoded) tokenizer.Decode(ids);
-Report("Decode", chars * repeat, sw.Elapsed);
-
-CompareWithMicrosoftMl(tokenizer, family, root, texts, chars, repeat);
-
-static void Report(string what, long chars, TimeSpan elapsed) =>
-    Console.WriteLine($"{what}: {chars / elapsed.TotalSeconds / 1e6:F2} M chars/s ({elapsed.TotalMilliseconds:F0} ms)");
-
-static void CompareWithMicrosoftMl(HfTokenizer ours, string family, string root, List<string> texts, long chars, int repeat)
+foreach (var t in texts)
 {
-    // Same vocabulary, merges and split regex; Microsoft.ML.Tokenizers does the byte-level BPE.
-    using var stream = new System.IO.Compression.GZipStream(
-        File.OpenRead(Path.Combine(root, "tests", "fixtures", "tokenizers", family, "tokenizer.json.gz")),
+    var a = ours.Encode(t);
+    tokens += a.Count;
+    if (a.SequenceEqual(theirs.EncodeToIds(t))) same++;
+}
+Console.WriteLine($"identical ids on {same}/{texts.Count} texts; {tokens:N0} tokens, {chars / (double)tokens:F2} chars/token");
+
+for (int r = 0; r < 3; r++)
+    foreach (var t in texts)
+    {
+        ours.Encode(t);
+        theirs.EncodeToIds(t);
+        ours.EncodeWithOffsets(t);
+    }
+
+var encoded = texts.Select(t => ours.Encode(t)).ToList();
+var oursRates = new List<double>();
+var theirsRates = new List<double>();
+var ratios = new List<double>();
+var offsetRates = new List<double>();
+var decodeRates = new List<double>();
+for (int r = 0; r < rounds; r++)
+{
+    double o = Rate(chars * passes, Time(() =>
+    {
+        for (int p = 0; p < passes; p++)
+            foreach (var t in texts) ours.Encode(t);
+    }));
+    double m = Rate(chars * passes, Time(() =>
+    {
+        for (int p = 0; p < passes; p++)
+            foreach (var t in texts) theirs.EncodeToIds(t);
+    }));
+    double w = Rate(chars * passes, Time(() =>
+    {
+        for (int p = 0; p < passes; p++)
+            foreach (var t in texts) ours.EncodeWithOffsets(t);
+    }));
+    double d = Rate(chars * passes, Time(() =>
+    {
+        for (int p = 0; p < passes; p++)
+            foreach (var ids in encoded) ours.Decode(ids);
+    }));
+    oursRates.Add(o);
+    theirsRates.Add(m);
+    ratios.Add(o / m);
+    offsetRates.Add(w);
+    decodeRates.Add(d);
+    Console.WriteLine($"  round {r + 1}: R1Sharp Encode {o:F2}, Microsoft.ML.Tokenizers EncodeToIds {m:F2} M chars/s (ratio {o / m:F2}); " +
+                      $"R1Sharp EncodeWithOffsets {w:F2}, Decode {d:F2}");
+}
+Console.WriteLine($"warm, median of {rounds} rounds:");
+Console.WriteLine($"  R1Sharp HfTokenizer.Encode:              {Median(oursRates):F2} M chars/s");
+Console.WriteLine($"  Microsoft.ML.Tokenizers EncodeToIds:     {Median(theirsRates):F2} M chars/s");
+Console.WriteLine($"  ratio R1Sharp / Microsoft.ML.Tokenizers: {Median(ratios):F2} (median of per-round ratios; range {ratios.Min():F2}..{ratios.Max():F2})");
+Console.WriteLine($"  R1Sharp EncodeWithOffsets:               {Median(offsetRates):F2} M chars/s");
+Console.WriteLine($"  R1Sharp Decode:                          {Median(decodeRates):F2} M chars/s (of decoded text)");
+Console.WriteLine($"load average at end: {LoadAverage()}");
+return same == texts.Count ? 0 : 2;
+
+static TimeSpan Time(Action action)
+{
+    var sw = Stopwatch.StartNew();
+    action();
+    return sw.Elapsed;
+}
+
+static double Rate(long chars, TimeSpan elapsed) => chars / elapsed.TotalSeconds / 1e6;
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static string LoadAverage() =>
+    File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+// The library has no tokenizer.json loader, so it gets the model's vocabulary, merges and Split regex (what it
+// can represent: byte-level BPE behind one regex pre-tokenizer; no normalizer, no added tokens in the text).
+static Tokenizer? CreateMicrosoftMl(string dir)
+{
+    using var stream = new System.IO.Compression.GZipStream(File.OpenRead(Path.Combine(dir, "tokenizer.json.gz")),
         System.IO.Compression.CompressionMode.Decompress);
     using var doc = JsonDocument.Parse(stream);
     var model = doc.RootElement.GetProperty("model");
@@ -77,28 +139,15 @@ static void CompareWithMicrosoftMl(HfTokenizer ours, string family, string root,
     if (splits.Count != 1)
     {
         Console.WriteLine("Microsoft.ML.Tokenizers comparison: skipped (needs exactly one Split regex)");
-        return;
+        return null;
     }
     var regex = new Regex(splits[0].GetProperty("pattern").GetProperty("Regex").GetString()!, RegexOptions.Compiled);
-    var sw = Stopwatch.StartNew();
-    var ml = Microsoft.ML.Tokenizers.BpeTokenizer.Create(new Microsoft.ML.Tokenizers.BpeOptions(vocab)
+    return BpeTokenizer.Create(new BpeOptions(vocab)
     {
         Merges = merges,
         ByteLevel = true,
-        PreTokenizer = new Microsoft.ML.Tokenizers.RegexPreTokenizer(regex, null),
+        PreTokenizer = new RegexPreTokenizer(regex, null),
     });
-    Console.WriteLine($"Microsoft.ML.Tokenizers BpeTokenizer.Create: {sw.Elapsed.TotalMilliseconds:F0} ms");
-    sw.Restart();
-    foreach (var t in texts) ml.EncodeToIds(t);
-    Report("Microsoft.ML.Tokenizers EncodeToIds, first pass", chars, sw.Elapsed);
-    for (int r = 0; r < 3; r++)
-        foreach (var t in texts) ml.EncodeToIds(t);
-    sw.Restart();
-    for (int r = 0; r < repeat; r++)
-        foreach (var t in texts) ml.EncodeToIds(t);
-    Report("Microsoft.ML.Tokenizers EncodeToIds, warm", chars * repeat, sw.Elapsed);
-    int same = texts.Count(t => ml.EncodeToIds(t).SequenceEqual(ours.Encode(t)));
-    Console.WriteLine($"  identical ids on {same}/{texts.Count} texts");
 }
 
 string? ArgValue(string name)

@@ -150,6 +150,9 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         catch (ApiException e) when (!ctx.Response.HasStarted)
         {
             if (e.Status == 429) ctx.Response.Headers.RetryAfter = "1";
+            // The rest of an oversized or malformed body is never read: the connection cannot carry another request, and a
+            // client told so opens a new one instead of sending its next request into a closing socket.
+            if (e.Code is "body_too_large" or "malformed_body") ctx.Response.Headers.Connection = "close";
             await WriteJson(ctx, e.Status, e.ToJson()).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)

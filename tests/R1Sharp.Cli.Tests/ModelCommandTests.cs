@@ -64,6 +64,9 @@ public class ModelCommandTests
         var plain = CliRunner.Ok("generate", "--model", Qwen2, "--ids", string.Join(",", prompt), "-n", "4");
         Assert.Equal(string.Join(",", expected[..4]), plain.Stdout.Trim());
         Assert.Contains("4 tokens in", plain.Stderr);
+        // The length limit under the names of transformers, OpenAI/vLLM and TRL.
+        foreach (var flag in new[] { "--max-new-tokens", "--max_tokens", "--max-tokens", "--max-completion-length", "--max_new_tokens" })
+            Assert.Equal(string.Join(",", expected[..3]), CliRunner.Ok("generate", "--model", Qwen2, "--ids", string.Join(",", prompt), flag, "3").Stdout.Trim());
 
         Assert.Equal("error: --ids: token id 999 is outside the vocabulary (size 320)",
             CliRunner.Fails("generate", "--model", Qwen2, "--ids", "1,999"));

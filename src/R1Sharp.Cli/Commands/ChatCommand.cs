@@ -21,7 +21,7 @@ public static class ChatCommand
         var system = new Option<string?>("--system") { Description = "A system message at the start of the conversation." };
         var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (R1 recommends 0.6).", DefaultValueFactory = _ => 0.6 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling.", DefaultValueFactory = _ => 0.95 };
-        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens per reply.", DefaultValueFactory = _ => 4096 };
+        var maxNew = Shared.MaxNewTokens(4096, "Most tokens per reply.");
         var seed = new Option<long?>("--seed") { Description = "Random seed (the same seed and input give the same replies on a local model)." };
         var command = new Command("chat", "Chat with a model in the terminal (stdin lines are user turns); thinking is shown apart from the answer.")
         { system, temperature, topP, maxNew, seed };

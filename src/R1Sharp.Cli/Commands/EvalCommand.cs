@@ -18,11 +18,13 @@ public static class EvalCommand
     {
         var backend = new BackendOptions();
         var benchmark = new Option<string>("--benchmark", "-b") { Description = "gsm8k, math500, aime24, countdown, or a .jsonl/.parquet file with a question and an 'answer' per row.", Required = true };
-        var samples = new Option<int>("--samples", "-k") { Description = "k: samples per problem (pass@1 is their mean correctness; cons@k their majority vote).", DefaultValueFactory = _ => 1 };
+        var samples = new Option<int>("--samples", "-k", "--num-samples", "--num_samples", "--num-generations", "--num_generations") { Description = "k: samples per problem (pass@1 is their mean correctness; cons@k their majority vote).", DefaultValueFactory = _ => 1 };
         var temperature = new Option<double>("--temperature", "-t") { Description = "Sampling temperature (R1: 0.6; 0 is greedy).", DefaultValueFactory = _ => 0.6 };
         var topP = new Option<double>("--top-p") { Description = "Nucleus sampling (R1: 0.95).", DefaultValueFactory = _ => 0.95 };
         var topK = new Option<int>("--top-k") { Description = "Keep the K most probable tokens (0 = off)." };
-        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens per sample (R1: 32768); a local model also stops at its context.", DefaultValueFactory = _ => 32768 };
+        var maxNew = Shared.MaxNewTokens(32768, "Most tokens per sample (R1: 32768); a local model also stops at its context.");
+        var promptField = new Option<string?>("--prompt-field", "--prompt_field") { Description = "For a data file: the column holding the question (default: the first of prompt, question, problem, input)." };
+        var answerField = new Option<string?>("--answer-field", "--answer_field") { Description = "For a data file: the column holding the gold answer (default: answer)." };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N problems." };
         var output = new Option<string?>("--output", "-o") { Description = "Folder for config.json, results.jsonl and summary.json; rerunning with the same folder resumes." };
         var template = new Option<string>("--template")
@@ -42,7 +44,7 @@ public static class EvalCommand
         var json = Shared.Json();
         var command = new Command("eval", "Evaluate a model on a benchmark the way DeepSeek-R1 does: k samples per problem, pass@1, cons@k, pass@k.")
         {
-            benchmark, samples, temperature, topP, topK, maxNew, limit, output, template, instruction, system, stop, seed, json,
+            benchmark, promptField, answerField, samples, temperature, topP, topK, maxNew, limit, output, template, instruction, system, stop, seed, json,
         };
         foreach (var option in backend.All) command.Options.Add(option);
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
@@ -55,7 +57,7 @@ public static class EvalCommand
             R1Sharp.Tasks.TaskDefinition task;
             try
             {
-                task = EvalTasks.Load(r.GetValue(benchmark)!, instructionText, ct);
+                task = EvalTasks.Load(r.GetValue(benchmark)!, instructionText, ct, r.GetValue(promptField), r.GetValue(answerField));
             }
             catch (R1Sharp.Data.DatasetFormatException e)
             {

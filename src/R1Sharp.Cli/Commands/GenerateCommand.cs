@@ -19,7 +19,7 @@ public static class GenerateCommand
         var model = Shared.Model();
         var prompt = new Option<string?>("--prompt", "-p") { Description = "Prompt text (needs tokenizer.json in the model folder)." };
         var ids = new Option<string?>("--ids") { Description = "Prompt as comma-separated token ids (works without a tokenizer)." };
-        var maxNew = new Option<int>("--max-new-tokens", "-n") { Description = "Most tokens to generate.", DefaultValueFactory = _ => 128 };
+        var maxNew = Shared.MaxNewTokens(128, "Most tokens to generate.");
         var temperature = new Option<double?>("--temperature", "-t") { Description = "Sampling temperature; 0 is greedy. Default: generation_config.json, else 0." };
         var topP = new Option<double?>("--top-p") { Description = "Nucleus sampling: keep the most probable tokens up to this total probability (0–1]." };
         var topK = new Option<int?>("--top-k") { Description = "Keep only the K most probable tokens (0 = off)." };

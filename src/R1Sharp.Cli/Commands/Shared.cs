@@ -22,6 +22,16 @@ public static class Shared
         DefaultValueFactory = _ => "cpu",
     };
 
+    /// <summary>
+    /// The completion-length limit, under every name users bring: <c>--max-new-tokens</c> (transformers), <c>--max-tokens</c>
+    /// (OpenAI, vLLM), <c>--max-completion-length</c> (TRL), each also with underscores, and <c>-n</c>.
+    /// </summary>
+    public static Option<int> MaxNewTokens(int defaultValue, string description) =>
+        new("--max-new-tokens", "-n", "--max_new_tokens", "--max-tokens", "--max_tokens", "--max-completion-length", "--max_completion_length")
+        {
+            Description = description, DefaultValueFactory = _ => defaultValue,
+        };
+
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object instead of text." };
 
     /// <summary><c>--threads N</c>: CPU threads for tensor operations.</summary>

@@ -1,3 +1,4 @@
+using R1Sharp.Data;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
 
@@ -18,23 +19,38 @@ public static class EvalTasks
     /// </summary>
     /// <exception cref="R1Sharp.Data.DatasetFormatException">A malformed row (file, line, field).</exception>
     /// <exception cref="ArgumentException">Neither a benchmark name nor an existing file.</exception>
-    public static Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Load(benchmarkOrFile, instruction, cancellationToken), cancellationToken);
+    public static Task<TaskDefinition> LoadAsync(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default,
+        string? promptField = null, string? answerField = null) =>
+        Task.Run(() => Load(benchmarkOrFile, instruction, cancellationToken, promptField, answerField), cancellationToken);
 
     /// <summary>As <see cref="LoadAsync"/>, blocking (the same reader).</summary>
-    public static TaskDefinition Load(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default)
+    /// <param name="promptField">The column holding the question (null: the first of prompt, question, problem, input).</param>
+    /// <param name="answerField">The column holding the gold answer (null: <c>answer</c>); every row must have it.</param>
+    public static TaskDefinition Load(string benchmarkOrFile, string? instruction = MathInstruction, CancellationToken cancellationToken = default,
+        string? promptField = null, string? answerField = null)
     {
         string key = benchmarkOrFile.Trim().ToLowerInvariant().Replace("-", "").Replace("_", "");
         if (key is "countdown" or "countdowncd3") return CountdownTask.TestSet(PromptStyle.Raw);
         if (Benchmarks.Names.Contains(key) || key is "math" or "aime" or "aime2024")
             return WithInstruction(Benchmarks.Get(key, PromptStyle.Raw), instruction);
-        if (!File.Exists(benchmarkOrFile))
-            throw new ArgumentException($"'{benchmarkOrFile}' is neither a benchmark ({string.Join(", ", Benchmarks.Names)}) nor an existing data file (.jsonl, .json, .parquet)");
-        var loaded = DatasetLoader.Load(benchmarkOrFile, new DatasetLoadOptions(new FieldMapping(Required: ["answer"]), PromptStyle.Raw), cancellationToken);
-        var task = new TaskDefinition(Path.GetFileNameWithoutExtension(benchmarkOrFile), loaded.Examples, [new RewardSpec("accuracy")],
+        if (!DataRows.Exists(benchmarkOrFile))
+            throw new ArgumentException($"'{benchmarkOrFile}' is neither a benchmark ({string.Join(", ", Benchmarks.Names)}) nor an existing data file (.jsonl, .json, .parquet) or dataset folder");
+        var columns = Columns(promptField, answerField) ?? new FieldMapping();
+        var loaded = DatasetLoader.Load(benchmarkOrFile, new DatasetLoadOptions(columns with { Required = ["answer"] }, PromptStyle.Raw), cancellationToken);
+        var task = new TaskDefinition(Path.GetFileNameWithoutExtension(benchmarkOrFile.TrimEnd('/')), loaded.Examples, [new RewardSpec("accuracy")],
             new EvaluationMetric("accuracy"), $"{loaded.Examples.Count} problems from {benchmarkOrFile}");
         return WithInstruction(task, instruction);
     }
+
+    /// <summary>
+    /// The column mapping of a data file whose rows hold a question and a gold answer under other names (TRL's and
+    /// open-r1's <c>prompt_field</c> / <c>answer_field</c>): the answer column is read as the <c>answer</c> reference
+    /// field and becomes required. Null when neither is given (the default columns).
+    /// </summary>
+    public static FieldMapping? Columns(string? promptField, string? answerField) =>
+        promptField is null && answerField is null ? null
+            : new FieldMapping(Prompt: promptField, Reference: answerField is null ? null : new Dictionary<string, string> { ["answer"] = answerField },
+                Required: answerField is null ? null : ["answer"]);
 
     /// <summary>The task with <c>"\n" + instruction</c> after each prompt (unchanged when the instruction is null or empty).</summary>
     public static TaskDefinition WithInstruction(TaskDefinition task, string? instruction) =>

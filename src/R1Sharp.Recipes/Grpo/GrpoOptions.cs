@@ -15,8 +15,13 @@ namespace R1Sharp.Recipes.Grpo;
 public sealed record GrpoOptions : IValidatableConfig
 {
     // ---- task and rewards ----
-    /// <summary><c>arithmetic</c> (the embedded task), <c>countdown</c>, or a data file of prompts with reference fields (JSONL, JSON, Parquet).</summary>
+    /// <summary><c>arithmetic</c> (the embedded task), <c>countdown</c>, or a data file of prompts with reference fields (JSONL, JSON,
+    /// Parquet, gzip, a Hub dataset folder or <c>folder:split</c>).</summary>
     public string Task { get; init; } = EmbeddedTask.Name;
+    /// <summary>For a data file: the column holding the prompt (null: the first of prompt, question, problem, input).</summary>
+    public string? PromptField { get; init; }
+    /// <summary>For a data file: the column holding the gold answer the accuracy reward checks (null: <c>answer</c>); a row without it is an error.</summary>
+    public string? AnswerField { get; init; }
     /// <summary>Training prompts drawn from the task (the run cycles through them).</summary>
     [Range(1, int.MaxValue)]
     public int TrainPrompts { get; init; } = 4096;
@@ -111,6 +116,10 @@ public sealed record GrpoOptions : IValidatableConfig
     {
         if (Sampling.Seed is not null) yield return ("sampling.seed", "rollouts are seeded from seed and the step; leave sampling.seed unset");
         if (EvalSampling.Seed is not null) yield return ("eval_sampling.seed", "the evaluation is seeded from seed; leave eval_sampling.seed unset");
+        if ((PromptField ?? AnswerField) is not null && Task is EmbeddedTask.Name or "countdown")
+            yield return (PromptField is not null ? "prompt_field" : "answer_field", $"maps the columns of a data file; task '{Task}' is built in");
+        if (PromptField is { } pf && string.IsNullOrWhiteSpace(pf)) yield return ("prompt_field", "must not be empty (leave it unset for the defaults)");
+        if (AnswerField is { } af && string.IsNullOrWhiteSpace(af)) yield return ("answer_field", "must not be empty (leave it unset for 'answer')");
         if (EpsilonHigh < EpsilonLow) yield return ("epsilon_high", $"must be at least epsilon_low ({EpsilonLow}): the clip range is [1 − ε_low, 1 + ε_high]");
         if (Advantage != AdvantageType.Grpo && ScaleRewards != AdvantageScaling.Group)
             yield return ("scale_rewards", $"applies to advantage: grpo only; advantage: {ConfigNames.ToSnakeCase(Advantage.ToString())} has its own normalisation (leave scale_rewards at group)");
@@ -171,12 +180,14 @@ public sealed record RolloutOptions : IValidatableConfig
     /// gradient; both 0: off.</summary>
     [Range(0.0, 1e9)]
     public double MisLow { get; init; }
+    /// <summary>The upper bound of masked importance sampling's sequence ratio (see mis_low).</summary>
     [Range(0.0, 1e9)]
     public double MisHigh { get; init; }
     /// <summary>IcePop: tokens whose ratio is outside [icepop_low, icepop_high] get no gradient, the others weight = ratio
     /// (the Ring-1T paper uses 0.5 and 5); both 0: off.</summary>
     [Range(0.0, 1e9)]
     public double IcepopLow { get; init; }
+    /// <summary>IcePop's upper bound on the token ratio (see icepop_low).</summary>
     [Range(0.0, 1e9)]
     public double IcepopHigh { get; init; }
 

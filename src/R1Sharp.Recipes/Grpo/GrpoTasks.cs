@@ -1,3 +1,5 @@
+using R1Sharp.Data;
+using R1Sharp.Recipes.Eval;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
 using R1Sharp.Tasks.Arithmetic;
@@ -9,11 +11,11 @@ public static class GrpoTasks
 {
     /// <summary>The training and held-out evaluation prompts of <paramref name="o"/>'s task.</summary>
     public static (TaskDefinition Train, TaskDefinition Eval) Resolve(GrpoOptions o) =>
-        Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty, o.PromptStyle);
+        Resolve(o.Task, o.TrainPrompts, o.EvalPrompts, o.Seed, o.Difficulty, o.PromptStyle, EvalTasks.Columns(o.PromptField, o.AnswerField));
 
     /// <summary>Training prompts and held-out evaluation prompts for a task name or a data file.</summary>
     public static (TaskDefinition Train, TaskDefinition Eval) Resolve(string task, int trainPrompts, int evalPrompts, long seed,
-        ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero)
+        ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero, FieldMapping? columns = null)
     {
         switch (task)
         {
@@ -22,9 +24,9 @@ public static class GrpoTasks
             case "countdown":
                 return (CountdownTask.Generate(trainPrompts, (int)seed), Take(CountdownTask.TestSet(), evalPrompts));
         }
-        if (!File.Exists(task))
-            throw new ArgumentException($"task '{task}': not arithmetic or countdown, and no such data file");
-        var data = DatasetLoader.Load(task, new DatasetLoadOptions(Style: style));
+        if (!DataRows.Exists(task))
+            throw new ArgumentException($"task '{task}': not arithmetic or countdown, and no such data file or dataset folder");
+        var data = DatasetLoader.Load(task, new DatasetLoadOptions(columns, style));
         int held = Math.Min(evalPrompts, data.Examples.Count / 10);
         TaskDefinition Of(IEnumerable<TaskExample> examples, string name) =>
             new(name, examples.ToList(), [new RewardSpec("accuracy"), new RewardSpec(style == PromptStyle.R1Zero ? "r1_zero_format" : "cold_start_format")], new EvaluationMetric("accuracy"));

@@ -23,6 +23,7 @@ using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Config;
+using R1Sharp.Recipes.Eval;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
 using R1Sharp.Tasks.Arithmetic;
@@ -206,8 +207,8 @@ public static class RejectionSampling
                 task = CountdownTask.Generate(o.Prompts, (int)o.Seed, style: style);
                 break;
             default:
-                if (!File.Exists(o.Task)) throw new ArgumentException($"rejection sampling option task: '{o.Task}' is not arithmetic or countdown, and no such data file");
-                task = new TaskDefinition(Path.GetFileName(o.Task), [.. DatasetLoader.Load(o.Task, new DatasetLoadOptions(Style: style)).Examples.Take(o.Prompts)],
+                if (!DataRows.Exists(o.Task)) throw new ArgumentException($"rejection sampling option task: '{o.Task}' is not arithmetic or countdown, and no such data file or dataset folder");
+                task = new TaskDefinition(Path.GetFileName(o.Task), [.. DatasetLoader.Load(o.Task, new DatasetLoadOptions(EvalTasks.Columns(o.PromptField, o.AnswerField), style)).Examples.Take(o.Prompts)],
                     [new RewardSpec(o.CorrectnessReward)], new EvaluationMetric(o.CorrectnessReward));
                 break;
         }

@@ -15,6 +15,10 @@ public sealed record RejectionSamplingOptions : IValidatableConfig
     /// <summary><c>arithmetic</c> (the embedded task's training prompts), <c>countdown</c>, or a data file of prompts with
     /// reference fields (<c>prompt</c>/<c>question</c>/<c>problem</c>, <c>answer</c>, optional <c>id</c>, <c>language</c>; as GRPO's task).</summary>
     public string Task { get; init; } = EmbeddedTask.Name;
+    /// <summary>For a data file: the column holding the prompt (null: the first of prompt, question, problem, input).</summary>
+    public string? PromptField { get; init; }
+    /// <summary>For a data file: the column holding the gold answer (null: <c>answer</c>); a row without it is an error.</summary>
+    public string? AnswerField { get; init; }
     /// <summary>Prompts to sample from (the first N of the task).</summary>
     [Range(1, int.MaxValue)]
     public int Prompts { get; init; } = 512;

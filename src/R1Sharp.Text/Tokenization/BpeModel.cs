@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Text;
 
 namespace R1Sharp.Text.Tokenization;
@@ -13,17 +12,16 @@ namespace R1Sharp.Text.Tokenization;
 /// </summary>
 internal sealed class BpeModel
 {
-    private const int CacheCapacity = 1 << 18;
+    private const int CacheBuckets = 1 << 15; // 65,536 cached words at most
     private const int ScanLimit = 128;
 
     private readonly Dictionary<long, long> _merges; // (left << 32 | right) -> (rank << 32 | merged id)
     private readonly int[] _byteIds = new int[256];
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabBySpan;
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private readonly WordCache? _cache;
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, bool ignoreMerges,
-        string? unkToken, bool fuseUnk, Func<int, string, Exception> badMerge)
+        string? unkToken, bool fuseUnk, Func<int, string, Exception> badMerge, bool cache = true)
     {
         Vocab = vocab;
         Merges = merges;
@@ -31,7 +29,7 @@ internal sealed class BpeModel
         UnkToken = unkToken;
         FuseUnk = fuseUnk;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        _cache = cache ? new WordCache(CacheBuckets) : null;
 
         int maxId = -1;
         foreach (var id in vocab.Values) maxId = Math.Max(maxId, id);
@@ -61,21 +59,26 @@ internal sealed class BpeModel
     public int? UnkId { get; }
     public bool FuseUnk { get; }
 
-    /// <summary>The token ids of one pre-token (a space is prepended when <paramref name="prefix"/> is set).</summary>
+    /// <summary>The token ids of one pre-token (a space is prepended when <paramref name="prefix"/> is set).
+    /// The array is shared (cached): callers must not change it.</summary>
     public int[] Tokenize(ReadOnlySpan<char> piece, bool prefix)
     {
         if (prefix) return TokenizeWithPrefix(piece);
-        if (_cacheBySpan.TryGetValue(piece, out var cached)) return cached;
+        if (_cache is null) return TokenizeUncached(piece);
+        int hash = _cache.Hash(piece);
+        if (_cache.TryGet(piece, hash, out var cached)) return cached;
         var ids = TokenizeUncached(piece);
-        if (_cache.Count >= CacheCapacity) _cache.Clear();
-        _cacheBySpan.TryAdd(piece, ids);
+        _cache.Add(piece, hash, ids);
         return ids;
     }
 
     private int[] TokenizeWithPrefix(ReadOnlySpan<char> piece)
     {
         // " " + piece tokenizes exactly like a pre-token that starts with a space, so it shares the cache.
-        var key = string.Concat(" ", piece);
+        if (piece.Length >= 256) return Tokenize(string.Concat(" ", piece), prefix: false);
+        Span<char> key = stackalloc char[piece.Length + 1];
+        key[0] = ' ';
+        piece.CopyTo(key[1..]);
         return Tokenize(key, prefix: false);
     }
 

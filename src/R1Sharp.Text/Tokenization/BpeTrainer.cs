@@ -53,7 +53,7 @@ public sealed class BpeTrainer
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var lookup = counts.GetAlternateLookup<ReadOnlySpan<char>>();
-        var regex = new CodePointRegex(_options.SplitPattern);
+        var regex = SplitPatterns.Create(_options.SplitPattern);
         var matcher = new AddedTokenMatcher(_reserved.Select((t, i) => (t.Content, new AddedToken(i, t.Content, t.Special, LStrip: t.LStrip))));
         var nfc = _options.NormalizeNfc ? UnicodeNormalizer.Get(NormalizationKind.Nfc) : null;
         var sections = new List<TextSection>();

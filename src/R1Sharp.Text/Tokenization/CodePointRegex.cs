@@ -13,7 +13,7 @@ namespace R1Sharp.Text.Tokenization;
 /// One code point stays one character, so quantifiers such as <c>\p{N}{1,3}</c> or <c>[^\r\n\p{L}\p{N}]?</c>
 /// count exactly as Oniguruma does.
 /// </summary>
-internal sealed class CodePointRegex
+internal sealed class CodePointRegex : ISplitPattern
 {
     private static readonly char[] StandIns = BuildStandIns();
 

@@ -18,7 +18,8 @@ public sealed partial class HfTokenizer
         int[] PrefixIds,
         int[] SuffixIds,
         ConfigValues Config,
-        SavedJson Json);
+        SavedJson Json,
+        bool Reference);
 
     /// <summary>tokenizer_config.json values that we use.</summary>
     internal sealed record ConfigValues(
@@ -37,6 +38,7 @@ public sealed partial class HfTokenizer
         _model = parts.Model;
         _normalizer = parts.Normalizer;
         _preTokenizer = parts.PreTokenizer;
+        _reference = parts.Reference;
         AddedTokens = parts.AddedTokens.OrderBy(t => t.Id).ToArray();
         _addedById = [];
         _addedByContent = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -112,7 +114,16 @@ public sealed partial class HfTokenizer
     /// Loads a tokenizer from a directory holding <c>tokenizer.json</c> (or <c>tokenizer.json.gz</c>) and optionally
     /// <c>tokenizer_config.json</c> and <c>chat_template.jinja</c>. A path to a tokenizer.json file also works.
     /// </summary>
-    public static HfTokenizer Load(string directory)
+    public static HfTokenizer Load(string directory) => LoadCore(directory, reference: false);
+
+    /// <summary>
+    /// The straightforward encoder the tests compare the fast one with: split regexes always run by the regex engine
+    /// (no <see cref="GptSplitPattern"/>), no word cache, no direct walk over the matches, the general offsets path.
+    /// Same ids and offsets as <see cref="Load"/>, several times slower.
+    /// </summary>
+    internal static HfTokenizer LoadReference(string directory) => LoadCore(directory, reference: true);
+
+    private static HfTokenizer LoadCore(string directory, bool reference)
     {
         ArgumentNullException.ThrowIfNull(directory);
         string dir = ModelLocation.Resolve(directory);
@@ -147,14 +158,21 @@ public sealed partial class HfTokenizer
         string? configJson = File.Exists(configPath) ? File.ReadAllText(configPath) : null;
         string templatePath = Path.Combine(dir, "chat_template.jinja");
         string? templateFile = File.Exists(templatePath) ? File.ReadAllText(templatePath) : null;
-        return Create(tokenizerJson, jsonPath, configJson, configPath, templateFile);
+        return Create(tokenizerJson, jsonPath, configJson, configPath, templateFile, reference);
     }
 
     /// <summary>Builds a tokenizer from the text of tokenizer.json and (optionally) tokenizer_config.json.</summary>
-    public static HfTokenizer FromJson(string tokenizerJson, string? tokenizerConfigJson = null)
+    public static HfTokenizer FromJson(string tokenizerJson, string? tokenizerConfigJson = null) =>
+        FromJsonCore(tokenizerJson, tokenizerConfigJson, reference: false);
+
+    /// <summary><see cref="FromJson"/> with the reference encoder (see <see cref="LoadReference"/>).</summary>
+    internal static HfTokenizer FromJsonReference(string tokenizerJson, string? tokenizerConfigJson = null) =>
+        FromJsonCore(tokenizerJson, tokenizerConfigJson, reference: true);
+
+    private static HfTokenizer FromJsonCore(string tokenizerJson, string? tokenizerConfigJson, bool reference)
     {
         ArgumentNullException.ThrowIfNull(tokenizerJson);
-        return Create(tokenizerJson, "tokenizer.json", tokenizerConfigJson, "tokenizer_config.json", null);
+        return Create(tokenizerJson, "tokenizer.json", tokenizerConfigJson, "tokenizer_config.json", null, reference);
     }
 
     private static string ReadText(string path)
@@ -173,15 +191,16 @@ public sealed partial class HfTokenizer
         }
     }
 
-    private static HfTokenizer Create(string tokenizerJson, string file, string? configJson, string configFile, string? templateFile)
+    private static HfTokenizer Create(string tokenizerJson, string file, string? configJson, string configFile, string? templateFile,
+        bool reference)
     {
         var root = JsonNav.Parse(tokenizerJson, file, out var document);
         using (document)
         {
             root.RequireKind(JsonValueKind.Object);
-            var (model, savedModel) = ReadModel(root.Required("model"));
+            var (model, savedModel) = ReadModel(root.Required("model"), reference);
             var normalizer = ReadNormalizer(root.Optional("normalizer"));
-            var preTokenizer = ReadPreTokenizer(root.Optional("pre_tokenizer"), root);
+            var preTokenizer = ReadPreTokenizer(root.Optional("pre_tokenizer"), root, reference);
             var decoder = root.Optional("decoder");
             CheckDecoder(decoder, root);
             var added = ReadAddedTokens(root.Optional("added_tokens"));
@@ -202,11 +221,11 @@ public sealed partial class HfTokenizer
                 Truncation = Raw(root.Optional("truncation")),
                 Padding = Raw(root.Optional("padding")),
             };
-            return new HfTokenizer(new Parts(model, normalizer, preTokenizer, added, prefix, suffix, config, saved));
+            return new HfTokenizer(new Parts(model, normalizer, preTokenizer, added, prefix, suffix, config, saved, reference));
         }
     }
 
-    private static (BpeModel, SavedJson) ReadModel(JsonNav model)
+    private static (BpeModel, SavedJson) ReadModel(JsonNav model, bool reference)
     {
         model.RequireKind(JsonValueKind.Object);
         var typeNav = model.OptionalNonNull("type");
@@ -260,7 +279,7 @@ public sealed partial class HfTokenizer
 
         string? unk = model.StringOrNull("unk_token");
         var bpe = new BpeModel(vocab, merges, model.BoolOr("ignore_merges", false), unk, model.BoolOr("fuse_unk", false),
-            (rank, problem) => new TokenizerFormatException(mergesNav.File, $"{mergesNav.Path}[{rank}]", problem));
+            (rank, problem) => new TokenizerFormatException(mergesNav.File, $"{mergesNav.Path}[{rank}]", problem), cache: !reference);
         for (int b = 0; b < 256; b++)
         {
             if (!vocab.ContainsKey(ByteLevelAlphabet.ByteToChar[b].ToString()) && unk is null)
@@ -302,7 +321,7 @@ public sealed partial class HfTokenizer
         return TextNormalizer.Create(steps);
     }
 
-    private static PreTokenizer ReadPreTokenizer(JsonNav? nav, JsonNav root)
+    private static PreTokenizer ReadPreTokenizer(JsonNav? nav, JsonNav root, bool reference)
     {
         if (nav is null || nav.Value.IsNull)
             throw (nav ?? root).Error("a byte-level BPE tokenizer needs a pre_tokenizer ending in ByteLevel; found none");
@@ -349,11 +368,11 @@ public sealed partial class HfTokenizer
                         "Contiguous" => SplitBehavior.Contiguous,
                         var other => throw behaviorNav.Error($"unknown Split behavior '{other}'"),
                     };
-                    splits.Add(new SplitStep(Compile(pattern, where), behavior, n.BoolOr("invert", false)));
+                    splits.Add(new SplitStep(Compile(pattern, where, reference), behavior, n.BoolOr("invert", false)));
                     break;
                 }
                 case "Digits":
-                    splits.Add(new SplitStep(Compile(n.BoolOr("individual_digits", false) ? @"\p{N}" : @"\p{N}+", n), SplitBehavior.Isolated, false));
+                    splits.Add(new SplitStep(Compile(n.BoolOr("individual_digits", false) ? @"\p{N}" : @"\p{N}+", n, reference), SplitBehavior.Isolated, false));
                     break;
                 case "ByteLevel":
                     byteLevel = (n.BoolOr("add_prefix_space", true), n.BoolOr("use_regex", true), n.Path);
@@ -366,14 +385,14 @@ public sealed partial class HfTokenizer
         Read(nav.Value);
         if (byteLevel is null)
             throw nav.Value.Error("a byte-level BPE tokenizer needs a ByteLevel pre-tokenizer (Metaspace/SentencePiece-style BPE is not supported)");
-        return new PreTokenizer(splits, byteLevel.Value.AddPrefixSpace, byteLevel.Value.UseRegex);
+        return new PreTokenizer(splits, byteLevel.Value.AddPrefixSpace, byteLevel.Value.UseRegex, reference);
     }
 
-    private static CodePointRegex Compile(string pattern, JsonNav where)
+    private static ISplitPattern Compile(string pattern, JsonNav where, bool reference)
     {
         try
         {
-            return new CodePointRegex(pattern);
+            return reference ? new CodePointRegex(pattern) : SplitPatterns.Create(pattern);
         }
         catch (ArgumentException e)
         {

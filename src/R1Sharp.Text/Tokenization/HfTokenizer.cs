@@ -29,6 +29,7 @@ public sealed partial class HfTokenizer
     private readonly byte[] _tokenBytes;
     private readonly int[] _tokenByteStart; // bytes of id i: _tokenBytes[_tokenByteStart[i].._tokenByteStart[i+1]]
     private readonly bool[] _known;
+    private readonly bool _reference;
 
     [ThreadStatic] private static Scratch? t_scratch;
 
@@ -215,6 +216,21 @@ public sealed partial class HfTokenizer
     private void EncodePlain(string work, int start, int end, List<int> ids, List<(int, int)>? offsets, Scratch scratch,
         Func<int, int, (int, int)>? toText)
     {
+        if (_preTokenizer.Direct is { } pattern)
+        {
+            var text = work.AsSpan(start, end - start);
+            for (int i = 0, e; i < text.Length; i = e)
+            {
+                e = pattern.MatchAt(text, i);
+                var span = text[i..e];
+                int[] pieceIds = _model.Tokenize(span, prefix: false);
+                if (pieceIds.Length == 1) ids.Add(pieceIds[0]);
+                else ids.AddRange(pieceIds);
+                if (offsets is not null) AddOffsets(span, new Piece(start + i, start + e, false), pieceIds, offsets, scratch, toText);
+            }
+            return;
+        }
+
         var pieces = scratch.Pieces;
         pieces.Clear();
         _preTokenizer.Run(work, start, end, scratch.PreTokenizerBuffers, pieces);
@@ -222,7 +238,8 @@ public sealed partial class HfTokenizer
         {
             var span = work.AsSpan(piece.Start, piece.End - piece.Start);
             int[] pieceIds = _model.Tokenize(span, piece.Prefix);
-            ids.AddRange(pieceIds);
+            if (pieceIds.Length == 1) ids.Add(pieceIds[0]);
+            else ids.AddRange(pieceIds);
             if (offsets is not null) AddOffsets(span, piece, pieceIds, offsets, scratch, toText);
         }
     }
@@ -231,6 +248,19 @@ public sealed partial class HfTokenizer
     private void AddOffsets(ReadOnlySpan<char> span, Piece piece, int[] pieceIds, List<(int, int)> offsets, Scratch scratch,
         Func<int, int, (int, int)>? toText)
     {
+        if (!_reference && !piece.Prefix && System.Text.Ascii.IsValid(span))
+        {
+            // One byte per character: a token's byte range is its character range.
+            int at = piece.Start;
+            foreach (int id in pieceIds)
+            {
+                int next = at + (_tokenByteStart[id + 1] - _tokenByteStart[id]);
+                offsets.Add(toText is null ? (at, next) : toText(at, next));
+                at = next;
+            }
+            return;
+        }
+
         // charStart[b], charEnd[b]: UTF-16 range (relative to the piece) of the character that byte b belongs to.
         var charStart = scratch.ByteCharStart;
         var charEnd = scratch.ByteCharEnd;

@@ -14,9 +14,9 @@ internal enum SplitBehavior
 /// HF <c>Split</c> pre-tokenizer: cuts each piece at the regex matches. Runs on each piece separately, as HF
 /// does, so look-arounds never see past a piece produced by an earlier step.
 /// </summary>
-internal sealed class SplitStep(CodePointRegex regex, SplitBehavior behavior, bool invert)
+internal sealed class SplitStep(ISplitPattern regex, SplitBehavior behavior, bool invert)
 {
-    public CodePointRegex Regex { get; } = regex;
+    public ISplitPattern Regex { get; } = regex;
     public SplitBehavior Behavior { get; } = behavior;
     public bool Invert { get; } = invert;
 
@@ -123,16 +123,29 @@ internal sealed class SplitStep(CodePointRegex regex, SplitBehavior behavior, bo
 /// HF's <c>ByteLevel</c> pre-tokenizer (optional prefix space, optional GPT-2 regex, then the byte → character
 /// map, which <see cref="BpeModel"/> applies).
 /// </summary>
-internal sealed class PreTokenizer(IReadOnlyList<SplitStep> splits, bool addPrefixSpace, bool useRegex)
+internal sealed class PreTokenizer(IReadOnlyList<SplitStep> splits, bool addPrefixSpace, bool useRegex, bool reference = false)
 {
     /// <summary>GPT-2's split pattern, which HF's ByteLevel pre-tokenizer applies when <c>use_regex</c> is true.</summary>
-    public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
+    public const string Gpt2Pattern = GptSplitPattern.Gpt2;
 
-    private static readonly Lazy<CodePointRegex> Gpt2Regex = new(() => new CodePointRegex(Gpt2Pattern));
+    private static readonly Lazy<ISplitPattern> Gpt2Fast = new(() => SplitPatterns.Create(Gpt2Pattern));
+    private static readonly Lazy<ISplitPattern> Gpt2Reference = new(() => new CodePointRegex(Gpt2Pattern));
+
+    private readonly ISplitPattern? _gpt2 = useRegex ? (reference ? Gpt2Reference : Gpt2Fast).Value : null;
 
     public IReadOnlyList<SplitStep> Splits { get; } = splits;
     public bool AddPrefixSpace { get; } = addPrefixSpace;
     public bool UseRegex { get; } = useRegex;
+
+    /// <summary>
+    /// Set when the whole pipeline is one hand-written split pattern whose matches are the pieces (one Isolated
+    /// Split, or none and ByteLevel's GPT-2 regex; no prefix space): the encoder then walks the matches directly
+    /// (<see cref="GptSplitPattern.MatchAt"/>) without building lists. Gives the same pieces as <see cref="Run"/>.
+    /// </summary>
+    public GptSplitPattern? Direct { get; } = addPrefixSpace || reference ? null
+        : splits.Count == 1 && !useRegex && splits[0].Behavior == SplitBehavior.Isolated ? splits[0].Regex as GptSplitPattern
+        : splits.Count == 0 && useRegex ? Gpt2Fast.Value as GptSplitPattern
+        : null;
 
     /// <summary>
     /// Appends the pieces of text[start..end). A piece with <c>Prefix</c> set is preceded by one space that is
@@ -162,7 +175,7 @@ internal sealed class PreTokenizer(IReadOnlyList<SplitStep> splits, bool addPref
             buffers.Matches.Clear();
             if (!prefix)
             {
-                Gpt2Regex.Value.Matches(text[s..e], buffers.Matches);
+                _gpt2!.Matches(text[s..e], buffers.Matches);
                 int prev = s;
                 foreach (var (ms, me) in buffers.Matches)
                 {
@@ -176,7 +189,7 @@ internal sealed class PreTokenizer(IReadOnlyList<SplitStep> splits, bool addPref
             {
                 // Match on " " + piece; position k of that string is text position s + k - 1.
                 string withSpace = string.Concat(" ", text[s..e]);
-                Gpt2Regex.Value.Matches(withSpace, buffers.Matches);
+                _gpt2!.Matches(withSpace, buffers.Matches);
                 int prev = 0;
                 void Emit(int a, int b)
                 {

@@ -38,6 +38,13 @@ internal static class MetricsText
         return string.Join(" | ", parts);
     }
 
+    /// <summary><c>42s</c>, <c>7m05s</c>, <c>3h12m</c>: a time left, to the precision that matters.</summary>
+    public static string Duration(double seconds)
+    {
+        var t = TimeSpan.FromSeconds(Math.Max(0, Math.Round(seconds)));
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:D2}s" : $"{t.Seconds}s";
+    }
+
     /// <summary>Four decimals in the usual range, scientific notation for very small or large values.</summary>
     public static string Number(double v)
     {
@@ -48,16 +55,39 @@ internal static class MetricsText
     }
 }
 
-/// <summary>Plain lines, for logs, pipes and CI (Spectre's live display prints nothing there).</summary>
+/// <summary>
+/// Plain lines, for logs, pipes and CI (Spectre's live display prints nothing there): one per printed step, with the seconds
+/// per step and, when the total is known, the time left (from a moving average of the step time). A step logged again (an
+/// evaluation after the last training step) prints only the metrics its earlier line did not show, never the same line twice.
+/// </summary>
 internal sealed class PlainProgress(TextWriter output, long? total, int every) : IConsoleProgress
 {
     private long _count;
+    private long? _printedStep;
+    private HashSet<string> _printedKeys = [];
+    private double _averageSeconds = double.NaN;
 
     public void Step(long step, IReadOnlyList<KeyValuePair<string, double>> metrics, double secondsPerStep)
     {
+        if (double.IsFinite(secondsPerStep) && secondsPerStep > 0)
+            _averageSeconds = double.IsNaN(_averageSeconds) ? secondsPerStep : 0.8 * _averageSeconds + 0.2 * secondsPerStep;
+        if (step == _printedStep)
+        {
+            var fresh = metrics.Where(kv => !_printedKeys.Contains(kv.Key)).ToList();
+            if (fresh.Count == 0) return;
+            _printedKeys.UnionWith(fresh.Select(kv => kv.Key));
+            output.WriteLine(MetricsText.Line(step, total, fresh, double.NaN));
+            output.Flush();
+            return;
+        }
         if (_count++ % every != 0 && step != total) return;
-        output.WriteLine(MetricsText.Line(step, total, metrics, secondsPerStep));
+        string line = MetricsText.Line(step, total, metrics, secondsPerStep);
+        if (total is long t && step < t && double.IsFinite(_averageSeconds))
+            line += " | ETA " + MetricsText.Duration(_averageSeconds * (t - step));
+        output.WriteLine(line);
         output.Flush();
+        _printedStep = step;
+        _printedKeys = [.. metrics.Select(kv => kv.Key)];
     }
 
     public void Message(string text)

@@ -52,7 +52,7 @@ public sealed record MetricsLoggerOptions
 /// <c>tensorboard --logdir runs/</c>.</item>
 /// </list>
 /// A recipe makes one per run, calls <see cref="Log"/> once per step (steps must not decrease) and disposes it at the
-/// end. Metric names are TensorBoard tags: use <c>/</c> to group them (<c>reward/accuracy</c>).
+/// end. TensorBoard groups the metrics by <see cref="TensorBoardTag"/>: use <c>/</c> to name a group (<c>rewards/accuracy</c>).
 /// </summary>
 public sealed class MetricsLogger : IDisposable
 {
@@ -131,7 +131,7 @@ public sealed class MetricsLogger : IDisposable
             _lastTimestamp = now;
 
             _jsonl?.Append(step, wallTime, metrics);
-            _tensorBoard?.AddScalars(step, metrics);
+            _tensorBoard?.AddScalars(step, metrics.Select(kv => KeyValuePair.Create(TensorBoardTag(kv.Key), kv.Value)));
             if (_console is not null)
             {
                 var shown = _options.ConsoleMetrics is { } keys
@@ -141,6 +141,16 @@ public sealed class MetricsLogger : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The TensorBoard tag of a metric, so that TensorBoard shows it in a group: a name with a <c>/</c> keeps its group
+    /// (<c>rewards/accuracy</c>, <c>rollout/staleness_max</c>), <c>eval_x</c> becomes <c>eval/x</c>, any other name
+    /// <c>train/name</c> (<c>train/loss</c>). metrics.jsonl keeps the names as they are.
+    /// </summary>
+    public static string TensorBoardTag(string metric) =>
+        metric.Contains('/') ? metric
+            : metric.StartsWith("eval_", StringComparison.Ordinal) ? "eval/" + metric["eval_".Length..]
+            : "train/" + metric;
 
     /// <summary>A line of text for the console (above the live bar, or between the plain lines); not written to files.</summary>
     public void Message(string text)

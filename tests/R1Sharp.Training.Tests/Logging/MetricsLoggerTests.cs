@@ -59,9 +59,42 @@ public sealed class MetricsLoggerTests : IDisposable
         var events = EventFile.Read(tb);
         Assert.Equal("brain.Event:2", events[0].FileVersion);
         Assert.Equal([1L, 2, 3], events.Skip(1).Select(e => e.Step));
-        Assert.Equal([("loss", 3f), ("reward/accuracy", 0.3f)], events[3].Values!);
+        Assert.Equal([("train/loss", 3f), ("reward/accuracy", 0.3f)], events[3].Values!); // grouped: train/, or the name's own group
         Assert.Equal(1700000006.0, events[3].WallTime);
     }
+
+    [Theory]
+    [InlineData("loss", "train/loss")]
+    [InlineData("learning_rate", "train/learning_rate")]
+    [InlineData("eval_loss", "eval/loss")]
+    [InlineData("rewards/accuracy", "rewards/accuracy")]
+    [InlineData("eval/pass@1", "eval/pass@1")]
+    public void TensorBoard_tags_are_grouped(string metric, string tag) => Assert.Equal(tag, MetricsLogger.TensorBoardTag(metric));
+
+    [Fact]
+    public void Plain_console_shows_the_time_left_and_never_repeats_a_step()
+    {
+        var console = new StringWriter();
+        using (var logger = Logger(console, show: ["loss", "eval_loss"]))
+        {
+            LogSteps(logger, 1, 2);
+            _clock.Now = _clock.Now.AddSeconds(4);
+            logger.Log(3, new Dictionary<string, double> { ["loss"] = 3 });
+            logger.Log(3, new Dictionary<string, double> { ["loss"] = 3 });                    // the same step again: nothing new
+            logger.Log(3, new Dictionary<string, double> { ["loss"] = 3, ["eval_loss"] = 2.5 }); // only the evaluation is new
+        }
+        var lines = console.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        // 2 s per step, then 4 s: the moving average is 0.8 × 2 + 0.2 × 4 = 2.4 s, × 2 steps left.
+        Assert.Equal(["step 1/5 | loss 1", "step 2/5 | loss 2 | 2.00 s/step | ETA 6s", "step 3/5 | loss 3 | 4.00 s/step | ETA 5s",
+            "step 3/5 | eval_loss 2.5"], lines);
+    }
+
+    [Theory]
+    [InlineData(4.4, "4s")]
+    [InlineData(59.6, "1m00s")]
+    [InlineData(425, "7m05s")]
+    [InlineData(11520, "3h12m")]
+    public void Times_left_are_written_to_the_precision_that_matters(double seconds, string text) => Assert.Equal(text, MetricsText.Duration(seconds));
 
     [Fact]
     public void Plain_console_prints_one_line_per_step_with_seconds_per_step()
@@ -73,7 +106,7 @@ public sealed class MetricsLoggerTests : IDisposable
             logger.Message("saved checkpoint-2");
         }
         var lines = console.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        Assert.Equal(["step 1/5 | loss 1", "step 2/5 | loss 2 | 2.00 s/step", "saved checkpoint-2"], lines);
+        Assert.Equal(["step 1/5 | loss 1", "step 2/5 | loss 2 | 2.00 s/step | ETA 6s", "saved checkpoint-2"], lines);
     }
 
     [Fact]
