@@ -60,7 +60,15 @@ public static class CustomRewards
                         $"(it has: {Names(builtIn.Names)})");
                 assignments.Add($"{path}[{i}].assembly='{home.Path.Replace("'", "''")}'");
             }
-        return assignments.Count == 0 ? options : ConfigBinder.LoadYaml(options, null, option, assignments, root);
+        if (assignments.Count == 0) return options;
+        try
+        {
+            return ConfigBinder.LoadYaml(options, null, option, assignments, root);
+        }
+        catch (ConfigException e) // the options were valid before: what is wrong now came with the assemblies
+        {
+            throw new ConfigException([.. e.Errors.Select(x => x.Source == ConfigBinder.OverrideSource ? x with { Source = option } : x)]);
+        }
     }
 
     /// <summary>True when the record has a list of rewards (its own or a nested record's): the commands that take <c>--reward-assembly</c>.</summary>
