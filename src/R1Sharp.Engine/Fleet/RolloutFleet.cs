@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using R1Sharp.Engine.Generation;
 
 namespace R1Sharp.Engine.Fleet;
@@ -203,41 +202,8 @@ public sealed class RolloutFleet : IGenerationBackend
             if (r.N < 1) throw new ArgumentException($"n must be ≥ 1 (got {r.N})");
             if (r.Prompt.IsChat) throw new ArgumentException("rollout fleets take token-id or text prompts");
         }
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var results = Channel.CreateUnbounded<IndexedResult>(new UnboundedChannelOptions { SingleReader = true });
-        var tasks = requests.Select(async (request, index) =>
-        {
-            await _slots.WaitAsync(failed.Token).ConfigureAwait(false);
-            try
-            {
-                results.Writer.TryWrite(new IndexedResult(index, await Send(request, index, failed.Token).ConfigureAwait(false)));
-            }
-            catch
-            {
-                failed.Cancel();
-                throw;
-            }
-            finally
-            {
-                _slots.Release();
-            }
-        }).ToArray();
-        var all = Task.WhenAll(tasks).ContinueWith(t =>
-        {
-            var error = t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException;
-            results.Writer.TryComplete(error);
-        }, TaskScheduler.Default);
-        try
-        {
-            await foreach (var item in results.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-                yield return item;
-        }
-        finally
-        {
-            failed.Cancel();
-            await all.ConfigureAwait(false);
-        }
-        cancellationToken.ThrowIfCancellationRequested();
+        await foreach (var item in ConcurrentRequests.StreamAsync(requests, _slots, Send, cancellationToken).ConfigureAwait(false))
+            yield return item;
     }
 
     private async Task<GenerationResult> Send(GenerationRequest request, int index, CancellationToken ct)

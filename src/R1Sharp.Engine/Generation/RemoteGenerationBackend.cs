@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Threading.Channels;
 
 namespace R1Sharp.Engine.Generation;
 
@@ -64,43 +63,8 @@ public sealed class RemoteGenerationBackend : IStreamingGenerationBackend
             r.Options.Validate();
             if (r.N < 1) throw new ArgumentException($"n must be ≥ 1 (got {r.N})");
         }
-        using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var results = Channel.CreateUnbounded<IndexedResult>(new UnboundedChannelOptions { SingleReader = true });
-        var tasks = requests.Select(async (request, index) =>
-        {
-            await _slots.WaitAsync(failed.Token).ConfigureAwait(false);
-            try
-            {
-                var result = await SendWithRetries(request, index, failed.Token).ConfigureAwait(false);
-                results.Writer.TryWrite(new IndexedResult(index, result));
-            }
-            catch
-            {
-                failed.Cancel(); // one request that cannot succeed ends the run; finished results were already yielded
-                throw;
-            }
-            finally
-            {
-                _slots.Release();
-            }
-        }).ToArray();
-        var all = Task.WhenAll(tasks).ContinueWith(t =>
-        {
-            var error = t.Exception?.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? t.Exception?.InnerException;
-            results.Writer.TryComplete(error);
-        }, TaskScheduler.Default);
-
-        try
-        {
-            await foreach (var item in results.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
-                yield return item;
-        }
-        finally
-        {
-            failed.Cancel(); // the consumer stopped early, or the run is over: nothing left to wait for
-            await all.ConfigureAwait(false);
-        }
-        cancellationToken.ThrowIfCancellationRequested();
+        await foreach (var item in ConcurrentRequests.StreamAsync(requests, _slots, SendWithRetries, cancellationToken).ConfigureAwait(false))
+            yield return item;
     }
 
     private async Task<GenerationResult> SendWithRetries(GenerationRequest request, int index, CancellationToken ct)
