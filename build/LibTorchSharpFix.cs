@@ -23,10 +23,14 @@ public class PatchLibTorchSharp : Task
 
     [Required] public string Directory { get; set; } = "";
 
+    /// <summary>Patch even where this machine's libstdc++ has the version: for output that ships elsewhere (the tool package).</summary>
+    public bool Always { get; set; }
+
     public override bool Execute()
     {
-        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || !System.IO.Directory.Exists(Directory)) return true;
-        if (SystemHasVersion())
+        if (!System.IO.Directory.Exists(Directory)) return true;
+        if (!Always && !RuntimeInformation.IsOSPlatform(OSPlatform.Linux)) return true;
+        if (!Always && SystemHasVersion())
         {
             Log.LogMessage(MessageImportance.Low, $"System libstdc++ provides {Version}; libLibTorchSharp.so left as is.");
             return true;

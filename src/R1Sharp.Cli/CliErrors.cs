@@ -49,7 +49,7 @@ public static class CliErrors
     /// <summary>Exceptions whose message is written for the user (it names the file, line or option and what to change).</summary>
     public static bool IsUserError(Exception e) => e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or ArgumentException or FormatException or JsonException or UserError or NotSupportedException or OperationCanceledException
-        or Data.DatasetFormatException or RewardConfigException or UnauthorizedAccessException
+        or Data.DatasetFormatException or RewardConfigException or RewardAssemblyException or UnauthorizedAccessException
         or Training.Runs.RunFolderException or Recipes.Pipeline.PipelineStateException
         || (e is IOException && e is not EndOfStreamException);
 

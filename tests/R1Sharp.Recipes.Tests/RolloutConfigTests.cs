@@ -2,6 +2,7 @@ using R1Sharp.Engine.Fleet;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Grpo;
 using R1Sharp.Recipes.Pipeline;
+using R1Sharp.Rewards.Rules;
 using R1Sharp.Training.Losses.Grpo;
 
 namespace R1Sharp.Recipes.Tests;
@@ -109,5 +110,20 @@ public class RolloutConfigTests
         var asynchronous = o with { R1Zero = o.R1Zero with { Rollout = new() { Endpoints = ["http://a:1"], MaxOffPolicySteps = 1 } } };
         Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o), PipelineRecipe.ConfigHash(PipelineStage.R1Zero, asynchronous));
         Assert.Contains("max_off_policy_steps: 1", PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(asynchronous.R1Zero)));
+    }
+
+    [Fact]
+    public void Rewards_without_an_assembly_leave_a_stages_config_hash_as_it_was_and_an_assembly_changes_it()
+    {
+        var o = new PipelineOptions();
+        string yaml = PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.R1Zero));
+        Assert.Contains("assembly: null", yaml);
+        // the hash of the section as it was written before rewards had the field
+        string before = string.Join('\n', yaml.Split('\n').Where(l => !l.Contains("assembly:", StringComparison.Ordinal)));
+        string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{before}")))[..16];
+        Assert.Equal(expected, PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o));
+
+        var custom = o with { R1Zero = o.R1Zero with { Rewards = [.. o.R1Zero.Rewards, new RewardSpec("mine", Assembly: "My.dll")] } };
+        Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o), PipelineRecipe.ConfigHash(PipelineStage.R1Zero, custom));
     }
 }

@@ -151,7 +151,7 @@ public static class GradeCommand
             {
                 Grader = (gold, completion) => RewardRegistry.MathGrader(gold, completion, verify),
             };
-            if (items.Count > 0) definition.Registry().Create(metric.Name, metric.Options); // a bad option or no sandbox fails here, before any row
+            if (items.Count > 0) definition.Registry().Create(metric); // a bad option or no sandbox fails here, before any row
             return definition;
         }
         catch (RewardConfigException e) { throw new UserError(e.Message); }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using R1Sharp.Model;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Recipes.Pipeline;
 using R1Sharp.Training.Logging;
@@ -25,9 +26,10 @@ public static class PipelineCommand
         var device = new Option<string?>("--device") { Description = "cpu, cuda or cuda:N for every stage (overrides the config's device)." };
         var dtype = new Option<string?>("--dtype") { Description = "float32, bfloat16 or float16 for every stage (overrides the config's dtype)." };
         var threads = Shared.Threads();
+        var rewardAssembly = Shared.RewardAssembly();
         var run = new Command("run", "Run the DeepSeek-R1 pipeline: base → r1-zero → cold-start → reasoning-rl → rejection-sampling → sft → final-rl → distill → eval. A rerun skips finished stages and resumes an interrupted one.")
         {
-            config, output, from, until, quick, set, device, dtype, threads,
+            config, output, from, until, quick, set, device, dtype, threads, rewardAssembly,
         };
         run.SetAction((r, ct) =>
         {
@@ -38,6 +40,7 @@ public static class PipelineCommand
             bool isQuick = r.GetValue(quick);
             if (isQuick) options = options.Quick();
             options = ConfigBinder.LoadYaml(options, null, ConfigBinder.OverrideSource, r.GetValue(set) ?? []);
+            options = CustomRewards.WithAssemblies(options, r.GetValue(rewardAssembly) ?? []);
             if (r.GetValue(device) is { } d) options = options with { Device = Shared.ParseDevice(d).ToString() };
             if (r.GetValue(dtype) is { } t) options = options with { Dtype = Precision.Name(Shared.ParseDtype(t)) };
             Shared.SetThreads(r.GetValue(threads));

@@ -24,6 +24,7 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
         DefaultValueFactory = _ => "float32",
     };
     public Option<int?> Threads { get; } = Shared.Threads();
+    public Option<string[]> RewardAssembly { get; } = Shared.RewardAssembly();
 
     /// <summary>
     /// Other spellings of fields, as TRL and the serving commands write them: each is accepted for the field it names
@@ -45,12 +46,15 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
     {
         var command = new Command(name, description) { Output, Resume, Device, Dtype, Threads };
         foreach (var option in extra) command.Options.Add(option);
+        bool takesRewards = CustomRewards.HasRewards(defaults);
+        if (takesRewards) command.Options.Add(RewardAssembly);
         flags.AddTo(command, RecipePresets.Registry.For<TOptions>().Count > 0);
         var fields = FieldOptions(command);
         command.SetAction((r, ct) =>
         {
             var given = fields.Where(f => r.GetResult(f.Option) is { Implicit: false }).Select(f => $"{f.Path}={r.GetValue(f.Option)}");
             var options = flags.Resolve(r, RecipePresets.Registry, defaults, given);
+            if (takesRewards) options = CustomRewards.WithAssemblies(options, r.GetValue(RewardAssembly) ?? [], name);
             var settings = new RunSettings(r.GetValue(Resume), ConsoleDisplay.Auto, null, ct)
             {
                 Device = Shared.ParseDevice(r.GetValue(Device)!), Dtype = Shared.ParseDtype(r.GetValue(Dtype)!),

@@ -44,13 +44,17 @@ public static class RewardCommand
         var skip = new Option<bool>("--skip-malformed") { Description = "Skip rows with missing or malformed fields (counted in the summary) instead of stopping at the first." };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var allowUnsandboxed = new Option<bool>("--allow-unsandboxed") { Description = "code: where Linux namespaces are unavailable, run the untrusted programs anyway with resource limits only (NO network or filesystem isolation). Without it the code reward refuses to run there." };
+        var rewardAssembly = Shared.RewardAssembly();
         var command = new Command("reward", "Score completions with reward functions (each value and the weighted total).\n\n" + Syntax)
-        { input, rewards, weights, output, skip, json, allowUnsandboxed };
+        { input, rewards, weights, output, skip, json, allowUnsandboxed, rewardAssembly };
         command.SetAction(r =>
         {
             var specs = ParseSpecs(r.GetValue(rewards)!, r.GetValue(weights));
             WeightedRewards combined;
-            try { combined = RewardRegistry.CreateStandard(allowUnsandboxed: r.GetValue(allowUnsandboxed)).Build(specs); }
+            var registry = RewardRegistry.CreateStandard(allowUnsandboxed: r.GetValue(allowUnsandboxed));
+            // Rewards of the user's own assemblies, under their registered names; R1Sharp's own names keep their rewards.
+            foreach (var assembly in r.GetValue(rewardAssembly) ?? []) registry.RegisterAssembly(assembly, "--reward-assembly");
+            try { combined = registry.Build(specs); }
             catch (Exception e) when (e is RewardConfigException or ArgumentException) { throw new UserError($"--rewards: {e.Message}"); }
 
             var path = r.GetValue(input)!;

@@ -40,6 +40,15 @@ public static class Shared
         Description = "CPU threads for tensor operations (default: one per core). 1 holds up best on a busy machine and makes CPU runs repeat bit for bit.",
     };
 
+    /// <summary><c>--reward-assembly PATH</c>: assemblies holding rewards of the user's own (docs/custom-rewards.md).</summary>
+    public static Option<string[]> RewardAssembly() => new("--reward-assembly")
+    {
+        Description = "A .NET assembly (.dll) with rewards of your own (classes implementing IReward, docs/custom-rewards.md): rewards the " +
+                      "options name that R1Sharp does not have are taken from it, by their registered name. Repeatable.",
+        HelpName = "path",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
     /// <summary>Applies <c>--threads</c> when given.</summary>
     public static void SetThreads(int? threads)
     {

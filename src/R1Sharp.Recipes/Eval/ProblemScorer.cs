@@ -26,10 +26,10 @@ public sealed class ProblemScorer
         _task = task;
         var registry = task.Registry();
         var metricSpec = task.Rewards.FirstOrDefault(r => r.Name == task.Metric.RewardName) ?? new RewardSpec(task.Metric.RewardName);
-        _metric = registry.Create(metricSpec.Name, metricSpec.Options);
+        _metric = registry.Create(metricSpec);
         _countdown = task.Metric.RewardName == "countdown";
         if (task.Rewards.FirstOrDefault(r => r.Name.Contains("format", StringComparison.Ordinal)) is { } format)
-            _format = registry.Create(format.Name, format.Options);
+            _format = registry.Create(format);
         if (task.Examples.Any(e => e.Field("language") is not null)) _language = new LanguageConsistencyReward();
     }
 

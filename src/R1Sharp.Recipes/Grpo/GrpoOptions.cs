@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using R1Sharp.Engine.Fleet;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
@@ -124,6 +125,7 @@ public sealed record GrpoOptions : IValidatableConfig
             yield return ("scale_rewards", $"applies to advantage: grpo only; advantage: {ConfigNames.ToSnakeCase(Advantage.ToString())} has its own normalisation (leave scale_rewards at group)");
         if (DynamicSampling && Rollout.MaxOffPolicySteps > 0)
             yield return ("dynamic_sampling", "asynchronous rollouts (rollout.max_off_policy_steps > 0) draw each step's prompts ahead of time: turn one of them off");
+        foreach (var problem in CustomRewards.Problems(Rewards)) yield return problem;
     }
 }
 

@@ -128,8 +128,15 @@ public static class PipelineRecipe
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{section}")))[..16];
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutDefaultRewardAssemblies(section)}")))[..16];
     }
+
+    /// <summary>
+    /// The YAML without the <c>assembly: null</c> line of each reward that names no assembly (R1Sharp's own), so that a stage's
+    /// config hash does not change with the arrival of the field (a pipeline run folder made before keeps its finished stages).
+    /// </summary>
+    public static string WithoutDefaultRewardAssemblies(string yaml) =>
+        string.Join('\n', yaml.Split('\n').Where(l => l.Trim() != "assembly: null"));
 
     static void RunStage(PipelineStage stage, PipelineOptions o, RunPaths p, RunSettings rs, PipelineSummary summary, Action<string> say)
     {
@@ -243,8 +250,8 @@ public static class PipelineRecipe
         var registry = reasoning.Registry();
         var rewards = new WeightedRewards([
             .. f.Grpo.Rewards.Select(s => s.Name == "language"
-                ? new WeightedReward(registry.Create(s.Name, s.Options), s.Weight)
-                : new WeightedReward(RoutedReward.ReasoningOnly(registry.Create(s.Name, s.Options)), s.Weight)),
+                ? new WeightedReward(registry.Create(s), s.Weight)
+                : new WeightedReward(RoutedReward.ReasoningOnly(registry.Create(s)), s.Weight)),
             new WeightedReward(RoutedReward.GeneralOnly(helpfulness), f.HelpfulnessWeight),
             new WeightedReward(RoutedReward.GeneralOnly(harmlessness), f.HarmlessnessWeight),
         ]);

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using R1Sharp.Engine.Generation;
+using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
@@ -112,5 +113,6 @@ public sealed record RejectionSamplingOptions : IValidatableConfig
         if (Endpoint is not null && ServedModel is null) yield return ("served_model", "is required with endpoint");
         if (string.IsNullOrWhiteSpace(SourceStage)) yield return ("source_stage", "must not be empty");
         if (Sampling.Seed is not null) yield return ("sampling.seed", "samples are seeded from seed; leave sampling.seed unset");
+        foreach (var problem in CustomRewards.Problems(Rewards)) yield return problem;
     }
 }

@@ -6,7 +6,9 @@ namespace R1Sharp.Rewards.Rules;
 /// <param name="Name">Registry name, e.g. <c>accuracy</c>, <c>format</c>, <c>cosine</c>.</param>
 /// <param name="Weight">Weight in the total reward.</param>
 /// <param name="Options">Option values as text (from YAML, JSON or the command line), e.g. <c>max_len: 1000</c>.</param>
-public sealed record RewardSpec(string Name, double Weight = 1.0, IReadOnlyDictionary<string, string>? Options = null);
+/// <param name="Assembly">A .NET assembly (<c>.dll</c>) holding the reward class registered as <paramref name="Name"/>, for rewards
+/// of your own (docs/custom-rewards.md); null: one of R1Sharp's rewards. Relative to the current directory.</param>
+public sealed record RewardSpec(string Name, double Weight = 1.0, IReadOnlyDictionary<string, string>? Options = null, string? Assembly = null);
 
 /// <summary>
 /// The options one reward factory reads. Values are text; the typed getters parse them (invariant culture) and

@@ -131,9 +131,19 @@ public sealed partial class RewardRegistry
         return string.IsNullOrWhiteSpace(rename) ? reward : new RenamedReward(reward, rename);
     }
 
-    /// <summary>Builds every spec and combines them with their weights.</summary>
+    /// <summary>
+    /// Builds the reward of <paramref name="spec"/>: from this registry, or, when the spec names an assembly, the reward class
+    /// registered under that name in it (<see cref="RewardAssemblies"/>, docs/custom-rewards.md).
+    /// </summary>
+    /// <exception cref="RewardConfigException">Unknown name, unknown option, or a bad option value.</exception>
+    /// <exception cref="RewardAssemblyException">The spec's assembly cannot give the reward (missing file, not a .NET assembly,
+    /// no reward of that name, constructor failure).</exception>
+    public IReward Create(RewardSpec spec) =>
+        spec.Assembly is { } assembly ? RewardAssemblies.Create(assembly, spec.Name, spec.Options) : Create(spec.Name, spec.Options);
+
+    /// <summary>Builds every spec (<see cref="Create(RewardSpec)"/>) and combines them with their weights.</summary>
     public WeightedRewards Build(IEnumerable<RewardSpec> specs) =>
-        new(specs.Select(s => new WeightedReward(Create(s.Name, s.Options), s.Weight)));
+        new(specs.Select(s => new WeightedReward(Create(s), s.Weight)));
 
     private static FormatPattern ParsePattern(RewardOptions options) => options.GetString("pattern", "r1_zero") switch
     {
@@ -143,7 +153,7 @@ public sealed partial class RewardRegistry
         var other => throw new RewardConfigException($"Reward '{options.RewardName}': option 'pattern' must be r1_zero, r1_zero_loose or cold_start, got '{other}'."),
     };
 
-    private sealed class RenamedReward(IReward inner, string name) : IReward, IReadsReferenceFields
+    internal sealed class RenamedReward(IReward inner, string name) : IReward, IReadsReferenceFields
     {
         public string Name => name;
 

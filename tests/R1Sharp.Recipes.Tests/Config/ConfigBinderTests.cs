@@ -202,9 +202,11 @@ public class ConfigBinderTests
             - name: accuracy
               weight: 1.0
               options: null
+              assembly: null
             - name: format
               weight: 0.5
               options: null
+              assembly: null
             eval_steps: [100, 200]
             loss_scale:
               kl: 0.001
