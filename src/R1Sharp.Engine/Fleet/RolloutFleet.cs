@@ -305,12 +305,7 @@ public sealed class RolloutFleet : IGenerationBackend
         return server.ModelName = id ?? throw new FormatException($"GET {server.Root}v1/models names no model");
     }
 
-    private TimeSpan Backoff(int attempt)
-    {
-        double ms = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
-        ms = Math.Min(ms, _options.MaxBackoff.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ms * (0.5 + 0.5 * Random.Shared.NextDouble()));
-    }
+    private TimeSpan Backoff(int attempt) => ConcurrentRequests.Backoff(attempt, _options.InitialBackoff, _options.MaxBackoff);
 
     public void Dispose()
     {

@@ -51,4 +51,13 @@ public static class ConcurrentRequests
         }
         cancellationToken.ThrowIfCancellationRequested();
     }
+
+    /// <summary>initial × 2^(attempt−1), capped at <paramref name="max"/>, times a random factor in [0.5, 1] so that clients
+    /// do not retry in lockstep.</summary>
+    public static TimeSpan Backoff(int attempt, TimeSpan initial, TimeSpan max)
+    {
+        double ms = initial.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
+        ms = Math.Min(ms, max.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(ms * (0.5 + 0.5 * Random.Shared.NextDouble()));
+    }
 }

@@ -238,13 +238,7 @@ public sealed class RemoteGenerationBackend : IStreamingGenerationBackend
     private void MarkDown(int endpoint, TimeSpan period) =>
         Interlocked.Exchange(ref _downUntil[endpoint], Environment.TickCount64 + (long)period.TotalMilliseconds);
 
-    /// <summary>initial × 2^(attempt−1), capped, times a random factor in [0.5, 1] so that clients do not retry in lockstep.</summary>
-    private TimeSpan Backoff(int attempt)
-    {
-        double ms = _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempt - 1, 20));
-        ms = Math.Min(ms, _options.MaxBackoff.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(ms * (0.5 + 0.5 * Random.Shared.NextDouble()));
-    }
+    private TimeSpan Backoff(int attempt) => ConcurrentRequests.Backoff(attempt, _options.InitialBackoff, _options.MaxBackoff);
 
     public void Dispose()
     {
