@@ -164,6 +164,12 @@ public class DistributedTests
         var summaries = (JsonNode.Parse(File.ReadAllText(Path.Combine(one, "summary.json")))!, JsonNode.Parse(File.ReadAllText(Path.Combine(two, "summary.json")))!);
         Assert.Equal((double)summaries.Item1["train_loss"]!, (double)summaries.Item2["train_loss"]!, 1e-4);
         Assert.Equal(4, (int)summaries.Item2["steps"]!);
+
+        // A recipe that does not split its batch yet is refused on more than one rank, and the job ends.
+        var refused = Mpi(2, "rm", "--model", model, "--output", temp.File("rm"), "--threads", "1");
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("error: reward-model does not run data-parallel yet", refused.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(temp.File("rm"), "checkpoint")));
     }
 
     [Fact]
