@@ -165,6 +165,22 @@ public class DistributedTests
         Assert.Equal((double)summaries.Item1["train_loss"]!, (double)summaries.Item2["train_loss"]!, 1e-4);
         Assert.Equal(4, (int)summaries.Item2["steps"]!);
 
+        // Distillation runs through SFT with a per-token KL term: also summed over ranks (the teacher: the model just trained).
+        string data = temp.Write("distill.jsonl", [.. Enumerable.Range(0, 24).Select(i =>
+            $"{{\"prompt\": \"What is {i} + {2 * i}? \", \"completion\": \"{i} + {2 * i} = {3 * i}. The answer is {3 * i}.\"}}")]);
+        string[] distill = ["distill", "--student", model, "--teacher", Path.Combine(one, "model"), "--data", data, "--kl-weight", "0.5",
+            "--threads", "1", "--set", "sft.batch_size=2", "--set", "sft.gradient_accumulation_steps=2", "--set", "sft.max_steps=3",
+            "--set", "sft.log_every=1", "--set", "sft.max_length=64"];
+        using (var single = CliRunner.Start(OneThread, [.. distill, "--output", temp.File("distill-one")]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        var distilled = Mpi(2, [.. distill, "--output", temp.File("distill-two")]);
+        Assert.True(distilled.ExitCode == 0, distilled.ToString());
+        AssertSameWeights(Path.Combine(temp.File("distill-one"), "model"), Path.Combine(temp.File("distill-two"), "model"), 1e-5);
+        AssertSameSteps(temp.File("distill-one"), temp.File("distill-two"), 3);
+
         // A recipe that does not split its batch yet is refused on more than one rank, and the job ends.
         var refused = Mpi(2, "rm", "--model", model, "--output", temp.File("rm"), "--threads", "1");
         Assert.NotEqual(0, refused.ExitCode);

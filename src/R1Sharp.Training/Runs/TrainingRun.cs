@@ -60,7 +60,7 @@ public sealed class TrainingRun : IDisposable
         var collective = settings.Collective;
         if (collective.Size > 1 && !dataParallel)
             throw new NotSupportedException($"{recipe} does not run data-parallel yet: run it as one process (without mpiexec); " +
-                                            "sft and pretrain run under MPI (docs/distributed.md)");
+                                            "sft, distill and pretrain run under MPI (docs/distributed.md)");
         // Rank 0 looks at the folder for every rank (the others would see the files rank 0 is about to write).
         string? refusal = null;
         if (collective.Rank == 0)
