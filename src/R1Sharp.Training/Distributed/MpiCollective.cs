@@ -194,8 +194,12 @@ public sealed unsafe class MpiCollective : ICollective
     {
         if (ended) return;
         ended = true; // no lock: another thread may be blocked inside a collective
+        Console.Out.Flush();
         Console.Error.WriteLine($"r1sharp: rank {Rank} of {Size} failed ({why}); aborting the MPI job");
         Console.Error.Flush();
+        // The launcher forwards each rank's output through a pipe and stops forwarding once the abort ends the job: give
+        // it a moment, so that this rank's error message reaches the user.
+        Thread.Sleep(1000);
         MpiNative.Abort(MpiNative.CommWorld, exitCode == 0 ? 1 : exitCode);
     }
 }
