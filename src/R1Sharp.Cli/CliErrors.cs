@@ -50,7 +50,7 @@ public static class CliErrors
     public static bool IsUserError(Exception e) => e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or ArgumentException or FormatException or JsonException or UserError or NotSupportedException or OperationCanceledException
         or Data.DatasetFormatException or RewardConfigException or RewardAssemblyException or UnauthorizedAccessException
-        or Training.Runs.RunFolderException or Recipes.Pipeline.PipelineStateException
+        or Training.Runs.RunFolderException or Recipes.Pipeline.PipelineStateException or DllNotFoundException
         || (e is IOException && e is not EndOfStreamException);
 
     static Exception Unwrap(Exception e)

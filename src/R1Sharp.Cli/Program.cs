@@ -3,7 +3,8 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using R1Sharp.Cli.Commands;
 
-return R1Sharp.Cli.CliApp.Run(args);
+// Under mpiexec: MPI_Finalize after success, MPI_Abort after a failure so that every rank of the job ends.
+return R1Sharp.Training.Distributed.Collectives.Exit(R1Sharp.Cli.CliApp.Run(args));
 
 namespace R1Sharp.Cli
 {
@@ -36,6 +37,7 @@ namespace R1Sharp.Cli
                 SampleCommand.Create(),
                 DistillCommand.Create(),
                 PipelineCommand.Create(),
+                CollectivesCommand.Create(),
             };
             root.Options.Add(verbose);
             return root;

@@ -34,9 +34,15 @@ public static class CliRunner
     public static CliProcess Start(params string[] args) => Start(null, args);
 
     /// <param name="environment">Variables set for the child only (e.g. OMP_NUM_THREADS, which libtorch honours).</param>
-    public static CliProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static CliProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] args) => Start(Host, [], environment, args);
+
+    /// <summary>Starts <c>mpiexec -n <paramref name="ranks"/> dotnet r1sharp.dll …</c> (MPICH's Hydra; every rank gets <paramref name="environment"/>).</summary>
+    public static CliProcess StartMpi(int ranks, IReadOnlyDictionary<string, string>? environment, params string[] args)
+        => Start("mpiexec", ["-n", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), Host], environment, args);
+
+    static CliProcess Start(string program, string[] launcherArgs, IReadOnlyDictionary<string, string>? environment, string[] args)
     {
-        var start = new ProcessStartInfo(Host)
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -44,6 +50,7 @@ public static class CliRunner
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
+        foreach (var a in launcherArgs) start.ArgumentList.Add(a);
         start.ArgumentList.Add(Dll);
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

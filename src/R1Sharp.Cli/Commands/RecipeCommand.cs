@@ -62,9 +62,14 @@ public sealed class RecipeCommand<TOptions>(string name, string description, TOp
             Shared.SetThreads(r.GetValue(Threads));
             var output = r.GetValue(Output)!;
             TrainingRun.CheckFolder(output, settings.Resume, name); // before anything is written there
-            Directory.CreateDirectory(output);
-            ConfigBinder.WriteYaml(options, Path.Combine(output, "config.yaml"),
-                $"r1sharp {name} (effective options; device {r.GetValue(Device)}, dtype {Precision.Name(settings.Dtype)})");
+            if (settings.Collective.Rank != 0)
+                Console.SetOut(TextWriter.Null); // under mpiexec rank 0 alone reports and writes (errors still go to standard error)
+            else
+            {
+                Directory.CreateDirectory(output);
+                ConfigBinder.WriteYaml(options, Path.Combine(output, "config.yaml"),
+                    $"r1sharp {name} (effective options; device {r.GetValue(Device)}, dtype {Precision.Name(settings.Dtype)})");
+            }
             return Task.FromResult(run(r, options, output, settings));
         });
         return command;

@@ -58,6 +58,8 @@ public static class PipelineRecipe
     {
         ConfigBinder.Check(o, "pipeline");
         var rs = (settings ?? new RunSettings()) with { Resume = true, Device = RunSettings.ParseDevice(o.Device), Dtype = Precision.Parse(o.Dtype) };
+        if (rs.Collective.Size > 1) // its GRPO, sampling and evaluation stages do not split their work across ranks yet
+            throw new NotSupportedException($"the pipeline does not run data-parallel yet ({rs.Collective.Size} MPI ranks): run it as one process (without mpiexec)");
         var say = rs.Log ?? Console.WriteLine;
         var from = run.From ?? PipelineStage.Base;
         var until = run.Until ?? PipelineStage.Eval;

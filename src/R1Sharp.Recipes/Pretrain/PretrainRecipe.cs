@@ -5,6 +5,9 @@
 // The default corpus is the embedded arithmetic task's (R1Sharp.Tasks.Arithmetic): facts, direct answers
 // (some wrong) and a few worked examples, so the base model is imperfect on purpose, as R1's base is: it knows the
 // vocabulary and the problems but usually answers without working.
+// Data-parallel (mpiexec, docs/distributed.md): each step's B rows are chosen as in one process; rank r takes its
+// contiguous share b_r (TrainingRun.Shard) and back-propagates its rows' mean loss × b_r / B, so the gradients summed
+// over ranks are the one-process step's.
 // Deliberate choices: documents are packed end to end with an EOS between them and attention runs across document
 // boundaries within a row (nanoGPT-style; no block-diagonal masks); no dropout; tied embeddings.
 // Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
@@ -16,6 +19,7 @@ using R1Sharp.Model;
 using R1Sharp.Recipes.Config;
 using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Optim;
 using R1Sharp.Training.Runs;
@@ -118,7 +122,7 @@ public static class PretrainRecipe
     public static PretrainResult Run(PretrainOptions o, string output, RunSettings? settings = null)
     {
         ConfigBinder.Check(o, "pretrain");
-        using var run = TrainingRun.Open(output, "pretrain", settings, o.Seed);
+        using var run = TrainingRun.Open(output, "pretrain", settings, o.Seed, dataParallel: true);
 
         // ---- data: corpus → tokenizer → packed rows of T + 1 tokens ----
         var documents = o.Corpus is null
@@ -127,7 +131,10 @@ public static class PretrainRecipe
                 Difficulty: o.Difficulty))
             : ReadCorpus(o.Corpus, run.Cancel);
         var tokenizerDir = Path.Combine(output, "tokenizer");
-        var tokenizer = Tokenizer(o, documents, tokenizerDir, run.Cancel);
+        // Rank 0 trains (or copies) the tokenizer into the run folder; the other ranks then load it from there.
+        var tokenizer = run.IsMain ? Tokenizer(o, documents, tokenizerDir, run.Cancel) : null;
+        run.Collective.Barrier();
+        tokenizer ??= Tokenizer(o, documents, tokenizerDir, run.Cancel);
         int eos = tokenizer.EosTokenId ?? throw new InvalidDataException($"{tokenizerDir}: no EOS token");
         var rows = Pack(documents, tokenizer, eos, o.SequenceLength);
         if (rows.Count < 2) throw new InvalidDataException($"pretrain: the corpus makes {rows.Count} row(s) of {o.SequenceLength + 1} tokens; it needs at least 2 (one is held out)");
@@ -141,6 +148,7 @@ public static class PretrainRecipe
         using var model = run.ResumeFrom is not null ? run.LoadCausalLM(tokenizerDir)
             : run.InitCausalLM(ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos), o.Seed);
         var optimizer = run.Optimizer(model, o.Optimizer, o.Steps, out var state);
+        optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates (its rows' mean loss) × (its rows / BatchSize)
         run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {Precision.Name(run.Dtype)}, {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
         run.StartLog(o.Steps, state.Step, ["loss", "learning_rate", "tokens_per_second"]);
 
@@ -152,15 +160,24 @@ public static class PretrainRecipe
         for (int step = state.Step; step < o.Steps; step++)
         {
             run.Cancel.ThrowIfCancellationRequested();
-            double loss;
-            using (var scope = NewDisposeScope())
+            double loss = 0;
+            var (first, count) = run.Shard(o.BatchSize);                                       // this rank's rows of the batch
+            if (count > 0)
+                using (var scope = NewDisposeScope())
+                {
+                    var batch = Batch(rows, order, state.DataPosition, o.BatchSize, run.Device).narrow(0, first, count); // (b, T + 1)
+                    var input = batch.narrow(1, 0, o.SequenceLength);
+                    var target = batch.narrow(1, 1, o.SequenceLength);
+                    var lossTensor = TokenLosses.CrossEntropy(model.Model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
+                    double share = (double)count / o.BatchSize;                                // every row has T targets
+                    optimizer.Backward(share == 1 ? lossTensor : lossTensor * share);
+                    loss = lossTensor.item<float>() * share;
+                }
+            if (run.Collective.Size > 1)
             {
-                var batch = Batch(rows, order, state.DataPosition, o.BatchSize, run.Device);   // (B, T + 1)
-                var input = batch.narrow(1, 0, o.SequenceLength);
-                var target = batch.narrow(1, 1, o.SequenceLength);
-                var lossTensor = TokenLosses.CrossEntropy(model.Model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
-                optimizer.Backward(lossTensor);
-                loss = lossTensor.item<float>();
+                double[] sum = [loss];
+                run.Collective.AllReduce(sum);
+                loss = sum[0];
             }
             var applied = optimizer.Apply(step, loss);
             state = state with { Step = step + 1, DataPosition = state.DataPosition + o.BatchSize };

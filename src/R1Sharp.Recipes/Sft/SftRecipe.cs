@@ -14,6 +14,9 @@
 //  - The head runs only on positions that have a target (TokenBatch.TargetLogits).
 //  - Packing is done once, deterministically; the packed rows are shuffled per epoch from (seed, epoch), so the data
 //    position alone says where a resumed run continues.
+//  - Data-parallel (mpiexec, docs/distributed.md): each step's rows are chosen as in one process; rank r takes its
+//    contiguous share (TrainingRun.Shard) in micro-batches of BatchSize rows and back-propagates Σ m·(−log p) / N with
+//    the global N, so the gradients summed over ranks are the one-process step's; metrics are summed over ranks.
 //  - Examples longer than MaxLength keep their first MaxLength tokens (counted) or are dropped; examples left without
 //    a target token are dropped.
 // Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
@@ -26,6 +29,7 @@ using R1Sharp.Recipes.Config;
 using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Batching;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
@@ -47,7 +51,7 @@ public static class SftRecipe
     {
         ConfigBinder.Check(o, "sft");
         modelDir = ModelLocation.Resolve(modelDir);
-        using var run = TrainingRun.Open(output, "sft", settings, o.Seed);
+        using var run = TrainingRun.Open(output, "sft", settings, o.Seed, dataParallel: true);
 
         // ---- data: records → token sequences → rows (all errors surface here, before any training) ----
         var encoder = SftEncoder.Create(HfTokenizer.Load(modelDir), o.Template, modelDir, o.ChatTemplatePath, run.Say);
@@ -66,6 +70,7 @@ public static class SftRecipe
         // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
         using var model = run.LoadCausalLM(modelDir);
         var optimizer = run.Optimizer(model, o.Optimizer, steps, out var state);
+        optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates its share of the step's token sum / the global N
         if (o.MaxLength > model.Config.MaxPositionEmbeddings)
             run.Say($"warning: MaxLength {o.MaxLength} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
         run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters, {Precision.Name(run.Dtype)}" +
@@ -83,12 +88,13 @@ public static class SftRecipe
             var watch = Stopwatch.StartNew();
             model.Model.train();
             var stepRows = Enumerable.Range(0, rowsPerStep).Select(k => rows[order.At(state.DataPosition + k)]).ToList();
-            long n = stepRows.Sum(r => r.Sum(s => (long)s.TargetCount)); // N: target tokens of the whole step
+            long n = stepRows.Sum(r => r.Sum(s => (long)s.TargetCount)); // N: target tokens of the whole step (all ranks)
+            var (first, count) = run.Shard(rowsPerStep);                          // this rank's rows of the step
             double nll = 0, term = 0, correct = 0, tokens = 0;
-            for (int m = 0; m < o.GradientAccumulationSteps; m++)
+            for (int start = first; start < first + count; start += o.BatchSize)
             {
                 using var scope = NewDisposeScope();
-                var batch = MakeBatch(stepRows.GetRange(m * o.BatchSize, o.BatchSize), o, run.Device);
+                var batch = MakeBatch(stepRows.GetRange(start, Math.Min(o.BatchSize, first + count - start)), o, run.Device);
                 var logits = batch.TargetLogits(model.Model);                                   // (N_m, V)
                 var sum = -TokenLosses.TargetLogProbs(logits, batch.TargetIds).sum();           // Σ m·(−log p) over the micro-batch
                 var termSum = lossTerm?.PerToken(batch, logits).sum();                          // Σ m·term
@@ -99,6 +105,12 @@ public static class SftRecipe
                 if (termSum is not null) term += termSum.item<float>();
                 correct += (logits.argmax(-1) == batch.TargetIds).sum().item<long>();
                 tokens += batch.Tokens;
+            }
+            if (run.Collective.Size > 1)
+            {
+                double[] sums = [nll, term, correct, tokens];
+                run.Collective.AllReduce(sums);
+                (nll, term, correct, tokens) = (sums[0], sums[1], sums[2], sums[3]);
             }
             lastLoss = Objective(nll, term, lossTerm) / Math.Max(1, n);
             var applied = optimizer.Apply(step, lastLoss);

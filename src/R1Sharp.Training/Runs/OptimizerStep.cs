@@ -1,4 +1,5 @@
 using R1Sharp.Model;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Optim;
 using R1Sharp.Training.State;
 using TorchSharp;
@@ -20,16 +21,22 @@ public readonly record struct StepResult(bool Applied, double GradNorm, double L
 /// step, sets the scheduled rate, steps AdamW on the master, copies the master back into the working model and zeroes
 /// the gradients. AdamW's parameter groups are transformers' (decay on matrices, none on biases and norms).
 /// </summary>
+/// <remarks>
+/// In a data-parallel job (more than one rank) <see cref="Apply"/> first all-reduces the master's gradients over the ranks,
+/// before clipping, as <see cref="Reduction"/> says; every rank then takes the same step from the same gradients.
+/// </remarks>
 public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
 {
     readonly Trainable<T> model;
     readonly OptimizerOptions options;
     readonly NonFiniteGuard guard;
+    readonly ICollective collective;
 
-    public OptimizerStep(Trainable<T> model, OptimizerOptions options, int totalSteps, Action<string> warn)
+    public OptimizerStep(Trainable<T> model, OptimizerOptions options, int totalSteps, Action<string> warn, ICollective? collective = null)
     {
         this.model = model;
         this.options = options;
+        this.collective = collective ?? SingleProcess.Instance;
         Schedule = options.ScheduleFor(totalSteps);
         Optimizer = Optimizers.AdamW(model.Master, options.LearningRate, options.WeightDecay, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon);
         guard = new NonFiniteGuard(warn: warn);
@@ -40,6 +47,14 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
 
     /// <summary>AdamW over the master's parameters (for checkpoints).</summary>
     public OptimizerHelper Optimizer { get; }
+
+    /// <summary>
+    /// How the ranks' gradients combine. <see cref="ReduceOp.Average"/> (the default) is right when each rank's loss is a
+    /// mean over a whole batch (or every rank computes the same one); <see cref="ReduceOp.Sum"/> when each rank
+    /// back-propagates its share of the global step's loss: the sum of its per-token (or per-row) terms divided by the
+    /// token (or row) count of the whole global batch — then the sum over ranks is exactly the one-process step's gradient.
+    /// </summary>
+    public ReduceOp Reduction { get; set; } = ReduceOp.Average;
 
     /// <summary>Steps the guard skipped so far.</summary>
     public int Skipped => guard.Skipped;
@@ -58,6 +73,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     public StepResult Apply(int step, double loss)
     {
         using var scope = NewDisposeScope();
+        if (collective.Size > 1) loss = ReduceGradients(loss);
         double gradNorm = Optimizers.ClipGradients(model.Master, options.MaxGradNorm);
         double rate = Schedule.At(step);
         bool applied = guard.Allow(step + 1, loss, gradNorm);
@@ -69,6 +85,25 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         }
         Optimizer.zero_grad();
         return new StepResult(applied, gradNorm, rate);
+    }
+
+    /// <summary>
+    /// All-reduces the master's gradients (a rank that computed none contributes zeros) and whether any rank's loss was
+    /// non-finite, so that the guard decides alike everywhere. Returns the loss (NaN if any rank's was not finite).
+    /// </summary>
+    double ReduceGradients(double loss)
+    {
+        var grads = new List<Tensor>();
+        foreach (var p in model.Master.parameters())
+        {
+            if (!p.requires_grad) continue;
+            if (p.grad is null) p.grad = zeros_like(p).DetachFromDisposeScope();
+            grads.Add(p.grad!);
+        }
+        collective.AllReduce(grads, Reduction);
+        double[] bad = [double.IsFinite(loss) ? 0 : 1];
+        collective.AllReduce(bad, ReduceOp.Max);
+        return bad[0] > 0 ? double.NaN : loss;
     }
 
     /// <summary>Restores AdamW's state and the generators from a checkpoint; returns where the run stood.</summary>

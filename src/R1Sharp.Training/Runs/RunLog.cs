@@ -1,3 +1,4 @@
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Logging;
 using static TorchSharp.torch;
 
@@ -21,6 +22,15 @@ public sealed record RunSettings(bool Resume = false, ConsoleDisplay Display = C
     /// state (<see cref="Trainable{T}"/>); checkpoints hold the float32 master, the final model is saved in this dtype.
     /// </summary>
     public ScalarType Dtype { get; init; } = ScalarType.Float32;
+
+    ICollective? collective;
+
+    /// <summary>The ranks of the job (default: <see cref="Collectives.Current"/>, chosen from the launcher's environment).</summary>
+    public ICollective Collective
+    {
+        get => collective ??= Collectives.Current;
+        init => collective = value;
+    }
 
     public static RunSettings Quiet(Action<string>? log = null, bool resume = false, CancellationToken cancel = default)
         => new(resume, ConsoleDisplay.None, log, cancel);

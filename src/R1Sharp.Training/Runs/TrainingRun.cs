@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using R1Sharp.Data;
+using System.Security.Cryptography;
 using R1Sharp.Model;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Logging;
 using R1Sharp.Training.State;
 using TorchSharp;
@@ -33,6 +35,7 @@ public sealed class TrainingRun : IDisposable
 
     readonly List<string> early = [];
     RunLog? log;
+    bool started;
     long totalSteps;
 
     TrainingRun(string output, string recipe, RunSettings settings)
@@ -40,7 +43,8 @@ public sealed class TrainingRun : IDisposable
         Output = output;
         Recipe = recipe;
         Settings = settings;
-        ResumeFrom = settings.Resume ? TrainingCheckpoint.Find(CheckpointDirectory) : null;
+        Collective = settings.Collective;
+        ResumeFrom = settings.Resume ? Collective.BroadcastObject(IsMain ? TrainingCheckpoint.Find(CheckpointDirectory) : null) : null;
     }
 
     /// <summary>
@@ -48,10 +52,22 @@ public sealed class TrainingRun : IDisposable
     /// (<see cref="CheckFolder"/>), seeds torch's generator, and finds the checkpoint to resume from. Nothing is written
     /// before <see cref="StartLog"/>, so errors in the data leave no folder behind.
     /// </summary>
-    public static TrainingRun Open(string output, string recipe, RunSettings? settings, long seed)
+    /// <param name="dataParallel">The recipe splits each global batch across ranks (see <see cref="Shard(int)"/>); a recipe that
+    /// does not is refused under a launcher with more than one rank.</param>
+    public static TrainingRun Open(string output, string recipe, RunSettings? settings, long seed, bool dataParallel = false)
     {
         settings ??= new RunSettings();
-        CheckFolder(output, settings.Resume, recipe);
+        var collective = settings.Collective;
+        if (collective.Size > 1 && !dataParallel)
+            throw new NotSupportedException($"{recipe} does not run data-parallel yet: run it as one process (without mpiexec); " +
+                                            "sft, distill and pretrain run under MPI (docs/distributed.md)");
+        // Rank 0 looks at the folder for every rank (the others would see the files rank 0 is about to write).
+        string? refusal = null;
+        if (collective.Rank == 0)
+            try { CheckFolder(output, settings.Resume, recipe); }
+            catch (RunFolderException e) { refusal = e.Message; }
+        refusal = collective.BroadcastObject(refusal);
+        if (refusal is not null) throw new RunFolderException(refusal);
         manual_seed(seed);
         return new TrainingRun(output, recipe, settings);
     }
@@ -78,6 +94,26 @@ public sealed class TrainingRun : IDisposable
     public Device Device => Settings.Device;
     public ScalarType Dtype => Settings.Dtype;
     public CancellationToken Cancel => Settings.Cancel;
+
+    /// <summary>The ranks of a data-parallel job (one rank, no-op collectives, outside a launcher).</summary>
+    public ICollective Collective { get; }
+
+    /// <summary>Rank 0: the one process that writes the run folder.</summary>
+    public bool IsMain => Collective.Rank == 0;
+
+    /// <summary>
+    /// This rank's share of a global batch of <paramref name="count"/> items: contiguous, in order, the first
+    /// <c>count mod size</c> ranks one more. The global batch (which items, in which order) never depends on the world
+    /// size; only who computes which part does.
+    /// </summary>
+    public (int Start, int Count) Shard(int count) => Shard(count, Collective.Rank, Collective.Size);
+
+    /// <summary><see cref="Shard(int)"/> for rank <paramref name="rank"/> of <paramref name="size"/>.</summary>
+    public static (int Start, int Count) Shard(int count, int rank, int size)
+    {
+        int share = count / size, extra = count % size;
+        return (rank * share + Math.Min(rank, extra), share + (rank < extra ? 1 : 0));
+    }
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
     public string CheckpointDirectory => Path.Combine(Output, "checkpoint");
     public string ModelDirectory => Path.Combine(Output, "model");
@@ -106,8 +142,14 @@ public sealed class TrainingRun : IDisposable
     public OptimizerStep<T> Optimizer<T>(Trainable<T> model, Optim.OptimizerOptions options, int totalSteps, out TrainerState state,
         Generator? sampling = null) where T : nn.Module, IPretrainedModel
     {
-        var step = new OptimizerStep<T>(model, options, totalSteps, Say);
+        var step = new OptimizerStep<T>(model, options, totalSteps, Say, Collective);
         state = new TrainerState(0, 0);
+        if (Collective.Size > 1)
+        {
+            // Every rank starts from rank 0's weights (loaded or initialised alike, but one source is what counts).
+            Collective.Broadcast(model.Master.parameters().ToList());
+            model.Sync?.CopyWeights();
+        }
         if (ResumeFrom is not null)
         {
             state = step.Restore(ResumeFrom, sampling);
@@ -119,7 +161,8 @@ public sealed class TrainingRun : IDisposable
     /// <summary>A message for the run log; kept until <see cref="StartLog"/> and then written in order.</summary>
     public void Say(string message)
     {
-        if (log is null) early.Add(message);
+        if (!IsMain) Settings.Log?.Invoke(message);
+        else if (log is null) early.Add(message);
         else log.Say(message);
     }
 
@@ -127,6 +170,8 @@ public sealed class TrainingRun : IDisposable
     public void StartLog(long steps, int doneSteps, IReadOnlyList<string> consoleMetrics)
     {
         totalSteps = steps;
+        started = true;
+        if (!IsMain) return;
         Directory.CreateDirectory(Output);
         log = new RunLog(Output, Recipe, steps, ResumeFrom is null ? null : doneSteps, Settings, consoleMetrics);
         early.ForEach(log.Say);
@@ -136,7 +181,8 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Logs one step's metrics; <paramref name="line"/> is the one-line summary (default: every metric, formatted).</summary>
     public void Log(long step, IReadOnlyDictionary<string, double> metrics, string? line = null)
     {
-        if (log is null) throw new InvalidOperationException("StartLog first");
+        if (!started) throw new InvalidOperationException("StartLog first");
+        if (log is null) return; // not rank 0
         log.Step(step, metrics, line ?? $"step {step}/{totalSteps}  " + string.Join("  ", metrics.Select(kv => $"{kv.Key} {Format(kv.Key, kv.Value)}")));
     }
 
@@ -147,10 +193,41 @@ public sealed class TrainingRun : IDisposable
         : key.EndsWith("accuracy", StringComparison.Ordinal) ? value.ToString("P1", CultureInfo.InvariantCulture)
         : value.ToString("F4", CultureInfo.InvariantCulture);
 
-    /// <summary>Saves a resumable checkpoint of the master weights, the optimiser and the generators.</summary>
+    /// <summary>
+    /// Saves a resumable checkpoint of the master weights, the optimiser and the generators (rank 0; the other ranks
+    /// first check that their weights are rank 0's, then wait until it is written).
+    /// </summary>
     public void SaveCheckpoint<T>(Trainable<T> model, OptimizerStep<T> optimizer, TrainerState state, string companionsFrom,
         Generator? sampling = null) where T : nn.Module, IPretrainedModel
-        => TrainingCheckpoint.Save(CheckpointDirectory, model.Master, optimizer.Optimizer, state, sampling, companionsFrom);
+    {
+        CheckSameWeights(model, state.Step);
+        if (IsMain) TrainingCheckpoint.Save(CheckpointDirectory, model.Master, optimizer.Optimizer, state, sampling, companionsFrom);
+        Collective.Barrier();
+    }
+
+    /// <summary>SHA-256 of the master weights' bytes, in parameter order (hex).</summary>
+    public static string WeightsChecksum(nn.Module master)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var scope = NewDisposeScope();
+        foreach (var p in master.parameters())
+        {
+            var host = p.device_type == DeviceType.CPU && p.is_contiguous() ? p : p.detach().cpu().contiguous();
+            hash.AppendData(host.bytes);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>In a job of several ranks, throws unless every rank holds bit-identical master weights (they apply the same steps).</summary>
+    void CheckSameWeights<T>(Trainable<T> model, int step) where T : nn.Module, IPretrainedModel
+    {
+        if (Collective.Size == 1) return;
+        var sums = Collective.AllGather(WeightsChecksum(model.Master));
+        var differing = Enumerable.Range(1, sums.Count - 1).Where(r => sums[r] != sums[0]).ToList();
+        if (differing.Count > 0)
+            throw new InvalidOperationException($"data-parallel ranks diverged at step {step}: the weights of rank(s) {string.Join(", ", differing)} differ from rank 0's");
+        Say($"step {step}: weights identical on all {sums.Count} ranks (sha256 {sums[0][..16]})");
+    }
 
     /// <summary>
     /// Ends the run: the last checkpoint, the model in the run's dtype in <c>model/</c>, and <c>summary.json</c> (the common
@@ -159,15 +236,21 @@ public sealed class TrainingRun : IDisposable
     public string Finish<T, TResults>(Trainable<T> model, OptimizerStep<T> optimizer, TrainerState state, string companionsFrom,
         TResults results, Generator? sampling = null) where T : nn.Module, IPretrainedModel
     {
-        SaveCheckpoint(model, optimizer, state, companionsFrom, sampling);
-        Checkpoint.Save(model.Model, ModelDirectory, companionsFrom: companionsFrom);
-        WriteSummary(state.Step, results);
+        CheckSameWeights(model, state.Step);
+        if (IsMain)
+        {
+            TrainingCheckpoint.Save(CheckpointDirectory, model.Master, optimizer.Optimizer, state, sampling, companionsFrom);
+            Checkpoint.Save(model.Model, ModelDirectory, companionsFrom: companionsFrom);
+            WriteSummary(state.Step, results);
+        }
+        Collective.Barrier();
         return ModelDirectory;
     }
 
     /// <summary>Writes <c>summary.json</c>: <c>recipe</c>, <c>steps</c>, <c>seconds</c>, <c>model</c>, <c>device</c>, <c>dtype</c>, then <paramref name="results"/>.</summary>
     public void WriteSummary<TResults>(int steps, TResults results)
     {
+        if (!IsMain) return;
         var summary = new JsonObject
         {
             ["recipe"] = Recipe, ["steps"] = steps, ["seconds"] = Math.Round(Clock.Elapsed.TotalSeconds, 3), ["model"] = "model",
