@@ -12,10 +12,14 @@ namespace R1Sharp.Engine.Tests.Fleet;
 /// </summary>
 public class WeightUpdateProtocolTests
 {
-    static RolloutFleet Fleet(FleetEngine engine, List<string> log, params RecordingServer[] servers) => new(new FleetOptions
+    // A generous timeout (a first request to a fresh server can take a second or more while other test projects run); the
+    // timeout test sets its own.
+    static RolloutFleet Fleet(FleetEngine engine, List<string> log, params RecordingServer[] servers) => Fleet(engine, log, TimeSpan.FromSeconds(10), servers);
+
+    static RolloutFleet Fleet(FleetEngine engine, List<string> log, TimeSpan updateTimeout, params RecordingServer[] servers) => new(new FleetOptions
     {
-        Endpoints = [.. servers.Select(s => s.Root)], Engine = engine, Model = "m", UpdateTimeout = TimeSpan.FromMilliseconds(1500),
-        ConnectTimeout = TimeSpan.FromSeconds(2), InitialBackoff = TimeSpan.FromMilliseconds(10), Log = l => { lock (log) log.Add(l); },
+        Endpoints = [.. servers.Select(s => s.Root)], Engine = engine, Model = "m", UpdateTimeout = updateTimeout,
+        ConnectTimeout = TimeSpan.FromSeconds(10), InitialBackoff = TimeSpan.FromMilliseconds(10), Log = l => { lock (log) log.Add(l); },
     });
 
     static string Render(IEnumerable<(string Method, string Path, JsonNode? Body)> calls) =>
@@ -113,17 +117,17 @@ public class WeightUpdateProtocolTests
         using var good = new RecordingServer();
         using var slow = new RecordingServer(async (method, path, body) =>
         {
-            if (path.StartsWith("/start_weight_update", StringComparison.Ordinal)) await Task.Delay(TimeSpan.FromSeconds(10));
+            if (path.StartsWith("/start_weight_update", StringComparison.Ordinal)) await Task.Delay(TimeSpan.FromSeconds(30));
             return await RecordingServer.Defaults(method, path, body);
         });
         var log = new List<string>();
-        using var fleet = Fleet(FleetEngine.Vllm, log, good, slow);
+        using var fleet = Fleet(FleetEngine.Vllm, log, TimeSpan.FromMilliseconds(3500), good, slow);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var update = await fleet.UpdateAsync("/w/step-2", "step-2");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8), $"the update waited {clock.Elapsed} for a server past its timeout");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"the update waited {clock.Elapsed} for a server past its timeout");
         var failed = update.Servers.Single(s => !s.Ok);
         Assert.Same(fleet.Servers[1], failed.Server);
-        Assert.Contains("start_weight_update: no answer within 1.5 s", failed.Error);
+        Assert.Contains("start_weight_update: no answer within 3.5 s", failed.Error);
         Assert.Contains(log, l => l.Contains(slow.Root.ToString().TrimEnd('/')) && l.Contains("taken out of rotation"));
     }
 
