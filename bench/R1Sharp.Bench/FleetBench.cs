@@ -1,10 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using R1Sharp.Model;
 using R1Sharp.Recipes.Common;
 using R1Sharp.Recipes.Grpo;
-using R1Sharp.Tasks.Arithmetic;
-using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Optim;
 using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
@@ -63,16 +60,7 @@ static class FleetBench
     static string Model(string root, string preset)
     {
         string dir = Path.Combine(root, "model-" + preset);
-        var corpus = EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: 300, Seed: 1));
-        var tokenizer = new BpeTrainer(new BpeTrainerOptions
-        {
-            VocabSize = 1024, SpecialTokens = ["<|endoftext|>"], EosToken = "<|endoftext|>", PadToken = "<|endoftext|>",
-        }).Train(corpus);
-        tokenizer.Save(dir);
-        int eos = tokenizer.EosTokenId!.Value;
-        using var model = new CausalLM(ModelPresets.Create(preset, tokenizer.VocabSize, 1024, null, eos, eos));
-        model.InitializeWeights(1);
-        Checkpoint.Save(model, dir, companionsFrom: dir);
+        TinyModel.Save(dir, preset);
         return dir;
     }
 
