@@ -38,8 +38,10 @@ public static class CliErrors
             }
             else
             {
-                Console.Error.WriteLine($"error: {Describe(parse)}: unexpected {e.GetType().Name}: {FirstLine(e.Message)} " +
-                                        (verbose ? "(the trace follows)" : "(run with --verbose for the trace)"));
+                string? report = verbose ? null : WriteReport(parse, e);
+                Console.Error.WriteLine($"error: {Describe(parse)}: unexpected {e.GetType().Name}: {FirstLine(e.Message)}{RaisedFrom(e.Message)} " +
+                                        (verbose ? "(the trace follows)"
+                                            : report is null ? "(run with --verbose for the trace)" : $"(the trace is in {report}; --verbose prints it)"));
                 if (verbose) Console.Error.WriteLine(e);
             }
             return 1;
@@ -61,6 +63,37 @@ public static class CliErrors
             else if (e is AggregateException { InnerExceptions.Count: 1 } aggregate) e = aggregate.InnerExceptions[0];
             else return e;
         }
+    }
+
+    /// <summary>
+    /// Keeps the whole exception of a failure nobody expected (a bug, or a libtorch error whose native trace is the only
+    /// clue) in a file, so that one run is enough to report it: <c>error-TIME.log</c> in the command's existing
+    /// <c>--output</c> folder, else in the temporary folder. Null when neither can be written.
+    /// </summary>
+    static string? WriteReport(ParseResult parse, Exception e)
+    {
+        var output = parse.CommandResult.Children.OfType<OptionResult>().FirstOrDefault(o => o.Option.Name == "--output" && o.Tokens.Count > 0);
+        string folder = output is not null && Directory.Exists(output.Tokens[0].Value) ? output.Tokens[0].Value : Path.GetTempPath();
+        string path = Path.Combine(Path.GetFullPath(folder), $"error-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+        try
+        {
+            File.WriteAllText(path, $"{DateTime.UtcNow:O} r1sharp {string.Join(' ', Environment.GetCommandLineArgs().Skip(1))}\n" +
+                                    $"{System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}, {Environment.OSVersion}\n\n{e}\n");
+            return path;
+        }
+        catch (Exception io) when (io is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>libtorch's errors say where they were raised on their second line ("Exception raised from f at file:line"): keep it.</summary>
+    static string RaisedFrom(string message)
+    {
+        int at = message.IndexOf("Exception raised from ", StringComparison.Ordinal);
+        if (at < 0) return "";
+        int end = message.IndexOfAny(['\r', '\n', '('], at);
+        return $" [{(end < 0 ? message[at..] : message[at..end]).Trim()}]";
     }
 
     static string FirstLine(string message)

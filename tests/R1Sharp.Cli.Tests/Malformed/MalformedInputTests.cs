@@ -96,8 +96,24 @@ public class MalformedInputTests
 
         var quiet = InProcessCli.Capture(() => CliErrors.Run(parse, verbose: false, () => throw new NullReferenceException("Object reference not set to an instance of an object.")));
         Assert.Equal(1, quiet.ExitCode);
-        Assert.Equal($"error: r1sharp info --model {model}: unexpected NullReferenceException: Object reference not set to an instance of an object. " +
-                     "(run with --verbose for the trace)", quiet.Stderr.Trim());
+        var said = Regex.Match(quiet.Stderr.Trim(), $@"^error: r1sharp info --model {Regex.Escape(model)}: unexpected NullReferenceException: " +
+                                                     @"Object reference not set to an instance of an object\. \(the trace is in (/\S+\.log); --verbose prints it\)$");
+        Assert.True(said.Success, quiet.Stderr);
+        // the whole exception is kept (info has no --output: in the temporary folder)
+        string report = said.Groups[1].Value;
+        Assert.StartsWith(Path.GetFullPath(Path.GetTempPath()), report);
+        Assert.Contains("System.NullReferenceException: Object reference not set", File.ReadAllText(report));
+        File.Delete(report);
+
+        // a libtorch error keeps the line that says where it was raised; a command's existing --output folder gets the report
+        string output = Path.Combine(ws.Root, "run");
+        Directory.CreateDirectory(output);
+        var grpo = CliApp.CreateRoot(verbose).Parse(["grpo", "--model", model, "--output", output]);
+        var native = InProcessCli.Capture(() => CliErrors.Run(grpo, verbose: false, () => throw new System.Runtime.InteropServices.ExternalException(
+            "Expected false to be true, but got false.  (Could this error message be improved?)\nException raised from f at ../aten/src/x.cpp:12 (most recent call first):\nframe #0: ...")));
+        Assert.Contains("unexpected ExternalException: Expected false to be true, but got false.  (Could this error message be improved?) " +
+                        "[Exception raised from f at ../aten/src/x.cpp:12] (the trace is in " + Path.Combine(output, "error-"), native.Stderr);
+        Assert.Contains("frame #0", File.ReadAllText(Directory.GetFiles(output, "error-*.log").Single()));
 
         var loud = InProcessCli.Capture(() => CliErrors.Run(parse, verbose: true, () => throw new InvalidOperationException("first line\nsecond line")));
         Assert.Equal(1, loud.ExitCode);
