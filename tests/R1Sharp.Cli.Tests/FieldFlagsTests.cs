@@ -70,4 +70,21 @@ public class FieldFlagsTests
         Assert.Contains("--preset", CliRunner.Ok("grpo", "--help").Stdout);
         Assert.DoesNotContain("--preset", CliRunner.Ok("sft", "--help").Stdout);
     }
+
+    [Fact]
+    public void A_short_option_means_the_same_long_option_in_every_command()
+    {
+        var root = R1Sharp.Cli.CliApp.CreateRoot(new Option<bool>("--verbose"));
+        var meanings = new Dictionary<string, HashSet<string>>();
+        void Walk(Command command)
+        {
+            foreach (var option in command.Options)
+                foreach (var alias in option.Aliases.Where(a => a.Length == 2 && a[0] == '-'))
+                    (meanings.TryGetValue(alias, out var names) ? names : meanings[alias] = []).Add(option.Name);
+            foreach (var sub in command.Subcommands) Walk(sub);
+        }
+        Walk(root);
+        Assert.Contains("-p", meanings.Keys); // the walk sees the commands' options
+        Assert.All(meanings, m => Assert.True(m.Value.Count == 1, $"{m.Key} means {string.Join(" and ", m.Value)}"));
+    }
 }

@@ -18,7 +18,7 @@ public static class ServeCommand
     {
         var model = Shared.Model();
         var host = new Option<string>("--host") { Description = "Address to listen on (127.0.0.1; 0.0.0.0 for every interface).", DefaultValueFactory = _ => "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "Port (0 picks a free one).", DefaultValueFactory = _ => 8000 };
+        var port = new Option<int>("--port") { Description = "Port (0 picks a free one). No short form: -p is the prompt in every command.", DefaultValueFactory = _ => 8000 };
         var name = new Option<string?>("--served-model") { Description = "The model name clients send (default: the folder's name)." };
         var maxBatch = new Option<int>("--max-batch") { Description = "Rows (prompts × n) decoded together.", DefaultValueFactory = _ => 64 };
         var maxQueue = new Option<int>("--max-queue") { Description = "Requests that may wait; beyond it clients get 429.", DefaultValueFactory = _ => 256 };
