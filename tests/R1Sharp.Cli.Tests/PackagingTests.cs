@@ -117,17 +117,23 @@ public class PackagingTests(ITestOutputHelper output)
             Assert.Equal(new double?[] { 1.0, 0.0, null }, lines.Select(r => r["exact_answer"]?.GetValue<double>()));
             Assert.Equal(new[] { 2.0 / 4, 1.0, 2.0 / 5 }, lines.Select(r => r["brevity"]!.GetValue<double>()));
 
-            // The pipeline from the installed tool, its R1-Zero stage trained with the custom reward from its assembly.
+            // The whole quick pipeline from the installed tool (every stage, small), its R1-Zero stage trained with the
+            // custom reward from its assembly.
             string pipeline = Path.Combine(work, "pipeline");
             var run = Run(cache.Tool, ["pipeline", "run", Path.Combine(RepoPaths.Root, "configs", "pipeline-embedded.yaml"), "--output", pipeline,
-                "--quick", "--until", "r1-zero", "--threads", "2", "--reward-assembly", dll,
+                "--quick", "--threads", "2", "--reward-assembly", dll,
                 "--set", "base.steps=3", "--set", "base.batch_size=4", "--set", "base.corpus_documents=300", "--set", "r1_zero.rewards=[exact_answer, r1_zero_format]", "--set", "r1_zero.steps=2",
-                "--set", "r1_zero.eval_prompts=4"], work, timeout: TimeSpan.FromMinutes(6));
+                "--set", "r1_zero.eval_prompts=4"], work, timeout: TimeSpan.FromMinutes(10));
             Assert.True(run.ExitCode == 0, run.ToString());
             var completions = File.ReadAllLines(Path.Combine(pipeline, "r1-zero", "completions.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
             Assert.NotEmpty(completions);
             Assert.All(completions, c => Assert.Contains(c["rewards"]!["exact_answer"]!.GetValue<double>(), new[] { 0.0, 1.0 }));
-            Lap("tool pipeline --quick to r1-zero with the custom reward");
+            var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(pipeline, "summary.json")))!;
+            Assert.All(summary["stages"]!.AsArray(), s => Assert.Equal("done", s!["status"]!.GetValue<string>()));
+            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"],
+                summary["table"]!.AsArray().Select(r => r!["row"]!.GetValue<string>()));
+            Assert.True(File.Exists(Path.Combine(pipeline, "report.html")));
+            Lap("tool pipeline --quick, every stage, with the custom reward");
 
             // Errors name the config file, line and field, and the path: a reward the assembly lacks, a missing assembly.
             string bad = Path.Combine(work, "bad.yaml");
