@@ -69,7 +69,13 @@ public class PackagingTests(ITestOutputHelper output)
         Assert.Contains($"RuntimeIdentifier=\"{Rid}\" Id=\"r1sharp.{Rid}\"", ToolSettings(Path.Combine(packages, $"r1sharp.{cache.Version}.nupkg")));
         Assert.Contains("<Command Name=\"r1sharp\" EntryPoint=\"r1sharp.dll\"", ToolSettings(Path.Combine(packages, $"r1sharp.{Rid}.{cache.Version}.nupkg")));
         using (var tool = ZipFile.OpenRead(Path.Combine(packages, $"r1sharp.{Rid}.{cache.Version}.nupkg")))
+        {
             Assert.Contains(tool.Entries, e => e.Name.StartsWith("libtorch_cpu", StringComparison.Ordinal) || e.Name.StartsWith("torch_cpu", StringComparison.Ordinal));
+            // the tool ships TorchSharp.dll with the Scalar finalizer hook (build/TorchSharpScalarFix.cs)
+            using var torchSharp = new MemoryStream();
+            using (var entry = tool.Entries.Single(e => e.Name == "TorchSharp.dll").Open()) entry.CopyTo(torchSharp);
+            Assert.True(torchSharp.ToArray().AsSpan().IndexOf("R1SharpFinalizeHook"u8) >= 0, "the tool's TorchSharp.dll is not patched");
+        }
 
         // ---- the installed tool runs ----
         var help = Run(cache.Tool, ["--help"], cache.Folder);
