@@ -266,7 +266,8 @@ public class PackagingTests(ITestOutputHelper output)
             string key = Key();
             string folder = Path.Combine(Root, key);
             Directory.CreateDirectory(Root);
-            foreach (var old in Directory.GetDirectories(Root).Where(d => Path.GetFileName(d) != key))
+            // Other builds' caches go once they are idle for a while (another checkout on this machine may be using one now).
+            foreach (var old in Directory.GetDirectories(Root).Where(d => Path.GetFileName(d) != key && Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddHours(-6)))
                 try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
 
             var baseVersion = Regex.Match(File.ReadAllText(Path.Combine(RepoPaths.Root, "Directory.Build.props")), "<Version>([^<]+)</Version>").Groups[1].Value;
