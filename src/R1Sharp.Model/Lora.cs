@@ -116,17 +116,17 @@ public static class Lora
     static bool Matches(string module, string target) => module == target || module.EndsWith("." + target, StringComparison.Ordinal);
 
     /// <summary>
-    /// Adds freshly initialised adapters (A kaiming-uniform from torch's generator, B zero) to the layers <paramref name="o"/>
-    /// targets and freezes every other parameter of the model.
+    /// Adds freshly initialised adapters (A kaiming-uniform drawn from <paramref name="seed"/>, B zero) to the layers
+    /// <paramref name="o"/> targets and freezes every other parameter of the model.
     /// </summary>
-    public static void Attach(CausalLM model, LoraOptions o, string where = "lora.target_modules")
+    public static void Attach(CausalLM model, LoraOptions o, long seed = 0, string where = "lora.target_modules")
     {
         var names = Select(model, o.TargetModules, isRegex: false, where);
-        Attach(model, names, o.R, o.Scaling, o.Dropout, init: true);
+        Attach(model, names, o.R, o.Scaling, o.Dropout, init: new Generator((ulong)seed, CPU));
         model.LoraSettings = o;
     }
 
-    static void Attach(CausalLM model, IReadOnlyCollection<string> names, int r, double scaling, double dropout, bool init)
+    static void Attach(CausalLM model, IReadOnlyCollection<string> names, int r, double scaling, double dropout, Generator? init)
     {
         if (IsAdapted(model)) throw new InvalidOperationException("the model already carries LoRA adapters");
         foreach (var p in model.parameters()) p.requires_grad = false;
@@ -139,10 +139,10 @@ public static class Lora
             var device = layer.weight.device;
             var a = new Dense(inF, r, false, ScalarType.Float32, device);
             var b = new Dense(r, outF, false, ScalarType.Float32, device);
-            if (init)
+            if (init is not null)
             {
                 double bound = 1.0 / Math.Sqrt(inF); // kaiming_uniform(a=√5): gain √(2/6) · √(3/fan_in)
-                a.weight.copy_((rand(r, inF, dtype: ScalarType.Float32) * 2 - 1) * bound);
+                a.weight.copy_((rand(r, inF, dtype: ScalarType.Float32, generator: init) * 2 - 1) * bound);
                 b.weight.zero_();
             }
             layer.Attach(new LoraAdapter(a, b, scaling, dropout));
@@ -350,7 +350,7 @@ public static class Lora
         }
 
         model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
-        Attach(model, names, config.R, config.Scaling, config.Dropout, init: false);
+        Attach(model, names, config.R, config.Scaling, config.Dropout, init: null);
         using (var file = new FileStream(weights, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
         using (no_grad())
             foreach (var (name, adapter) in Adapters(model))

@@ -124,10 +124,14 @@ public class LoraTests
     public void Fresh_adapter_starts_as_the_base_model_with_PEFTs_initialisation_and_freezes_the_base()
     {
         using var scope = NewDisposeScope();
-        random.manual_seed(3);
         using var model = Checkpoint.Load(Base, ScalarType.Float32);
         using var plain = Checkpoint.Load(Base, ScalarType.Float32);
-        Lora.Attach(model, new LoraOptions { R = 4, Alpha = 8, TargetModules = ["all-linear"] });
+        Lora.Attach(model, new LoraOptions { R = 4, Alpha = 8, TargetModules = ["all-linear"] }, seed: 3);
+        using (var again = Checkpoint.Load(Base, ScalarType.Float32))
+        {
+            Lora.Attach(again, new LoraOptions { R = 4, Alpha = 8, TargetModules = ["all-linear"] }, seed: 3);
+            Assert.True(Lora.Adapters(again)[5].Adapter.A.weight.equal(Lora.Adapters(model)[5].Adapter.A.weight).all().item<bool>()); // the seed decides
+        }
         var adapters = Lora.Adapters(model);
         Assert.Equal(2 * 7, adapters.Count); // every linear layer of 2 layers; not lm_head (tied here anyway)
         foreach (var (name, adapter) in adapters)

@@ -127,9 +127,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>
     /// Loads the float32 master (from the checkpoint when resuming, else from <paramref name="directory"/>) and its working copy.
     /// With <paramref name="lora"/>: the base from <paramref name="directory"/> in the run's dtype, frozen, with new adapters
-    /// (or, when resuming, the checkpoint's), which are all that trains (docs/lora.md).
+    /// (or, when resuming, the checkpoint's), which are all that trains (docs/lora.md); <paramref name="seed"/> draws their A.
     /// </summary>
-    public Trainable<CausalLM> LoadCausalLM(string directory, LoraOptions? lora = null)
+    public Trainable<CausalLM> LoadCausalLM(string directory, LoraOptions? lora = null, long seed = 0)
     {
         if (lora is null)
             return new(Checkpoint.Load(ResumeFrom ?? directory, ScalarType.Float32, Device), Dtype, (c, dtype) => new CausalLM(c, dtype, Device));
@@ -137,7 +137,7 @@ public sealed class TrainingRun : IDisposable
         try
         {
             if (ResumeFrom is not null) Lora.Load(model, ResumeFrom, trainable: true);
-            else Lora.Attach(model, lora);
+            else Lora.Attach(model, lora, seed);
         }
         catch
         {
