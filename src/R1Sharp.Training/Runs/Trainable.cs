@@ -20,22 +20,8 @@ public sealed class Trainable<T> : IDisposable where T : nn.Module, IPretrainedM
     /// <param name="master">The weights in float32 (loaded or freshly initialised), on the run's device.</param>
     /// <param name="dtype">The run's dtype.</param>
     /// <param name="create">Builds an empty model of the same config in a dtype, on the master's device (the working copy).</param>
-    public Trainable(T master, ScalarType dtype, Func<ModelConfig, ScalarType, T> create) : this(master, dtype, create, adapted: false) { }
-
-    /// <summary>
-    /// A model with LoRA adapters (R1Sharp.Model's Lora.cs): its frozen base in the run's dtype and float32 adapters, the only
-    /// trainable parameters. It is its own master: there is no float32 copy of the base, and the optimiser and the
-    /// checkpoints cover only the adapters.
-    /// </summary>
-    public static Trainable<T> Adapted(T model) => new(model, model.DType, null!, adapted: true);
-
-    Trainable(T master, ScalarType dtype, Func<ModelConfig, ScalarType, T> create, bool adapted)
+    public Trainable(T master, ScalarType dtype, Func<ModelConfig, ScalarType, T> create)
     {
-        if (adapted)
-        {
-            Master = master;
-            return;
-        }
         if (master.DType != ScalarType.Float32)
             throw new ArgumentException($"the master weights must be float32, got {master.DType}", nameof(master));
         Master = master;
@@ -45,6 +31,15 @@ public sealed class Trainable<T> : IDisposable where T : nn.Module, IPretrainedM
             Sync = new MasterWeights(working, master);
         }
     }
+
+    /// <summary>
+    /// A model with LoRA adapters (R1Sharp.Model's Lora.cs): its frozen base in the run's dtype and float32 adapters, the only
+    /// trainable parameters. It is its own master: there is no float32 copy of the base, and the optimiser and the
+    /// checkpoints cover only the adapters.
+    /// </summary>
+    public static Trainable<T> Adapted(T model) => new(model);
+
+    Trainable(T adapted) => Master = adapted;
 
     /// <summary>The model that runs forward and backward, in the run's dtype.</summary>
     public T Model => working ?? Master;
