@@ -170,6 +170,21 @@ public class LoraRecipeTests
     }
 
     [Fact]
+    public void Pipeline_stages_take_a_lora_section()
+    {
+        using var tmp = new TempDir();
+        var path = tmp.Sub("pipeline.yaml");
+        File.WriteAllText(path, "r1_zero:\n  lora:\n    r: 8\nsft:\n  lora:\n    target_modules: [q_proj]\nfinal_rl:\n  grpo:\n    lora:\n      r: 0\n");
+        var e = Assert.Throws<ConfigException>(() => ConfigBinder.Load(new Pipeline.PipelineOptions(), path));
+        Assert.Contains("final_rl.grpo.lora.r", e.Message);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("r: 0", "r: 4"));
+        var o = ConfigBinder.Load(new Pipeline.PipelineOptions(), path);
+        Assert.Equal((8, 4), (o.R1Zero.Lora!.R, o.FinalRl.Grpo.Lora!.R));
+        Assert.Equal(["q_proj"], o.Sft.Lora!.TargetModules);
+        Assert.Null(o.ReasoningRl.Lora);
+    }
+
+    [Fact]
     public void Unknown_target_module_stops_the_run_before_training_naming_the_field()
     {
         using var tmp = new TempDir();
