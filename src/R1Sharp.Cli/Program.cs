@@ -22,6 +22,7 @@ namespace R1Sharp.Cli
                 InfoCommand.Create(),
                 ScoreCommand.Create(),
                 GenerateCommand.Create(),
+                MergeCommand.Create(),
                 TokenizeCommand.Create(),
                 VerifyCommand.Create(),
                 GradeCommand.Create(),

@@ -29,7 +29,21 @@ public sealed class Dense : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => nn.functional.linear(x, weight, bias);
+    /// <summary>A LoRA adapter's low-rank path added to the output (Lora.cs), or null.</summary>
+    public LoraAdapter? Adapter { get; private set; }
+
+    internal void Attach(LoraAdapter adapter)
+    {
+        register_module("lora_A", adapter.A);
+        register_module("lora_B", adapter.B);
+        Adapter = adapter;
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var y = nn.functional.linear(x, weight, bias);
+        return Adapter is null ? y : Adapter.Add(x, y, training);
+    }
 }
 
 /// <summary>y = w · x / sqrt(mean(x²) + ε), computed in float32 and cast back (as transformers does).</summary>
@@ -329,6 +343,8 @@ public sealed class CausalLM : nn.Module, IPretrainedModel
     }
 
     public ModelConfig Config { get; }
+    /// <summary>The settings of the LoRA adapters attached to the linear layers (Lora.cs), or null.</summary>
+    public LoraOptions? LoraSettings { get; internal set; }
     public ScalarType DType => model.norm.weight.dtype;
     public Device Device => model.norm.weight.device;
 

@@ -244,6 +244,16 @@ public static class Checkpoint
     public static void Save(IPretrainedModel model, string directory, string? companionsFrom = null, long maxShardBytes = 5_000_000_000,
         Action<string>? writeExtra = null)
     {
+        SaveFolder(directory, staging =>
+        {
+            WriteFolder(model, staging, companionsFrom, maxShardBytes);
+            writeExtra?.Invoke(staging);
+        });
+    }
+
+    /// <summary>Writes a folder with <paramref name="write"/> beside <paramref name="directory"/> and renames it into place (as <see cref="Save"/>).</summary>
+    public static void SaveFolder(string directory, Action<string> write)
+    {
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
         var parent = Path.GetDirectoryName(directory)!;
         Directory.CreateDirectory(parent);
@@ -252,10 +262,7 @@ public static class Checkpoint
         try
         {
             using (NewDisposeScope()) // the temporaries of writing (CPU copies, RNG state) are freed now, not by the GC
-            {
-                WriteFolder(model, staging, companionsFrom, maxShardBytes);
-                writeExtra?.Invoke(staging);
-            }
+                write(staging);
             ReplaceDirectory(staging, directory);
         }
         catch
@@ -286,7 +293,7 @@ public static class Checkpoint
             WriteJson(Path.Combine(dir, GenerationConfigFile), generation);
         }
 
-        var tensors = model.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList();
+        var tensors = Lora.CheckpointTensors(model).ToList(); // LoRA adapters merged into their layers' weights
         var shards = new List<List<(string, Tensor)>> { new() };
         long shardBytes = 0, total = 0;
         foreach (var (name, t) in tensors)
@@ -359,11 +366,12 @@ public static class Checkpoint
     public static string? FindComplete(string directory)
     {
         directory = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar));
-        if (File.Exists(Path.Combine(directory, ConfigFile))) return directory;
+        static bool Complete(string d) => File.Exists(Path.Combine(d, ConfigFile)) || File.Exists(Path.Combine(d, Lora.ConfigFile));
+        if (Complete(directory)) return directory;
         var parent = Path.GetDirectoryName(directory)!;
         if (!Directory.Exists(parent)) return null;
         return Directory.GetDirectories(parent, Path.GetFileName(directory) + ".old-*")
-            .Where(d => File.Exists(Path.Combine(d, ConfigFile)))
+            .Where(Complete)
             .OrderByDescending(Directory.GetLastWriteTimeUtc)
             .FirstOrDefault();
     }

@@ -27,11 +27,13 @@ public sealed class BackendOptions
 
     public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Local model: rows (prompts × samples) decoded together.", DefaultValueFactory = _ => 64 };
 
+    public Option<string?> Adapter { get; } = Shared.Adapter();
+
     public Option<string?> DType { get; } = Shared.DType();
 
     public Option<string> Device { get; } = Shared.Device();
 
-    public IEnumerable<Option> All => [Model, Endpoint, ServedModel, ApiKey, Concurrency, BatchSize, DType, Device];
+    public IEnumerable<Option> All => [Model, Adapter, Endpoint, ServedModel, ApiKey, Concurrency, BatchSize, DType, Device];
 
     /// <summary>The backend the options describe, and the model's name (folder path, or served name).</summary>
     public (IStreamingGenerationBackend Backend, string ModelName) Create(ParseResult r)
@@ -39,10 +41,12 @@ public sealed class BackendOptions
         string? dir = r.GetValue(Model);
         var endpoints = (r.GetValue(Endpoint) ?? []).SelectMany(e => e.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         if ((dir is null) == (endpoints.Count == 0)) throw new UserError("give exactly one of --model and --endpoint");
+        if (dir is null && r.GetValue(Adapter) is not null) throw new UserError("--adapter goes with --model (a server applies its own adapters)");
         if (dir is not null)
         {
             if (r.GetValue(ServedModel) is not null) throw new UserError("--served-model goes with --endpoint, not --model");
-            var model = LocalModel.Load(dir, r.GetValue(DType) is { } d ? R1Sharp.Model.Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(Device)!));
+            var model = LocalModel.Load(dir, r.GetValue(DType) is { } d ? R1Sharp.Model.Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(Device)!),
+                adapter: r.GetValue(Adapter));
             return (new LocalGenerationBackend(model, ownsModel: true) { MaxBatchRows = r.GetValue(BatchSize) }, Path.GetFullPath(dir));
         }
         var uris = endpoints.Select(e => Uri.TryCreate(e, UriKind.Absolute, out var u) && u.Scheme is "http" or "https"

@@ -26,11 +26,12 @@ public static class GenerateCommand
         var minP = new Option<double?>("--min-p") { Description = "Drop tokens less probable than min-p × the top token's probability." };
         var seed = new Option<long?>("--seed") { Description = "Random seed: the same seed gives the same tokens." };
         var stop = new Option<string[]>("--stop") { Description = "Stop when the output contains this string (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var adapter = Shared.Adapter();
         var dtype = Shared.DType();
         var device = Shared.Device();
         var json = Shared.Json();
         var command = new Command("generate", "Generate a continuation of a prompt with the KV-cache sampler.")
-        { model, prompt, ids, maxNew, temperature, topP, topK, minP, seed, stop, dtype, device, json };
+        { model, adapter, prompt, ids, maxNew, temperature, topP, topK, minP, seed, stop, dtype, device, json };
         command.SetAction(r =>
         {
             var dir = r.GetValue(model)!;
@@ -49,7 +50,7 @@ public static class GenerateCommand
             HfTokenizer? tokenizer = HasTokenizer(dir) ? HfTokenizer.Load(dir) : null;
             if (text is not null && tokenizer is null) throw new UserError($"--prompt needs a tokenizer.json in {dir}; use --ids instead");
 
-            using var m = Shared.LoadModel(dir, r.GetValue(dtype), r.GetValue(device)!);
+            using var m = Shared.LoadModel(dir, r.GetValue(dtype), r.GetValue(device)!, r.GetValue(adapter));
             promptIds ??= tokenizer!.Encode(text!, addSpecialTokens: true).ToArray();
             Shared.CheckIds(promptIds, m.Config, text is null ? "--ids" : "--prompt");
 

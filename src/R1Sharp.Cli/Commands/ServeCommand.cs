@@ -17,6 +17,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var model = Shared.Model();
+        var adapter = Shared.Adapter();
         var host = new Option<string>("--host") { Description = "Address to listen on (127.0.0.1; 0.0.0.0 for every interface).", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "Port (0 picks a free one). No short form: -p is the prompt in every command.", DefaultValueFactory = _ => 8000 };
         var name = new Option<string?>("--served-model") { Description = "The model name clients send (default: the folder's name)." };
@@ -39,14 +40,16 @@ public static class ServeCommand
         var dtype = Shared.DType();
         var device = Shared.Device();
         var command = new Command("serve", "Serve a checkpoint over the OpenAI API (completions, chat completions, streaming) with dynamic batching.")
-        { model, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, weightUpdates, weightVersion, dtype, device };
+        { model, adapter, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, weightUpdates, weightVersion, dtype, device };
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
         return command;
 
         int Run(ParseResult r, CancellationToken ct)
         {
             string dir = r.GetValue(model)!;
-            using var local = Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!));
+            if (r.GetValue(adapter) is not null && r.GetValue(weightUpdates))
+                throw new UserError("--adapter and --enable-weight-updates do not go together: weight updates are whole merged checkpoints (serve the merged model: r1sharp merge)");
+            using var local = Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!), r.GetValue(adapter));
             bool verbose = !r.GetValue(quiet);
             var options = new ServerOptions
             {
@@ -95,11 +98,11 @@ public static class ServeCommand
     /// The checkpoint; a chat template that does not parse stops the server before it starts (rather than serving
     /// completions with chat requests failing), with the file that holds the template and where it fails.
     /// </summary>
-    internal static LocalModel Load(string dir, TorchSharp.torch.ScalarType? dtype, TorchSharp.torch.Device device)
+    internal static LocalModel Load(string dir, TorchSharp.torch.ScalarType? dtype, TorchSharp.torch.Device device, string? adapter = null)
     {
         try
         {
-            return LocalModel.Load(dir, dtype, device);
+            return LocalModel.Load(dir, dtype, device, adapter: adapter);
         }
         catch (TemplateException e)
         {

@@ -11,6 +11,12 @@ public static class Shared
     public static Option<string> Model(string description = "Checkpoint folder in Hugging Face layout (config.json + *.safetensors).") =>
         new("--model", "-m") { Description = description, Required = true };
 
+    /// <summary><c>--adapter DIR</c>: a PEFT LoRA adapter applied on top of <c>--model</c> (docs/lora.md).</summary>
+    public static Option<string?> Adapter() => new("--adapter")
+    {
+        Description = "A LoRA adapter folder (adapter_config.json + adapter_model.safetensors, as PEFT saves it) applied on top of --model.",
+    };
+
     public static Option<string?> DType() => new("--dtype")
     {
         Description = "Run the model in float32, bfloat16 or float16 (default: the checkpoint's torch_dtype).",
@@ -69,8 +75,14 @@ public static class Shared
         catch (ArgumentException e) { throw new UserError($"--dtype: {e.Message}"); }
     }
 
-    public static CausalLM LoadModel(string directory, string? dtype, string device)
-        => Checkpoint.Load(directory, dtype is null ? null : Precision.Parse(dtype), ParseDevice(device));
+    public static CausalLM LoadModel(string directory, string? dtype, string device, string? adapter = null)
+    {
+        var model = Checkpoint.Load(directory, dtype is null ? null : Precision.Parse(dtype), ParseDevice(device));
+        if (adapter is null) return model;
+        try { Lora.Load(model, adapter); }
+        catch { model.Dispose(); throw; }
+        return model;
+    }
 
     /// <summary>Parses "5,17,42" (spaces allowed).</summary>
     public static int[] ParseIds(string text, string option)

@@ -40,14 +40,16 @@ public sealed class LocalModel : IDisposable
 
     /// <summary>
     /// Loads a checkpoint folder: config.json + safetensors, tokenizer.json (optional), the chat template of
-    /// tokenizer_config.json or chat_template.jinja (optional), and generation_config.json's EOS ids.
+    /// tokenizer_config.json or chat_template.jinja (optional), and generation_config.json's EOS ids. <paramref name="adapter"/>:
+    /// a PEFT LoRA adapter folder applied on top (un-merged, <see cref="Lora.Load"/>).
     /// </summary>
-    public static LocalModel Load(string directory, ScalarType? dtype = null, Device? device = null, string? name = null)
+    public static LocalModel Load(string directory, ScalarType? dtype = null, Device? device = null, string? name = null, string? adapter = null)
     {
         directory = ModelLocation.Resolve(directory);
         var transformer = Checkpoint.Load(directory, dtype, device);
         try
         {
+            if (adapter is not null) Lora.Load(transformer, adapter);
             HfTokenizer? tokenizer = HasTokenizer(directory) ? HfTokenizer.Load(directory) : null;
             ChatTemplate? template = null;
             if (tokenizer?.ChatTemplate is not null)

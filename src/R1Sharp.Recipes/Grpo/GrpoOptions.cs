@@ -87,6 +87,8 @@ public sealed record GrpoOptions : IValidatableConfig
     /// <summary>AdamW and its schedule: TRL's GRPO default lr 1e-6 (R1 used 3e-6, DeepSeekMath 1e-6; tiny models trained here take ~1e-4), constant.</summary>
     [Flatten]
     public OptimizerOptions Optimizer { get; init; } = new() { LearningRate = 1e-6, Schedule = ScheduleKind.Constant };
+    /// <summary>Train LoRA adapters instead of every weight (r, alpha, dropout, target_modules, use_rslora; docs/lora.md); null: full fine-tuning.</summary>
+    public R1Sharp.Model.LoraOptions? Lora { get; init; }
     /// <summary>Completions per forward/backward pass (gradients accumulate over the batch).</summary>
     [Range(1, int.MaxValue)]
     public int MicroBatchSize { get; init; } = 32;

@@ -73,7 +73,7 @@ public static class GrpoRecipe
         var estimator = AdvantageEstimators.For(o.Advantage, o.ScaleRewards);
         var trainPrompts = train.Examples.Select(e => (IReadOnlyList<int>)tokenizer.Encode(e.Prompt, addSpecialTokens: true).ToArray()).ToList();
 
-        using var policy = run.LoadCausalLM(modelDir);
+        using var policy = run.LoadCausalLM(modelDir, o.Lora, o.Seed);
         using var reference = o.Beta != 0 ? Checkpoint.Load(modelDir, run.Dtype, run.Device) : null;
         reference?.eval();
         var optimizer = run.Optimizer(policy, o.Optimizer, o.Steps, out var state);
@@ -383,7 +383,7 @@ public static class GrpoRecipe
     static void CopyWeights(CausalLM from, CausalLM to)
     {
         using var noGrad = no_grad();
-        var source = from.state_dict();
+        var source = Lora.CheckpointTensors(from).ToDictionary(t => t.Name, t => t.Tensor); // LoRA: the merged weights
         foreach (var (name, p) in to.state_dict()) p.copy_(source[name]);
     }
 }

@@ -55,6 +55,8 @@ public sealed record SftOptions
     /// <summary>AdamW and its schedule (TRL's SFT defaults: lr 2e-5, warm-up 3%, cosine to 0).</summary>
     [Flatten]
     public OptimizerOptions Optimizer { get; init; } = new() { LearningRate = 2e-5, WarmupRatio = 0.03 };
+    /// <summary>Train LoRA adapters instead of every weight (r, alpha, dropout, target_modules, use_rslora; docs/lora.md); null: full fine-tuning.</summary>
+    public R1Sharp.Model.LoraOptions? Lora { get; init; }
 
     // ---- evaluation, logging, checkpoints ----
     /// <summary>Evaluation loss every N steps (0: only at the end).</summary>

@@ -68,7 +68,7 @@ public static class SftRecipe
                 (train.Truncated + train.Dropped > 0 ? $"; {train.Truncated} truncated, {train.Dropped} dropped" : ""));
 
         // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
-        using var model = run.LoadCausalLM(modelDir);
+        using var model = run.LoadCausalLM(modelDir, o.Lora, o.Seed);
         var optimizer = run.Optimizer(model, o.Optimizer, steps, out var state);
         optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates its share of the step's token sum / the global N
         if (o.MaxLength > model.Config.MaxPositionEmbeddings)

@@ -32,6 +32,15 @@ public sealed class Trainable<T> : IDisposable where T : nn.Module, IPretrainedM
         }
     }
 
+    /// <summary>
+    /// A model with LoRA adapters (R1Sharp.Model's Lora.cs): its frozen base in the run's dtype and float32 adapters, the only
+    /// trainable parameters. It is its own master: there is no float32 copy of the base, and the optimiser and the
+    /// checkpoints cover only the adapters.
+    /// </summary>
+    public static Trainable<T> Adapted(T model) => new(model);
+
+    Trainable(T adapted) => Master = adapted;
+
     /// <summary>The model that runs forward and backward, in the run's dtype.</summary>
     public T Model => working ?? Master;
 

@@ -117,14 +117,38 @@ public sealed class TrainingRun : IDisposable
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
     public string CheckpointDirectory => Path.Combine(Output, "checkpoint");
     public string ModelDirectory => Path.Combine(Output, "model");
+    /// <summary>Where a LoRA run's final adapter goes (PEFT's layout).</summary>
+    public string AdapterDirectory => Path.Combine(Output, "adapter");
     public string SummaryPath => Path.Combine(Output, "summary.json");
 
     /// <summary>The last complete checkpoint when resuming and one exists; else null (a fresh start).</summary>
     public string? ResumeFrom { get; }
 
-    /// <summary>Loads the float32 master (from the checkpoint when resuming, else from <paramref name="directory"/>) and its working copy.</summary>
-    public Trainable<CausalLM> LoadCausalLM(string directory) =>
-        new(Checkpoint.Load(ResumeFrom ?? directory, ScalarType.Float32, Device), Dtype, (c, dtype) => new CausalLM(c, dtype, Device));
+    /// <summary>
+    /// Loads the float32 master (from the checkpoint when resuming, else from <paramref name="directory"/>) and its working copy.
+    /// With <paramref name="lora"/>: the base from <paramref name="directory"/> in the run's dtype, frozen, with new adapters
+    /// (or, when resuming, the checkpoint's), which are all that trains (docs/lora.md); <paramref name="seed"/> draws their A.
+    /// </summary>
+    public Trainable<CausalLM> LoadCausalLM(string directory, LoraOptions? lora = null, long seed = 0)
+    {
+        if (lora is null)
+            return new(Checkpoint.Load(ResumeFrom ?? directory, ScalarType.Float32, Device), Dtype, (c, dtype) => new CausalLM(c, dtype, Device));
+        var model = Checkpoint.Load(directory, Dtype, Device);
+        try
+        {
+            if (ResumeFrom is not null) Lora.Load(model, ResumeFrom, trainable: true);
+            else Lora.Attach(model, lora, seed);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        int trainable = Lora.Adapters(model).Sum(a => (int)(a.Adapter.A.weight.numel() + a.Adapter.B.weight.numel()));
+        Say($"LoRA: {Lora.Adapters(model).Count} adapted layers, r {model.LoraSettings!.R}, scaling {model.LoraSettings.Scaling:G4}, " +
+            $"{trainable:N0} trainable parameters of {model.parameters().Sum(p => p.numel()):N0}");
+        return Trainable<CausalLM>.Adapted(model);
+    }
 
     /// <summary>A new causal LM of <paramref name="config"/>, initialised from <paramref name="seed"/> (pretraining from scratch).</summary>
     public Trainable<CausalLM> InitCausalLM(ModelConfig config, long seed)
@@ -240,7 +264,8 @@ public sealed class TrainingRun : IDisposable
         if (IsMain)
         {
             TrainingCheckpoint.Save(CheckpointDirectory, model.Master, optimizer.Optimizer, state, sampling, companionsFrom);
-            Checkpoint.Save(model.Model, ModelDirectory, companionsFrom: companionsFrom);
+            Checkpoint.Save(model.Model, ModelDirectory, companionsFrom: companionsFrom); // LoRA: the merged model
+            if (model.Model is CausalLM adapted && Lora.IsAdapted(adapted)) Lora.Save(adapted, AdapterDirectory, companionsFrom);
             WriteSummary(state.Step, results);
         }
         Collective.Barrier();

@@ -25,7 +25,10 @@ public static class TrainingCheckpoint
     public static void Save(string directory, IPretrainedModel model, OptimizerHelper optimizer, TrainerState state,
         Generator? sampling = null, string? companionsFrom = null)
     {
-        Checkpoint.Save(model, directory, companionsFrom, writeExtra: dir =>
+        Action<Action<string>> save = model is CausalLM lm && Lora.IsAdapted(lm)
+            ? extra => Lora.Save(lm, directory, companionsFrom, extra)          // LoRA: only the adapters train, only they are saved
+            : extra => Checkpoint.Save(model, directory, companionsFrom, writeExtra: extra);
+        save(dir =>
         {
             var json = new JsonObject { ["step"] = state.Step, ["data_position"] = state.DataPosition };
             if (state.Extra is not null)
