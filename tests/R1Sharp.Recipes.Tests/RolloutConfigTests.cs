@@ -113,17 +113,20 @@ public class RolloutConfigTests
     }
 
     [Fact]
-    public void Rewards_without_an_assembly_leave_a_stages_config_hash_as_it_was_and_an_assembly_changes_it()
+    public void Rewards_without_an_assembly_and_stages_without_lora_leave_a_stages_config_hash_as_it_was_and_setting_them_changes_it()
     {
         var o = new PipelineOptions();
         string yaml = PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.R1Zero));
         Assert.Contains("assembly: null", yaml);
-        // the hash of the section as it was written before rewards had the field
-        string before = string.Join('\n', yaml.Split('\n').Where(l => !l.Contains("assembly:", StringComparison.Ordinal)));
+        Assert.Contains("lora: null", yaml);
+        // the hash of the section as it was written before rewards had the field and stages had lora
+        string before = string.Join('\n', yaml.Split('\n').Where(l => !l.Contains("assembly:", StringComparison.Ordinal) && !l.Contains("lora:", StringComparison.Ordinal)));
         string expected = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{before}")))[..16];
         Assert.Equal(expected, PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o));
 
         var custom = o with { R1Zero = o.R1Zero with { Rewards = [.. o.R1Zero.Rewards, new RewardSpec("mine", Assembly: "My.dll")] } };
         Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o), PipelineRecipe.ConfigHash(PipelineStage.R1Zero, custom));
+        var adapted = o with { R1Zero = o.R1Zero with { Lora = new R1Sharp.Model.LoraOptions() } };
+        Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o), PipelineRecipe.ConfigHash(PipelineStage.R1Zero, adapted));
     }
 }

@@ -130,15 +130,16 @@ public static class PipelineRecipe
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutDefaultRewardAssemblies(section)}")))[..16];
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutNullAdditions(section)}")))[..16];
     }
 
     /// <summary>
-    /// The YAML without the <c>assembly: null</c> line of each reward that names no assembly (R1Sharp's own), so that a stage's
-    /// config hash does not change with the arrival of the field (a pipeline run folder made before keeps its finished stages).
+    /// The YAML without the lines of fields added since run folders were first made whose null means "off": a reward's
+    /// <c>assembly: null</c> (R1Sharp's own reward) and a stage's <c>lora: null</c> (full fine-tuning), so that a stage's
+    /// config hash does not change with their arrival (a pipeline run folder made before keeps its finished stages).
     /// </summary>
-    public static string WithoutDefaultRewardAssemblies(string yaml) =>
-        string.Join('\n', yaml.Split('\n').Where(l => l.Trim() != "assembly: null"));
+    public static string WithoutNullAdditions(string yaml) =>
+        string.Join('\n', yaml.Split('\n').Where(l => l.Trim() is not ("assembly: null" or "lora: null")));
 
     static void RunStage(PipelineStage stage, PipelineOptions o, RunPaths p, RunSettings rs, PipelineSummary summary, Action<string> say)
     {
