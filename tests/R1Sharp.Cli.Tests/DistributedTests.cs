@@ -280,6 +280,99 @@ public class DistributedTests
         Assert.False(File.Exists(Path.Combine(run, "summary.json")));
     }
 
+    /// <summary>
+    /// A GRPO run on a random base model: cosine's length-scaled reward gives the groups different rewards (so the steps have
+    /// gradients); 5 prompts a step split 3 + 2 (or 2 + 2 + 1) between ranks; dynamic sampling drops the groups whose
+    /// rewards are all equal and samples more; REINFORCE++-baseline whitens over the tokens of the whole step, bnpo
+    /// normalises per micro-batch of 3 completions (micro-batches that straddle the ranks), and β &gt; 0 adds the KL term.
+    /// </summary>
+    static string[] GrpoArgs(string model, int steps, int checkpointEvery) =>
+    [
+        "grpo", "--model", model, "--threads", "1", "--set", $"steps={steps}", "--set", $"checkpoint_every={checkpointEvery}",
+        "--set", "prompts_per_step=5", "--set", "generations=4", "--set", "sampling.max_new_tokens=24", "--set", "eval_prompts=0",
+        "--set", "learning_rate=0.001", "--set", "micro_batch_size=3", "--set", "seed=5", "--set", "train_prompts=50",
+        "--set", "rewards=[repetition, cosine]", "--set", "dynamic_sampling=true", "--set", "advantage=reinforce_plus_plus_baseline",
+        "--set", "loss_type=bnpo", "--set", "beta=0.05",
+    ];
+
+    static void AssertSameGrpoSteps(string expected, string actual, int steps)
+    {
+        static List<JsonNode> Lines(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(j => j["reward"] is not null).ToList();
+        var (a, b) = (Lines(expected), Lines(actual));
+        Assert.Equal(steps, a.Count);
+        Assert.Equal(steps, b.Count);
+        Assert.Contains(a, j => (double)j["grad_norm"]! > 0); // some step trained
+        for (int i = 0; i < steps; i++)
+            foreach (var key in new[] { "reward", "reward_std", "completion_length", "frac_reward_zero_std", "groups", "loss", "grad_norm", "kl", "entropy", "clip_ratio/region" })
+            {
+                double x = (double)a[i][key]!, y = (double)b[i][key]!;
+                Assert.True(Math.Abs(x - y) <= 1e-4 * Math.Max(1e-3, Math.Abs(x)), $"step {i + 1} {key}: {x} in one process, {y} on several ranks");
+            }
+    }
+
+    [Fact]
+    public void Grpo_on_two_ranks_samples_the_same_completions_and_ends_with_the_weights_of_one_process()
+    {
+        using var temp = new TempDir();
+        string model = BaseModel(temp.File("base"));
+        string one = temp.File("one"), two = temp.File("two");
+        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 3, 2), "--output", one]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        var mpi = Mpi(2, [.. GrpoArgs(model, 3, 2), "--output", two]);
+        Assert.True(mpi.ExitCode == 0, mpi.ToString());
+
+        // Each completion is drawn from (seed, its prompt's place in the stream, its sample index) alone: rank 0 writes every
+        // rank's completions, in the one-process order, with the same rewards and advantages.
+        Assert.Equal(File.ReadAllLines(Path.Combine(one, "completions.jsonl")), File.ReadAllLines(Path.Combine(two, "completions.jsonl")));
+        AssertSameWeights(Path.Combine(one, "model"), Path.Combine(two, "model"), 1e-5);
+        AssertSameGrpoSteps(one, two, 3);
+        Assert.Throws<Xunit.Sdk.TrueException>(() => AssertSameWeights(model, Path.Combine(two, "model"), 1e-5)); // it trained
+        Assert.Contains("step 2: weights identical on all 2 ranks", mpi.Stdout);
+        Assert.Contains("step 3: weights identical on all 2 ranks", mpi.Stdout);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(two, "metrics.jsonl")).Count(l => JsonNode.Parse(l)?["reward"] is not null));
+    }
+
+    [Fact]
+    public void A_three_rank_grpo_run_killed_after_a_checkpoint_resumes_on_two_ranks_to_the_weights_of_one_process()
+    {
+        using var temp = new TempDir();
+        string model = BaseModel(temp.File("base"));
+        string one = temp.File("one"), run = temp.File("run");
+        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 8, 2), "--output", one]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+
+        string tag = Guid.NewGuid().ToString("N");
+        using (var job = CliRunner.StartMpi(3, new Dictionary<string, string>(OneThread) { ["R1SHARP_TEST_TAG"] = tag }, [.. GrpoArgs(model, 8, 2), "--output", run]))
+        {
+            var wait = Stopwatch.StartNew();
+            while (TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")) is null)
+            {
+                Assert.False(job.Process.HasExited, "the 3-rank job ended before its first checkpoint");
+                Assert.True(wait.Elapsed < TimeSpan.FromSeconds(120), "no checkpoint after 120 s");
+                Thread.Sleep(10);
+            }
+            Process.GetProcessById(RankProcess(tag, 1)).Kill();
+            Assert.True(job.Process.WaitForExit(TimeSpan.FromSeconds(30)));
+        }
+        Assert.False(File.Exists(Path.Combine(run, "summary.json")), "the 3-rank job finished before it was killed");
+        int resumedAt = StepOf(TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")));
+        Assert.True(resumedAt < 8);
+
+        var resumed = Mpi(2, [.. GrpoArgs(model, 8, 2), "--output", run, "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains($"at step {resumedAt}", resumed.Stdout);
+        AssertSameWeights(Path.Combine(one, "model"), Path.Combine(run, "model"), 1e-5);
+        Assert.Contains("step 8: weights identical on all 2 ranks", resumed.Stdout);
+        // The completions log holds each step once: those of the killed job up to the checkpoint, then the resumed run's.
+        Assert.Equal(File.ReadAllLines(Path.Combine(one, "completions.jsonl")), File.ReadAllLines(Path.Combine(run, "completions.jsonl")));
+    }
+
     static int StepOf(string? checkpoint) => checkpoint is null
         ? -1
         : JsonNode.Parse(File.ReadAllText(Path.Combine(checkpoint, "trainer_state.json")))!["step"]!.GetValue<int>();
