@@ -19,11 +19,13 @@ public class DistributedTests
 
     static CliResult Mpi(int ranks, params string[] args) => Mpi(ranks, OneThread, args);
 
-    static CliResult Mpi(int ranks, Dictionary<string, string> environment, params string[] args)
+    static CliResult Mpi(int ranks, Dictionary<string, string> environment, params string[] args) => Mpi(ranks, environment, 180, args);
+
+    static CliResult Mpi(int ranks, Dictionary<string, string> environment, int seconds, params string[] args)
     {
         using var child = CliRunner.StartMpi(ranks, environment, args);
-        if (!child.Process.WaitForExit(TimeSpan.FromSeconds(180)))
-            throw new TimeoutException($"mpiexec -n {ranks} r1sharp {string.Join(' ', args)} did not finish in 180 s");
+        if (!child.Process.WaitForExit(TimeSpan.FromSeconds(seconds)))
+            throw new TimeoutException($"mpiexec -n {ranks} r1sharp {string.Join(' ', args)} did not finish in {seconds} s");
         return child.Finish();
     }
 
@@ -380,14 +382,14 @@ public class DistributedTests
         using var temp = new TempDir();
         string model = BaseModel(temp.File("base"));
         string one = temp.File("one"), run = temp.File("run");
-        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 8, 2), "--output", one]))
+        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 6, 2), "--output", one]))
         {
             var r = single.Finish();
             Assert.True(r.ExitCode == 0, r.ToString());
         }
 
         string tag = Guid.NewGuid().ToString("N");
-        using (var job = CliRunner.StartMpi(3, new Dictionary<string, string>(OneThread) { ["R1SHARP_TEST_TAG"] = tag }, [.. GrpoArgs(model, 8, 2), "--output", run]))
+        using (var job = CliRunner.StartMpi(3, new Dictionary<string, string>(OneThread) { ["R1SHARP_TEST_TAG"] = tag }, [.. GrpoArgs(model, 6, 2), "--output", run]))
         {
             var wait = Stopwatch.StartNew();
             while (TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")) is null)
@@ -401,13 +403,13 @@ public class DistributedTests
         }
         Assert.False(File.Exists(Path.Combine(run, "summary.json")), "the 3-rank job finished before it was killed");
         int resumedAt = StepOf(TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")));
-        Assert.True(resumedAt < 8);
+        Assert.True(resumedAt < 6);
 
-        var resumed = Mpi(2, [.. GrpoArgs(model, 8, 2), "--output", run, "--resume"]);
+        var resumed = Mpi(2, [.. GrpoArgs(model, 6, 2), "--output", run, "--resume"]);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());
         Assert.Contains($"at step {resumedAt}", resumed.Stdout);
         AssertSameWeights(Path.Combine(one, "model"), Path.Combine(run, "model"), 1e-5);
-        Assert.Contains("step 8: weights identical on all 2 ranks", resumed.Stdout);
+        Assert.Contains("step 6: weights identical on all 2 ranks", resumed.Stdout);
         // The completions log holds each step once: those of the killed job up to the checkpoint, then the resumed run's.
         Assert.Equal(File.ReadAllLines(Path.Combine(one, "completions.jsonl")), File.ReadAllLines(Path.Combine(run, "completions.jsonl")));
     }
@@ -423,7 +425,7 @@ public class DistributedTests
         string run = temp.File("run");
         string[] args = ["pipeline", "run", config, "--output", run, "--quick", "--threads", "1"];
         if (!WholePipeline) args = [.. args, "--until", "r1-zero", "--set", "base.steps=8"];
-        var r = Mpi(2, new Dictionary<string, string>(OneThread), args);
+        var r = Mpi(2, new Dictionary<string, string>(OneThread), WholePipeline ? 900 : 180, args);
         Assert.True(r.ExitCode == 0, r.ToString());
 
         var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "summary.json")))!;
