@@ -16,6 +16,8 @@
 // (Evaluation on the policy, in eval/before and eval/after, resumable), graded by the task's grader as the rewards are.
 // Rollouts come from Rollouts.cs: the trainer's own sampler by default, or a fleet of SGLang / vLLM / r1sharp serve servers
 // whose weights follow the policy through disk, synchronously or asynchronously (rollout section; docs/distributed.md).
+// Under mpiexec the ranks split each step's prompts (rollouts, scoring and back-propagation), gather the step's rewards
+// for the advantages and weigh each completion by the whole step's aggregation: the one-process step (docs/distributed.md).
 // Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
 // OptimizerStep's (docs/architecture.md); this file is sampling, scoring and the update.
 using System.Diagnostics;
