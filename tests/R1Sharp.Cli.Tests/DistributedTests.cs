@@ -423,7 +423,7 @@ public class DistributedTests
         using var temp = new TempDir();
         string config = Path.Combine(RepoPaths.Root, "configs", "pipeline-embedded.yaml");
         string run = temp.File("run");
-        string[] args = ["pipeline", "run", config, "--output", run, "--quick", "--threads", "1"];
+        string[] args = ["pipeline", "run", config, "--output", run, "--quick", "--threads", "1", "--verbose"]; // a failure shows its trace
         if (!WholePipeline) args = [.. args, "--until", "r1-zero", "--set", "base.steps=8"];
         var r = Mpi(2, new Dictionary<string, string>(OneThread), WholePipeline ? 900 : 180, args);
         Assert.True(r.ExitCode == 0, r.ToString());
