@@ -6,6 +6,7 @@ using R1Sharp.Engine.Generation;
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m] [--quick]  (one GRPO step vs PyTorch eager: GrpoStep.cs)
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- fleet [--quick] [--part overlap|sync]  (asynchronous vs synchronous GRPO on r1sharp serve, weight-sync times: FleetBench.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- mpi [--quick]  (all-reduce bandwidth on 2 MPI ranks, SFT and GRPO step scaling 1 → 2 ranks: MpiBench.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -21,10 +22,20 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
-if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet"))
+if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick]");
     return 1;
+}
+if (args[0] == "mpi")
+{
+    MpiBench.Run(quick);
+    return 0;
+}
+if (args[0] == "mpi-allreduce") // started by `mpi` under mpiexec -n 2
+{
+    MpiBench.AllReduce(quick);
+    return R1Sharp.Training.Distributed.Collectives.Exit(0);
 }
 if (args[0] == "fleet")
 {

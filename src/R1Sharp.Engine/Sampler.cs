@@ -44,10 +44,17 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     /// at i·n … i·n+n−1). Each prompt is prefilled once and its cache rows copied n times.
     /// <paramref name="observer"/>, when given, sees each token as it is sampled and may end rows early
     /// (per-row token limits, stop strings of its own, a client that went away).
+    /// <paramref name="promptKeys"/>, when given (one per prompt), makes each row's draws depend only on
+    /// (<see cref="GenerationOptions.Seed"/>, its prompt's key, its sample index, the token position) and not on the other
+    /// prompts of the call: <see cref="KeyedUniform"/> gives the row's uniform, inverted through the filtered distribution's
+    /// CDF. GRPO's rollouts use it so that a step's completions are the same however its prompts are split across ranks.
     /// </summary>
     public IReadOnlyList<Completion> Generate(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options,
-        int samplesPerPrompt = 1, CancellationToken cancellationToken = default, TokenObserver? observer = null)
+        int samplesPerPrompt = 1, CancellationToken cancellationToken = default, TokenObserver? observer = null,
+        IReadOnlyList<long>? promptKeys = null)
     {
+        if (promptKeys is not null && promptKeys.Count != prompts.Count)
+            throw new ArgumentException($"{promptKeys.Count} prompt keys for {prompts.Count} prompts");
         options.Validate();
         if (samplesPerPrompt < 1) throw new ArgumentException("samples per prompt must be ≥ 1");
         if (options.Stop.Count > 0 && decode is null) throw new ArgumentException("stop strings need a decoder (a tokenizer)");
@@ -60,14 +67,15 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         for (int start = 0; start < prompts.Count; start += promptsPerBatch)
         {
             int count = Math.Min(promptsPerBatch, prompts.Count - start);
-            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken, observer));
+            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken, observer, promptKeys));
         }
         return results;
     }
 
     IEnumerable<Completion> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n,
-        GenerationOptions o, Generator generator, CancellationToken ct, TokenObserver? observer)
+        GenerationOptions o, Generator generator, CancellationToken ct, TokenObserver? observer, IReadOnlyList<long>? keys)
     {
+        ulong seed = (ulong)(o.Seed ?? 0);
         int longest = Enumerable.Range(start, count).Max(i => prompts[i].Count);
         var ids = new long[count * longest];
         var valid = new bool[count * longest];
@@ -106,7 +114,9 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var (next, lp) = Sample(logits, o, generator);             // (B,), (B,)
+            var (next, lp) = keys is null ? Sample(logits, o, generator)       // (B,), (B,)
+                : Sample(logits, o, tensor(live.Select(row => row < 0 ? 0.5f
+                    : KeyedUniform(seed, keys[start + row / n], row % n, tokens[row].Count)).ToArray(), device: model.Device));
             int topK = o.TopLogProbs > 0 ? (int)Math.Min(o.TopLogProbs, logits.shape[^1]) : 0;
             long[]? topIds = null;
             float[]? topLp = null;
@@ -172,11 +182,58 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     /// <summary>One token per row from float32 logits (B, V): (token ids (B,), their log-probabilities (B,)).</summary>
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Generator? generator = null)
     {
-        if (o.Temperature == 0)
+        if (o.Temperature == 0) return Greedy(logits);
+        var (logp, filtered) = Filter(logits, o);
+        var next = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(-1);
+        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+    }
+
+    /// <summary>
+    /// One token per row from float32 logits (B, V), each row's draw from its own uniform <paramref name="uniforms"/> (B,) in
+    /// (0, 1): the first token whose cumulative probability (after the filters) reaches u·(total mass) — inverse-CDF sampling,
+    /// so a row's token depends on its logits and its uniform alone.
+    /// </summary>
+    public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Tensor uniforms)
+    {
+        if (o.Temperature == 0) return Greedy(logits);
+        var (logp, filtered) = Filter(logits, o);
+        var cdf = filtered.softmax(-1).cumsum(-1);                                   // (B, V), non-decreasing
+        long vocab = logits.shape[^1];
+        var target = uniforms.to(cdf.dtype).unsqueeze(-1) * cdf.narrow(-1, vocab - 1, 1);
+        var next = (cdf < target).sum(-1).clamp_max(vocab - 1);                      // tokens of zero probability are never chosen
+        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+    }
+
+    /// <summary>
+    /// A uniform number in (0, 1) from (seed, key, sample, position) alone: SplitMix64's finaliser over the four, the top 24
+    /// bits as a float (what <see cref="Sample(Tensor, GenerationOptions, Tensor)"/> takes for keyed rows).
+    /// </summary>
+    public static float KeyedUniform(ulong seed, long key, int sample, int position)
+    {
+        ulong h = Mix(seed ^ 0x9E3779B97F4A7C15UL);
+        h = Mix(h ^ (ulong)key);
+        h = Mix(h ^ (uint)sample);
+        h = Mix(h ^ ((ulong)(uint)position << 32));
+        return ((h >> 40) + 0.5f) / (1 << 24);
+
+        static ulong Mix(ulong z)
         {
-            var greedy = logits.argmax(-1);
-            return (greedy, logits.log_softmax(-1).gather(-1, greedy.unsqueeze(-1)).squeeze(-1));
+            z += 0x9E3779B97F4A7C15UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            return z ^ (z >> 31);
         }
+    }
+
+    static (Tensor Tokens, Tensor LogProbs) Greedy(Tensor logits)
+    {
+        var greedy = logits.argmax(-1);
+        return (greedy, logits.log_softmax(-1).gather(-1, greedy.unsqueeze(-1)).squeeze(-1));
+    }
+
+    /// <summary>log softmax(logits / T) (what is reported) and the logits / T after top-k, top-p and min-p (what is drawn from).</summary>
+    static (Tensor LogProbs, Tensor Filtered) Filter(Tensor logits, GenerationOptions o)
+    {
         var scaled = logits / o.Temperature;
         var logp = scaled.log_softmax(-1);                                         // (B, V)
         var filtered = scaled;
@@ -201,8 +258,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
             var threshold = probs.amax([-1], keepdim: true) * o.MinP;
             filtered = filtered.masked_fill(probs < threshold, float.NegativeInfinity);
         }
-        var next = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(-1);
-        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+        return (logp, filtered);
     }
 
     /// <summary>The text a completion should show: cut before its stop string, if one ended it.</summary>

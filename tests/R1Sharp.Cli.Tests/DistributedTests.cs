@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
 using R1Sharp.Training.State;
+using R1Sharp.Tests;
 using TorchSharp;
 
 namespace R1Sharp.Cli.Tests;
@@ -18,11 +19,13 @@ public class DistributedTests
 
     static CliResult Mpi(int ranks, params string[] args) => Mpi(ranks, OneThread, args);
 
-    static CliResult Mpi(int ranks, Dictionary<string, string> environment, params string[] args)
+    static CliResult Mpi(int ranks, Dictionary<string, string> environment, params string[] args) => Mpi(ranks, environment, 180, args);
+
+    static CliResult Mpi(int ranks, Dictionary<string, string> environment, int seconds, params string[] args)
     {
         using var child = CliRunner.StartMpi(ranks, environment, args);
-        if (!child.Process.WaitForExit(TimeSpan.FromSeconds(180)))
-            throw new TimeoutException($"mpiexec -n {ranks} r1sharp {string.Join(' ', args)} did not finish in 180 s");
+        if (!child.Process.WaitForExit(TimeSpan.FromSeconds(seconds)))
+            throw new TimeoutException($"mpiexec -n {ranks} r1sharp {string.Join(' ', args)} did not finish in {seconds} s");
         return child.Finish();
     }
 
@@ -102,8 +105,9 @@ public class DistributedTests
     /// </summary>
     static void AssertSameWeights(string expected, string actual, double relative)
     {
-        using var a = Checkpoint.Load(expected);
-        using var b = Checkpoint.Load(actual);
+        bool scorer = File.ReadAllText(Path.Combine(expected, Checkpoint.ConfigFile)).Contains("ForSequenceClassification", StringComparison.Ordinal);
+        using torch.nn.Module a = scorer ? Checkpoint.LoadScorer(expected) : Checkpoint.Load(expected);
+        using torch.nn.Module b = scorer ? Checkpoint.LoadScorer(actual) : Checkpoint.Load(actual);
         var pa = a.named_parameters().ToList();
         var pb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Equal(pa.Count, pb.Count);
@@ -180,12 +184,49 @@ public class DistributedTests
         Assert.True(distilled.ExitCode == 0, distilled.ToString());
         AssertSameWeights(Path.Combine(temp.File("distill-one"), "model"), Path.Combine(temp.File("distill-two"), "model"), 1e-5);
         AssertSameSteps(temp.File("distill-one"), temp.File("distill-two"), 3);
+    }
 
-        // A recipe that does not split its batch yet is refused on more than one rank, and the job ends.
-        var refused = Mpi(2, "rm", "--model", model, "--output", temp.File("rm"), "--threads", "1");
-        Assert.NotEqual(0, refused.ExitCode);
-        Assert.Contains("error: reward-model does not run data-parallel yet", refused.Stderr);
-        Assert.False(Directory.Exists(Path.Combine(temp.File("rm"), "checkpoint")));
+    [Fact]
+    public void Reward_model_training_and_rejection_sampling_on_several_ranks_give_the_one_process_results()
+    {
+        using var temp = new TempDir();
+        string model = BaseModel(temp.File("base"));
+
+        // Reward model: 6 pairs a step (2 micro-batches of 3 in one process; 3 + 3 pairs on two ranks), center_rewards on.
+        string[] rm = ["rm", "--model", model, "--threads", "1", "--set", "data=arithmetic", "--set", "data_pairs=60", "--set", "batch_size=3",
+            "--set", "gradient_accumulation_steps=2", "--set", "max_steps=3", "--set", "log_every=1", "--set", "learning_rate=0.001",
+            "--set", "center_rewards_coefficient=0.01", "--set", "max_length=128", "--set", "seed=4"];
+        using (var single = CliRunner.Start(OneThread, [.. rm, "--output", temp.File("rm-one")]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        var rmTwo = Mpi(2, [.. rm, "--output", temp.File("rm-two")]);
+        Assert.True(rmTwo.ExitCode == 0, rmTwo.ToString());
+        AssertSameWeights(Path.Combine(temp.File("rm-one"), "model"), Path.Combine(temp.File("rm-two"), "model"), 1e-5);
+        AssertSameSteps(temp.File("rm-one"), temp.File("rm-two"), 3);
+        Assert.Contains("step 3: weights identical on all 2 ranks", rmTwo.Stdout);
+
+        // Rejection sampling: 7 prompts split 3 + 2 + 2 over three ranks, decoded 6 rows at a time in one process; rank 0
+        // writes the one data file and candidates file, in prompt order, byte for byte the one-process run's.
+        string[] sample = ["sample", "--model", model, "--threads", "1", "--set", "prompts=7", "--set", "samples=3", "--set", "sampling.max_new_tokens=16",
+            "--set", "require_correct=false", "--set", "require_format=false", "--set", "general_examples=2", "--set", "drop_truncated=false",
+            "--set", "min_language_consistency=0", "--set", "min_repetition_penalty=-1", "--set", "max_per_prompt=3", "--set", "max_batch_rows=6",
+            "--set", "drop_code_blocks=false", "--set", "seed=2"];
+        using (var single = CliRunner.Start(OneThread, [.. sample, "--output", temp.File("rs-one")]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        var rsThree = Mpi(3, [.. sample, "--output", temp.File("rs-three")]);
+        Assert.True(rsThree.ExitCode == 0, rsThree.ToString());
+        foreach (var file in new[] { "data.jsonl", "candidates.jsonl" })
+            Assert.Equal(File.ReadAllLines(Path.Combine(temp.File("rs-one"), file)), File.ReadAllLines(Path.Combine(temp.File("rs-three"), file)));
+        Assert.Equal(23, File.ReadAllLines(Path.Combine(temp.File("rs-three"), "data.jsonl")).Length); // 7 × 3 sampled + 2 general rows
+        var completions = File.ReadAllLines(Path.Combine(temp.File("rs-one"), "candidates.jsonl"))
+            .SelectMany(l => JsonNode.Parse(l)!["samples"]!.AsArray().Select(x => (string)x!["completion"]!)).ToList();
+        Assert.True(completions.Distinct().Count() > 15, "the samples are not varied"); // sampled, not one repeated string
+        Assert.Empty(Directory.GetFiles(temp.File("rs-three"), "candidates.rank-*")); // merged into candidates.jsonl
     }
 
     [Fact]
@@ -278,6 +319,136 @@ public class DistributedTests
         Assert.True(StepOf(found) >= 2);
         using (var loaded = Checkpoint.Load(found!)) Assert.True(loaded.Config.NumLayers > 0);
         Assert.False(File.Exists(Path.Combine(run, "summary.json")));
+    }
+
+    /// <summary>
+    /// A GRPO run on a random base model: cosine's length-scaled reward gives the groups different rewards (so the steps have
+    /// gradients); 5 prompts a step split 3 + 2 (or 2 + 2 + 1) between ranks; dynamic sampling drops the groups whose
+    /// rewards are all equal and samples more; REINFORCE++-baseline whitens over the tokens of the whole step, bnpo
+    /// normalises per micro-batch of 3 completions (micro-batches that straddle the ranks), and β &gt; 0 adds the KL term.
+    /// </summary>
+    static string[] GrpoArgs(string model, int steps, int checkpointEvery) =>
+    [
+        "grpo", "--model", model, "--threads", "1", "--set", $"steps={steps}", "--set", $"checkpoint_every={checkpointEvery}",
+        "--set", "prompts_per_step=5", "--set", "generations=4", "--set", "sampling.max_new_tokens=24", "--set", "eval_prompts=0",
+        "--set", "learning_rate=0.001", "--set", "micro_batch_size=3", "--set", "seed=5", "--set", "train_prompts=50",
+        "--set", "rewards=[repetition, cosine]", "--set", "dynamic_sampling=true", "--set", "advantage=reinforce_plus_plus_baseline",
+        "--set", "loss_type=bnpo", "--set", "beta=0.05",
+    ];
+
+    static void AssertSameGrpoSteps(string expected, string actual, int steps)
+    {
+        static List<JsonNode> Lines(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).Where(j => j["reward"] is not null).ToList();
+        var (a, b) = (Lines(expected), Lines(actual));
+        Assert.Equal(steps, a.Count);
+        Assert.Equal(steps, b.Count);
+        Assert.Contains(a, j => (double)j["grad_norm"]! > 0); // some step trained
+        for (int i = 0; i < steps; i++)
+            foreach (var key in new[] { "reward", "reward_std", "completion_length", "frac_reward_zero_std", "groups", "loss", "grad_norm", "kl", "entropy", "clip_ratio/region" })
+            {
+                double x = (double)a[i][key]!, y = (double)b[i][key]!;
+                Assert.True(Math.Abs(x - y) <= 1e-4 * Math.Max(1e-3, Math.Abs(x)), $"step {i + 1} {key}: {x} in one process, {y} on several ranks");
+            }
+    }
+
+    [Fact]
+    public void Grpo_on_two_ranks_samples_the_same_completions_and_ends_with_the_weights_of_one_process()
+    {
+        using var temp = new TempDir();
+        string model = BaseModel(temp.File("base"));
+        string one = temp.File("one"), two = temp.File("two");
+        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 3, 2), "--output", one]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+        var mpi = Mpi(2, [.. GrpoArgs(model, 3, 2), "--output", two]);
+        Assert.True(mpi.ExitCode == 0, mpi.ToString());
+
+        // Each completion is drawn from (seed, its prompt's place in the stream, its sample index) alone: rank 0 writes every
+        // rank's completions, in the one-process order, with the same rewards and advantages.
+        Assert.Equal(File.ReadAllLines(Path.Combine(one, "completions.jsonl")), File.ReadAllLines(Path.Combine(two, "completions.jsonl")));
+        AssertSameWeights(Path.Combine(one, "model"), Path.Combine(two, "model"), 1e-5);
+        AssertSameGrpoSteps(one, two, 3);
+        Assert.Throws<Xunit.Sdk.TrueException>(() => AssertSameWeights(model, Path.Combine(two, "model"), 1e-5)); // it trained
+        Assert.Contains("step 2: weights identical on all 2 ranks", mpi.Stdout);
+        Assert.Contains("step 3: weights identical on all 2 ranks", mpi.Stdout);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(two, "metrics.jsonl")).Count(l => JsonNode.Parse(l)?["reward"] is not null));
+    }
+
+    [Fact]
+    public void A_three_rank_grpo_run_killed_after_a_checkpoint_resumes_on_two_ranks_to_the_weights_of_one_process()
+    {
+        using var temp = new TempDir();
+        string model = BaseModel(temp.File("base"));
+        string one = temp.File("one"), run = temp.File("run");
+        using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 6, 2), "--output", one]))
+        {
+            var r = single.Finish();
+            Assert.True(r.ExitCode == 0, r.ToString());
+        }
+
+        string tag = Guid.NewGuid().ToString("N");
+        using (var job = CliRunner.StartMpi(3, new Dictionary<string, string>(OneThread) { ["R1SHARP_TEST_TAG"] = tag }, [.. GrpoArgs(model, 6, 2), "--output", run]))
+        {
+            var wait = Stopwatch.StartNew();
+            while (TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")) is null)
+            {
+                Assert.False(job.Process.HasExited, "the 3-rank job ended before its first checkpoint");
+                Assert.True(wait.Elapsed < TimeSpan.FromSeconds(120), "no checkpoint after 120 s");
+                Thread.Sleep(10);
+            }
+            Process.GetProcessById(RankProcess(tag, 1)).Kill();
+            Assert.True(job.Process.WaitForExit(TimeSpan.FromSeconds(30)));
+        }
+        Assert.False(File.Exists(Path.Combine(run, "summary.json")), "the 3-rank job finished before it was killed");
+        int resumedAt = StepOf(TrainingCheckpoint.Find(Path.Combine(run, "checkpoint")));
+        Assert.True(resumedAt < 6);
+
+        var resumed = Mpi(2, [.. GrpoArgs(model, 6, 2), "--output", run, "--resume"]);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains($"at step {resumedAt}", resumed.Stdout);
+        AssertSameWeights(Path.Combine(one, "model"), Path.Combine(run, "model"), 1e-5);
+        Assert.Contains("step 6: weights identical on all 2 ranks", resumed.Stdout);
+        // The completions log holds each step once: those of the killed job up to the checkpoint, then the resumed run's.
+        Assert.Equal(File.ReadAllLines(Path.Combine(one, "completions.jsonl")), File.ReadAllLines(Path.Combine(run, "completions.jsonl")));
+    }
+
+    /// <summary>R1SHARP_MPI_PIPELINE_TEST=1: the whole <c>--quick</c> pipeline on 2 ranks (about 2.5 minutes on 2 loaded cores); otherwise its first two stages.</summary>
+    static readonly bool WholePipeline = Environment.GetEnvironmentVariable("R1SHARP_MPI_PIPELINE_TEST") == "1";
+
+    [Fact]
+    public void The_pipeline_under_mpiexec_runs_its_stages_on_every_rank_and_rank_0_writes_one_summary()
+    {
+        using var temp = new TempDir();
+        string config = Path.Combine(RepoPaths.Root, "configs", "pipeline-embedded.yaml");
+        string run = temp.File("run");
+        string[] args = ["pipeline", "run", config, "--output", run, "--quick", "--threads", "1", "--verbose"]; // a failure shows its trace
+        if (!WholePipeline) args = [.. args, "--until", "r1-zero", "--set", "base.steps=8"];
+        var r = Mpi(2, new Dictionary<string, string>(OneThread), WholePipeline ? 900 : 180, args);
+        Assert.True(r.ExitCode == 0, r.ToString());
+
+        var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "summary.json")))!;
+        var status = summary["stages"]!.AsArray().ToDictionary(s => (string)s!["stage"]!, s => (string)s!["status"]!);
+        var expectDone = WholePipeline ? status.Keys.ToList() : ["base", "r1-zero"];
+        foreach (var (stage, state) in status) Assert.Equal(expectDone.Contains(stage) ? "done" : "pending", state);
+        // Data-parallel stages: the ranks checked that they hold the same weights; one line per stage from rank 0 alone.
+        Assert.Contains("weights identical on all 2 ranks", r.Stdout);
+        Assert.Single(r.Stdout.Split('\n'), l => l.StartsWith("[2/9] r1-zero: done", StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(run, "r1-zero", "model", "model.safetensors")));
+        Assert.Contains(File.ReadAllLines(Path.Combine(run, "r1-zero", "metrics.jsonl")), l => JsonNode.Parse(l)?["reward"] is not null);
+        if (WholePipeline)
+        {
+            Assert.Equal(7, summary["table"]!.AsArray().Count); // every model evaluated (on rank 0)
+            Assert.True(File.Exists(Path.Combine(run, "report.html")));
+            Assert.True(File.Exists(Path.Combine(run, "rejection-sampling", "data.jsonl")));
+            Assert.Empty(Directory.GetFiles(Path.Combine(run, "rejection-sampling"), "candidates.rank-*"));
+        }
+
+        // A rerun on another number of ranks skips what is done.
+        var again = Mpi(3, new Dictionary<string, string>(OneThread), args);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("[2/9] r1-zero: done earlier, skipped", again.Stdout);
     }
 
     static int StepOf(string? checkpoint) => checkpoint is null

@@ -89,7 +89,8 @@ public class GrpoRecipeTests
         var rewards = new WeightedRewards([new WeightedReward(new DigitShare())]);
         var o = Small with
         {
-            Steps = 2, Iterations = 2, PolicyLoss = policyLoss, Advantage = advantage, LossType = lossType, EvalPrompts = 2, EvalSamples = 1,
+            // 4 prompts a step: with 2 the 8 samples of a step can all score 0 (no digit) and the step has no gradient.
+            Steps = 2, Iterations = 2, PolicyLoss = policyLoss, Advantage = advantage, LossType = lossType, EvalPrompts = 2, EvalSamples = 1, PromptsPerStep = 4,
             EpsilonLow = policyLoss == PolicyLossType.Cispo ? 1 : 0.2, EpsilonHigh = policyLoss == PolicyLossType.Cispo ? 4 : 0.2,
         };
         var result = GrpoRecipe.Run(o, TinyModels.Path, tmp.Path, RunSettings.Quiet(), customRewards: rewards);

@@ -45,7 +45,11 @@ public static class PipelineCommand
             if (r.GetValue(dtype) is { } t) options = options with { Dtype = Precision.Name(Shared.ParseDtype(t)) };
             Shared.SetThreads(r.GetValue(threads));
             var stages = new PipelineRun(Stage(r.GetValue(from), "--from"), Stage(r.GetValue(until), "--until"), isQuick, path);
-            var table = PipelineRecipe.Run(options, r.GetValue(output)!, stages, new RunSettings(Resume: true, ConsoleDisplay.Auto, null, ct));
+            var settings = new RunSettings(Resume: true, ConsoleDisplay.Auto, null, ct);
+            if (settings.Collective.Rank != 0)
+                Console.SetOut(TextWriter.Null); // under mpiexec rank 0 alone reports and writes (errors still go to standard error)
+            var table = PipelineRecipe.Run(options, r.GetValue(output)!, stages, settings);
+            if (settings.Collective.Rank != 0) return Task.FromResult(0);
             Console.WriteLine();
             Console.WriteLine(PipelineTable.Format(table));
             Console.WriteLine($"report: {Path.GetFullPath(PipelineReport.Write(r.GetValue(output)!))}");

@@ -4,7 +4,11 @@ using R1Sharp.Text.Tokenization;
 namespace R1Sharp.Engine.Generation;
 
 /// <summary>A request ready for the sampler: prompt ids (already checked against the context), settings, sample count.</summary>
-public sealed record EncodedRequest(int[] PromptIds, GenerationOptions Options, int N);
+public sealed record EncodedRequest(int[] PromptIds, GenerationOptions Options, int N)
+{
+    /// <summary>The request's <see cref="GenerationRequest.SampleKey"/>.</summary>
+    public long? SampleKey { get; init; }
+}
 
 /// <summary>One generated token of one sample, with the text it completed.</summary>
 /// <param name="Text">New text. Text that could be the start of a stop string is held back until it is known not to be.</param>
@@ -65,7 +69,7 @@ public sealed class BatchGenerator(LocalModel model)
             throw new ArgumentException($"the prompt has {ids.Length} tokens; model '{model.Name}' takes {model.ContextLength} (prompt + completion)");
         int room = model.ContextLength - ids.Length;
         var options = request.Options.MaxNewTokens <= room ? request.Options : request.Options with { MaxNewTokens = room };
-        return new EncodedRequest(ids, options, request.N);
+        return new EncodedRequest(ids, options, request.N) { SampleKey = request.SampleKey };
     }
 
     /// <summary>Generates all <paramref name="requests"/> (which must share a <see cref="BatchKey"/>); results in request order.</summary>
@@ -105,8 +109,13 @@ public sealed class BatchGenerator(LocalModel model)
             TopLogProbs = requests.Max(r => r.Options.TopLogProbs),
         };
         var sampler = new Sampler(model.LanguageModel) { MaxBatchSize = Math.Max(1, MaxBatchRows) };
+        // Keyed requests: each sample's draws depend on its request's key (and its sample index), not on the batch.
+        List<long>? keys = null;
+        if (requests.All(r => r.SampleKey is not null))
+            keys = sameN ? [.. requests.Select(r => r.SampleKey!.Value)]
+                : [.. rows.Select(row => requests[row.Request].SampleKey!.Value * 1_000_003 + row.Sample)];
         var completions = sampler.Generate(prompts, sampling, sameN ? n : 1, cancellationToken,
-            (in SampledToken t) => Observe(rows[t.Row], t, observer));
+            (in SampledToken t) => Observe(rows[t.Row], t, observer), keys);
 
         var results = new GenerationResult[requests.Count];
         var samples = requests.Select(r => new GenerationSample[r.N]).ToArray();

@@ -133,4 +133,11 @@ public sealed record GenerationRequest(GenerationPrompt Prompt, GenerationOption
 {
     /// <summary>An optional caller's id, carried into error messages.</summary>
     public string? Id { get; init; }
+
+    /// <summary>
+    /// Optional: the local backend draws this request's samples from (seed, this key, sample index) alone, so they do not
+    /// depend on the requests batched with it (<see cref="Sampler.Generate"/>'s prompt keys). A batch uses keys when all
+    /// its requests have one.
+    /// </summary>
+    public long? SampleKey { get; init; }
 }

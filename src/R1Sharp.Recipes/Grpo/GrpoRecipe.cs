@@ -16,9 +16,12 @@
 // (Evaluation on the policy, in eval/before and eval/after, resumable), graded by the task's grader as the rewards are.
 // Rollouts come from Rollouts.cs: the trainer's own sampler by default, or a fleet of SGLang / vLLM / r1sharp serve servers
 // whose weights follow the policy through disk, synchronously or asynchronously (rollout section; docs/distributed.md).
+// Under mpiexec the ranks split each step's prompts (rollouts, scoring and back-propagation), gather the step's rewards
+// for the advantages and weigh each completion by the whole step's aggregation: the one-process step (docs/distributed.md).
 // Opening the run, bf16 master weights, the optimiser step, checkpoints and summary.json are TrainingRun's and
 // OptimizerStep's (docs/architecture.md); this file is sampling, scoring and the update.
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -33,6 +36,7 @@ using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Batching;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Losses;
 using R1Sharp.Training.Losses.Grpo;
 using R1Sharp.Training.Runs;
@@ -62,7 +66,11 @@ public static class GrpoRecipe
     {
         ConfigBinder.Check(o, "grpo");
         modelDir = ModelLocation.Resolve(modelDir);
-        using var run = TrainingRun.Open(output, "grpo", settings, o.Seed);
+        using var run = TrainingRun.Open(output, "grpo", settings, o.Seed, dataParallel: true);
+        var dp = run.Collective;
+        if (dp.Size > 1 && o.Rollout.IsFleet)
+            throw new NotSupportedException($"grpo with a rollout fleet (rollout.endpoints) runs as one process: the fleet already spreads the " +
+                                            $"rollouts; start it without mpiexec ({dp.Size} MPI ranks here)");
 
         // ---- setup: tokenizer, task, rewards, policy, reference, optimiser ----
         var tokenizer = HfTokenizer.Load(modelDir);
@@ -77,6 +85,7 @@ public static class GrpoRecipe
         using var reference = o.Beta != 0 ? Checkpoint.Load(modelDir, run.Dtype, run.Device) : null;
         reference?.eval();
         var optimizer = run.Optimizer(policy, o.Optimizer, o.Steps, out var state);
+        optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates its completions' share of the step's loss (SampleWeights)
         if (reference is not null && state.Extra?.GetValueOrDefault("ref_reset_step") is > 0)
             CopyWeights(policy.Model, reference); // the reference was reset to the policy before the interruption
         run.StartLog(o.Steps, state.Step, ["reward", "completion_length", "kl", "time/step"]);
@@ -86,12 +95,16 @@ public static class GrpoRecipe
         List<int> Indices(long from, int count) => Enumerable.Range(0, count).Select(i => (int)((from + i) % trainPrompts.Count)).ToList();
         GenerationOptions Seeded(int step, int round) => sampling with { Seed = o.Seed * 1_000_003 + step * 31 + round };
         var completionsPath = Path.Combine(output, "completions.jsonl");
-        if (run.ResumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
-        else File.Delete(completionsPath);
-        var before = Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "before"), "before", run.Say);
-        if (state.Step < o.Steps && Directory.Exists(Path.Combine(output, "eval", "after")))
+        if (run.IsMain) // rank 0 alone writes the run folder
+        {
+            if (run.ResumeFrom is not null) KeepLinesUpTo(completionsPath, state.Step); // drop samples of steps after the checkpoint
+            else File.Delete(completionsPath);
+        }
+        // The held-out evaluation runs on rank 0 (its folder is resumable and rank 0's); the others wait for its scores.
+        var before = OnRankZero(dp, () => Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "before"), "before", run.Say));
+        if (run.IsMain && state.Step < o.Steps && Directory.Exists(Path.Combine(output, "eval", "after")))
             Directory.Delete(Path.Combine(output, "eval", "after"), recursive: true); // an earlier evaluation of weights about to change
-        using var completionsLog = new StreamWriter(completionsPath, append: true);
+        using var completionsLog = run.IsMain ? new StreamWriter(completionsPath, append: true) : null;
         rollouts.Start(state.Step, run.Cancel);
 
         // ---- the loop ----
@@ -101,46 +114,63 @@ public static class GrpoRecipe
             var timing = new Dictionary<string, double>();
             var watch = Stopwatch.StartNew();
 
-            // 1–2. sample and score (dynamic sampling refills degenerate groups)
-            var groups = new List<Group>();
+            // 1–2. sample and score (dynamic sampling refills degenerate groups). Rank r of N samples and scores its contiguous
+            // share of each round's prompts (TrainingRun.Shard), whole groups; each completion is drawn from (seed, the
+            // prompt's place in the stream of prompts, its sample index) alone, so the step's completions are the same for any N.
+            var mine = new List<(int Order, Group Group)>(); // this rank's kept groups and their place in the step's order
             var batches = new List<RolloutBatch>();
             long position = state.DataPosition;
-            int rounds = 0;
+            int rounds = 0, kept = 0;
             double frac0 = 0;
-            while (groups.Count < o.PromptsPerStep && rounds < (o.DynamicSampling ? o.MaxSamplingRounds : 1))
+            while (kept < o.PromptsPerStep && rounds < (o.DynamicSampling ? o.MaxSamplingRounds : 1))
             {
-                int need = o.DynamicSampling ? o.PromptsPerStep - groups.Count : o.PromptsPerStep;
+                int need = o.DynamicSampling ? o.PromptsPerStep - kept : o.PromptsPerStep;
                 var indices = Indices(position, need);
                 if (rounds == 0) // asynchronous rollouts: this step's batch and the next k steps' are generated in the background
                     for (int ahead = 0; ahead <= rollouts.Ahead && rollouts.Ahead > 0 && step + ahead < o.Steps; ahead++)
                         rollouts.Prefetch(step + ahead, Indices(position + ahead * need, need), Seeded(step + ahead, 0));
+                var (first, count) = run.Shard(need);
+                var share = indices.GetRange(first, count);
+                var keys = Enumerable.Range(first, count).Select(k => position + k).ToList();
                 position += need;
                 var t0 = watch.Elapsed.TotalSeconds;
-                var batch = rollouts.Sample(step, indices, Seeded(step, rounds), run.Cancel);
+                var batch = count == 0 ? new RolloutBatch([], [], 0) : rollouts.Sample(step, share, Seeded(step, rounds), run.Cancel, keys);
                 batches.Add(batch);
                 timing["generation"] = timing.GetValueOrDefault("generation") + watch.Elapsed.TotalSeconds - t0;
 
                 t0 = watch.Elapsed.TotalSeconds;
-                var scored = Score(batch.Completions, batch.Versions, indices, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
+                var scored = count == 0 ? new List<Group>()
+                    : Score(batch.Completions, batch.Versions, share, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
                 timing["rewards"] = timing.GetValueOrDefault("rewards") + watch.Elapsed.TotalSeconds - t0;
-                if (rounds == 0) frac0 = scored.Count(g => g.ZeroStd) / (double)scored.Count;
-                groups.AddRange(o.DynamicSampling ? scored.Where(g => !g.ZeroStd) : scored);
+                var keep = o.DynamicSampling ? scored.Where(g => !g.ZeroStd).ToList() : scored;
+                // Kept groups and zero-std groups of every rank: the kept groups of lower ranks come first in the step's order.
+                var counts = dp.AllGather(new[] { keep.Count, scored.Count(g => g.ZeroStd) });
+                if (rounds == 0) frac0 = counts.Sum(c => c[1]) / (double)need;
+                int offset = kept + counts.Take(dp.Rank).Sum(c => c[0]);
+                mine.AddRange(keep.Select((g, k) => (offset + k, g)));
+                kept += counts.Sum(c => c[0]);
                 rounds++;
             }
-            if (groups.Count > o.PromptsPerStep) groups.RemoveRange(o.PromptsPerStep, groups.Count - o.PromptsPerStep);
-            var samples = groups.SelectMany(g => g.Samples).ToList();
+            mine.RemoveAll(g => g.Order >= o.PromptsPerStep); // the step trains on its first prompts_per_step kept groups
+            var samples = mine.SelectMany(g => g.Group.Samples).ToList();
             state = state with { DataPosition = position };
 
-            // 3. advantages of the batch that is trained on
-            var advantages = estimator.Compute(samples.Select(s => s.Reward).ToList(), o.Generations,
-                samples.Select(s => o.MaskTruncatedCompletions && s.Truncated ? 0 : s.Tokens.Count).ToList());
-            for (int i = 0; i < samples.Count; i++) samples[i].Advantage = advantages[i];
+            // 3. advantages of the batch that is trained on: every rank computes them over the whole step's rewards (the
+            // batch-level estimators — scale_rewards batch, REINFORCE++ — need all of them), then takes its own.
+            var all = Gather(dp, mine, o.Generations);
+            var trained = all.Select(s => s.Trained).ToList();
+            var advantages = estimator.Compute(all.Select(s => s.Reward).ToList(), o.Generations, trained);
+            var weights = aggregation.SampleWeights(trained, o.MicroBatchSize, o.Sampling.MaxNewTokens); // the loss, as per-completion weights
+            var at = mine.Select(g => all.FindIndex(s => s.Order == g.Order)).ToList(); // where each of this rank's groups is in the step
+            for (int g = 0, i = 0; g < mine.Count; g++)
+                for (int j = 0; j < o.Generations; j++, i++) samples[i].Advantage = advantages[at[g] + j];
+            var localWeights = at.SelectMany(a => Enumerable.Range(a, o.Generations).Select(k => weights[k])).ToList();
 
             // 4. policy update: μ optimiser steps on this batch of samples
             var t1 = watch.Elapsed.TotalSeconds;
-            var update = samples.Count == 0
+            var update = all.Count == 0
                 ? UpdateStats.Empty
-                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step, offPolicy);
+                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step, offPolicy, localWeights, dp);
             timing["update"] = watch.Elapsed.TotalSeconds - t1 - timing.GetValueOrDefault("logprobs");
             state = state with { Step = step + 1 };
             if (step + 1 < o.Steps) timing["publish"] = rollouts.Published(step + 1, run.Cancel); // a fleet's servers load it before the next rollouts
@@ -152,19 +182,25 @@ public static class GrpoRecipe
             }
 
             // metrics and samples
-            var metrics = Metrics(samples, groups, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards, o.Generations);
+            double[] generation = [timing.GetValueOrDefault("generation")];
+            dp.AllReduce(generation, ReduceOp.Max); // the slowest rank's
+            timing["generation"] = generation[0];
+            var metrics = Metrics(all, advantages, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards, o.Generations);
             metrics["learning_rate"] = optimizer.Schedule.At(step);
             rollouts.AddMetrics(step, new RolloutBatch([.. batches.SelectMany(b => b.Completions)], [.. batches.SelectMany(b => b.Versions)],
                 batches.Sum(b => b.WaitSeconds)) { Syncs = [.. batches.SelectMany(b => b.Syncs)] }, metrics);
             offPolicy.AddMetrics(metrics);
-            foreach (var s in samples)
+            for (int i = 0; completionsLog is not null && i < all.Count; i++)
+            {
+                var s = all[i];
                 completionsLog.WriteLine(new JsonObject
                 {
-                    ["step"] = step + 1, ["prompt_id"] = s.Example.Id, ["completion"] = s.Text, ["reward"] = s.Reward,
+                    ["step"] = step + 1, ["prompt_id"] = s.PromptId, ["completion"] = s.Text, ["reward"] = s.Reward,
                     ["rewards"] = new JsonObject(s.Components.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
-                    ["advantage"] = s.Advantage, ["tokens"] = s.Tokens.Count, ["weight_version"] = s.WeightVersion,
+                    ["advantage"] = advantages[i], ["tokens"] = s.Length, ["weight_version"] = s.WeightVersion,
                 }.ToJsonString(JsonFormat.Compact));
-            completionsLog.Flush();
+            }
+            completionsLog?.Flush();
             if ((step + 1) % o.LogEvery == 0)
                 run.Log(step + 1, metrics, $"step {step + 1}/{o.Steps}  reward {metrics["reward"]:F3} ± {metrics["reward_std"]:F3}  " +
                     string.Join("  ", rewards.Names.Select(n => $"{n} {metrics.GetValueOrDefault("rewards/" + n):F2}")) +
@@ -173,9 +209,9 @@ public static class GrpoRecipe
                     (metrics.TryGetValue("rollout/staleness_max", out var stale) ? $"  weights v{metrics["rollout/weight_version_min"]:F0}–v{metrics["rollout/weight_version_max"]:F0}, staleness ≤ {stale:F0}" : ""));
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps) run.SaveCheckpoint(policy, optimizer, state, modelDir);
         }
-        completionsLog.Dispose();
+        completionsLog?.Dispose();
 
-        var after = Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "after"), "after", run.Say);
+        var after = OnRankZero(dp, () => Evaluate(policy.Model, tokenizer, eval, o, Path.Combine(output, "eval", "after"), "after", run.Say));
         var result = new GrpoResult(run.ModelDirectory, state.Step, before, after, run.Clock.Elapsed.TotalSeconds);
         run.Finish(policy, optimizer, state, modelDir, result);
         run.Say($"done in {run.Clock.Elapsed.TotalSeconds:F0} s: pass@1 {before.PassAt1:P1} → {after.PassAt1:P1}, " +
@@ -210,9 +246,43 @@ public static class GrpoRecipe
 
         /// <summary>The policy version (optimiser steps) whose weights sampled it.</summary>
         public int WeightVersion { get; init; }
+
+        /// <summary>Completion tokens that enter the loss: all of them, or none for a truncated one under mask_truncated_completions.</summary>
+        public int Trained { get; init; } = -1;
     }
 
     sealed record Group(IReadOnlyList<Sample> Samples, bool ZeroStd);
+
+    /// <summary>What every rank learns of each completion of the step (its rank's sample stays where it was generated).</summary>
+    /// <param name="Order">The place of its group in the step's order (round by round, rank by rank, prompt by prompt).</param>
+    /// <param name="Trained">Completion tokens that enter the loss (0 for a masked truncated completion).</param>
+    internal sealed record SampleStat(int Order, string PromptId, string Text, double Reward, IReadOnlyDictionary<string, double?> Components,
+        int Length, int Trained, bool Truncated, int WeightVersion);
+
+    /// <summary>The step's completions of every rank, in the step's order (what one process would have trained on).</summary>
+    static List<SampleStat> Gather(ICollective dp, List<(int Order, Group Group)> mine, int generations)
+    {
+        var local = mine.SelectMany(g => g.Group.Samples.Select(s => new SampleStat(g.Order, s.Example.Id, s.Text, s.Reward, s.Components,
+            s.Tokens.Count, s.Trained, s.Truncated, s.WeightVersion))).ToList();
+        var all = dp.Size == 1 ? local : dp.AllGather(local).SelectMany(l => l).ToList();
+        // Stable: the G completions of a group keep their order.
+        var sorted = all.Select((s, i) => (s, i)).OrderBy(x => x.s.Order).ThenBy(x => x.i).Select(x => x.s).ToList();
+        if (sorted.Count % generations != 0) throw new InvalidOperationException($"{sorted.Count} completions gathered, not groups of {generations}");
+        return sorted;
+    }
+
+    /// <summary><paramref name="evaluate"/> on rank 0; its score on every rank (the others wait).</summary>
+    static EvalScore OnRankZero(ICollective dp, Func<EvalScore> evaluate)
+    {
+        if (dp.Size == 1) return evaluate();
+        var score = dp.Rank == 0 ? evaluate() : null;
+        // As text: JSON has no NaN (the score of an empty evaluation).
+        var text = dp.BroadcastObject(score is null ? null
+            : string.Join(' ', new[] { score.PassAt1, score.FormatRate, score.MeanLength, score.Prompts, score.Samples }.Select(v => v.ToString("R", CultureInfo.InvariantCulture))));
+        if (score is not null) return score;
+        var v = text!.Split(' ').Select(t => double.Parse(t, CultureInfo.InvariantCulture)).ToArray();
+        return new EvalScore(v[0], v[1], v[2], (int)v[3], (int)v[4]);
+    }
 
     static List<Group> Score(IReadOnlyList<Completion> completions, IReadOnlyList<int> versions, List<int> indices, TaskDefinition task,
         List<IReadOnlyList<int>> prompts, HfTokenizer tokenizer, WeightedRewards rewards, GrpoOptions o, bool firstBatch, CancellationToken ct)
@@ -232,7 +302,10 @@ public static class GrpoRecipe
                 int i = g * o.Generations + j;
                 var c = completions[i];
                 samples.Add(new Sample(task.Examples[indices[g]], prompts[indices[g]], c.Tokens, c.LogProbs,
-                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components) { WeightVersion = versions[i] });
+                    c.FinishReason == FinishReason.Length, texts[i], totals[i], scores[i].Components)
+                {
+                    WeightVersion = versions[i], Trained = o.MaskTruncatedCompletions && c.FinishReason == FinishReason.Length ? 0 : c.Tokens.Length,
+                });
             }
             groups.Add(new Group(samples, zeroStd[g]));
         }
@@ -251,22 +324,35 @@ public static class GrpoRecipe
     /// μ optimiser steps on one batch of samples; each accumulates gradients over micro-batches, then takes the run's
     /// optimiser step (clip → non-finite guard → AdamW → master weights).
     /// </summary>
+    /// <param name="weights">Each sample's weight in the step's loss (<see cref="ILossAggregation.SampleWeights"/> over the whole
+    /// step, all ranks); by default the aggregation's weights over <paramref name="samples"/> alone (one process).</param>
+    /// <param name="collective">The ranks that share the step: the loss, KL, clip shares and ratios reported are over all of them.</param>
     internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerStep<CausalLM> optimizer, List<Sample> samples, GrpoOptions o,
-        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step, OffPolicy? offPolicy = null)
+        ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step, OffPolicy? offPolicy = null,
+        IReadOnlyList<double>? weights = null, ICollective? collective = null)
     {
+        collective ??= SingleProcess.Instance;
+        weights ??= aggregation.SampleWeights(samples.Select(s => o.MaskTruncatedCompletions && s.Truncated ? 0 : s.Tokens.Count).ToList(),
+            o.MicroBatchSize, o.Sampling.MaxNewTokens);
         policy.train();
-        var batch = PromptCompletionBatch.Build(samples.Select(s => s.Prompt).ToList(), samples.Select(s => s.Tokens).ToList(), device,
-            samples.Select(s => !(o.MaskTruncatedCompletions && s.Truncated)).ToList());
-        var advantages = tensor(samples.Select(s => s.Advantage).ToArray(), device: device);
-        int lc = batch.CompletionLength;
-        var oldLogProbs = tensor(samples.SelectMany(s => s.LogProbs.Concat(new float[lc - s.LogProbs.Length])).ToArray(), [samples.Count, lc], device: device);
-        long activeTokens = (long)batch.CompletionMask.sum().item<float>();
-        int microBatches = (samples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize;
-        var context = new AggregationContext(o.Sampling.MaxNewTokens, activeTokens, microBatches);
+        int microBatches = (samples.Count + o.MicroBatchSize - 1) / o.MicroBatchSize; // this rank's (memory); the loss's are in the weights
         var objective = PolicyObjectives.For(o.PolicyLoss, o.EpsilonLow, o.EpsilonHigh, o.DualClipC);
+        PromptCompletionBatch? batch = null;
+        Tensor? advantages = null, oldLogProbs = null, sampleWeights = null;
+        double activeTokens = 0;
+        if (samples.Count > 0) // a rank may hold none of the step's groups (dynamic sampling dropped them)
+        {
+            batch = PromptCompletionBatch.Build(samples.Select(s => s.Prompt).ToList(), samples.Select(s => s.Tokens).ToList(), device,
+                samples.Select(s => !(o.MaskTruncatedCompletions && s.Truncated)).ToList());
+            advantages = tensor(samples.Select(s => s.Advantage).ToArray(), device: device);
+            int lc = batch.CompletionLength;
+            oldLogProbs = tensor(samples.SelectMany(s => s.LogProbs.Concat(new float[lc - s.LogProbs.Length])).ToArray(), [samples.Count, lc], device: device);
+            sampleWeights = tensor(weights.Select(w => (float)w).ToArray(), device: device).unsqueeze(1); // (B, 1)
+            activeTokens = batch.CompletionMask.sum().item<float>();
+        }
 
         Tensor? refLogProbs = null;
-        if (reference is not null)
+        if (reference is not null && batch is not null)
         {
             var t0 = watch.Elapsed.TotalSeconds;
             using var noGrad = no_grad();
@@ -286,15 +372,15 @@ public static class GrpoRecipe
             {
                 using var scope = NewDisposeScope();
                 int start = m * o.MicroBatchSize, n = Math.Min(o.MicroBatchSize, samples.Count - start);
-                var mb = batch.Slice(start, n);
+                var mb = batch!.Slice(start, n);
                 var logits = mb.CompletionLogits(policy, o.Sampling.Temperature);             // (b, Lc, V)
                 var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
-                var old = o.Iterations == 1 && offPolicy?.SamplerIsOld != true ? logp.detach() : oldLogProbs.narrow(0, start, n);
+                var old = o.Iterations == 1 && offPolicy?.SamplerIsOld != true ? logp.detach() : oldLogProbs!.narrow(0, start, n);
                 var mask = mb.CompletionMask;
-                var corrections = offPolicy?.Weights(logp, oldLogProbs.narrow(0, start, n), mask, iteration); // rollout corrections (w)
-                var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages.narrow(0, start, n), mask),
+                var corrections = offPolicy?.Weights(logp, oldLogProbs!.narrow(0, start, n), mask, iteration); // rollout corrections (w)
+                var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages!.narrow(0, start, n), mask),
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
-                var l = aggregation.Reduce(perToken.Loss, mask, context);
+                var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
                 optimizer.Backward(l);
 
                 using var noGrad = no_grad();
@@ -315,17 +401,29 @@ public static class GrpoRecipe
                 }
                 count += tokens;
             }
+            double[] total = [iterationLoss];
+            collective.AllReduce(total); // the step's loss: the ranks' shares summed
+            iterationLoss = total[0];
             gradNorm = optimizer.Apply(step, iterationLoss).GradNorm;
             loss += iterationLoss / o.Iterations;
         }
+        double[] sums = [kl, entropy, low, high, region, count, ratioSum, dual ?? 0, dual is null ? 0 : 1, activeTokens];
+        collective.AllReduce(sums);
+        (kl, entropy, low, high, region, count, ratioSum) = (sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6]);
+        dual = sums[8] > 0 ? sums[7] : null;
+        activeTokens = sums[9];
+        double[] extremes = [ratioMax, -ratioMin];
+        collective.AllReduce(extremes, ReduceOp.Max);
+        (ratioMax, ratioMin) = (extremes[0], -extremes[1]);
         bool anyToken = count > 0;
         count = Math.Max(1, count);
-        return new UpdateStats(loss, gradNorm, kl / count, entropy / count, low / count, high / count, region / count, activeTokens,
+        return new UpdateStats(loss, gradNorm, kl / count, entropy / count, low / count, high / count, region / count, (long)activeTokens,
             anyToken ? ratioSum / count : 1, anyToken ? ratioMin : 1, anyToken ? ratioMax : 1,
             dual / count);
     }
 
-    static Dictionary<string, double> Metrics(List<Sample> samples, List<Group> groups, UpdateStats u, double frac0,
+    /// <summary>The step's metrics over every rank's completions (<paramref name="samples"/> are all of them, in the step's order).</summary>
+    static Dictionary<string, double> Metrics(List<SampleStat> samples, float[] advantages, UpdateStats u, double frac0,
         Dictionary<string, double> timing, double seconds, WeightedRewards rewards, int groupSize)
     {
         var m = new Dictionary<string, double>();
@@ -339,8 +437,8 @@ public static class GrpoRecipe
             if (values.Count > 0) m["rewards/" + name] = values.Average();
         }
         m["frac_reward_zero_std"] = frac0;
-        m["frac_zero_advantage"] = GrpoDiagnostics.ZeroAdvantageShare(samples.Select(s => s.Advantage).ToList(), groupSize);
-        var lengths = samples.Select(s => (double)s.Tokens.Count).DefaultIfEmpty(0).ToList();
+        m["frac_zero_advantage"] = GrpoDiagnostics.ZeroAdvantageShare(advantages, groupSize);
+        var lengths = samples.Select(s => (double)s.Length).DefaultIfEmpty(0).ToList();
         m["completion_length"] = lengths.Average();
         m["completion_length_min"] = lengths.Min();
         m["completion_length_max"] = lengths.Max();
@@ -357,10 +455,10 @@ public static class GrpoRecipe
         m["ratio/mean"] = u.RatioMean;
         m["ratio/min"] = u.RatioMin;
         m["ratio/max"] = u.RatioMax;
-        m["groups"] = groups.Count;
+        m["groups"] = samples.Count / groupSize;
         foreach (var (k, v) in timing) m["time/" + k] = v;
         m["time/step"] = seconds;
-        m["tokens_per_second"] = samples.Sum(s => s.Tokens.Count) / Math.Max(1e-9, timing.GetValueOrDefault("generation"));
+        m["tokens_per_second"] = samples.Sum(s => s.Length) / Math.Max(1e-9, timing.GetValueOrDefault("generation"));
         return m;
     }
 

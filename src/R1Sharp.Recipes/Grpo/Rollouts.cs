@@ -47,7 +47,10 @@ internal abstract class Rollouts : IDisposable
     public virtual void Start(int version, CancellationToken ct) { }
 
     /// <summary>G completions for each prompt of <paramref name="indices"/>, for step <paramref name="step"/> (0-based).</summary>
-    public abstract RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct);
+    /// <param name="keys">One per prompt (its place in the run's stream of prompts): the trainer's sampler draws each
+    /// completion from (seed, key, sample index) alone, so the completions do not depend on which prompts are sampled together.</param>
+    public abstract RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct,
+        IReadOnlyList<long>? keys = null);
 
     /// <summary>Asynchronous rollouts: start generating step <paramref name="step"/>'s batch now.</summary>
     public virtual void Prefetch(int step, IReadOnlyList<int> indices, GenerationOptions sampling) { }
@@ -69,11 +72,12 @@ internal sealed class LocalRollouts(Trainable<CausalLM> policy, Sampler sampler,
 {
     public override string Description => "the trainer's own sampler";
 
-    public override RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct)
+    public override RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct,
+        IReadOnlyList<long>? keys = null)
     {
         var clock = Stopwatch.StartNew();
         policy.Model.eval();
-        var completions = sampler.Generate(indices.Select(i => prompts[i]).ToList(), sampling, generations, ct);
+        var completions = sampler.Generate(indices.Select(i => prompts[i]).ToList(), sampling, generations, ct, promptKeys: keys);
         return new RolloutBatch(completions, [.. Enumerable.Repeat(step, completions.Count)], clock.Elapsed.TotalSeconds);
     }
 }
@@ -182,7 +186,8 @@ internal sealed class FleetRollouts : Rollouts
         return job;
     }
 
-    public override RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct)
+    public override RolloutBatch Sample(int step, IReadOnlyList<int> indices, GenerationOptions sampling, CancellationToken ct,
+        IReadOnlyList<long>? keys = null)
     {
         var clock = Stopwatch.StartNew();
         Job job;

@@ -58,8 +58,14 @@ public static class PipelineRecipe
     {
         ConfigBinder.Check(o, "pipeline");
         var rs = (settings ?? new RunSettings()) with { Resume = true, Device = RunSettings.ParseDevice(o.Device), Dtype = Precision.Parse(o.Dtype) };
-        if (rs.Collective.Size > 1) // its GRPO, sampling and evaluation stages do not split their work across ranks yet
-            throw new NotSupportedException($"the pipeline does not run data-parallel yet ({rs.Collective.Size} MPI ranks): run it as one process (without mpiexec)");
+        // Under mpiexec every stage runs data-parallel on all ranks (docs/distributed.md): the training stages and rejection
+        // sampling split their batches and prompts; the held-out evaluations run on rank 0 while the others wait. Rank 0
+        // alone writes the run folder (config.yaml, summary.json, the stages' files).
+        var dp = rs.Collective;
+        bool main = dp.Rank == 0;
+        if (dp.Size > 1 && o.Fleet.Stages.Count > 0)
+            throw new NotSupportedException($"pipeline: fleet.stages names stages to run on inference servers, which runs as one process; " +
+                                            $"start it without mpiexec ({dp.Size} MPI ranks here), or leave fleet.stages empty");
         var say = rs.Log ?? Console.WriteLine;
         var from = run.From ?? PipelineStage.Base;
         var until = run.Until ?? PipelineStage.Eval;
@@ -83,15 +89,21 @@ public static class PipelineRecipe
                     $"Nothing was changed. Rerun with --from {stage.Name()} to redo it and every later stage, or use another --output.");
 
         // ---- the run ----
-        Directory.CreateDirectory(output);
-        ConfigBinder.WriteYaml(o, Path.Combine(output, "config.yaml"), $"r1sharp pipeline run {run.ConfigPath ?? "(options built in code)"} (effective options)");
+        dp.Barrier(); // every rank has read the folder before rank 0 writes to it
+        summary.ReadOnly = !main;
+        if (main)
+        {
+            Directory.CreateDirectory(output);
+            ConfigBinder.WriteYaml(o, Path.Combine(output, "config.yaml"), $"r1sharp pipeline run {run.ConfigPath ?? "(options built in code)"} (effective options)");
+        }
         summary.Begin(run.ConfigPath);
         if (run.From is not null) // --from redoes the stage and what follows
             foreach (var later in PipelineStages.All.Where(s => s >= from))
             {
-                paths.Clear(later, say);
+                if (main) paths.Clear(later, say);
                 summary.Reset(later);
             }
+        dp.Barrier();
         int n = PipelineStages.All.Count;
         foreach (var stage in PipelineStages.All.Where(s => s <= until))
         {
@@ -105,6 +117,7 @@ public static class PipelineRecipe
             summary.Start(stage);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             RunStage(stage, o, paths, rs, summary, say);
+            dp.Barrier(); // the stage's files are written before any rank reads them
             summary.Finish(stage, clock.Elapsed.TotalSeconds, paths.ModelOf(stage), hashes[stage]);
             say($"{label}: done in {clock.Elapsed.TotalSeconds:F0} s");
         }
@@ -159,10 +172,11 @@ public static class PipelineRecipe
                 var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero).Train;
                 var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed,
                     o.R1Zero.Task == EmbeddedTask.Name ? o.R1Zero.Difficulty : null);
-                DataRows.WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject
-                {
-                    ["prompt"] = e.Prompt, ["completion"] = e.Completion, ["source"] = e.Source, ["prompt_id"] = e.PromptId, ["language"] = e.Language,
-                }));
+                if (rs.Collective.Rank == 0) // a record of the data; every rank builds the same records from the R1-Zero samples
+                    DataRows.WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject
+                    {
+                        ["prompt"] = e.Prompt, ["completion"] = e.Completion, ["source"] = e.Source, ["prompt_id"] = e.PromptId, ["language"] = e.Language,
+                    }));
                 say($"cold-start data: {data.Count(e => e.Source == "r1-zero")} rewritten R1-Zero samples + {data.Count(e => e.Source == "generator")} worked examples");
                 Once(p.Dir("cold-start"), () => SftRecipe.Run(o.ColdStart.Sft, p.Model("base"), p.Dir("cold-start"), rs,
                     [.. data.Select(e => SftRecord.FromPair(e.Prompt, e.Completion, e.PromptId))]));
@@ -213,6 +227,8 @@ public static class PipelineRecipe
 
             case PipelineStage.Eval:
             {
+                // Rank 0 evaluates (its folders are resumable and its own); the other ranks wait for it at the end of the stage.
+                if (rs.Collective.Rank != 0) break;
                 // On the fleet when it is named for eval: each model of the base's architecture is loaded onto it in turn.
                 using var fleet = o.Fleet.Uses(PipelineStage.Eval) ? o.Fleet.Open(say) : null;
                 foreach (var row in PipelineEvaluation.Rows)

@@ -114,5 +114,11 @@ public sealed class PipelineSummary
     JsonObject Stage(PipelineStage stage) =>
         ((JsonArray)root["stages"]!).OfType<JsonObject>().First(s => s["stage"]?.GetValue<string>() == stage.Name());
 
-    void Save() => AtomicFile.WriteAllText(path, root.ToJsonString(JsonFormat.Indented) + "\n");
+    /// <summary>Keeps the summary in memory only (the ranks other than 0 of a data-parallel pipeline: rank 0 writes it).</summary>
+    public bool ReadOnly { get; set; }
+
+    void Save()
+    {
+        if (!ReadOnly) AtomicFile.WriteAllText(path, root.ToJsonString(JsonFormat.Indented) + "\n");
+    }
 }

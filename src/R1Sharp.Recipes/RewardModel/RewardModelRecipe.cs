@@ -23,6 +23,7 @@ using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Text.Templates;
 using R1Sharp.Text.Tokenization;
 using R1Sharp.Training.Losses;
+using R1Sharp.Training.Distributed;
 using R1Sharp.Training.Runs;
 using static TorchSharp.torch;
 
@@ -42,7 +43,7 @@ public static class RewardModelRecipe
     {
         ConfigBinder.Check(o, "rm");
         modelDir = ModelLocation.Resolve(modelDir);
-        using var run = TrainingRun.Open(output, "reward-model", settings, o.Seed);
+        using var run = TrainingRun.Open(output, "reward-model", settings, o.Seed, dataParallel: true);
 
         // ---- data: pairs → token ids (all errors surface here, before any training) ----
         var tokenizer = HfTokenizer.Load(modelDir);
@@ -62,6 +63,7 @@ public static class RewardModelRecipe
         // ---- model and optimiser ----
         using var model = run.LoadScorer(modelDir, headSeed: o.Seed);
         var optimizer = run.Optimizer(model, o.Optimizer, steps, out var state);
+        optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates Σ over its pairs / the step's pairs (all ranks)
         run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters, {(sourceConfig.Head == ModelHead.CausalLM && run.ResumeFrom is null ? "new score head on " : "")}" +
                 $"{Path.GetFileName(Path.GetFullPath(modelDir).TrimEnd(Path.DirectorySeparatorChar))}, {Precision.Name(run.Dtype)}");
         run.StartLog(steps, state.Step, ["loss", "accuracy", "margin", "learning_rate"]);
@@ -77,15 +79,20 @@ public static class RewardModelRecipe
             model.Model.train();
             var stepPairs = Enumerable.Range(0, pairsPerStep).Select(k => train[order.At(state.DataPosition + k)]).ToList();
             var stats = new MetricWindow();
-            for (int m = 0; m < o.GradientAccumulationSteps; m++)
+            // Rank r of N takes its contiguous share of the step's pairs (TrainingRun.Shard; all of them in one process), in
+            // micro-batches of batch_size; the loss of each is its pairs' sum over the step's pairs, so the gradients summed
+            // over the ranks are the one-process step's.
+            var (first, count) = run.Shard(pairsPerStep);
+            for (int start = first; start < first + count; start += o.BatchSize)
             {
                 using var scope = NewDisposeScope();
-                var part = stepPairs.GetRange(m * o.BatchSize, o.BatchSize);
+                var part = stepPairs.GetRange(start, Math.Min(o.BatchSize, first + count - start));
                 var (chosen, rejected, margin) = Rewards(model.Model, part, run.Device);
                 var perPair = BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient);
                 optimizer.Backward(perPair.sum() / (double)pairsPerStep);
                 AddPairStats(stats, perPair, chosen, rejected, part);
             }
+            if (run.Collective.Size > 1) stats = Summed(stats, count, run.Collective, pairsPerStep);
             (lastLoss, lastAccuracy) = (stats.Mean("loss"), stats.Mean("accuracy"));
             var applied = optimizer.Apply(step, lastLoss);
             state = state with { Step = step + 1, DataPosition = state.DataPosition + pairsPerStep };
@@ -195,10 +202,22 @@ public static class RewardModelRecipe
         stats.Add("rewards/rejected", rejected.sum().item<float>(), pairs.Count);
     }
 
+    static readonly string[] PairStats = ["loss", "accuracy", "margin", "rewards/chosen", "rewards/rejected"];
+
+    /// <summary>The step's pair statistics summed over the ranks (each rank's window holds its own pairs).</summary>
+    static MetricWindow Summed(MetricWindow mine, int myPairs, ICollective collective, int pairs)
+    {
+        var sums = PairStats.Select(n => myPairs == 0 ? 0 : mine.Mean(n) * myPairs).ToArray();
+        collective.AllReduce(sums);
+        var all = new MetricWindow();
+        for (int i = 0; i < PairStats.Length; i++) all.Add(PairStats[i], sums[i], pairs);
+        return all;
+    }
+
     /// <summary>Adds a step's per-pair means to the log window, weighted by its pairs.</summary>
     static void AddPairStats(MetricWindow window, IReadOnlyList<EncodedPair> pairs, MetricWindow step)
     {
-        foreach (var name in new[] { "loss", "accuracy", "margin", "rewards/chosen", "rewards/rejected" })
+        foreach (var name in PairStats)
             window.Add(name, step.Mean(name) * pairs.Count, pairs.Count);
     }
 }

@@ -64,6 +64,11 @@ public static class RejectionSampling
     {
         settings ??= new RunSettings();
         var ct = settings.Cancel;
+        // Under mpiexec rank r samples its contiguous share of the prompts still to do, appending its samples to
+        // candidates.rank-R.jsonl (rank 0 to candidates.jsonl); rank 0 alone reads, filters and writes the run folder,
+        // in the order of the prompts, so the data is the one-process run's (each prompt's samples are keyed by its place).
+        var dp = settings.Collective;
+        bool main = dp.Rank == 0;
         ConfigBinder.Check(o, "sample");
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(output);
@@ -87,47 +92,57 @@ public static class RejectionSampling
         // ---- earlier samples of an interrupted run ----
         string candidatesPath = Path.Combine(output, CandidatesFile), settingsPath = Path.Combine(output, SettingsFile);
         var done = new Dictionary<string, IReadOnlyList<SampleCandidate>>(StringComparer.Ordinal);
-        if (settings.Resume && File.Exists(settingsPath))
+        if (main && settings.Resume && File.Exists(settingsPath))
         {
             var previous = JsonNode.Parse(File.ReadAllText(settingsPath))?["generation"]?.ToJsonString();
             if (previous != fingerprint.ToJsonString())
                 throw new InvalidDataException($"{output} holds rejection samples drawn with other settings ({settingsPath}); " +
                                                     "use another output folder, or run without --resume to start over");
             done = ReadCandidates(candidatesPath, ct);
+            foreach (var file in RankFiles(output)) // the other ranks' samples of an interrupted run on several ranks
+                foreach (var (id, samples) in ReadCandidates(file, ct)) done[id] = samples;
             // Rewritten without a line cut short by the interruption, so that new lines are appended after whole ones.
             AtomicFile.Write(candidatesPath, w =>
             {
                 foreach (var (id, samples) in done) w.WriteLine(CandidateLine(id, samples, filter.Judge(samples, byId.TryGetValue(id, out var e) ? Language(e) : o.DefaultLanguage)).ToJsonString());
             });
         }
-        else
+        else if (main)
         {
             File.Delete(candidatesPath);
             File.Delete(Path.Combine(output, SummaryFile));
         }
-        AtomicFile.WriteAllText(settingsPath, new JsonObject { ["generation"] = fingerprint.DeepClone() }.ToJsonString(Indented));
+        if (main)
+        {
+            RankFiles(output).ForEach(File.Delete); // merged into candidates.jsonl above, or of an earlier run
+            AtomicFile.WriteAllText(settingsPath, new JsonObject { ["generation"] = fingerprint.DeepClone() }.ToJsonString(Indented));
+        }
+        var doneIds = dp.BroadcastObject(main ? done.Keys.ToList() : null)!.ToHashSet(StringComparer.Ordinal); // also: rank 0 is ready
 
-        var todo = examples.Where(e => !done.ContainsKey(e.Id)).ToList();
+        var todo = examples.Where(e => !doneIds.Contains(e.Id)).ToList();
         int resumed = examples.Count - todo.Count;
-        using var runLog = new RunLog(output, "sample", examples.Count, resumed > 0 ? resumed : null, settings, ["kept", "keep_rate", "tokens_per_second"]);
-        runLog.Say($"rejection sampling: {examples.Count} prompts × {o.Samples} samples at T {o.Sampling.Temperature}, top-p {o.Sampling.TopP}, ≤ {o.Sampling.MaxNewTokens} tokens" +
-                   (resumed > 0 ? $"; {resumed} prompts already sampled" : ""));
+        var place = examples.Select((e, i) => (e.Id, i)).ToDictionary(x => x.Id, x => (long)x.i, StringComparer.Ordinal);
+        var (from, count) = TrainingRun.Shard(todo.Count, dp.Rank, dp.Size);
+        var mine = todo.GetRange(from, count);
+        using var runLog = main ? new RunLog(output, "sample", examples.Count, resumed > 0 ? resumed : null, settings, ["kept", "keep_rate", "tokens_per_second"]) : null;
+        runLog?.Say($"rejection sampling: {examples.Count} prompts × {o.Samples} samples at T {o.Sampling.Temperature}, top-p {o.Sampling.TopP}, ≤ {o.Sampling.MaxNewTokens} tokens" +
+                   (resumed > 0 ? $"; {resumed} prompts already sampled" : "") + (dp.Size > 1 ? $"; {dp.Size} ranks, rank 0 samples {count} of {todo.Count}" : ""));
 
         // ---- sample and score, one prompt at a time as results arrive ----
         int kept = done.Where(kv => byId.ContainsKey(kv.Key)).Sum(kv => filter.Judge(kv.Value, Language(byId[kv.Key])).Count(v => v is null));
-        if (todo.Count > 0)
+        if (mine.Count > 0)
         {
             using var backend = Backend(o, modelDir, settings);
-            runLog.Say($"generating with {backend.Description}");
+            runLog?.Say($"generating with {backend.Description}");
             var generation = o.Sampling with { Seed = o.Seed };
-            var requests = todo.Select(e => new GenerationRequest(GenerationPrompt.FromText(e.Prompt), generation, o.Samples) { Id = e.Id }).ToList();
-            using var candidates = new StreamWriter(candidatesPath, append: true);
+            var requests = mine.Select(e => new GenerationRequest(GenerationPrompt.FromText(e.Prompt), generation, o.Samples) { Id = e.Id, SampleKey = place[e.Id] }).ToList();
+            using var candidates = new StreamWriter(main ? candidatesPath : RankFile(output, dp.Rank), append: true);
             long tokens = 0;
             int sinceLog = 0;
             bool first = true;
             foreach (var (index, result) in backend.GenerateAsync(requests, ct).ToBlockingEnumerable(ct))
             {
-                var example = todo[index];
+                var example = mine[index];
                 var samples = Score(example, result, rewards, first ? task.Name : null, ct);
                 first = false;
                 var verdicts = filter.Judge(samples, Language(example));
@@ -136,7 +151,7 @@ public static class RejectionSampling
                 done[example.Id] = samples;
                 kept += verdicts.Count(v => v is null);
                 tokens += result.CompletionTokens;
-                if (++sinceLog >= o.LogEvery || done.Count == examples.Count)
+                if (runLog is not null && (++sinceLog >= o.LogEvery || done.Count == examples.Count))
                 {
                     sinceLog = 0;
                     double keepRate = kept / (double)(done.Count * o.Samples);
@@ -147,7 +162,12 @@ public static class RejectionSampling
             }
         }
 
-        // ---- filter everything (again: thresholds may have changed since an interrupted run) and write ----
+        // ---- rank 0: every rank's samples; filter everything (again: thresholds may have changed since an interrupted run) and write ----
+        dp.Barrier(); // every rank has written its samples
+        if (!main)
+            return dp.BroadcastObject<RejectionSamplingResult?>(null)!;
+        foreach (var file in RankFiles(output))
+            foreach (var (id, samples) in ReadCandidates(file, ct)) done[id] = samples;
         var rows = new List<SampledRow>();
         var dropped = DropReasons.All.ToDictionary(r => r, _ => 0);
         int covered = 0;
@@ -176,6 +196,7 @@ public static class RejectionSampling
                 $"(dropped: {string.Join(", ", dropped.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}) and has no general data to write");
         SampledRows.Write(dataPath, rows, rewards.Names);
         AtomicFile.Write(candidatesPath, w => candidateLines.ForEach(w.WriteLine)); // verdicts of the final filters
+        RankFiles(output).ForEach(File.Delete); // now in candidates.jsonl
 
         var summary = new RejectionSamplingResult(dataPath, examples.Count, examples.Count * o.Samples, keptCount, general.Count,
             dropped, clock.Elapsed.TotalSeconds)
@@ -187,11 +208,18 @@ public static class RejectionSampling
         json["generation"] = fingerprint.DeepClone();
         json["filter"] = JsonSerializer.SerializeToNode(filter, Indented);
         AtomicFile.WriteAllText(Path.Combine(output, SummaryFile), json.ToJsonString(Indented));
-        runLog.Say($"done: kept {keptCount} of {summary.Generated} responses ({covered}/{examples.Count} prompts covered), " +
+        runLog!.Say($"done: kept {keptCount} of {summary.Generated} responses ({covered}/{examples.Count} prompts covered), " +
                    $"{general.Count} general rows; dropped {string.Join(", ", dropped.Where(kv => kv.Value > 0).Select(kv => $"{kv.Key} {kv.Value}"))}; " +
                    $"wrote {dataPath} ({clock.Elapsed.TotalSeconds:F0} s)");
-        return summary;
+        return dp.Size > 1 ? dp.BroadcastObject<RejectionSamplingResult?>(summary)! : summary;
     }
+
+    /// <summary>Where rank <paramref name="rank"/> (≥ 1) of a run on several ranks appends its samples.</summary>
+    static string RankFile(string output, int rank) => Path.Combine(output, $"candidates.rank-{rank}.jsonl");
+
+    /// <summary>The other ranks' sample files in <paramref name="output"/>, by rank.</summary>
+    static List<string> RankFiles(string output) => !Directory.Exists(output) ? []
+        : [.. Directory.GetFiles(output, "candidates.rank-*.jsonl").OrderBy(f => f, StringComparer.Ordinal)];
 
     /// <summary>The task with its first <see cref="RejectionSamplingOptions.Prompts"/> examples, rendered in the prompt style.</summary>
     public static TaskDefinition Prompts(RejectionSamplingOptions o)
