@@ -196,6 +196,9 @@ public sealed class SparseMoe : nn.Module<Tensor, Tensor>
     /// <summary>(B, T) of the last forward with gradients enabled.</summary>
     public (long Batch, long Time) LastShape { get; private set; }
 
+    /// <summary>Drops the references to the last forward's router outputs.</summary>
+    public void ForgetScores() => (LastScores, LastExperts) = (null, null);
+
     /// <summary>Returns the load counted since the last call and starts counting afresh.</summary>
     public long[] TakePendingLoad()
     {
@@ -278,6 +281,14 @@ public static class ExpertBalance
         var tokensPerExpert = mask.mean([0]);                                       // (k, E)
         var probPerExpert = probs.mean([0]);                                        // (E)
         return (tokensPerExpert * probPerExpert.unsqueeze(0)).sum() * experts;
+    }
+
+    /// <summary><see cref="AuxiliaryLoss"/>, then forgets the last forward's router outputs (so a later step never reads them).</summary>
+    public static Tensor? TakeAuxiliaryLoss(nn.Module model, double sequenceAlpha)
+    {
+        var loss = AuxiliaryLoss(model, sequenceAlpha);
+        foreach (var layer in Layers(model)) layer.ForgetScores();
+        return loss;
     }
 
     /// <summary>DeepSeek-V3's sequence-wise balance loss (without α), averaged over the B sequences.</summary>

@@ -59,9 +59,19 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     /// <summary>Steps the guard skipped so far.</summary>
     public int Skipped => guard.Skipped;
 
-    /// <summary>Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master.</summary>
+    /// <summary>
+    /// Max / mean tokens per expert over the last step's training forwards, averaged over the sparse layers (1 = balanced);
+    /// null for dense models.
+    /// </summary>
+    public double? ExpertLoad { get; private set; }
+
+    /// <summary>
+    /// Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master. For a
+    /// mixture-of-experts model the balancing term of the micro-batch's forward (ExpertBalance.AuxiliaryLoss) is added.
+    /// </summary>
     public void Backward(Tensor loss)
     {
+        if (ExpertBalance.TakeAuxiliaryLoss(model.Model, options.ExpertSequenceLoss) is { } aux) loss = loss + aux;
         loss.backward();
         model.Sync?.AccumulateGradients();
     }
@@ -81,6 +91,8 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         {
             Optimizers.SetLearningRate(Optimizer, rate);
             Optimizer.step();
+            if (ExpertBalance.Layers(model.Model).Count > 0) // DeepSeek-V3's bias update, on the master (copied to the working model next)
+                ExpertLoad = ExpertBalance.UpdateBiases(model.Model, model.Master, options.ExpertBiasUpdate).DefaultIfEmpty(0).Average();
             model.Sync?.CopyWeights();
         }
         Optimizer.zero_grad();
