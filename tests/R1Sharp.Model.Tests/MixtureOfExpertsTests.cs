@@ -152,6 +152,9 @@ public class MixtureOfExpertsTests
         for (int t = 4; t < 7; t++) steps.Add(model.Forward(ids.narrow(1, t, 1), cache: cache));
         var incremental = cat(steps, 1);
         Assert.True((incremental - full).abs().max().item<float>() < 1e-4);
+        // The explicit-mask path (padded batches) agrees with the causal one.
+        var causal = ones(7, 7, dtype: ScalarType.Bool).tril().expand(2, 1, 7, 7);
+        Assert.True((model.Forward(ids, mask: causal) - full).abs().max().item<float>() < 1e-4);
     }
 
     [Fact]

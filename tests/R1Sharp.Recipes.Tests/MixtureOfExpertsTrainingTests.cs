@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Grpo;
+using R1Sharp.Recipes.Pretrain;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Recipes.Common;
@@ -40,6 +41,34 @@ public class MixtureOfExpertsTrainingTests
         // 10 updates of ±0.01 each: every entry is a multiple of 0.01, and the overloaded and underloaded ones moved.
         Assert.Contains(bias, b => Math.Abs(b) > 0.005);
         Assert.All(bias, b => Assert.Equal(0, Math.Abs(b / 0.01 - Math.Round(b / 0.01)), 3));
+    }
+
+    [Fact]
+    public void Pretraining_the_dsv3_preset_resumes_to_the_same_weights_routing_biases_included()
+    {
+        // Experts that no token reaches in a step still take AdamW's step (zero gradient, moving moments) in a fresh run;
+        // a resumed run must do the same (OptimizerStep gives them zero gradients), or the weights part ways.
+        using var tmp = new TempDir();
+        var o = new PretrainOptions
+        {
+            Preset = "dsv3-1m", VocabSize = 300, CorpusDocuments = 200, SequenceLength = 32, BatchSize = 2, Steps = 4,
+            Optimizer = new PretrainOptions().Optimizer with { WarmupSteps = 1, ExpertBiasUpdate = 0.01 }, LogEvery = 1, CheckpointEvery = 2, Seed = 3,
+        };
+        PretrainRecipe.Run(o, tmp.Sub("straight"), RunSettings.Quiet());
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => PretrainRecipe.Run(o, tmp.Sub("interrupted"),
+            RunSettings.Quiet(line => { if (line.StartsWith("step 3/")) cts.Cancel(); }, cancel: cts.Token)));
+        PretrainRecipe.Run(o, tmp.Sub("interrupted"), RunSettings.Quiet(resume: true));
+        using var a = Checkpoint.Load(tmp.Sub("straight/model"));
+        using var b = Checkpoint.Load(tmp.Sub("interrupted/model"));
+        Assert.Equal(Architecture.DeepseekV3, a.Config.Architecture);
+        Assert.NotNull(a.Config.Mla);
+        var sb = b.state_dict();
+        foreach (var (name, t) in a.state_dict()) Assert.True(t.bytes.SequenceEqual(sb[name].bytes), name);
+        var bias = a.named_parameters().Where(p => p.name.EndsWith("e_score_correction_bias")).SelectMany(p => p.parameter.data<float>().ToArray()).ToList();
+        Assert.Equal(3 * 8, bias.Count);
+        Assert.Contains(bias, v => v != 0);
+        Assert.All(Metrics(tmp.Sub("straight")).Where(m => m["learning_rate"] is not null), m => Assert.NotNull(m["expert_load_max_over_mean"]));
     }
 
     [Fact]

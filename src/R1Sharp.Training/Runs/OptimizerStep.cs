@@ -84,6 +84,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     {
         using var scope = NewDisposeScope();
         if (collective.Size > 1) loss = ReduceGradients(loss);
+        else ZeroMissingGradients();
         double gradNorm = Optimizers.ClipGradients(model.Master, options.MaxGradNorm);
         double rate = Schedule.At(step);
         bool applied = guard.Allow(step + 1, loss, gradNorm);
@@ -97,6 +98,16 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         }
         Optimizer.zero_grad();
         return new StepResult(applied, gradNorm, rate);
+    }
+
+    /// <summary>
+    /// Gives every trainable parameter without a gradient (a mixture-of-experts expert no token reached) a zero one, so
+    /// that AdamW treats it alike in every step, whether the run started fresh or resumed (where no gradient exists yet).
+    /// </summary>
+    void ZeroMissingGradients()
+    {
+        foreach (var p in model.Master.parameters())
+            if (p.requires_grad && p.grad is null) p.grad = zeros_like(p).DetachFromDisposeScope();
     }
 
     /// <summary>
