@@ -6,6 +6,7 @@ using R1Sharp.Engine.Generation;
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m] [--quick]  (one GRPO step vs PyTorch eager: GrpoStep.cs)
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- fleet [--quick] [--part overlap|sync]  (asynchronous vs synchronous GRPO on r1sharp serve, weight-sync times: FleetBench.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick]   (the dsv3-1m MoE preset vs the dense 1m: MoeBench.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -21,15 +22,20 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
-if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet"))
+if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "moe"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | moe [--quick]");
     return 1;
 }
 if (args[0] == "fleet")
 {
     int part = Array.IndexOf(args, "--part");
     FleetBench.Run(quick, part > 0 && part + 1 < args.Length ? args[part + 1] : null);
+    return 0;
+}
+if (args[0] == "moe")
+{
+    MoeBench.Run(quick);
     return 0;
 }
 if (args[0] == "grpo")
