@@ -73,7 +73,7 @@ public static class Checkpoint
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
         if (config.Head == ModelHead.SequenceClassification)
-            return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: _ => false);
+            return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: k => IsExtraLayer(config, k));
 
         var scorerConfig = config with
         {
@@ -81,7 +81,7 @@ public static class Checkpoint
             PadTokenId = config.PadTokenId ?? (config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null),
         };
         var scorer = Fill(new SequenceScorer(scorerConfig, type, device), scorerConfig, sources, directory,
-            notStored: k => k == "score.weight", ignored: k => k == "lm_head.weight");
+            notStored: k => k == "score.weight", ignored: k => k == "lm_head.weight" || IsExtraLayer(config, k));
         scorer.InitializeHead(headSeed);
         return scorer;
     }

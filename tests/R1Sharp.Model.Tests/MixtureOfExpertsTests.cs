@@ -184,6 +184,35 @@ public class MixtureOfExpertsTests
     }
 
     [Fact]
+    public void Qwen3_moe_adds_the_switch_loss_only_with_output_router_logits()
+    {
+        using var scope = NewDisposeScope();
+        var dir = RepoPaths.Fixture("hf-tiny", "qwen3-moe-tiny");
+        using var model = Checkpoint.Load(dir, ScalarType.Float32);
+        var ids = tensor(new long[] { 4, 8, 15, 16, 23, 42, 7, 9 }).view(2, 4);
+        model.Forward(ids);
+        Assert.Null(ExpertBalance.AuxiliaryLoss(model)); // output_router_logits is false in the fixture, as in Qwen's releases
+
+        var config = model.Config with { Moe = model.Config.Moe! with { OutputRouterLogits = true, RouterAuxLossCoef = 0.5 } };
+        using var withLoss = new CausalLM(config);
+        using (no_grad())
+        {
+            var weights = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in withLoss.named_parameters()) p.copy_(weights[name]);
+        }
+        withLoss.Forward(ids);
+        var layers = ExpertBalance.Layers(withLoss);
+        Assert.Equal(2, layers.Count); // layers 1 and 5
+        var aux = ExpertBalance.AuxiliaryLoss(withLoss)!;
+        // The layers' router logits are concatenated (2 × 8 rows), as transformers' load_balancing_loss_func does.
+        var expected = ExpertBalance.SwitchLoss(cat([layers[0].LastScores!, layers[1].LastScores!], 0), 8, 2) * 0.5;
+        Assert.Equal(expected.item<float>(), aux.item<float>(), 6);
+        Assert.InRange(aux.item<float>(), 1e-6, 0.5 * 8 * 2); // 0 < E·Σ_k Σ_i f·P ≤ E·k (Σ_i f_{k,i} = 1, P_i ≤ 1)
+        aux.backward();
+        Assert.True(withLoss.named_parameters().Single(p => p.name == "model.layers.1.mlp.gate.weight").parameter.grad!.abs().sum().item<float>() > 0);
+    }
+
+    [Fact]
     public void Bias_update_moves_overloaded_experts_down_and_underloaded_up()
     {
         using var scope = NewDisposeScope();
