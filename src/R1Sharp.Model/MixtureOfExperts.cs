@@ -234,8 +234,10 @@ public sealed class SparseMoe : nn.Module<Tensor, Tensor>
             outputs.Add(experts[i].forward(gathered.narrow(0, start, load[i])));
             start += load[i];
         }
-        var weighted = cat(outputs, 0) * weights.reshape(-1).index_select(0, order).unsqueeze(-1).to(outputs[0].dtype);
-        var y = zeros(b * t, c, dtype: weighted.dtype, device: x.device).index_add(0, tokens, weighted, 1.0).to(x.dtype);
+        // Weighted and summed in the weights' dtype (float32 for DeepSeek-V3, the model's for Qwen3-MoE), as transformers does.
+        var w = weights.reshape(-1).index_select(0, order).unsqueeze(-1);
+        var weighted = cat(outputs, 0).to(w.dtype) * w;
+        var y = zeros(b * t, c, dtype: w.dtype, device: x.device).index_add(0, tokens, weighted, 1.0).to(x.dtype);
         if (shared_experts is not null) y = y + shared_experts.forward(h);
         return y.view(b, t, c);
     }
