@@ -39,8 +39,9 @@ public enum TokenizerSplit
 public sealed record PretrainOptions
 {
     /// <summary>
-    /// Model shape (ModelPresets: 1m, 3m, 6m, 25m). The default 1m (d 128 × 4 layers) learns the embedded task's copying
-    /// (an induction head forms within ~500 steps) and its arithmetic facts in about 6 minutes on 2 CPU cores.
+    /// Model shape (ModelPresets: 1m, 3m, 6m, 25m; dsv3-1m, a DeepSeek-V3 mixture of experts with 0.82M active parameters).
+    /// The default 1m (d 128 × 4 layers) learns the embedded task's copying (an induction head forms within ~500 steps)
+    /// and its arithmetic facts in about 6 minutes on 2 CPU cores.
     /// </summary>
     public string Preset { get; init; } = "1m";
     /// <summary>BPE vocabulary trained on the corpus.</summary>
