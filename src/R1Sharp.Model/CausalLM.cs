@@ -8,6 +8,8 @@
 //
 // Family differences, all from config.json: Qwen2 has q/k/v biases; Qwen3 normalises q and k per head
 // (q_norm, k_norm) and may have head_dim != hidden/heads; Llama-3 scales RoPE frequencies ("llama3").
+// Qwen3-MoE and DeepSeek-V3 swap parts of a layer, chosen by DecoderLayer from the config: a sparse mixture of experts
+// for the MLP (MixtureOfExperts.cs) and, for DeepSeek-V3, multi-head latent attention (LatentAttention.cs) with YaRN RoPE.
 // Field names are the Hugging Face parameter names, so state_dict() keys are checkpoint keys.
 // A reward model (SequenceScorer.cs) runs the same model.* stack with a scalar head instead of lm_head.
 using TorchSharp;
@@ -86,11 +88,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 {
     public Dense gate_proj, up_proj, down_proj;
 
-    public Mlp(ModelConfig c, ScalarType dtype, Device device) : base(nameof(Mlp))
+    /// <param name="intermediateSize">The hidden width; intermediate_size when null (an expert passes moe_intermediate_size).</param>
+    public Mlp(ModelConfig c, ScalarType dtype, Device device, int? intermediateSize = null) : base(nameof(Mlp))
     {
-        gate_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
-        up_proj = new Dense(c.HiddenSize, c.IntermediateSize, c.MlpBias, dtype, device);
-        down_proj = new Dense(c.IntermediateSize, c.HiddenSize, c.MlpBias, dtype, device);
+        int inner = intermediateSize ?? c.IntermediateSize;
+        gate_proj = new Dense(c.HiddenSize, inner, c.MlpBias, dtype, device);
+        up_proj = new Dense(c.HiddenSize, inner, c.MlpBias, dtype, device);
+        down_proj = new Dense(inner, c.HiddenSize, c.MlpBias, dtype, device);
         RegisterComponents();
     }
 
@@ -100,12 +104,13 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>
 /// <summary>Rotary position embedding tables for given positions, as transformers computes them.</summary>
 public static class Rope
 {
-    /// <summary>inv_freq_i = θ^(-2i/D), then Llama-3's wavelength-dependent scaling when configured.</summary>
+    /// <summary>inv_freq_i = θ^(-2i/D), then Llama-3's wavelength-dependent scaling or YaRN when configured.</summary>
     public static float[] InverseFrequencies(ModelConfig c)
     {
         using var scope = NewDisposeScope();
         int d = c.HeadDim;
         var invFreq = 1.0 / pow(c.RopeTheta, arange(0, d, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / d);
+        if (c.Yarn is { } y) return Yarn(y, d, c.RopeTheta);
         if (c.RopeScaling is { } s)
         {
             double lowWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
@@ -120,12 +125,40 @@ public static class Rope
         return invFreq.to(ScalarType.Float32).data<float>().ToArray();
     }
 
-    /// <summary>cos and sin for positions (B, T): each (B, 1, T, D) in <paramref name="dtype"/>.</summary>
-    public static (Tensor Cos, Tensor Sin) Tables(float[] invFreq, Tensor positions, ScalarType dtype)
+    /// <summary>
+    /// YaRN (transformers' _compute_yarn_parameters): inv_freq blended from θ^(-2i/D) / factor (interpolated) and θ^(-2i/D)
+    /// (extrapolated) by a linear ramp between the dimensions that turn beta_fast and beta_slow times over the original context.
+    /// </summary>
+    static float[] Yarn(YarnRopeScaling y, int d, double theta)
+    {
+        double CorrectionDim(double rotations) => d * Math.Log(y.OriginalMaxPositionEmbeddings / (rotations * 2 * Math.PI)) / (2 * Math.Log(theta));
+        double low = CorrectionDim(y.BetaFast), high = CorrectionDim(y.BetaSlow);
+        if (y.Truncate) { low = Math.Floor(low); high = Math.Ceiling(high); }
+        low = Math.Max(low, 0);
+        high = Math.Min(high, d - 1);
+        if (low == high) high += 0.001;
+        var posFreqs = pow(theta, arange(0, d, 2, dtype: ScalarType.Int64).to(ScalarType.Float32) / d);
+        var extrapolation = 1.0 / posFreqs;
+        var interpolation = 1.0 / (y.Factor * posFreqs);
+        var keep = 1 - ((arange(d / 2, dtype: ScalarType.Float32) - low) / (high - low)).clamp(0, 1);
+        return (interpolation * (1 - keep) + extrapolation * keep).to(ScalarType.Float32).data<float>().ToArray();
+    }
+
+    /// <summary>The factor cos and sin are multiplied by: 1, or YaRN's attention factor.</summary>
+    public static double AttentionScaling(ModelConfig c) => c.Yarn switch
+    {
+        null => 1.0,
+        { AttentionFactor: { } f } => f,
+        { Mscale: { } m, MscaleAllDim: { } all } y when m != 0 && all != 0 => YarnRopeScaling.GetMscale(y.Factor, m) / YarnRopeScaling.GetMscale(y.Factor, all),
+        var y => YarnRopeScaling.GetMscale(y.Factor),
+    };
+
+    /// <summary>cos and sin for positions (B, T): each (B, 1, T, D) in <paramref name="dtype"/>, times <paramref name="scaling"/>.</summary>
+    public static (Tensor Cos, Tensor Sin) Tables(float[] invFreq, Tensor positions, ScalarType dtype, double scaling = 1.0)
     {
         var freqs = positions.to(ScalarType.Float32).unsqueeze(-1) * tensor(invFreq, device: positions.device); // (B, T, D/2)
         var emb = cat([freqs, freqs], -1).unsqueeze(1);                                                          // (B, 1, T, D)
-        return (emb.cos().to(dtype), emb.sin().to(dtype));
+        return scaling == 1.0 ? (emb.cos().to(dtype), emb.sin().to(dtype)) : ((emb.cos() * scaling).to(dtype), (emb.sin() * scaling).to(dtype));
     }
 
     /// <summary>x·cos + rotate_half(x)·sin, with rotate_half(x) = (−x₂, x₁) over the two halves of D.</summary>
@@ -140,6 +173,8 @@ public static class Rope
 /// <summary>
 /// Preallocated keys and values for incremental decoding: per layer (B, H_kv, capacity, D). All rows share
 /// one write position (prompts are left-padded to a common length); padding is masked by the caller.
+/// Latent attention (DeepSeek-V3) stores its expanded per-head keys (D = nope + rope) and values (D = v_head_dim) here,
+/// with H_kv = all heads (why not the compressed latent: LatentAttention.cs).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -149,10 +184,11 @@ public sealed class KvCache : IDisposable
     {
         keys = new Tensor[c.NumLayers];
         values = new Tensor[c.NumLayers];
+        var (heads, keyDim, valueDim) = c.Mla is { } m ? (c.NumHeads, m.QkHeadDim, m.VHeadDim) : (c.NumKvHeads, c.HeadDim, c.HeadDim);
         for (int i = 0; i < c.NumLayers; i++)
         {
-            keys[i] = zeros(batchSize, c.NumKvHeads, capacity, c.HeadDim, dtype: dtype, device: device).DetachFromDisposeScope();
-            values[i] = zeros(batchSize, c.NumKvHeads, capacity, c.HeadDim, dtype: dtype, device: device).DetachFromDisposeScope();
+            keys[i] = zeros(batchSize, heads, capacity, keyDim, dtype: dtype, device: device).DetachFromDisposeScope();
+            values[i] = zeros(batchSize, heads, capacity, valueDim, dtype: dtype, device: device).DetachFromDisposeScope();
         }
         Capacity = capacity;
     }
@@ -193,8 +229,16 @@ public sealed class KvCache : IDisposable
     }
 }
 
+/// <summary>A layer's self-attention: <see cref="Attention"/> or <see cref="LatentAttention"/>.</summary>
+public interface ISelfAttention
+{
+    /// <param name="x">(B, T, C)</param>
+    /// <param name="mask">null: causal over the T new tokens (no cache offset, no padding); else boolean (B, 1, T, S), true = may attend.</param>
+    Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer);
+}
+
 /// <summary>Grouped-query self-attention with rotary positions and an optional KV cache.</summary>
-public sealed class Attention : nn.Module
+public sealed class Attention : nn.Module, ISelfAttention
 {
     public Dense q_proj, k_proj, v_proj, o_proj;
     public RmsNorm? q_norm, k_norm;
@@ -208,7 +252,7 @@ public sealed class Attention : nn.Module
         v_proj = new Dense(c.HiddenSize, kvHeads * headDim, c.AttentionBias, dtype, device);
         // Qwen2 has biases on q, k, v only; Llama and Qwen3 put attention_bias on o_proj too.
         o_proj = new Dense(heads * headDim, c.HiddenSize, c.AttentionBias && c.Architecture != Architecture.Qwen2, dtype, device);
-        if (c.Architecture == Architecture.Qwen3)
+        if (c.Architecture is Architecture.Qwen3 or Architecture.Qwen3Moe)
         {
             q_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
             k_norm = new RmsNorm(headDim, c.RmsNormEps, dtype, device);
@@ -255,16 +299,17 @@ public sealed class Attention : nn.Module
     }
 }
 
+/// <summary>One layer; its attention and feed-forward come from the config (dense models: Attention and Mlp).</summary>
 public sealed class DecoderLayer : nn.Module
 {
-    public Attention self_attn;
-    public Mlp mlp;
+    public nn.Module self_attn;            // Attention, or LatentAttention when config.Mla is set
+    public nn.Module<Tensor, Tensor> mlp;  // Mlp, or SparseMoe on the layers config.Moe makes sparse
     public RmsNorm input_layernorm, post_attention_layernorm;
 
-    public DecoderLayer(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
+    public DecoderLayer(ModelConfig c, int index, ScalarType dtype, Device device) : base(nameof(DecoderLayer))
     {
-        self_attn = new Attention(c, dtype, device);
-        mlp = new Mlp(c, dtype, device);
+        self_attn = c.Mla is null ? new Attention(c, dtype, device) : new LatentAttention(c, dtype, device);
+        mlp = c.Moe is { } moe && moe.IsSparse(index) ? new SparseMoe(c, dtype, device) : new Mlp(c, dtype, device);
         input_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         post_attention_layernorm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         RegisterComponents();
@@ -272,7 +317,7 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
-        x = x + self_attn.Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
+        x = x + ((ISelfAttention)self_attn).Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
         return x + mlp.forward(post_attention_layernorm.forward(x));
     }
 }
@@ -284,13 +329,15 @@ public sealed class DecoderStack : nn.Module
     public ModuleList<DecoderLayer> layers;
     public RmsNorm norm;
     readonly float[] invFreq;
+    readonly double ropeScaling;
 
     public DecoderStack(ModelConfig c, ScalarType dtype, Device device) : base(nameof(DecoderStack))
     {
         embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
-        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(_ => new DecoderLayer(c, dtype, device)).ToArray());
+        layers = new ModuleList<DecoderLayer>(Enumerable.Range(0, c.NumLayers).Select(i => new DecoderLayer(c, i, dtype, device)).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         invFreq = Rope.InverseFrequencies(c);
+        ropeScaling = Rope.AttentionScaling(c);
         RegisterComponents();
     }
 
@@ -306,7 +353,7 @@ public sealed class DecoderStack : nn.Module
         if (mask is null && start > 0 && t > 1)
             throw new ArgumentException("A multi-token forward against a non-empty cache needs an explicit mask.", nameof(mask));
         positions ??= arange(start, start + t, dtype: ScalarType.Int64, device: ids.device).unsqueeze(0).expand(b, t);
-        var (cos, sin) = Rope.Tables(invFreq, positions, norm.weight.dtype);
+        var (cos, sin) = Rope.Tables(invFreq, positions, norm.weight.dtype, ropeScaling);
         if (mask is null && t == 1) mask = ones(b, 1, 1, start + 1, dtype: ScalarType.Bool, device: ids.device);
 
         var x = embed_tokens.forward(ids); // (B, T, C)
@@ -375,6 +422,7 @@ public sealed class CausalLM : nn.Module, IPretrainedModel
         foreach (var (name, p) in named_parameters())
         {
             if (name.EndsWith("norm.weight") || name.EndsWith("layernorm.weight")) p.fill_(1.0);
+            else if (name.EndsWith("e_score_correction_bias")) p.zero_();
             else if (name.EndsWith(".bias")) p.zero_();
             else p.copy_(normal(0.0, Config.InitializerRange, p.shape, dtype: ScalarType.Float32, generator: generator).to(p.dtype));
         }

@@ -44,7 +44,19 @@ public static class Checkpoint
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
         return Fill(new CausalLM(config, type, device), config, sources, directory,
-            notStored: _ => false, ignored: k => config.TieWordEmbeddings && k == "lm_head.weight");
+            notStored: _ => false, ignored: k => (config.TieWordEmbeddings && k == "lm_head.weight") || IsExtraLayer(config, k));
+    }
+
+    /// <summary>
+    /// DeepSeek-V3 checkpoints carry the multi-token-prediction module as layer num_hidden_layers (model.layers.61.* in
+    /// the released one); transformers skips it, and so do we.
+    /// </summary>
+    static bool IsExtraLayer(ModelConfig c, string name)
+    {
+        if (c.Architecture != Architecture.DeepseekV3 || !name.StartsWith("model.layers.", StringComparison.Ordinal)) return false;
+        var rest = name["model.layers.".Length..];
+        int dot = rest.IndexOf('.');
+        return dot > 0 && int.TryParse(rest[..dot], out int layer) && layer >= c.NumLayers;
     }
 
     /// <summary>
@@ -61,7 +73,7 @@ public static class Checkpoint
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
         if (config.Head == ModelHead.SequenceClassification)
-            return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: _ => false);
+            return Fill(new SequenceScorer(config, type, device), config, sources, directory, notStored: _ => false, ignored: k => IsExtraLayer(config, k));
 
         var scorerConfig = config with
         {
@@ -69,7 +81,7 @@ public static class Checkpoint
             PadTokenId = config.PadTokenId ?? (config.EosTokenIds.Count > 0 ? config.EosTokenIds[0] : null),
         };
         var scorer = Fill(new SequenceScorer(scorerConfig, type, device), scorerConfig, sources, directory,
-            notStored: k => k == "score.weight", ignored: k => k == "lm_head.weight");
+            notStored: k => k == "score.weight", ignored: k => k == "lm_head.weight" || IsExtraLayer(config, k));
         scorer.InitializeHead(headSeed);
         return scorer;
     }
@@ -129,14 +141,26 @@ public static class Checkpoint
     {
         string configPath = Path.Combine(directory, ConfigFile);
         long h = c.HiddenSize, q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim;
-        var expected = new (string Name, long[] Shape, string Fields)[]
+        int last = c.NumLayers - 1;
+        var expected = new List<(string Name, long[] Shape, string Fields)>
         {
             ("model.embed_tokens.weight", [c.VocabSize, h], $"vocab_size {c.VocabSize}, hidden_size {h}"),
-            ("model.layers.0.self_attn.q_proj.weight", [q, h], $"num_attention_heads {c.NumHeads} × head_dim {c.HeadDim}, hidden_size {h}"),
-            ("model.layers.0.self_attn.k_proj.weight", [kv, h], $"num_key_value_heads {c.NumKvHeads} × head_dim {c.HeadDim}, hidden_size {h}"),
-            ("model.layers.0.mlp.gate_proj.weight", [c.IntermediateSize, h], $"intermediate_size {c.IntermediateSize}, hidden_size {h}"),
-            ($"model.layers.{c.NumLayers - 1}.mlp.down_proj.weight", [h, c.IntermediateSize], $"num_hidden_layers {c.NumLayers}"),
         };
+        if (c.Mla is { } m)
+            expected.Add(("model.layers.0.self_attn.kv_a_proj_with_mqa.weight", [m.KvLoraRank + m.QkRopeHeadDim, h],
+                $"kv_lora_rank {m.KvLoraRank} + qk_rope_head_dim {m.QkRopeHeadDim}, hidden_size {h}"));
+        else
+        {
+            expected.Add(("model.layers.0.self_attn.q_proj.weight", [q, h], $"num_attention_heads {c.NumHeads} × head_dim {c.HeadDim}, hidden_size {h}"));
+            expected.Add(("model.layers.0.self_attn.k_proj.weight", [kv, h], $"num_key_value_heads {c.NumKvHeads} × head_dim {c.HeadDim}, hidden_size {h}"));
+        }
+        if (c.Moe is { } e && e.IsSparse(0))
+            expected.Add(("model.layers.0.mlp.gate.weight", [e.NumExperts, h], $"number of experts {e.NumExperts}, hidden_size {h}"));
+        else expected.Add(("model.layers.0.mlp.gate_proj.weight", [c.IntermediateSize, h], $"intermediate_size {c.IntermediateSize}, hidden_size {h}"));
+        if (c.Moe is { } moe && moe.IsSparse(last))
+            expected.Add(($"model.layers.{last}.mlp.experts.{moe.NumExperts - 1}.down_proj.weight", [h, moe.ExpertIntermediateSize],
+                $"num_hidden_layers {c.NumLayers}, experts {moe.NumExperts}, moe_intermediate_size {moe.ExpertIntermediateSize}"));
+        else expected.Add(($"model.layers.{last}.mlp.down_proj.weight", [h, c.IntermediateSize], $"num_hidden_layers {c.NumLayers}"));
         foreach (var (name, shape, fields) in expected)
         {
             if (!sources.TryGetValue(name, out var source))

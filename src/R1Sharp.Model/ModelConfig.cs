@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace R1Sharp.Model;
 
 /// <summary>The model families R1Sharp implements; each maps to one Hugging Face architecture.</summary>
-public enum Architecture { Qwen2, Llama, Qwen3 }
+public enum Architecture { Qwen2, Llama, Qwen3, Qwen3Moe, DeepseekV3 }
 
 /// <summary>
 /// What sits on top of the decoder stack: a language-model head (<c>…ForCausalLM</c>, <see cref="CausalLM"/>) or a
@@ -14,6 +14,17 @@ public enum ModelHead { CausalLM, SequenceClassification }
 
 /// <summary>Llama-3 frequency-dependent RoPE scaling (<c>rope_scaling.rope_type = "llama3"</c>).</summary>
 public sealed record Llama3RopeScaling(double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositionEmbeddings);
+
+/// <summary>
+/// YaRN RoPE scaling (<c>rope_scaling.rope_type = "yarn"</c>, DeepSeek-V3): frequencies blended between interpolated
+/// (÷ factor) and original by a linear ramp over the dimensions, and cos/sin multiplied by an attention factor.
+/// </summary>
+public sealed record YarnRopeScaling(double Factor, int OriginalMaxPositionEmbeddings, double BetaFast = 32, double BetaSlow = 1,
+    double? Mscale = null, double? MscaleAllDim = null, double? AttentionFactor = null, bool Truncate = true)
+{
+    /// <summary>0.1·m·ln(s) + 1 for s &gt; 1, else 1 (yarn_get_mscale).</summary>
+    public static double GetMscale(double scale, double mscale = 1) => scale <= 1 ? 1.0 : 0.1 * mscale * Math.Log(scale) + 1.0;
+}
 
 /// <summary>
 /// The fields of a Hugging Face <c>config.json</c> that define the network. Everything else in the file is
@@ -35,6 +46,12 @@ public sealed record ModelConfig
     public double RmsNormEps { get; init; } = 1e-6;
     public double RopeTheta { get; init; } = 10000.0;
     public Llama3RopeScaling? RopeScaling { get; init; }
+    /// <summary>YaRN scaling (<c>rope_scaling.rope_type = "yarn"</c>); at most one of this and <see cref="RopeScaling"/>.</summary>
+    public YarnRopeScaling? Yarn { get; init; }
+    /// <summary>Mixture-of-experts feed-forward (Qwen3-MoE, DeepSeek-V3); null for dense models (MixtureOfExperts.cs).</summary>
+    public MoeSettings? Moe { get; init; }
+    /// <summary>Multi-head latent attention (DeepSeek-V3); null for grouped-query attention (LatentAttention.cs).</summary>
+    public LatentAttentionSettings? Mla { get; init; }
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections: always for Qwen2, <c>attention_bias</c> for Llama and Qwen3 (also on o_proj there).</summary>
     public bool AttentionBias { get; init; }
@@ -55,6 +72,8 @@ public sealed record ModelConfig
         ["Qwen2ForCausalLM"] = (Architecture.Qwen2, ModelHead.CausalLM),
         ["LlamaForCausalLM"] = (Architecture.Llama, ModelHead.CausalLM),
         ["Qwen3ForCausalLM"] = (Architecture.Qwen3, ModelHead.CausalLM),
+        ["Qwen3MoeForCausalLM"] = (Architecture.Qwen3Moe, ModelHead.CausalLM),
+        ["DeepseekV3ForCausalLM"] = (Architecture.DeepseekV3, ModelHead.CausalLM),
         ["Qwen2ForSequenceClassification"] = (Architecture.Qwen2, ModelHead.SequenceClassification),
         ["LlamaForSequenceClassification"] = (Architecture.Llama, ModelHead.SequenceClassification),
         ["Qwen3ForSequenceClassification"] = (Architecture.Qwen3, ModelHead.SequenceClassification),
@@ -67,6 +86,11 @@ public sealed record ModelConfig
         "rope_theta", "rope_scaling", "rope_parameters", "tie_word_embeddings", "attention_bias", "mlp_bias",
         "initializer_range", "bos_token_id", "eos_token_id", "pad_token_id", "torch_dtype", "dtype", "hidden_act",
         "id2label", "label2id", "num_labels", // the head's labels: written from Head (a reward model has one)
+        // mixture of experts (Qwen3-MoE, DeepSeek-V3) and latent attention (DeepSeek-V3): MoeSettings, LatentAttentionSettings
+        "num_experts", "n_routed_experts", "num_experts_per_tok", "moe_intermediate_size", "norm_topk_prob", "decoder_sparse_step",
+        "mlp_only_layers", "router_aux_loss_coef", "output_router_logits", "first_k_dense_replace", "n_group", "topk_group",
+        "routed_scaling_factor", "n_shared_experts", "q_lora_rank", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim",
+        "v_head_dim", "rope_interleave",
     ];
 
     /// <summary>Most parameters a config may describe (10 trillion): anything larger is a typo, not a model.</summary>
@@ -155,7 +179,16 @@ public sealed record ModelConfig
         if (heads % kvHeads != 0)
             throw new InvalidDataException($"{Where("num_key_value_heads")}: {kvHeads} must divide num_attention_heads {heads}");
         int headDim;
-        if (Present("head_dim")) headDim = Int("head_dim", null);
+        LatentAttentionSettings? mla = null;
+        if (arch == Architecture.DeepseekV3)
+        {
+            int? qRank = Present("q_lora_rank") ? Int("q_lora_rank", null) : null;
+            mla = new LatentAttentionSettings(qRank, Int("kv_lora_rank", null), Int("qk_nope_head_dim", null), Int("qk_rope_head_dim", null),
+                Int("v_head_dim", null), Bool("rope_interleave", true));
+            if (mla.QkRopeHeadDim % 2 != 0) throw new InvalidDataException($"{Where("qk_rope_head_dim")}: {mla.QkRopeHeadDim} must be even (rotary embeddings rotate pairs)");
+        }
+        if (mla is not null) headDim = mla.QkRopeHeadDim; // transformers' DeepseekV3Config sets head_dim = qk_rope_head_dim (the rotary part)
+        else if (Present("head_dim")) headDim = Int("head_dim", null);
         else if (hidden % heads != 0)
             throw new InvalidDataException(
                 $"{Where("num_attention_heads")}: hidden_size {hidden} is not divisible by num_attention_heads {heads} (and no head_dim is given)");
@@ -173,6 +206,7 @@ public sealed record ModelConfig
             ? Number(rope["rope_theta"], "rope_parameters.rope_theta", 10000.0, positive: true)
             : Number(json["rope_theta"], "rope_theta", 10000.0, positive: true);
         Llama3RopeScaling? scaling = null;
+        YarnRopeScaling? yarn = null;
         string ropeType = "default";
         if (rope is not null)
         {
@@ -196,8 +230,19 @@ public sealed record ModelConfig
                 throw new InvalidDataException($"{Where($"{ropeKey}.high_freq_factor")}: {high} must be greater than low_freq_factor {low}");
             scaling = new Llama3RopeScaling(factor, low, high, (int)original);
         }
+        else if (ropeType == "yarn")
+        {
+            double? Opt(string k) => JsonInput.IsNull(rope![k]) ? null : Number(rope[k], $"{ropeKey}.{k}", 0, positive: false);
+            var originalNode = rope!["original_max_position_embeddings"];
+            if (!JsonInput.TryInteger(originalNode, out long original) || original < 1 || original > int.MaxValue)
+                throw Bad($"{ropeKey}.original_max_position_embeddings", "an integer ≥ 1", originalNode);
+            double factor = Opt("factor") is { } f && f > 0 ? f : (double)maxPositions / original;
+            bool truncate = JsonInput.IsNull(rope["truncate"]) || (JsonInput.TryBool(rope["truncate"], out bool tr) ? tr : throw Bad($"{ropeKey}.truncate", "true or false", rope["truncate"]));
+            yarn = new YarnRopeScaling(factor, (int)original, Opt("beta_fast") is { } bf && bf != 0 ? bf : 32, Opt("beta_slow") is { } bs && bs != 0 ? bs : 1,
+                Opt("mscale"), Opt("mscale_all_dim"), Opt("attention_factor"), truncate);
+        }
         else if (ropeType != "default")
-            throw new InvalidDataException($"{Where(ropeKey)}: rope type '{ropeType}' is not supported (default, llama3)");
+            throw new InvalidDataException($"{Where(ropeKey)}: rope type '{ropeType}' is not supported (default, llama3, yarn)");
 
         // ---- token ids and dtype ----
         var eosNode = json["eos_token_id"];
@@ -210,6 +255,53 @@ public sealed record ModelConfig
         string dtypeKey = Present("torch_dtype") ? "torch_dtype" : "dtype";
         string dtype = String(dtypeKey, "float32");
 
+        MoeSettings? moe = null;
+        if (arch == Architecture.Qwen3Moe && Int("num_experts", 0, min: 0) > 0)
+        {
+            var onlyDense = json["mlp_only_layers"];
+            if (!JsonInput.IsNull(onlyDense) && onlyDense is not JsonArray) throw Bad("mlp_only_layers", "a list of layer indices", onlyDense);
+            var dense = (onlyDense as JsonArray ?? []).Select((n, i) =>
+                JsonInput.TryInteger(n, out long v) && v >= 0 ? (int)Math.Min(v, int.MaxValue) : throw Bad($"mlp_only_layers[{i}]", "a layer index (an integer ≥ 0)", n)).ToArray();
+            moe = new MoeSettings
+            {
+                Router = RouterKind.Softmax,
+                NumExperts = Int("num_experts", null),
+                TopK = Int("num_experts_per_tok", null),
+                ExpertIntermediateSize = Int("moe_intermediate_size", null),
+                NormTopkProb = Bool("norm_topk_prob", false),
+                DecoderSparseStep = Int("decoder_sparse_step", 1),
+                MlpOnlyLayers = dense,
+                RouterAuxLossCoef = Number(json["router_aux_loss_coef"], "router_aux_loss_coef", 0.001, positive: false),
+                OutputRouterLogits = Bool("output_router_logits", false),
+            };
+        }
+        else if (arch == Architecture.DeepseekV3)
+            moe = new MoeSettings
+            {
+                Router = RouterKind.SigmoidGrouped,
+                NumExperts = Int("n_routed_experts", null),
+                TopK = Int("num_experts_per_tok", null),
+                ExpertIntermediateSize = Int("moe_intermediate_size", null),
+                NormTopkProb = Bool("norm_topk_prob", true),
+                FirstKDenseReplace = Int("first_k_dense_replace", 0, min: 0),
+                NumGroups = Int("n_group", 1),
+                TopkGroup = Int("topk_group", 1),
+                RoutedScalingFactor = Number(json["routed_scaling_factor"], "routed_scaling_factor", 1.0, positive: true),
+                NumSharedExperts = Int("n_shared_experts", 0, min: 0),
+            };
+        if (moe is not null)
+        {
+            if (moe.TopK > moe.NumExperts)
+                throw new InvalidDataException($"{Where("num_experts_per_tok")}: {moe.TopK} is more than the {moe.NumExperts} experts");
+            if (moe.NumExperts % moe.NumGroups != 0)
+                throw new InvalidDataException($"{Where("n_group")}: {moe.NumGroups} must divide n_routed_experts {moe.NumExperts}");
+            if (moe.TopkGroup > moe.NumGroups)
+                throw new InvalidDataException($"{Where("topk_group")}: {moe.TopkGroup} is more than n_group {moe.NumGroups}");
+            if (moe.Router == RouterKind.SigmoidGrouped && moe.NumExperts / moe.NumGroups < 2 && moe.NumGroups > 1)
+                throw new InvalidDataException($"{Where("n_group")}: each group needs at least two experts (a group's score is the sum of its top two)");
+            if (moe.TopK > moe.TopkGroup * (moe.NumExperts / moe.NumGroups))
+                throw new InvalidDataException($"{Where("num_experts_per_tok")}: {moe.TopK} experts do not fit in topk_group {moe.TopkGroup} groups of {moe.NumExperts / moe.NumGroups}");
+        }
         bool attentionBias = Bool("attention_bias", false), mlpBias = Bool("mlp_bias", false), tied = Bool("tie_word_embeddings", false);
         double eps = Number(json["rms_norm_eps"], "rms_norm_eps", 1e-6, positive: true);
         double initializerRange = Number(json["initializer_range"], "initializer_range", 0.02, positive: false);
@@ -228,6 +320,9 @@ public sealed record ModelConfig
             RmsNormEps = eps,
             RopeTheta = theta,
             RopeScaling = scaling,
+            Yarn = yarn,
+            Moe = moe,
+            Mla = mla,
             TieWordEmbeddings = tied,
             AttentionBias = arch == Architecture.Qwen2 || attentionBias,
             MlpBias = mlpBias,
@@ -264,7 +359,9 @@ public sealed record ModelConfig
         {
             Architecture.Qwen2 => ("Qwen2", "qwen2"),
             Architecture.Llama => ("Llama", "llama"),
-            _ => ("Qwen3", "qwen3"),
+            Architecture.Qwen3 => ("Qwen3", "qwen3"),
+            Architecture.Qwen3Moe => ("Qwen3Moe", "qwen3_moe"),
+            _ => ("DeepseekV3", "deepseek_v3"),
         };
         string archName = family + (Head == ModelHead.CausalLM ? "ForCausalLM" : "ForSequenceClassification");
         var json = new JsonObject
@@ -287,7 +384,14 @@ public sealed record ModelConfig
                     ["rope_type"] = "llama3", ["factor"] = s.Factor, ["low_freq_factor"] = s.LowFreqFactor,
                     ["high_freq_factor"] = s.HighFreqFactor, ["original_max_position_embeddings"] = s.OriginalMaxPositionEmbeddings,
                 }
-                : null,
+                : Yarn is { } y
+                    ? new JsonObject
+                    {
+                        ["rope_type"] = "yarn", ["factor"] = y.Factor, ["original_max_position_embeddings"] = y.OriginalMaxPositionEmbeddings,
+                        ["beta_fast"] = y.BetaFast, ["beta_slow"] = y.BetaSlow, ["mscale"] = y.Mscale, ["mscale_all_dim"] = y.MscaleAllDim,
+                        ["attention_factor"] = y.AttentionFactor, ["truncate"] = y.Truncate,
+                    }
+                    : null,
             ["tie_word_embeddings"] = TieWordEmbeddings,
             ["hidden_act"] = "silu",
             ["initializer_range"] = InitializerRange,
@@ -298,6 +402,8 @@ public sealed record ModelConfig
         };
         if (Architecture != Architecture.Qwen2) json["attention_bias"] = AttentionBias;
         if (Architecture == Architecture.Llama) json["mlp_bias"] = MlpBias;
+        if (Mla is not null) { json.Remove("head_dim"); Mla.WriteTo(json); }
+        Moe?.WriteTo(Architecture, json);
         if (Head == ModelHead.SequenceClassification) // num_labels = 1, as transformers writes it
         {
             json["id2label"] = new JsonObject { ["0"] = "LABEL_0" };
@@ -309,18 +415,37 @@ public sealed record ModelConfig
 
     /// <summary>Parameter count, including the head when it is not tied (or the score head of a reward model).</summary>
     /// <exception cref="OverflowException">The sizes do not fit a long (a config read by <see cref="FromJson"/> never does).</exception>
-    public long ParameterCount()
+    public long ParameterCount() => CountParameters(active: false);
+
+    /// <summary>
+    /// Parameters one token passes through: as <see cref="ParameterCount"/>, but of each MoE layer's routed experts only the
+    /// <c>num_experts_per_tok</c> it is sent to (the router and the shared experts count in full). Equal to it for dense models.
+    /// </summary>
+    public long ActiveParameterCount() => CountParameters(active: true);
+
+    long CountParameters(bool active)
     {
         checked
         {
             long h = HiddenSize, q = (long)NumHeads * HeadDim, kv = (long)NumKvHeads * HeadDim;
-            long attention = h * q + 2 * h * kv + q * h
-                             + (AttentionBias ? q + 2 * kv + (Architecture == Architecture.Qwen2 ? 0 : h) : 0)
-                             + (Architecture == Architecture.Qwen3 ? 2L * HeadDim : 0);
-            long mlp = 3 * h * IntermediateSize + (MlpBias ? 2L * IntermediateSize + h : 0);
-            long layer = attention + mlp + 2 * h;
+            long attention = Mla is { } m
+                ? m.ParameterCount(h, NumHeads, AttentionBias)
+                : h * q + 2 * h * kv + q * h
+                  + (AttentionBias ? q + 2 * kv + (Architecture == Architecture.Qwen2 ? 0 : h) : 0)
+                  + (Architecture is Architecture.Qwen3 or Architecture.Qwen3Moe ? 2L * HeadDim : 0);
+            long Ffn(long inner) => 3 * h * inner + (MlpBias ? 2L * inner + h : 0);
+            long layers = 0;
+            for (int i = 0; i < NumLayers; i++)
+            {
+                long ffn = Moe is { } e && e.IsSparse(i)
+                    ? e.NumExperts * h + (Architecture == Architecture.DeepseekV3 ? e.NumExperts : 0) // router (+ correction bias)
+                      + (active ? e.TopK : e.NumExperts) * Ffn(e.ExpertIntermediateSize)
+                      + (e.NumSharedExperts > 0 ? Ffn((long)e.ExpertIntermediateSize * e.NumSharedExperts) : 0)
+                    : Ffn(IntermediateSize);
+                layers += attention + ffn + 2 * h;
+            }
             long head = Head == ModelHead.SequenceClassification ? h : TieWordEmbeddings ? 0 : (long)VocabSize * h;
-            return (long)VocabSize * h + head + NumLayers * layer + h;
+            return (long)VocabSize * h + head + layers + h;
         }
     }
 }

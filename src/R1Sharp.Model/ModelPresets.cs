@@ -1,7 +1,8 @@
 namespace R1Sharp.Model;
 
 /// <summary>
-/// Named shapes for models trained from scratch (Qwen2 architecture: q/k/v biases, GQA, tied embeddings).
+/// Named shapes for models trained from scratch: <see cref="All"/> in the Qwen2 architecture (q/k/v biases, GQA, tied
+/// embeddings), <see cref="MixtureOfExperts"/> in DeepSeek-V3's (MLA + MoE).
 /// Sizes are for a 1,024-token vocabulary; the vocabulary adds vocab × hidden.
 /// </summary>
 public static class ModelPresets
@@ -17,10 +18,46 @@ public static class ModelPresets
         ["25m"] = new(512, 8, 8, 4, 1408),   // ≈ 26M (the shape of bench/R1Sharp.Bench)
     };
 
+    /// <summary>
+    /// Mixture-of-experts presets (DeepSeek-V3 architecture: latent attention, sigmoid group-limited routing, a shared
+    /// expert, the first layer dense). dsv3-1m: d 128 × 4 layers, 8 experts of width 96 (top-2 in 2 groups, 1 group per
+    /// token) + 1 shared; ≈ 0.82M active of 1.5M parameters with a 1,024-token vocabulary (the "1m" dense preset's budget).
+    /// </summary>
+    public static IReadOnlyList<string> MixtureOfExperts { get; } = ["dsv3-1m"];
+
+    /// <summary>Every preset name.</summary>
+    public static IEnumerable<string> Names => All.Keys.Concat(MixtureOfExperts);
+
     public static ModelConfig Create(string preset, int vocabSize, int maxPositions, int? bosTokenId, int eosTokenId, int? padTokenId)
     {
+        if (preset == "dsv3-1m")
+            return new ModelConfig
+            {
+                Architecture = Architecture.DeepseekV3,
+                VocabSize = vocabSize,
+                HiddenSize = 128,
+                IntermediateSize = 384,
+                NumLayers = 4,
+                NumHeads = 4,
+                NumKvHeads = 4,
+                HeadDim = 16,
+                MaxPositionEmbeddings = maxPositions,
+                RmsNormEps = 1e-6,
+                RopeTheta = 10000,
+                TieWordEmbeddings = true,
+                Mla = new LatentAttentionSettings(QLoraRank: 64, KvLoraRank: 32, QkNopeHeadDim: 32, QkRopeHeadDim: 16, VHeadDim: 32, RopeInterleave: true),
+                Moe = new MoeSettings
+                {
+                    Router = RouterKind.SigmoidGrouped, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
+                    FirstKDenseReplace = 1, NumGroups = 2, TopkGroup = 1, RoutedScalingFactor = 1.0, NumSharedExperts = 1,
+                },
+                BosTokenId = bosTokenId,
+                EosTokenIds = [eosTokenId],
+                PadTokenId = padTokenId,
+                TorchDtype = "float32",
+            };
         if (!All.TryGetValue(preset, out var s))
-            throw new ArgumentException($"unknown model preset '{preset}' (one of {string.Join(", ", All.Keys)})");
+            throw new ArgumentException($"unknown model preset '{preset}' (one of {string.Join(", ", Names)})");
         return new ModelConfig
         {
             Architecture = Architecture.Qwen2,

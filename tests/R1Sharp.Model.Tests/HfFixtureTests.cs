@@ -7,11 +7,11 @@ namespace R1Sharp.Model.Tests;
 
 /// <summary>
 /// The model against tests/fixtures/hf-tiny: logits computed by an independent PyTorch implementation of
-/// transformers' Qwen2 / Llama / Qwen3 (see tests/fixtures/README.md), and its greedy continuation.
+/// transformers' Qwen2 / Llama / Qwen3 / Qwen3-MoE / DeepSeek-V3 (see tests/fixtures/README.md), and its greedy continuation.
 /// </summary>
 public class HfFixtureTests
 {
-    public static TheoryData<string> Models => new() { "qwen2-tiny", "llama3-tiny", "qwen3-tiny" };
+    public static TheoryData<string> Models => new() { "qwen2-tiny", "llama3-tiny", "qwen3-tiny", "qwen3-moe-tiny", "deepseek-v3-tiny", "deepseek-v3-tiny-plain" };
 
     sealed record Case(long[][] InputIds, float[] Logits, long[] Shape, long[] GreedyPrompt, long[] GreedyContinuation, double Tolerance);
 

@@ -25,6 +25,8 @@ public static class InfoCommand
             {
                 ["architecture"] = config.Architecture.ToString(),
                 ["parameters"] = config.ParameterCount(),
+                ["active_parameters"] = config.ActiveParameterCount(),
+                ["experts"] = config.Moe is { } moe ? $"{moe.TopK} of {moe.NumExperts}{(moe.NumSharedExperts > 0 ? $" + {moe.NumSharedExperts} shared" : "")}" : null,
                 ["dtype"] = config.TorchDtype,
                 ["vocab_size"] = config.VocabSize,
                 ["hidden_size"] = config.HiddenSize,
@@ -35,7 +37,7 @@ public static class InfoCommand
                 ["intermediate_size"] = config.IntermediateSize,
                 ["tied_embeddings"] = config.TieWordEmbeddings,
                 ["rope_theta"] = config.RopeTheta,
-                ["rope_scaling"] = config.RopeScaling is null ? null : "llama3",
+                ["rope_scaling"] = config.RopeScaling is not null ? "llama3" : config.Yarn is not null ? "yarn" : null,
                 ["max_position_embeddings"] = config.MaxPositionEmbeddings,
                 ["weight_files"] = weights,
                 ["tokenizer"] = tokenizer,
@@ -47,9 +49,13 @@ public static class InfoCommand
                 Console.WriteLine($"  architecture   {config.Architecture} ({config.NumLayers} layers, hidden {config.HiddenSize}, " +
                                   $"{config.NumHeads} heads / {config.NumKvHeads} kv heads × {config.HeadDim}, mlp {config.IntermediateSize})");
                 Console.WriteLine($"  parameters     {config.ParameterCount():N0} ({config.ParameterCount() / 1e6:F1}M){(config.TieWordEmbeddings ? ", tied embeddings" : "")}");
+                if (config.Moe is { } e)
+                    Console.WriteLine($"  active         {config.ActiveParameterCount():N0} ({config.ActiveParameterCount() / 1e6:F1}M) per token: " +
+                                      $"{e.TopK} of {e.NumExperts} experts{(e.NumSharedExperts > 0 ? $" + {e.NumSharedExperts} shared" : "")}" +
+                                      $"{(config.Mla is not null ? ", latent attention" : "")}");
                 Console.WriteLine($"  dtype          {config.TorchDtype}");
                 Console.WriteLine($"  vocabulary     {config.VocabSize:N0} tokens{(tokenizer ? " (tokenizer.json present)" : " (no tokenizer.json)")}");
-                Console.WriteLine($"  positions      RoPE θ = {config.RopeTheta:G}{(config.RopeScaling is null ? "" : ", llama3 scaling")}, up to {config.MaxPositionEmbeddings:N0}");
+                Console.WriteLine($"  positions      RoPE θ = {config.RopeTheta:G}{(config.RopeScaling is not null ? ", llama3 scaling" : config.Yarn is not null ? ", YaRN scaling" : "")}, up to {config.MaxPositionEmbeddings:N0}");
             }
             return 0;
         });

@@ -187,6 +187,7 @@ public static class GrpoRecipe
             timing["generation"] = generation[0];
             var metrics = Metrics(all, advantages, update, frac0, timing, watch.Elapsed.TotalSeconds, rewards, o.Generations);
             metrics["learning_rate"] = optimizer.Schedule.At(step);
+            if (optimizer.ExpertLoad is { } expertLoad) metrics["expert_load_max_over_mean"] = expertLoad; // mixture-of-experts models
             rollouts.AddMetrics(step, new RolloutBatch([.. batches.SelectMany(b => b.Completions)], [.. batches.SelectMany(b => b.Versions)],
                 batches.Sum(b => b.WaitSeconds)) { Syncs = [.. batches.SelectMany(b => b.Syncs)] }, metrics);
             offPolicy.AddMetrics(metrics);

@@ -39,8 +39,9 @@ public enum TokenizerSplit
 public sealed record PretrainOptions
 {
     /// <summary>
-    /// Model shape (ModelPresets: 1m, 3m, 6m, 25m). The default 1m (d 128 × 4 layers) learns the embedded task's copying
-    /// (an induction head forms within ~500 steps) and its arithmetic facts in about 6 minutes on 2 CPU cores.
+    /// Model shape (ModelPresets: 1m, 3m, 6m, 25m; dsv3-1m, a DeepSeek-V3 mixture of experts with 0.82M active parameters).
+    /// The default 1m (d 128 × 4 layers) learns the embedded task's copying (an induction head forms within ~500 steps)
+    /// and its arithmetic facts in about 6 minutes on 2 CPU cores.
     /// </summary>
     public string Preset { get; init; } = "1m";
     /// <summary>BPE vocabulary trained on the corpus.</summary>
@@ -149,7 +150,7 @@ public static class PretrainRecipe
             : run.InitCausalLM(ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos), o.Seed);
         var optimizer = run.Optimizer(model, o.Optimizer, o.Steps, out var state);
         optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates (its rows' mean loss) × (its rows / BatchSize)
-        run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters ({o.Preset}), {Precision.Name(run.Dtype)}, {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
+        run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters{(model.Config.Moe is null ? "" : $" ({model.Config.ActiveParameterCount() / 1e6:F2}M active)")} ({o.Preset}), {Precision.Name(run.Dtype)}, {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
         run.StartLog(o.Steps, state.Step, ["loss", "learning_rate", "tokens_per_second"]);
 
         // ---- the loop ----
@@ -188,10 +189,12 @@ public static class PretrainRecipe
             if ((step + 1) % o.LogEvery == 0 || step + 1 == o.Steps)
             {
                 double tps = window.Flush()["tokens_per_second"];
-                run.Log(step + 1, new Dictionary<string, double>
-                    {
-                        ["loss"] = loss, ["learning_rate"] = applied.LearningRate, ["grad_norm"] = applied.GradNorm, ["tokens_per_second"] = tps,
-                    },
+                var logged = new Dictionary<string, double>
+                {
+                    ["loss"] = loss, ["learning_rate"] = applied.LearningRate, ["grad_norm"] = applied.GradNorm, ["tokens_per_second"] = tps,
+                };
+                if (optimizer.ExpertLoad is { } expertLoad) logged["expert_load_max_over_mean"] = expertLoad; // mixture-of-experts models
+                run.Log(step + 1, logged,
                     $"step {step + 1}/{o.Steps}  loss {loss:F4}  lr {applied.LearningRate:E2}  grad norm {applied.GradNorm:F2}  {tps:N0} tokens/s");
             }
             if ((step + 1) % o.CheckpointEvery == 0 && step + 1 < o.Steps) run.SaveCheckpoint(model, optimizer, state, tokenizerDir);

@@ -127,6 +127,7 @@ public static class SftRecipe
             {
                 metrics = window.Flush();
                 (metrics["learning_rate"], metrics["grad_norm"], metrics["epoch"]) = (applied.LearningRate, applied.GradNorm, (double)state.DataPosition / rows.Count);
+                if (optimizer.ExpertLoad is { } expertLoad) metrics["expert_load_max_over_mean"] = expertLoad; // mixture-of-experts models
             }
             if (o.EvalEvery > 0 && (step + 1) % o.EvalEvery == 0 && step + 1 < steps && evalRows.Count > 0)
                 (metrics["eval_loss"], metrics["eval_token_accuracy"]) = Evaluate(model.Model, evalRows, o, run.Device);

@@ -37,6 +37,15 @@ public sealed record OptimizerOptions
     /// <summary>Clip the global gradient L2 norm to this (0: no clipping, the norm is still logged).</summary>
     [Range(0.0, 1e6)]
     public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>
+    /// Mixture-of-experts models with DeepSeek-V3 routing: γ of the auxiliary-loss-free balancing — after every step each
+    /// expert's e_score_correction_bias moves by γ against its load (DeepSeek-V3: 0.001); 0 turns it off.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double ExpertBiasUpdate { get; init; } = 0.001;
+    /// <summary>DeepSeek-V3 routing: the weight α of the sequence-wise balance loss added to each forward's loss (DeepSeek-V3: 0.0001).</summary>
+    [Range(0.0, 1.0)]
+    public double ExpertSequenceLoss { get; init; } = 0.0001;
 
     /// <summary>The schedule over <paramref name="totalSteps"/> optimiser steps.</summary>
     public LearningRateSchedule ScheduleFor(int totalSteps) => new(LearningRate,

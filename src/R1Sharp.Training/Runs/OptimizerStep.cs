@@ -59,9 +59,19 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     /// <summary>Steps the guard skipped so far.</summary>
     public int Skipped => guard.Skipped;
 
-    /// <summary>Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master.</summary>
+    /// <summary>
+    /// Max / mean tokens per expert over the last step's training forwards, averaged over the sparse layers (1 = balanced);
+    /// null for dense models.
+    /// </summary>
+    public double? ExpertLoad { get; private set; }
+
+    /// <summary>
+    /// Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master. For a
+    /// mixture-of-experts model the balancing term of the micro-batch's forward (ExpertBalance.AuxiliaryLoss) is added.
+    /// </summary>
     public void Backward(Tensor loss)
     {
+        if (ExpertBalance.TakeAuxiliaryLoss(model.Model, options.ExpertSequenceLoss) is { } aux) loss = loss + aux;
         loss.backward();
         model.Sync?.AccumulateGradients();
     }
@@ -74,6 +84,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     {
         using var scope = NewDisposeScope();
         if (collective.Size > 1) loss = ReduceGradients(loss);
+        else ZeroMissingGradients();
         double gradNorm = Optimizers.ClipGradients(model.Master, options.MaxGradNorm);
         double rate = Schedule.At(step);
         bool applied = guard.Allow(step + 1, loss, gradNorm);
@@ -81,10 +92,22 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         {
             Optimizers.SetLearningRate(Optimizer, rate);
             Optimizer.step();
+            if (ExpertBalance.Layers(model.Model).Count > 0) // DeepSeek-V3's bias update, on the master (copied to the working model next)
+                ExpertLoad = ExpertBalance.UpdateBiases(model.Model, model.Master, options.ExpertBiasUpdate).DefaultIfEmpty(0).Average();
             model.Sync?.CopyWeights();
         }
         Optimizer.zero_grad();
         return new StepResult(applied, gradNorm, rate);
+    }
+
+    /// <summary>
+    /// Gives every trainable parameter without a gradient (a mixture-of-experts expert no token reached) a zero one, so
+    /// that AdamW treats it alike in every step, whether the run started fresh or resumed (where no gradient exists yet).
+    /// </summary>
+    void ZeroMissingGradients()
+    {
+        foreach (var p in model.Master.parameters())
+            if (p.requires_grad && p.grad is null) p.grad = zeros_like(p).DetachFromDisposeScope();
     }
 
     /// <summary>

@@ -96,7 +96,7 @@ public static class MalformedCorpus
         yield return Config("hidden_act 5", "hidden_act", "5", "field 'hidden_act': expected a string, got the number 5");
         yield return Config("rope_scaling 5", "rope_scaling", "5", "field 'rope_scaling': expected an object (or null), got the number 5");
         yield return Config("rope_scaling type 5", "rope_scaling", "{\"rope_type\": 5}", "field 'rope_scaling.rope_type': expected a string");
-        yield return Config("rope_scaling yarn", "rope_scaling", "{\"rope_type\": \"yarn\", \"factor\": 4}", "field 'rope_scaling': rope type 'yarn' is not supported");
+        yield return Config("rope_scaling dynamic", "rope_scaling", "{\"rope_type\": \"dynamic\", \"factor\": 4}", "field 'rope_scaling': rope type 'dynamic' is not supported");
         yield return Config("rope_parameters rope_theta a string", "rope_parameters", "{\"rope_type\": \"default\", \"rope_theta\": \"big\"}",
             "field 'rope_parameters.rope_theta': expected a finite number > 0");
         yield return Config("llama3 rope factor missing", "rope_scaling",
