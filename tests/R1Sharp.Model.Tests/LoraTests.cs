@@ -157,7 +157,7 @@ public class LoraTests
         random.manual_seed(5);
         using var model = Checkpoint.Load(Base, ScalarType.Float32);
         Lora.Attach(model, new LoraOptions { R = 2, Alpha = 4, UseRslora = true, TargetModules = ["v_proj"] });
-        var layer = model.model.layers[0].self_attn.v_proj;
+        var layer = ((Attention)model.model.layers[0].self_attn).v_proj;
         Assert.Equal(4 / Math.Sqrt(2), layer.Adapter!.Scaling, 12);
         using (no_grad()) layer.Adapter.B.weight.normal_();
         var x = randn(3, 64);
@@ -176,7 +176,7 @@ public class LoraTests
         using var scope = NewDisposeScope();
         using var model = Checkpoint.Load(Base, ScalarType.Float32);
         Lora.Attach(model, new LoraOptions { R = 2, Alpha = 2, Dropout = 0.5, TargetModules = ["q_proj"] });
-        var layer = model.model.layers[0].self_attn.q_proj;
+        var layer = ((Attention)model.model.layers[0].self_attn).q_proj;
         using (no_grad()) layer.Adapter!.B.weight.normal_();
         var x = randn(4, 64);
         model.eval();
