@@ -45,7 +45,8 @@ static class FleetBench
         }
     }
 
-    static string CliDll()
+    /// <summary>The built r1sharp.dll of this repository (the benchmarks start it as a process).</summary>
+    internal static string CliDll()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "R1Sharp.slnx")))

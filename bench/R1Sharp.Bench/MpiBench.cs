@@ -111,7 +111,7 @@ static class MpiBench
     static List<double> StepTimes(string root, string[] args, int ranks)
     {
         string output = Path.Combine(root, $"run-{Guid.NewGuid():N}");
-        string dll = CliDll();
+        string dll = FleetBench.CliDll();
         if (ranks == 1) Start("dotnet", [dll, .. args, "--output", output]);
         else Start("mpiexec", ["-n", ranks.ToString(CultureInfo.InvariantCulture), "dotnet", dll, .. args, "--output", output]);
         var walls = File.ReadAllLines(Path.Combine(output, "metrics.jsonl")).Select(l => JsonNode.Parse(l)!)
@@ -131,16 +131,5 @@ static class MpiBench
         p.WaitForExit();
         if (p.ExitCode != 0) throw new InvalidOperationException($"{program} {string.Join(' ', args)} failed ({p.ExitCode}):\n{stdout}\n{stderr.Result}");
         return stdout;
-    }
-
-    static string CliDll()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "R1Sharp.slnx")))
-            {
-                string dll = Path.Combine(dir.FullName, "src", "R1Sharp.Cli", "bin", "Release", "net10.0", "r1sharp.dll");
-                return File.Exists(dll) ? dll : throw new FileNotFoundException($"{dll}: build the solution first (dotnet build R1Sharp.slnx -c Release)");
-            }
-        throw new DirectoryNotFoundException("R1Sharp.slnx not found above the bench's folder");
     }
 }
