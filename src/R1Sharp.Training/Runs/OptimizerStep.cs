@@ -31,6 +31,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     readonly OptimizerOptions options;
     readonly NonFiniteGuard guard;
     readonly ICollective collective;
+    readonly bool routedExperts; // DeepSeek-V3 layers whose expert biases move after each step
 
     public OptimizerStep(Trainable<T> model, OptimizerOptions options, int totalSteps, Action<string> warn, ICollective? collective = null)
     {
@@ -40,6 +41,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         Schedule = options.ScheduleFor(totalSteps);
         Optimizer = Optimizers.AdamW(model.Master, options.LearningRate, options.WeightDecay, options.AdamBeta1, options.AdamBeta2, options.AdamEpsilon);
         guard = new NonFiniteGuard(warn: warn);
+        routedExperts = ExpertBalance.Layers(model.Model).Count > 0;
         Optimizer.zero_grad();
     }
 
@@ -83,8 +85,8 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     public StepResult Apply(int step, double loss)
     {
         using var scope = NewDisposeScope();
+        ZeroMissingGradients();
         if (collective.Size > 1) loss = ReduceGradients(loss);
-        else ZeroMissingGradients();
         double gradNorm = Optimizers.ClipGradients(model.Master, options.MaxGradNorm);
         double rate = Schedule.At(step);
         bool applied = guard.Allow(step + 1, loss, gradNorm);
@@ -92,7 +94,7 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
         {
             Optimizers.SetLearningRate(Optimizer, rate);
             Optimizer.step();
-            if (ExpertBalance.Layers(model.Model).Count > 0) // DeepSeek-V3's bias update, on the master (copied to the working model next)
+            if (routedExperts) // DeepSeek-V3's bias update, on the master (copied to the working model next)
                 ExpertLoad = ExpertBalance.UpdateBiases(model.Model, model.Master, options.ExpertBiasUpdate).DefaultIfEmpty(0).Average();
             model.Sync?.CopyWeights();
         }
@@ -111,18 +113,13 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     }
 
     /// <summary>
-    /// All-reduces the master's gradients (a rank that computed none contributes zeros) and whether any rank's loss was
-    /// non-finite, so that the guard decides alike everywhere. Returns the loss (NaN if any rank's was not finite).
+    /// All-reduces the master's gradients (a rank that computed none contributes the zeros <see cref="ZeroMissingGradients"/>
+    /// gave it) and whether any rank's loss was non-finite, so that the guard decides alike everywhere. Returns the loss
+    /// (NaN if any rank's was not finite).
     /// </summary>
     double ReduceGradients(double loss)
     {
-        var grads = new List<Tensor>();
-        foreach (var p in model.Master.parameters())
-        {
-            if (!p.requires_grad) continue;
-            if (p.grad is null) p.grad = zeros_like(p).DetachFromDisposeScope();
-            grads.Add(p.grad!);
-        }
+        var grads = model.Master.parameters().Where(p => p.requires_grad).Select(p => p.grad!).ToList();
         collective.AllReduce(grads, Reduction);
         double[] bad = [double.IsFinite(loss) ? 0 : 1];
         collective.AllReduce(bad, ReduceOp.Max);
