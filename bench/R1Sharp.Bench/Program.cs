@@ -8,6 +8,7 @@ using R1Sharp.Engine.Generation;
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- fleet [--quick] [--part overlap|sync]  (asynchronous vs synchronous GRPO on r1sharp serve, weight-sync times: FleetBench.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- mpi [--quick]  (all-reduce bandwidth on 2 MPI ranks, SFT and GRPO step scaling 1 → 2 ranks: MpiBench.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick]   (the dsv3-1m MoE preset vs the dense 1m: MoeBench.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- profile [--part update|small] [--quick] [--loop SECONDS]  (decode against the FLOP and bandwidth bounds: ProfileBench.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -23,9 +24,9 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
-if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe"))
+if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] | profile [--quick] [--loop SECONDS]");
     return 1;
 }
 if (args[0] == "mpi")
@@ -42,6 +43,15 @@ if (args[0] == "fleet")
 {
     int part = Array.IndexOf(args, "--part");
     FleetBench.Run(quick, part > 0 && part + 1 < args.Length ? args[part + 1] : null);
+    return 0;
+}
+if (args[0] == "profile")
+{
+    int loop = Array.IndexOf(args, "--loop");
+    double seconds = loop > 0 && loop + 1 < args.Length ? double.Parse(args[loop + 1]) : 0;
+    if (args.Contains("update")) ProfileBench.RunUpdate(seconds);
+    else if (args.Contains("small")) ProfileBench.SmallModelStep(quick, seconds);
+    else ProfileBench.Run(quick, seconds);
     return 0;
 }
 if (args[0] == "moe")

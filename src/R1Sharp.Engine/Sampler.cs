@@ -1,7 +1,8 @@
 // Batched sampling: the rollout engine of GRPO and the generator of evaluation.
 //   dotnet run --project src/R1Sharp.Cli -c Release -- generate --model DIR --prompt "..." --json
 //
-// Per step, on the model's device:  logits / T → top-k → top-p → min-p → sample (or argmax when T = 0).
+// Per step, on the model's device:  logits / T → top-k → top-p → min-p → sample (or argmax when T = 0); a sample is one
+// uniform per row inverted through the filtered distribution's CDF.
 // The log-probability reported for each sampled token is log softmax(logits / T) before the top-k/top-p/
 // min-p filters (T = 1 when greedy): the quantity a GRPO trainer recomputes for π_old (TRL divides the
 // policy's logits by the sampling temperature the same way).
@@ -179,29 +180,35 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         return null;
     }
 
-    /// <summary>One token per row from float32 logits (B, V): (token ids (B,), their log-probabilities (B,)).</summary>
+    /// <summary>
+    /// One token per row from float32 logits (B, V): (token ids (B,), their log-probabilities (B,)). Each row draws one uniform
+    /// from <paramref name="generator"/> and inverts the filtered distribution's CDF with it (as the keyed overload below),
+    /// rather than torch.multinomial, which draws an exponential variable for every token of the vocabulary.
+    /// </summary>
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Generator? generator = null)
     {
         if (o.Temperature == 0) return Greedy(logits);
-        var (logp, filtered) = Filter(logits, o);
-        var next = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(-1);
-        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+        var uniforms = 1 - rand(logits.shape[0], generator: generator, device: logits.device); // (0, 1]
+        return Sample(logits, o, uniforms);
     }
 
     /// <summary>
     /// One token per row from float32 logits (B, V), each row's draw from its own uniform <paramref name="uniforms"/> (B,) in
-    /// (0, 1): the first token whose cumulative probability (after the filters) reaches u·(total mass) — inverse-CDF sampling,
+    /// (0, 1]: the first token whose cumulative probability (after the filters) reaches u·(total mass) — inverse-CDF sampling,
     /// so a row's token depends on its logits and its uniform alone.
     /// </summary>
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Tensor uniforms)
     {
         if (o.Temperature == 0) return Greedy(logits);
-        var (logp, filtered) = Filter(logits, o);
-        var cdf = filtered.softmax(-1).cumsum(-1);                                   // (B, V), non-decreasing
+        var scaled = o.Temperature == 1.0 ? logits : logits / o.Temperature;
+        var lse = scaled.logsumexp(-1, keepdim: true);                               // (B, 1)
+        // Unfiltered, the probabilities are exp(z − lse) and need no second softmax.
+        var probs = Filter(scaled, o) is { } filtered ? filtered.softmax(-1) : (scaled - lse).exp_();
+        var cdf = probs.cumsum(-1);                                                  // (B, V), non-decreasing
         long vocab = logits.shape[^1];
         var target = uniforms.to(cdf.dtype).unsqueeze(-1) * cdf.narrow(-1, vocab - 1, 1);
         var next = (cdf < target).sum(-1).clamp_max(vocab - 1);                      // tokens of zero probability are never chosen
-        return (next, logp.gather(-1, next.unsqueeze(-1)).squeeze(-1));
+        return (next, (scaled.gather(-1, next.unsqueeze(-1)) - lse).squeeze(-1));    // log softmax(z) at the token
     }
 
     /// <summary>
@@ -227,38 +234,36 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
 
     static (Tensor Tokens, Tensor LogProbs) Greedy(Tensor logits)
     {
-        var greedy = logits.argmax(-1);
-        return (greedy, logits.log_softmax(-1).gather(-1, greedy.unsqueeze(-1)).squeeze(-1));
+        var greedy = logits.argmax(-1, keepdim: true);                                // (B, 1)
+        return (greedy.squeeze(-1), (logits.gather(-1, greedy) - logits.logsumexp(-1, keepdim: true)).squeeze(-1));
     }
 
-    /// <summary>log softmax(logits / T) (what is reported) and the logits / T after top-k, top-p and min-p (what is drawn from).</summary>
-    static (Tensor LogProbs, Tensor Filtered) Filter(Tensor logits, GenerationOptions o)
+    /// <summary>The logits / T after top-k, top-p and min-p (what is drawn from), or null when no filter applies.</summary>
+    static Tensor? Filter(Tensor scaled, GenerationOptions o)
     {
-        var scaled = logits / o.Temperature;
-        var logp = scaled.log_softmax(-1);                                         // (B, V)
-        var filtered = scaled;
-        long vocab = logits.shape[^1];
+        Tensor? filtered = null;
+        long vocab = scaled.shape[^1];
         if (o.TopK > 0 && o.TopK < vocab)
         {
-            var kth = filtered.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);       // (B, 1)
-            filtered = filtered.masked_fill(filtered < kth, float.NegativeInfinity);
+            var kth = scaled.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);         // (B, 1)
+            filtered = scaled.masked_fill(scaled < kth, float.NegativeInfinity);
         }
         if (o.TopP < 1)
         {
             // Keep the most probable tokens until their mass reaches top-p: drop a token when the mass of the
             // tokens ranked above it is already ≥ top-p (transformers' TopPLogitsWarper, in descending order).
-            var (sorted, order) = filtered.sort(-1, descending: true);
+            var (sorted, order) = (filtered ?? scaled).sort(-1, descending: true);
             var probs = sorted.softmax(-1);
             var drop = (probs.cumsum(-1) - probs) >= o.TopP;
-            filtered = filtered.scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
+            filtered = (filtered ?? scaled).scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
         }
         if (o.MinP > 0)
         {
-            var probs = filtered.softmax(-1);
+            var probs = (filtered ?? scaled).softmax(-1);
             var threshold = probs.amax([-1], keepdim: true) * o.MinP;
-            filtered = filtered.masked_fill(probs < threshold, float.NegativeInfinity);
+            filtered = (filtered ?? scaled).masked_fill(probs < threshold, float.NegativeInfinity);
         }
-        return (logp, filtered);
+        return filtered;
     }
 
     /// <summary>The text a completion should show: cut before its stop string, if one ended it.</summary>

@@ -28,6 +28,25 @@ public class SamplerTests
         Assert.All(completions.SelectMany(c => c.LogProbs), lp => Assert.Equal(-Math.Log(8), lp, 5));
     }
 
+    [Theory]
+    [InlineData(1.0)] // unfiltered: the probabilities are exp(z − logsumexp z)
+    [InlineData(0.5)] // q_i ∝ p_i²
+    public void SkewedModel_TokensFollowTheTemperatureScaledDistribution(double temperature)
+    {
+        var all = new Sampler(new FakeModel(Halving)).Generate(Prompts(64), new GenerationOptions { MaxNewTokens = 64, Temperature = temperature, Seed = 11 })
+            .SelectMany(c => c.Tokens).ToArray();
+        var q = Halving.Select(p => Math.Pow(p, 1 / temperature)).ToArray();
+        double z = q.Sum();
+        double chi2 = 0;
+        for (int t = 0; t < q.Length; t++)
+        {
+            double expected = all.Length * q[t] / z;
+            double seen = all.Count(x => x == t);
+            chi2 += (seen - expected) * (seen - expected) / expected;
+        }
+        Assert.True(chi2 < 20.5, $"chi² = {chi2:F1} over 5 degrees of freedom (p ≈ 0.001 bound)"); // 20.5 = χ²₅ at 0.999
+    }
+
     [Fact]
     public void TopK_KeepsTheKMostProbable()
         => Assert.Equal([0, 1, 2], Draw(new FakeModel(Halving), new GenerationOptions { TopK = 3, Seed = 2 }).Distinct().Order());

@@ -372,23 +372,27 @@ public static class GrpoRecipe
             for (int m = 0; m < microBatches; m++)
             {
                 using var scope = NewDisposeScope();
+                double t0 = watch.Elapsed.TotalSeconds;
                 int start = m * o.MicroBatchSize, n = Math.Min(o.MicroBatchSize, samples.Count - start);
                 var mb = batch!.Slice(start, n);
-                var logits = mb.CompletionLogits(policy, o.Sampling.Temperature);             // (b, Lc, V)
-                var logp = TokenLosses.TargetLogProbs(logits, mb.CompletionIds);              // (b, Lc)
+                var (logp, tokenEntropy) = mb.CompletionLogProbsAndEntropy(policy, o.Sampling.Temperature); // (b, Lc) each
                 var old = o.Iterations == 1 && offPolicy?.SamplerIsOld != true ? logp.detach() : oldLogProbs!.narrow(0, start, n);
                 var mask = mb.CompletionMask;
                 var corrections = offPolicy?.Weights(logp, oldLogProbs!.narrow(0, start, n), mask, iteration); // rollout corrections (w)
                 var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages!.narrow(0, start, n), mask),
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
                 var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
+                double t1 = watch.Elapsed.TotalSeconds;
                 optimizer.Backward(l);
+                double t2 = watch.Elapsed.TotalSeconds;
+                timing["update/forward"] = timing.GetValueOrDefault("update/forward") + t1 - t0;
+                timing["update/backward"] = timing.GetValueOrDefault("update/backward") + t2 - t1;
 
                 using var noGrad = no_grad();
                 double tokens = mask.sum().item<float>();
                 iterationLoss += l.item<float>();
                 if (perToken.Kl is not null) kl += (perToken.Kl * mask).sum().item<float>();
-                entropy += (TokenLosses.Entropy(logits) * mask).sum().item<float>();
+                entropy += (tokenEntropy * mask).sum().item<float>();
                 low += (perToken.LowClipped.to(ScalarType.Float32) * mask).sum().item<float>();
                 high += (perToken.HighClipped.to(ScalarType.Float32) * mask).sum().item<float>();
                 region += ((perToken.LowClipped | perToken.HighClipped).to(ScalarType.Float32) * mask).sum().item<float>();
@@ -401,11 +405,14 @@ public static class GrpoRecipe
                     ratioMax = Math.Max(ratioMax, ratios.max().item<float>());
                 }
                 count += tokens;
+                timing["update/statistics"] = timing.GetValueOrDefault("update/statistics") + watch.Elapsed.TotalSeconds - t2;
             }
             double[] total = [iterationLoss];
             collective.AllReduce(total); // the step's loss: the ranks' shares summed
             iterationLoss = total[0];
+            double t3 = watch.Elapsed.TotalSeconds;
             gradNorm = optimizer.Apply(step, iterationLoss).GradNorm;
+            timing["update/optimizer"] = timing.GetValueOrDefault("update/optimizer") + watch.Elapsed.TotalSeconds - t3;
             loss += iterationLoss / o.Iterations;
         }
         double[] sums = [kl, entropy, low, high, region, count, ratioSum, dual ?? 0, dual is null ? 0 : 1, activeTokens];

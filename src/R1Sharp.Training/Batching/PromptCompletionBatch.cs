@@ -72,17 +72,52 @@ public sealed class PromptCompletionBatch
     /// </summary>
     public Tensor CompletionLogits(CausalLM model, double temperature = 1.0)
     {
-        long b = Ids.shape[0], t = Ids.shape[1];
+        var logits = model.Logits(CompletionHidden(model));
+        return temperature == 1.0 ? logits : logits / temperature;
+    }
+
+    /// <summary>The final hidden states (B, Lc, C) at the positions that predict each completion token.</summary>
+    Tensor CompletionHidden(CausalLM model)
+    {
+        long t = Ids.shape[1];
         var positions = (Valid.to(ScalarType.Int64).cumsum(1) - 1).clamp_min(0);                                  // (B, T)
         var causal = ones(t, t, dtype: ScalarType.Bool, device: Ids.device).tril();
         var diagonal = eye(t, dtype: ScalarType.Bool, device: Ids.device);
         var mask = ((causal.unsqueeze(0) & Valid.unsqueeze(1)) | diagonal.unsqueeze(0)).unsqueeze(1);            // (B, 1, T, T)
-        var hidden = model.Hidden(Ids, positions, mask).narrow(1, PromptLength - 1, CompletionLength);          // (B, Lc, C)
-        var logits = model.Logits(hidden);
-        return temperature == 1.0 ? logits : logits / temperature;
+        return model.Hidden(Ids, positions, mask).narrow(1, PromptLength - 1, CompletionLength);                // (B, Lc, C)
     }
 
     /// <summary>log π(completion token t) (B, Lc), 0 where nothing is predicted.</summary>
-    public Tensor CompletionLogProbs(CausalLM model, double temperature = 1.0)
-        => TokenLosses.TargetLogProbs(CompletionLogits(model, temperature), CompletionIds);
+    public Tensor CompletionLogProbs(CausalLM model, double temperature = 1.0) => CompletionLogProbsAndEntropy(model, temperature).LogProbs;
+
+    /// <summary>Elements of one chunk's logits (b × positions × V) in <see cref="CompletionLogProbsAndEntropy"/>: 4M floats, 16 MB.</summary>
+    public const long ChunkElements = 1L << 22;
+
+    /// <summary>
+    /// log π(completion token t) (B, Lc) — with grad when grad is on — and the entropy of π at each position (B, Lc), no grad.
+    /// The vocabulary side is computed over chunks of positions (<see cref="ChunkElements"/>): per chunk z = head(h) / T,
+    /// lse = logsumexp(z), log π = z[token] − lse and H = lse − Σ softmax(z)·z, so no (B, Lc, V) log-softmax, softmax or
+    /// entropy temporary is ever made, and no allocation is larger than one chunk's logits (the autograd graph still keeps
+    /// each chunk's logits for the backward of its logsumexp).
+    /// </summary>
+    public (Tensor LogProbs, Tensor Entropy) CompletionLogProbsAndEntropy(CausalLM model, double temperature = 1.0, long chunkElements = ChunkElements)
+    {
+        var hidden = CompletionHidden(model);
+        long b = hidden.shape[0], lc = hidden.shape[1];
+        long chunk = Math.Clamp(chunkElements / Math.Max(1, b * model.Config.VocabSize), 1, lc);
+        var logProbs = new List<Tensor>();
+        var entropies = new List<Tensor>();
+        for (long start = 0; start < lc; start += chunk)
+        {
+            long n = Math.Min(chunk, lc - start);
+            var z = model.Logits(hidden.narrow(1, start, n));                                                      // (B, n, V)
+            if (temperature != 1.0) z = z / temperature;
+            var lse = z.logsumexp(-1);                                                                             // (B, n)
+            logProbs.Add(z.gather(-1, CompletionIds.narrow(1, start, n).unsqueeze(-1)).squeeze(-1) - lse);
+            using var noGrad = no_grad();
+            var zd = z.detach();
+            entropies.Add(lse.detach() - (zd - lse.detach().unsqueeze(-1)).exp_().mul_(zd).sum(-1));
+        }
+        return logProbs.Count == 1 ? (logProbs[0], entropies[0]) : (cat(logProbs, 1), cat(entropies, 1));
+    }
 }
