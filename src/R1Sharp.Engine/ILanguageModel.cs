@@ -24,6 +24,13 @@ public interface IDecodingBatch : IDisposable
 
     /// <summary>Keeps only the given rows, in the given order (rows may repeat: that is how one prompt becomes n samples).</summary>
     void KeepRows(Tensor rows);
+
+    /// <summary>
+    /// Adds the rows of <paramref name="other"/> (a prefilled batch of the same model) after this batch's rows, and disposes
+    /// it: continuous batching, where waiting prompts take the places of finished rows. The next <see cref="Step"/> feeds
+    /// one token to every row, old and new.
+    /// </summary>
+    void Append(IDecodingBatch other);
 }
 
 /// <summary>The transformer as a language model: a KV cache, left padding handled with masks and per-row positions.</summary>
@@ -36,6 +43,8 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
 
     sealed class Batch(CausalLM model, KvCache cache, int capacity) : IDecodingBatch
     {
+        readonly CausalLM model = model;
+        readonly KvCache cache = cache;
         Tensor keyValid = null!;  // (B, capacity) bool: false on left padding
         Tensor nextPosition = null!; // (B,) int64: RoPE position of the next token per row
 
@@ -59,6 +68,9 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
         public Tensor Step(Tensor ids)
         {
             int s = cache.Length + 1;
+            cache.Reserve(s);
+            if (keyValid.shape[1] < s) // rows that joined late outgrow the first capacity: later positions are valid
+                Replace(ref keyValid, cat([keyValid, ones(keyValid.shape[0], cache.Capacity - keyValid.shape[1], dtype: ScalarType.Bool, device: keyValid.device)], 1));
             var mask = keyValid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                        // (B, 1, 1, S)
             var logits = model.Forward(ids, nextPosition.unsqueeze(1), mask, cache).squeeze(1);   // (B, V)
             nextPosition.add_(1);
@@ -70,6 +82,33 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
             cache.KeepRows(rows);
             Replace(ref keyValid, keyValid.index_select(0, rows));
             Replace(ref nextPosition, nextPosition.index_select(0, rows));
+        }
+
+        // The joining rows' filled positions are aligned on the right with this batch's (their positions before are masked),
+        // so every row writes its next key at the same column; RoPE positions stay per row. A joining batch longer than this
+        // one first gets this batch empty columns in front.
+        public void Append(IDecodingBatch other)
+        {
+            var joining = other as Batch ?? throw new ArgumentException("a batch of another model", nameof(other));
+            if (joining.model != model) throw new ArgumentException("a batch of another model", nameof(other));
+            using (var scope = NewDisposeScope())
+            {
+                long b = keyValid.shape[0], bj = joining.keyValid.shape[0];
+                if (joining.cache.Length > cache.Length)
+                {
+                    int pad = joining.cache.Length - cache.Length;
+                    cache.PadLeft(pad);
+                    Replace(ref keyValid, cat([zeros(b, pad, dtype: ScalarType.Bool, device: keyValid.device), keyValid], 1));
+                }
+                int length = cache.Length, offset = length - joining.cache.Length;
+                long width = keyValid.shape[1];
+                var valid = cat([zeros(bj, offset, dtype: ScalarType.Bool, device: keyValid.device), joining.keyValid.narrow(1, 0, joining.cache.Length),
+                                 ones(bj, width - length, dtype: ScalarType.Bool, device: keyValid.device)], 1);
+                cache.AppendRows(joining.cache);
+                Replace(ref keyValid, cat([keyValid, valid], 0));
+                Replace(ref nextPosition, cat([nextPosition, joining.nextPosition], 0));
+            }
+            joining.Dispose();
         }
 
         static void Replace(ref Tensor field, Tensor value)

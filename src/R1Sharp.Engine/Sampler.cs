@@ -63,20 +63,133 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
             if (prompts[i].Count == 0) throw new ArgumentException($"prompt {i} is empty");
 
         using var generator = new Generator((ulong)(options.Seed ?? Random.Shared.NextInt64()), model.Device);
-        var results = new List<Completion>(prompts.Count * samplesPerPrompt);
-        int promptsPerBatch = Math.Max(1, MaxBatchSize / samplesPerPrompt);
-        for (int start = 0; start < prompts.Count; start += promptsPerBatch)
-        {
-            int count = Math.Min(promptsPerBatch, prompts.Count - start);
-            results.AddRange(GenerateBatch(prompts, start, count, samplesPerPrompt, options, generator, cancellationToken, observer, promptKeys));
-        }
-        return results;
+        return Decode(prompts, samplesPerPrompt, options, generator, cancellationToken, observer, promptKeys);
     }
 
-    IEnumerable<Completion> GenerateBatch(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n,
-        GenerationOptions o, Generator generator, CancellationToken ct, TokenObserver? observer, IReadOnlyList<long>? keys)
+    /// <summary>
+    /// Continuous batching: the batch holds at most <see cref="MaxBatchSize"/> rows; when a quarter of its slots are finished
+    /// or free and prompts are waiting, the finished rows are dropped and waiting prompts are prefilled and join the batch
+    /// (whole prompts: a prompt's samples share its prefill). Without waiting prompts, finished rows keep decoding (outputs
+    /// ignored) until they are a quarter of the batch, then are dropped.
+    /// </summary>
+    IReadOnlyList<Completion> Decode(IReadOnlyList<IReadOnlyList<int>> prompts, int n, GenerationOptions o, Generator generator,
+        CancellationToken ct, TokenObserver? observer, IReadOnlyList<long>? keys)
     {
         ulong seed = (ulong)(o.Seed ?? 0);
+        int rows = prompts.Count * n;
+        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
+        var logProbs = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
+        var finish = new FinishReason?[rows];
+        var stopString = new string?[rows];
+        var stopIds = o.StopTokenIds.ToHashSet();
+        int stopWindow = o.Stop.Count == 0 ? 0 : o.Stop.Max(s => s.Length) + 8; // tokens to decode
+        int capacity = Math.Max(n, MaxBatchSize - MaxBatchSize % n);              // rows the batch may hold
+        int refill = Math.Max(n, capacity / 4);                                     // free slots worth a refill
+        int nextPrompt = 0;
+
+        using var noGrad = no_grad();
+        IDecodingBatch? batch = null;
+        Tensor? logits = null;
+        var live = Array.Empty<int>();                                              // batch position → row; -1 once the row finished
+        try
+        {
+            while (true)
+            {
+                int free = capacity - live.Length;
+                if (nextPrompt < prompts.Count && (batch is null || free >= refill))
+                {
+                    int count = Math.Min(prompts.Count - nextPrompt, free / n);
+                    var (joining, joiningLogits) = Prefill(prompts, nextPrompt, count, n, o.MaxNewTokens);
+                    if (batch is null) (batch, logits) = (joining, joiningLogits);
+                    else
+                    {
+                        batch.Append(joining);
+                        using (var scope = NewDisposeScope())
+                        {
+                            var all = cat([logits!, joiningLogits], 0).MoveToOuterDisposeScope();
+                            logits!.Dispose();
+                            logits = all;
+                        }
+                        joiningLogits.Dispose();
+                    }
+                    live = [.. live, .. Enumerable.Range(nextPrompt * n, count * n)];
+                    nextPrompt += count;
+                }
+                if (batch is null) break;
+
+                ct.ThrowIfCancellationRequested();
+                using var stepScope = NewDisposeScope();
+                var (next, lp) = keys is null ? Sample(logits!, o, generator)       // (B,), (B,)
+                    : Sample(logits!, o, tensor(live.Select(row => row < 0 ? 0.5f
+                        : KeyedUniform(seed, keys[row / n], row % n, tokens[row].Count)).ToArray(), device: model.Device));
+                int topK = o.TopLogProbs > 0 ? (int)Math.Min(o.TopLogProbs, logits!.shape[^1]) : 0;
+                long[]? topIds = null;
+                float[]? topLp = null;
+                if (topK > 0)
+                {
+                    var (values, indices) = (o.Temperature == 0 ? logits! : logits! / o.Temperature).log_softmax(-1).topk(topK); // (B, k)
+                    topIds = indices.cpu().data<long>().ToArray();
+                    topLp = values.cpu().data<float>().ToArray();
+                }
+                logits!.Dispose();
+                logits = null;
+                var nextIds = next.cpu().data<long>().ToArray();
+                var nextLp = lp.cpu().data<float>().ToArray();
+                for (int b = 0; b < live.Length; b++)
+                {
+                    int row = live[b];
+                    if (row < 0) continue;
+                    int token = (int)nextIds[b];
+                    tokens[row].Add(token);
+                    logProbs[row].Add(nextLp[b]);
+                    if (stopIds.Contains(token)) finish[row] = FinishReason.Stop;
+                    else if (stopWindow > 0 && FindStopString(tokens[row], o.Stop, stopWindow) is { } s)
+                        (finish[row], stopString[row]) = (FinishReason.Stop, s);
+                    else if (tokens[row].Count == o.MaxNewTokens) finish[row] = FinishReason.Length;
+                    if (observer is not null)
+                    {
+                        var seen = new SampledToken(row, token, nextLp[b], finish[row],
+                            topIds is null ? null : Array.ConvertAll(topIds[(b * topK)..((b + 1) * topK)], id => (int)id),
+                            topLp?[(b * topK)..((b + 1) * topK)]);
+                        var verdict = observer(seen);
+                        finish[row] ??= verdict;
+                    }
+                    if (finish[row] is not null) live[b] = -1;
+                }
+
+                int finished = live.Count(r => r < 0);
+                bool waiting = nextPrompt < prompts.Count;
+                if (finished == live.Length)
+                {
+                    batch.Dispose();
+                    (batch, live) = (null, []);
+                    if (waiting) continue;
+                    break;
+                }
+                var input = next.unsqueeze(1);                                              // (B, 1)
+                if (finished * 4 >= live.Length || (waiting && finished > 0 && capacity - live.Length + finished >= refill))
+                {
+                    var keep = tensor(Enumerable.Range(0, live.Length).Where(b => live[b] >= 0).Select(b => (long)b).ToArray(), device: model.Device);
+                    batch.KeepRows(keep);
+                    input = input.index_select(0, keep);
+                    live = live.Where(r => r >= 0).ToArray();
+                }
+                logits = batch.Step(input).MoveToOuterDisposeScope();
+            }
+        }
+        finally
+        {
+            batch?.Dispose();
+            logits?.Dispose();
+        }
+
+        return Enumerable.Range(0, rows).Select(row => new Completion(row / n, tokens[row].ToArray(), logProbs[row].ToArray(),
+            finish[row] ?? FinishReason.Length, stopString[row])).ToList();
+    }
+
+    /// <summary>Prompts [start, start + count) left-padded and prefilled once each, their cache rows repeated n times: the batch and its logits (count·n, V).</summary>
+    (IDecodingBatch Batch, Tensor Logits) Prefill(IReadOnlyList<IReadOnlyList<int>> prompts, int start, int count, int n, int maxNewTokens)
+    {
         int longest = Enumerable.Range(start, count).Max(i => prompts[i].Count);
         var ids = new long[count * longest];
         var valid = new bool[count * longest];
@@ -86,90 +199,16 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
             int pad = longest - p.Count;           // left padding
             for (int j = 0; j < p.Count; j++) { ids[r * longest + pad + j] = p[j]; valid[r * longest + pad + j] = true; }
         }
-
-        int rows = count * n;
-        var live = Enumerable.Range(0, rows).ToArray();           // batch position → row; -1 once the row finished
-        var tokens = Enumerable.Range(0, rows).Select(_ => new List<int>()).ToArray();
-        var logProbs = Enumerable.Range(0, rows).Select(_ => new List<float>()).ToArray();
-        var finish = new FinishReason?[rows];
-        var stopString = new string?[rows];
-        var stopIds = o.StopTokenIds.ToHashSet();
-        int stopWindow = o.Stop.Count == 0 ? 0 : o.Stop.Max(s => s.Length) + 8; // tokens to decode
-
-        using var noGrad = no_grad();
-        using var batch = model.Start(count, longest + o.MaxNewTokens);
-        Tensor logits;
-        using (var scope = NewDisposeScope())
+        var batch = model.Start(count, longest + maxNewTokens);
+        using var scope = NewDisposeScope();
+        var logits = batch.Prefill(tensor(ids, [count, longest], device: model.Device), tensor(valid, [count, longest], device: model.Device));
+        if (n > 1)
         {
-            logits = batch.Prefill(tensor(ids, [count, longest], device: model.Device), tensor(valid, [count, longest], device: model.Device));
-            if (n > 1)
-            {
-                var expand = arange(count, device: model.Device).repeat_interleave(n); // (B·n,)
-                batch.KeepRows(expand);
-                logits = logits.index_select(0, expand);
-            }
-            logits = logits.MoveToOuterDisposeScope();
+            var expand = arange(count, device: model.Device).repeat_interleave(n); // (B·n,)
+            batch.KeepRows(expand);
+            logits = logits.index_select(0, expand);
         }
-
-        for (int step = 0; step < o.MaxNewTokens; step++)
-        {
-            ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var (next, lp) = keys is null ? Sample(logits, o, generator)       // (B,), (B,)
-                : Sample(logits, o, tensor(live.Select(row => row < 0 ? 0.5f
-                    : KeyedUniform(seed, keys[start + row / n], row % n, tokens[row].Count)).ToArray(), device: model.Device));
-            int topK = o.TopLogProbs > 0 ? (int)Math.Min(o.TopLogProbs, logits.shape[^1]) : 0;
-            long[]? topIds = null;
-            float[]? topLp = null;
-            if (topK > 0)
-            {
-                var (values, indices) = (o.Temperature == 0 ? logits : logits / o.Temperature).log_softmax(-1).topk(topK); // (B, k)
-                topIds = indices.cpu().data<long>().ToArray();
-                topLp = values.cpu().data<float>().ToArray();
-            }
-            logits.Dispose();
-            var nextIds = next.cpu().data<long>().ToArray();
-            var nextLp = lp.cpu().data<float>().ToArray();
-            for (int b = 0; b < live.Length; b++)
-            {
-                int row = live[b];
-                if (row < 0) continue;
-                int token = (int)nextIds[b];
-                tokens[row].Add(token);
-                logProbs[row].Add(nextLp[b]);
-                if (stopIds.Contains(token)) finish[row] = FinishReason.Stop;
-                else if (stopWindow > 0 && FindStopString(tokens[row], o.Stop, stopWindow) is { } s)
-                    (finish[row], stopString[row]) = (FinishReason.Stop, s);
-                else if (tokens[row].Count == o.MaxNewTokens) finish[row] = FinishReason.Length;
-                if (observer is not null)
-                {
-                    var seen = new SampledToken(start * n + row, token, nextLp[b], finish[row],
-                        topIds is null ? null : Array.ConvertAll(topIds[(b * topK)..((b + 1) * topK)], id => (int)id),
-                        topLp?[(b * topK)..((b + 1) * topK)]);
-                    var verdict = observer(seen);
-                    finish[row] ??= verdict;
-                }
-                if (finish[row] is not null) live[b] = -1;
-            }
-            int finished = live.Count(r => r < 0);
-            if (finished == live.Length) { logits = empty(0); break; }
-
-            var input = next.unsqueeze(1);                              // (B, 1)
-            // Finished rows keep decoding (outputs ignored) until they are a quarter of the batch, then are dropped.
-            if (finished * 4 >= live.Length)
-            {
-                var keep = tensor(Enumerable.Range(0, live.Length).Where(b => live[b] >= 0).Select(b => (long)b).ToArray(), device: model.Device);
-                batch.KeepRows(keep);
-                input = input.index_select(0, keep);
-                live = live.Where(r => r >= 0).ToArray();
-            }
-            logits = batch.Step(input).MoveToOuterDisposeScope();
-        }
-        logits.Dispose();
-
-        for (int row = 0; row < rows; row++)
-            yield return new Completion(start + row / n, tokens[row].ToArray(), logProbs[row].ToArray(),
-                finish[row] ?? FinishReason.Length, stopString[row]);
+        return (batch, logits.MoveToOuterDisposeScope());
     }
 
     string? FindStopString(List<int> generated, IReadOnlyList<string> stops, int window)

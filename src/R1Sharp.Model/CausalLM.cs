@@ -193,7 +193,7 @@ public sealed class KvCache : IDisposable
         Capacity = capacity;
     }
 
-    public int Capacity { get; }
+    public int Capacity { get; private set; }
     public int Length { get; private set; }
     public long BatchSize => keys[0].shape[0];
 
@@ -211,13 +211,66 @@ public sealed class KvCache : IDisposable
     public void Advance(int tokens) => Length += tokens;
 
     /// <summary>Keeps only the given rows (B' ≤ B), e.g. to drop finished sequences from a decode batch.</summary>
-    public void KeepRows(Tensor rows)
+    public void KeepRows(Tensor rows) => Rebuild(t => t.index_select(0, rows));
+
+    /// <summary>Makes room for at least <paramref name="length"/> positions (at least doubling), keeping what is filled.</summary>
+    public void Reserve(int length)
+    {
+        if (length <= Capacity) return;
+        int capacity = Math.Max(length, 2 * Capacity);
+        Rebuild(t => Moved(t, capacity, 0));
+        Capacity = capacity;
+    }
+
+    /// <summary>Puts <paramref name="columns"/> empty positions in front of the filled ones (the caller masks them).</summary>
+    public void PadLeft(int columns)
+    {
+        int capacity = Math.Max(Capacity, Length + columns);
+        Rebuild(t => Moved(t, capacity, columns));
+        (Capacity, Length) = (capacity, Length + columns);
+    }
+
+    /// <summary>
+    /// Adds the rows of <paramref name="other"/> after these, its filled positions aligned on the right with these
+    /// (other's [0, other.Length) at [Length − other.Length, Length)); the positions in front are left empty for the caller to mask.
+    /// </summary>
+    public void AppendRows(KvCache other)
+    {
+        if (other.Length > Length) throw new ArgumentException($"the joining cache is longer ({other.Length}) than this one ({Length})", nameof(other));
+        int offset = Length - other.Length;
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = Joined(keys[i], other.keys[i]);
+            values[i] = Joined(values[i], other.values[i]);
+        }
+
+        Tensor Joined(Tensor mine, Tensor theirs)
+        {
+            using var scope = NewDisposeScope();
+            var rows = zeros([theirs.shape[0], mine.shape[1], mine.shape[2], mine.shape[3]], dtype: mine.dtype, device: mine.device);
+            rows.narrow(2, offset, other.Length).copy_(theirs.narrow(2, 0, other.Length));
+            var joined = cat([mine, rows], 0).DetachFromDisposeScope();
+            mine.Dispose();
+            return joined;
+        }
+    }
+
+    /// <summary>(B, H, ·, D) → (B, H, capacity, D) with the filled positions moved <paramref name="shift"/> to the right.</summary>
+    Tensor Moved(Tensor t, int capacity, int shift)
+    {
+        var moved = zeros([t.shape[0], t.shape[1], capacity, t.shape[3]], dtype: t.dtype, device: t.device);
+        moved.narrow(2, shift, Length).copy_(t.narrow(2, 0, Length));
+        return moved;
+    }
+
+    /// <summary>Replaces every layer's keys and values by <paramref name="change"/> of them.</summary>
+    void Rebuild(Func<Tensor, Tensor> change)
     {
         for (int i = 0; i < keys.Length; i++)
         {
             var (k, v) = (keys[i], values[i]);
-            keys[i] = k.index_select(0, rows).DetachFromDisposeScope();
-            values[i] = v.index_select(0, rows).DetachFromDisposeScope();
+            keys[i] = change(k).DetachFromDisposeScope();
+            values[i] = change(v).DetachFromDisposeScope();
             k.Dispose();
             v.Dispose();
         }

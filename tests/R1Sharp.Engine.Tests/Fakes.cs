@@ -19,6 +19,7 @@ public sealed class FakeModel(float[] probabilities, bool counting = false) : IL
     public Device Device => CPU;
     public int Prefills { get; private set; }
     public List<long> BatchSizes { get; } = [];
+    public int Appends { get; private set; }
 
     public IDecodingBatch Start(int batchSize, int capacity) => new Batch(this);
 
@@ -37,6 +38,8 @@ public sealed class FakeModel(float[] probabilities, bool counting = false) : IL
         }
 
         public void KeepRows(Tensor rows) { }
+
+        public void Append(IDecodingBatch other) => m.Appends++;
 
         Tensor Logits(Tensor last) // (B,) -> (B, V)
         {

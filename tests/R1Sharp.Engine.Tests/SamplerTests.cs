@@ -174,6 +174,64 @@ public class SamplerOnFixtureTests
         }
     }
 
+    // Continuous batching: rows end at different lengths (the observer stops row r after Limit(r) tokens) and waiting prompts
+    // join the running batch, the longest prompt after shorter ones (the running cache is padded on the left for it).
+    static readonly IReadOnlyList<int>[] Waiting =
+        [[5, 17], [42, 100, 7], [3], [9, 8], [165, 299, 204, 8, 63, 73, 11, 261, 79, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23], [6, 6, 6], [250, 1]];
+    static int Limit(int row) => 2 + row * 5 % 11;
+
+    [Theory]
+    [InlineData("qwen2-tiny")]
+    [InlineData("qwen3-tiny")]
+    public void PromptsJoiningARunningBatch_GetTheirOneByOneGreedyCompletions(string name)
+    {
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", name), ScalarType.Float32);
+        var lm = new CausalLMLanguageModel(model);
+        var o = new GenerationOptions { MaxNewTokens = 12, Temperature = 0 };
+        var order = new List<int>();
+        var joined = new Sampler(lm) { MaxBatchSize = 3 }.Generate(Waiting, o, observer: Limited(order));
+        Assert.True(order.IndexOf(3) < order.LastIndexOf(2), "prompt 3 joined while prompt 2 was decoding");
+        Assert.True(order.IndexOf(4) < order.LastIndexOf(2), "the longest prompt joined while prompt 2 was decoding");
+        Assert.True(order.IndexOf(6) > order.IndexOf(5));
+        for (int i = 0; i < Waiting.Length; i++)
+        {
+            var single = new Sampler(lm).Generate([Waiting[i]], o with { MaxNewTokens = Limit(i) })[0];
+            Assert.Equal(single.Tokens, joined[i].Tokens);
+            for (int t = 0; t < single.LogProbs.Length; t++) Assert.Equal(single.LogProbs[t], joined[i].LogProbs[t], 1e-3);
+        }
+    }
+
+    [Fact]
+    public void KeyedSamplesJoiningARunningBatch_EqualThoseOfOneBatch()
+    {
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", "qwen2-tiny"), ScalarType.Float32);
+        var lm = new CausalLMLanguageModel(model);
+        var o = new GenerationOptions { MaxNewTokens = 12, Temperature = 1, Seed = 3 };
+        long[] keys = [.. Enumerable.Range(100, Waiting.Length).Select(k => (long)k)];
+        var order = new List<int>();
+        var one = new Sampler(lm) { MaxBatchSize = 64 }.Generate(Waiting, o, 2, observer: Limited([]), promptKeys: keys);
+        var joined = new Sampler(lm) { MaxBatchSize = 4 }.Generate(Waiting, o, 2, observer: Limited(order), promptKeys: keys);
+        Assert.True(order.IndexOf(4) < order.LastIndexOf(2), "prompt 2 joined while prompt 1 was decoding");
+        for (int row = 0; row < one.Count; row++)
+        {
+            Assert.Equal(Math.Min(Limit(row), 12), joined[row].Tokens.Length);
+            Assert.Equal(one[row].Tokens, joined[row].Tokens);
+            for (int t = 0; t < one[row].LogProbs.Length; t++) Assert.Equal(one[row].LogProbs[t], joined[row].LogProbs[t], 1e-3);
+        }
+    }
+
+    /// <summary>An observer that logs the order rows produce tokens in and ends row r after <see cref="Limit"/>(r) tokens.</summary>
+    static TokenObserver Limited(List<int> order)
+    {
+        var counts = new Dictionary<int, int>();
+        return (in SampledToken t) =>
+        {
+            order.Add(t.Row);
+            counts[t.Row] = counts.GetValueOrDefault(t.Row) + 1;
+            return counts[t.Row] >= Limit(t.Row) ? FinishReason.Length : null;
+        };
+    }
+
     [Fact]
     public void GreedyEqualsTheFixtureContinuation()
     {
