@@ -140,4 +140,98 @@ public sealed class FleetLoraGrpoTests : IDisposable
         }
         foreach (var t in adapter.Values) t.Dispose();
     }
+
+    [Fact]
+    public async Task Adapter_only_sync_loads_each_versions_peft_files_on_serve_processes_through_vllms_lora_routes()
+    {
+        using var a = new ServeProcess();
+        using var b = new ServeProcess();
+        string output = Path.Combine(_dir, "run");
+        var o = new GrpoOptions
+        {
+            TrainPrompts = 64, PromptsPerStep = 2, Generations = 4, Sampling = new() { MaxNewTokens = 16 }, Steps = 3, EvalPrompts = 0,
+            MicroBatchSize = 8, CheckpointEvery = 100, Optimizer = new() { LearningRate = 2e-2, Schedule = ScheduleKind.Constant }, Seed = 5,
+            Lora = new LoraOptions { R = 4, Alpha = 8, TargetModules = ["q_proj", "v_proj", "up_proj", "down_proj"] },
+            Rollout = new()
+            {
+                Endpoints = [a.Url.ToString(), b.Url.ToString()], Engine = R1Sharp.Engine.Fleet.FleetEngine.Vllm,
+                WeightSync = R1Sharp.Engine.Fleet.FleetWeightSync.Adapter, KeepVersions = 100, ProbeTokens = 8, ProbeTolerance = 1e-5,
+            },
+        };
+        var log = new List<string>();
+        GrpoRecipe.Run(o, TinyModel.Directory, output, RunSettings.Quiet(log.Add), new WeightedRewards([new WeightedReward(new DigitShare())]));
+        Assert.DoesNotContain(log, l => l.Contains("taken out of rotation"));
+
+        // Every version sent is an adapter in PEFT's layout on the trainer's base, not a checkpoint.
+        string weights = Path.Combine(output, "rollout-weights");
+        for (int v = 0; v < 3; v++)
+        {
+            string dir = Path.Combine(weights, $"step-{v}");
+            Assert.True(File.Exists(Path.Combine(dir, "adapter_model.safetensors")), dir);
+            Assert.False(File.Exists(Path.Combine(dir, "model.safetensors")), dir);
+            Assert.Equal(Path.GetFullPath(TinyModel.Directory), (string)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_config.json")))!["base_model_name_or_path"]!);
+        }
+        var syncs = File.ReadAllLines(Path.Combine(output, "rollout-sync.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal([0, 1, 2], syncs.Select(s => (int)s["version"]!));
+        Assert.All(syncs, s => Assert.Equal(2, (int)s["in_rotation"]!));
+        var completions = File.ReadAllLines(Path.Combine(output, "completions.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(3 * 2 * 4, completions.Count);
+        Assert.All(completions, c => Assert.Equal((int)c["step"]! - 1, (int)c["weight_version"]!));
+
+        // After the last sync each server's greedy probe is that of the base with step-2's adapter, decoded here.
+        using var baseModel = Checkpoint.Load(TinyModel.Directory, ScalarType.Float32);
+        using var policy = Checkpoint.Load(TinyModel.Directory, ScalarType.Float32);
+        Lora.Load(policy, Path.Combine(weights, "step-2"));
+        int[] prompt = [.. syncs[2]["probe_prompt"]!.AsArray().Select(x => (int)x!)];
+        int eos = R1Sharp.Text.Tokenization.HfTokenizer.Load(TinyModel.Directory).EosTokenId!.Value;
+        var greedy = Greedy(policy, prompt, o.Rollout.ProbeTokens, eos);
+        var reference = Checkpoints.LogProbs(policy, prompt, greedy);
+        Assert.True(reference.Zip(Checkpoints.LogProbs(baseModel, prompt, greedy)).Max(p => Math.Abs(p.First - p.Second)) > 1e-4, "the adapter does not change the probe");
+        foreach (var server in syncs[2]["servers"]!.AsArray())
+        {
+            Assert.True((bool)server!["ok"]!, server.ToJsonString());
+            Assert.Equal(greedy, server["probe"]!["tokens"]!.AsArray().Select(x => (int)x!));
+            float[] logprobs = [.. server["probe"]!["logprobs"]!.AsArray().Select(x => (float)x!)];
+            for (int i = 0; i < greedy.Count; i++)
+                Assert.True(Math.Abs(reference[i] - logprobs[i]) < 1e-5, $"{server["url"]}, token {i}: server {logprobs[i]}, base + adapter {reference[i]}");
+        }
+
+        // What the servers say now, and what they refuse (vLLM's messages and statuses).
+        using var http = new HttpClient { BaseAddress = a.Url };
+        var models = JsonNode.Parse(await http.GetStringAsync("/v1/models"))!["data"]!.AsArray();
+        Assert.Equal(["tiny", "step-2"], models.Select(m => (string)m!["id"]!));
+        Assert.Equal("tiny", (string)models[1]!["parent"]!);
+        Assert.Equal("step-2", (string)JsonNode.Parse(await http.GetStringAsync("/weight_version"))!["weight_version"]!);
+        async Task<(int Status, string Body)> Post(string route, string json)
+        {
+            using var r = await http.PostAsync(route, new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            return ((int)r.StatusCode, await r.Content.ReadAsStringAsync());
+        }
+        var completion = """{"model": "MODEL", "prompt": [1, 2, 3], "max_tokens": 2}""";
+        Assert.Equal(404, (await Post("/v1/completions", completion.Replace("MODEL", "step-1"))).Status);       // unloaded by the sync to step-2
+        var baseRefused = await Post("/v1/completions", completion.Replace("MODEL", "tiny"));
+        Assert.Equal(400, baseRefused.Status);
+        Assert.Contains("one adapter at a time", baseRefused.Body);
+        var again = await Post("/v1/load_lora_adapter", $$"""{"lora_name": "step-2", "lora_path": "{{Path.Combine(weights, "step-2")}}"}""");
+        Assert.Equal(400, again.Status);
+        Assert.Contains("has already been loaded", again.Body);
+        Assert.Equal(400, (await Post("/v1/load_lora_adapter", """{"lora_name": "x"}""")).Status);
+        var wrong = await Post("/v1/load_lora_adapter", $$"""{"lora_name": "x", "lora_path": "{{TinyModel.Directory}}"}""");
+        Assert.Equal(400, wrong.Status);
+        Assert.Contains("adapter_config.json", wrong.Body);
+        Assert.Equal(404, (await Post("/v1/unload_lora_adapter", """{"lora_name": "step-1"}""")).Status);
+        Assert.Equal(200, (await Post("/v1/completions", completion.Replace("MODEL", "step-2"))).Status);    // the refusals changed nothing
+
+        // Unloading the adapter served brings the base back, exactly.
+        var unloaded = await Post("/v1/unload_lora_adapter", """{"lora_name": "step-2"}""");
+        Assert.Equal((200, "Success: LoRA adapter 'step-2' removed successfully."), unloaded);
+        using var fleet = new R1Sharp.Engine.Fleet.RolloutFleet(new R1Sharp.Engine.Fleet.FleetOptions { Endpoints = [a.Url], Engine = R1Sharp.Engine.Fleet.FleetEngine.Vllm });
+        var probe = new R1Sharp.Engine.Generation.GenerationRequest(R1Sharp.Engine.Generation.GenerationPrompt.FromTokens(prompt),
+            new R1Sharp.Engine.Generation.GenerationOptions { Temperature = 0, MaxNewTokens = 8, StopTokenIds = [eos], LogProbs = true });
+        var sample = (await fleet.ProbeAsync(fleet.Servers[0], probe)).Samples[0];
+        var baseGreedy = Greedy(baseModel, prompt, 8, eos);
+        Assert.Equal(baseGreedy, sample.TokenIds);
+        var baseLogProbs = Checkpoints.LogProbs(baseModel, prompt, baseGreedy);
+        for (int i = 0; i < baseGreedy.Count; i++) Assert.True(Math.Abs(baseLogProbs[i] - sample.LogProbs![i]) < 1e-5, $"token {i}: {sample.LogProbs![i]} vs base {baseLogProbs[i]}");
+    }
 }
