@@ -50,7 +50,7 @@ public sealed class LoraAdapter
 
     public Dense A { get; }
     public Dense B { get; }
-    public double Scaling { get; }
+    public double Scaling { get; internal set; }
     public double Dropout { get; }
 
     /// <summary>y + s · B(A(dropout(x))), the low-rank path in float32.</summary>
@@ -315,6 +315,63 @@ public static class Lora
     /// </summary>
     public static AdapterConfig Load(CausalLM model, string directory, bool trainable = false)
     {
+        var (config, names, header, entries) = Check(model, directory);
+        model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
+        Attach(model, names, config.R, config.Scaling, config.Dropout, init: null);
+        Copy(model, header, entries);
+        foreach (var (_, adapter) in Adapters(model))
+        {
+            adapter.A.weight.requires_grad = trainable;
+            adapter.B.weight.requires_grad = trainable;
+        }
+        return config;
+    }
+
+    /// <summary>
+    /// Serving one adapter after another (<c>r1sharp serve</c>'s <c>/v1/load_lora_adapter</c>): loads the adapter in
+    /// <paramref name="directory"/> as <see cref="Load"/> does onto a model without adapters, or into the adapters the model
+    /// carries — then it must adapt the same layers with the same r (alpha, rsLoRA may differ). Everything is checked before
+    /// a weight changes, so a refused folder leaves the model as it was.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder is not such an adapter (the message names the file and the field).</exception>
+    public static AdapterConfig Replace(CausalLM model, string directory)
+    {
+        var current = Adapters(model);
+        if (current.Count == 0) return Load(model, directory);
+        var (config, names, header, entries) = Check(model, directory);
+        int r = (int)current[0].Adapter.A.weight.shape[0];
+        if (config.R != r || !names.Order(StringComparer.Ordinal).SequenceEqual(current.Select(c => c.Name).Order(StringComparer.Ordinal)))
+            throw new InvalidDataException($"{Path.Combine(directory, ConfigFile)}: adapts {names.Count} layer(s) with r {config.R}; the served adapters " +
+                                           $"adapt {current.Count} with r {r} (one server switches between adapters of one shape)");
+        Copy(model, header, entries);
+        foreach (var (_, adapter) in current) adapter.Scaling = config.Scaling;
+        model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
+        return config;
+    }
+
+    /// <summary>Makes the model's adapters add nothing (B = 0): its outputs are then exactly the base's.</summary>
+    public static void Silence(CausalLM model)
+    {
+        using var noGrad = no_grad();
+        foreach (var (_, adapter) in Adapters(model)) adapter.B.weight.zero_();
+    }
+
+    static void Copy(CausalLM model, SafeTensors.Header header, Dictionary<string, SafeTensors.Entry> entries)
+    {
+        using var file = new FileStream(header.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var noGrad = no_grad();
+        foreach (var (name, adapter) in Adapters(model))
+        {
+            using var a = SafeTensors.Read(header, entries[KeyPrefix + name + ".lora_A.weight"], file);
+            using var b = SafeTensors.Read(header, entries[KeyPrefix + name + ".lora_B.weight"], file);
+            adapter.A.weight.copy_(a);
+            adapter.B.weight.copy_(b);
+        }
+    }
+
+    /// <summary>Load's checks: the config, every targeted layer's two tensors, no other tensor, every shape and dtype.</summary>
+    static (AdapterConfig Config, List<string> Names, SafeTensors.Header Header, Dictionary<string, SafeTensors.Entry> Entries) Check(CausalLM model, string directory)
+    {
         var config = ReadConfig(directory);
         var configPath = Path.Combine(directory, ConfigFile);
         var weights = Path.Combine(directory, WeightsFile);
@@ -349,22 +406,6 @@ public static class Lora
                 throw new InvalidDataException($"{weights}: tensor '{e.Name}' has dtype {SafeTensors.DTypeName(e.DType)}, expected a floating-point type");
         }
 
-        model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
-        Attach(model, names, config.R, config.Scaling, config.Dropout, init: null);
-        using (var file = new FileStream(weights, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-        using (no_grad())
-            foreach (var (name, adapter) in Adapters(model))
-            {
-                using var a = SafeTensors.Read(header, entries[KeyPrefix + name + ".lora_A.weight"], file);
-                using var b = SafeTensors.Read(header, entries[KeyPrefix + name + ".lora_B.weight"], file);
-                adapter.A.weight.copy_(a);
-                adapter.B.weight.copy_(b);
-            }
-        foreach (var (_, adapter) in Adapters(model))
-        {
-            adapter.A.weight.requires_grad = trainable;
-            adapter.B.weight.requires_grad = trainable;
-        }
-        return config;
+        return (config, names, header, entries);
     }
 }

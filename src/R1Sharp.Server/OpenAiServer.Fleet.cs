@@ -5,6 +5,8 @@
 //           POST /continue_generation, GET /get_weight_version
 //   vLLM    POST /pause?mode=, POST /resume, GET /is_paused, POST /init_weight_transfer_engine, POST /start_weight_update,
 //           POST /update_weights {"update_info": {"path"}}, POST /finish_weight_update {"weight_version"}, GET /weight_info
+//           POST /v1/load_lora_adapter {"lora_name", "lora_path", "load_inplace"}, POST /v1/unload_lora_adapter {"lora_name"}
+//           (runtime LoRA: one adapter served at a time, on top of the base; docs/lora.md)
 //   and     GET /weight_version (r1sharp's own), and "weight_version" on every completions response.
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -19,6 +21,9 @@ public sealed partial class OpenAiServer
     private volatile string _weightVersion;
     private readonly SemaphoreSlim _updateLock = new(1, 1);
     private bool _vllmSession, _vllmLoaded; // a vLLM weight-update session (start → update → finish), under _updateLock
+    private volatile string? _adapter;          // the LoRA adapter served on top of the base now, by name (null: the base alone)
+    private readonly HashSet<string> _adapters = []; // names loaded and not unloaded (under _updateLock)
+    private string _baseVersion = "";           // the version the base had when the first adapter was loaded
 
     /// <summary>The name of the weights served now (<see cref="ServerOptions.WeightVersion"/> until an update names others).</summary>
     public string WeightVersion => _weightVersion;
@@ -171,6 +176,10 @@ public sealed partial class OpenAiServer
         })));
         _app.MapGet("/weight_info", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
 
+        // vLLM's runtime LoRA routes
+        _app.MapPost("/v1/load_lora_adapter", (HttpContext ctx) => Guard(ctx, () => LoadLoraAdapter(ctx)));
+        _app.MapPost("/v1/unload_lora_adapter", (HttpContext ctx) => Guard(ctx, () => UnloadLoraAdapter(ctx)));
+
         // r1sharp
         _app.MapGet("/weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
     }
@@ -218,6 +227,81 @@ public sealed partial class OpenAiServer
         await WriteJson(ctx, status, reply).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// vLLM's <c>/v1/load_lora_adapter</c>: the adapter folder is served on top of the base from now on, and requests name it by
+    /// <c>lora_name</c> (which also becomes the weight version). vLLM holds several adapters at once; this server applies one:
+    /// a new one replaces the one served (same layers and r), and requests for a replaced name get 404 as for an unloaded one.
+    /// 200 with vLLM's plain-text "Success: …"; 400 when a field is missing, the name is loaded already (unless
+    /// <c>load_inplace</c>) or the folder is refused (the served adapter then stays).
+    /// </summary>
+    private async Task LoadLoraAdapter(HttpContext ctx)
+    {
+        var body = await OptionalBody(ctx).ConfigureAwait(false);
+        string? name = Field<string>(body, "lora_name"), path = Field<string>(body, "lora_path");
+        bool inPlace = Flag(body, "load_inplace") ?? false;
+        if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(path))
+            throw ApiException.BadRequest("Both 'lora_name' and 'lora_path' must be provided.", string.IsNullOrEmpty(name) ? "lora_name" : "lora_path");
+        if (name == _name) throw ApiException.BadRequest($"'{name}' is the name of the base model", "lora_name");
+        await _updateLock.WaitAsync(ctx.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (!inPlace && _adapters.Contains(name))
+                throw ApiException.BadRequest($"The lora adapter '{name}' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.", "lora_name");
+            if (await LoadPaused(path, PauseMode.Wait, ctx.RequestAborted, () => _model.LoadAdapter(path), "the LoRA adapter").ConfigureAwait(false) is { } error)
+                throw ApiException.BadRequest(error, "lora_path");
+            if (_adapter is null) _baseVersion = _weightVersion;
+            _adapters.Add(name);
+            _adapter = name;
+            SetVersion(name);
+        }
+        finally
+        {
+            _updateLock.Release();
+        }
+        await Text(ctx, $"Success: LoRA adapter '{name}' added successfully.").ConfigureAwait(false);
+    }
+
+    /// <summary>vLLM's <c>/v1/unload_lora_adapter</c>: forgets the name; unloading the adapter served makes the server serve the base again (exactly). 404 for a name it does not hold.</summary>
+    private async Task UnloadLoraAdapter(HttpContext ctx)
+    {
+        var body = await OptionalBody(ctx).ConfigureAwait(false);
+        string? name = Field<string>(body, "lora_name");
+        if (string.IsNullOrEmpty(name)) throw ApiException.BadRequest("'lora_name' needs to be provided to unload a LoRA adapter.", "lora_name");
+        await _updateLock.WaitAsync(ctx.RequestAborted).ConfigureAwait(false);
+        try
+        {
+            if (!_adapters.Remove(name)) throw new ApiException(404, $"The lora adapter '{name}' cannot be found.", "lora_name", "not_found");
+            if (_adapter == name)
+            {
+                await LoadPaused("", PauseMode.Wait, ctx.RequestAborted, _model.SilenceAdapter, "").ConfigureAwait(false);
+                _adapter = null;
+                SetVersion(_baseVersion);
+            }
+        }
+        finally
+        {
+            _updateLock.Release();
+        }
+        await Text(ctx, $"Success: LoRA adapter '{name}' removed successfully.").ConfigureAwait(false);
+    }
+
+    /// <summary>The model a request may name: the base while no adapter is served, else the adapter served; null when it may.</summary>
+    private ApiException? ModelRefused(string model)
+    {
+        string? adapter = _adapter;
+        if (model == (adapter ?? _name)) return null;
+        return model == _name
+            ? ApiException.BadRequest($"this server serves the LoRA adapter '{adapter}' on top of '{_name}' now (one adapter at a time): ask for model '{adapter}'", "model")
+            : new ApiException(404, $"The model '{Clip(model)}' does not exist; this server serves '{adapter ?? _name}'.", "model", "model_not_found");
+    }
+
+    private static async Task Text(HttpContext ctx, string text)
+    {
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "text/plain; charset=utf-8";
+        await ctx.Response.WriteAsync(text, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
     /// <summary>A vLLM RLHF step under the update lock: <c>{"message"}</c> on success, <c>{"detail"}</c> (FastAPI's error shape) otherwise.</summary>
     private async Task VllmStep(HttpContext ctx, Func<Task<(int Status, string Message)>> step)
     {
@@ -240,20 +324,20 @@ public sealed partial class OpenAiServer
     /// else under one of its own (<paramref name="mode"/>) that ends with the load. Null on success, else why it failed (the
     /// weights are then unchanged: the folder is read and checked whole before any weight is copied).
     /// </summary>
-    private async Task<string?> LoadPaused(string path, PauseMode mode, CancellationToken ct)
+    private async Task<string?> LoadPaused(string path, PauseMode mode, CancellationToken ct, Action? load = null, string what = "the weights")
     {
         bool own = !_scheduler.IsPaused;
         if (own) await _scheduler.PauseAsync(mode, ct).ConfigureAwait(false);
         try
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            _model.LoadWeights(path);
-            _options.Log?.Invoke($"weights loaded from {path} in {clock.Elapsed.TotalSeconds:F2} s");
+            (load ?? (() => _model.LoadWeights(path)))();
+            if (path.Length > 0) _options.Log?.Invoke($"{what} loaded from {path} in {clock.Elapsed.TotalSeconds:F2} s");
             return null;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or JsonException or ArgumentException or FormatException)
         {
-            return $"cannot load the weights from {path}: {e.Message}";
+            return $"cannot load {what} from {path}: {e.Message}";
         }
         finally
         {

@@ -127,7 +127,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
     {
         _app.MapGet("/health", () => Results.Ok());
         _app.MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
-        _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength))));
+        _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
         _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
         _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
         _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
@@ -190,8 +190,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
     {
         var body = await RequestBody.ReadAsync(ctx.Request, _options.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false);
         var request = RequestParser.Parse(body, chat, _options, _model.ContextLength);
-        if (request.Model != _name)
-            throw new ApiException(404, $"The model '{Clip(request.Model)}' does not exist; this server serves '{_name}'.", "model", "model_not_found");
+        if (ModelRefused(request.Model) is { } refused) throw refused;
         if (request.Prompts.Count > _options.MaxQueuedRequests)
             throw ApiException.BadRequest($"'prompt' holds {request.Prompts.Count} prompts; this server queues at most {_options.MaxQueuedRequests} " +
                                           "(--max-queue), so the request could never be taken", "prompt");
@@ -210,7 +209,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         if (events is null)
         {
             var results = await all.WaitAsync(ctx.RequestAborted).ConfigureAwait(false);
-            await WriteJson(ctx, 200, Responses.Complete(id, created, _name, request, results, _model)).ConfigureAwait(false);
+            await WriteJson(ctx, 200, Responses.Complete(id, created, request.Model, request, results, _model)).ConfigureAwait(false);
             return;
         }
         _ = all.ContinueWith(_ => events.Writer.TryComplete(), TaskScheduler.Default);
@@ -231,7 +230,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         var ct = ctx.RequestAborted;
         if (request.Chat)
             for (int c = 0; c < choices; c++)
-                await Send(ctx, Responses.Chunk(id, created, _name, request, c, "", null, null, null, null, roleOnly: true)).ConfigureAwait(false);
+                await Send(ctx, Responses.Chunk(id, created, request.Model, request, c, "", null, null, null, null, roleOnly: true)).ConfigureAwait(false);
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
 
         await foreach (var (choice, token) in events.ReadAllAsync(ct).ConfigureAwait(false))
@@ -242,7 +241,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
             JsonObject? logProbs = request.LogProbs ? Responses.LogProbs(request, tokens, _model, textOffset[choice]) : null;
             textOffset[choice] += token.Text.Length;
             string? finish = token.Finish is null ? null : token.Finish == Engine.FinishReason.Stop ? "stop" : "length";
-            await Send(ctx, Responses.Chunk(id, created, _name, request, choice, token.Text, finish, token.StopString, logProbs,
+            await Send(ctx, Responses.Chunk(id, created, request.Model, request, choice, token.Text, finish, token.StopString, logProbs,
                 request.ReturnTokenIds ? tokens.Select(t => t.Id).ToList() : null)).ConfigureAwait(false);
             tokens.Clear();
             await response.Body.FlushAsync(ct).ConfigureAwait(false);
@@ -252,7 +251,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         {
             var results = await all.ConfigureAwait(false);
             if (request.IncludeUsage)
-                await Send(ctx, Responses.UsageChunk(id, created, _name, request, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens))).ConfigureAwait(false);
+                await Send(ctx, Responses.UsageChunk(id, created, request.Model, request, results.Sum(r => r.PromptTokens), results.Sum(r => r.CompletionTokens))).ConfigureAwait(false);
         }
         catch (ApiException e)
         {

@@ -152,10 +152,10 @@ internal static class Responses
         ["total_tokens"] = prompt + completion,
     };
 
-    public static JsonObject Models(string name, long created, int contextLength) => new()
+    /// <summary><c>/v1/models</c>: the base, then the LoRA adapter served on it (as vLLM lists one: <c>parent</c> = the base).</summary>
+    public static JsonObject Models(string name, long created, int contextLength, string? adapter = null)
     {
-        ["object"] = "list",
-        ["data"] = new JsonArray(new JsonObject
+        var data = new JsonArray(new JsonObject
         {
             ["id"] = name,
             ["object"] = "model",
@@ -163,8 +163,11 @@ internal static class Responses
             ["owned_by"] = "r1sharp",
             ["root"] = name,
             ["max_model_len"] = contextLength,
-        }),
-    };
+        });
+        if (adapter is not null)
+            data.Add(new JsonObject { ["id"] = adapter, ["object"] = "model", ["created"] = created, ["owned_by"] = "r1sharp", ["root"] = adapter, ["parent"] = name });
+        return new JsonObject { ["object"] = "list", ["data"] = data };
+    }
 
     private static JsonArray Ids(IReadOnlyList<int> ids) => new([.. ids.Select(i => (JsonNode)i)]);
 

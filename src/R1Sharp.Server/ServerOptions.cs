@@ -48,7 +48,7 @@ public sealed record ServerOptions
     /// <summary>
     /// Serve the weight-update routes of SGLang (<c>/pause_generation</c>, <c>/update_weights_from_disk</c>, …) and of vLLM's
     /// RLHF API (<c>/pause</c>, <c>/start_weight_update</c>, …), so that a trainer can keep the served weights equal to its
-    /// policy (docs/distributed.md). Off by default, as vLLM keeps them behind <c>VLLM_SERVER_DEV_MODE</c>: they make the
+    /// policy (docs/distributed.md), and vLLM's runtime LoRA routes (<c>/v1/load_lora_adapter</c>, one adapter at a time; docs/lora.md). Off by default, as vLLM keeps them behind <c>VLLM_SERVER_DEV_MODE</c>: they make the
     /// server load any checkpoint folder it can read.
     /// </summary>
     public bool EnableWeightUpdates { get; init; }

@@ -14,7 +14,9 @@ public class LoraTests
 {
     static readonly string Base = RepoPaths.Fixture("hf-tiny", "qwen2-tiny");
     static string Adapter(string name) => RepoPaths.Fixture("lora", name);
-    public static TheoryData<string> Adapters => new() { "qwen2-tiny-qv", "qwen2-tiny-rslora" };
+    public static TheoryData<string> Adapters => new() { "qwen2-tiny-qv", "qwen2-tiny-rslora", "llama3-tiny-all" };
+    /// <summary>The hf-tiny base an adapter fixture was made for (its name's first part: qwen2-tiny, llama3-tiny).</summary>
+    static string BaseOf(string adapter) => RepoPaths.Fixture("hf-tiny", string.Join('-', adapter.Split('-').Take(2)));
 
     static (Tensor Ids, Tensor Logits) Reference(string name)
     {
@@ -33,14 +35,14 @@ public class LoraTests
     {
         using var scope = NewDisposeScope();
         var (ids, expected) = Reference(name);
-        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        using var model = Checkpoint.Load(BaseOf(name), ScalarType.Float32);
         Lora.Load(model, Adapter(name));
         model.eval();
         using var noGrad = no_grad();
         var logits = model.Forward(ids);
         Assert.True(MaxDiff(logits, expected) <= 1e-5, $"{name}: max |logit difference| = {MaxDiff(logits, expected):E3}");
         // and the adapter matters: the base alone is far from these logits
-        using var plain = Checkpoint.Load(Base, ScalarType.Float32);
+        using var plain = Checkpoint.Load(BaseOf(name), ScalarType.Float32);
         Assert.True(MaxDiff(plain.Forward(ids), expected) > 1e-2);
     }
 
@@ -49,7 +51,7 @@ public class LoraTests
     {
         using var scope = NewDisposeScope();
         using var tmp = new TempDir();
-        using (var model = Checkpoint.Load(Base, ScalarType.Float32))
+        using (var model = Checkpoint.Load(BaseOf(name), ScalarType.Float32))
         {
             Lora.Load(model, Adapter(name));
             Checkpoint.Save(model, tmp.Sub("merged"));
@@ -67,7 +69,7 @@ public class LoraTests
                 Assert.True(MaxDiff(weights[e.Name], expected) <= 1e-5, $"{e.Name}: max difference {MaxDiff(weights[e.Name], expected):E3}");
             }
         // layers without an adapter are the base's, bit for bit
-        using var plain = Checkpoint.Load(Base, ScalarType.Float32);
+        using var plain = Checkpoint.Load(BaseOf(name), ScalarType.Float32);
         var adapted = refHeader.Entries.Select(e => e.Name).ToHashSet();
         foreach (var (n, p) in plain.named_parameters().Where(p => !adapted.Contains(p.name)))
             Assert.True(p.equal(weights[n]).all().item<bool>(), n);

@@ -30,6 +30,9 @@ public class RolloutConfigTests
               icepop_low: 0.5
               icepop_high: 5
             """, "grpo.yaml");
+        Assert.Equal(FleetWeightSync.Merged, o.Rollout.WeightSync);
+        var adapter = ConfigBinder.LoadYaml(new GrpoOptions(), "lora: {r: 4}\nrollout: {endpoints: [http://a:1], engine: vllm, weight_sync: adapter}", "grpo.yaml");
+        Assert.Equal(FleetWeightSync.Adapter, adapter.Rollout.WeightSync);
         var r = o.Rollout;
         Assert.Equal(["http://gpu1:30000", "http://gpu2:30000"], r.Endpoints);
         Assert.Equal((FleetEngine.Sglang, "/shared/weights", 2, 1), (r.Engine, r.WeightsDir, r.SyncEvery, r.MaxOffPolicySteps));
@@ -59,6 +62,9 @@ public class RolloutConfigTests
     [InlineData("rollout: {engine: triton}", "rollout.engine", "r1sharp, sglang, vllm")]
     [InlineData("rollout: {endpoints: [http://a:1, http://a:1]}", "rollout.endpoints", "listed twice")]
     [InlineData("rollout: {sync_every: 0}", "rollout.sync_every", "")]
+    [InlineData("lora: {r: 4}\nrollout: {endpoints: [http://a:1], weight_sync: adapter}", "rollout.weight_sync", "needs engine: vllm (got r1sharp")]
+    [InlineData("rollout: {endpoints: [http://a:1], engine: vllm, weight_sync: adapter}", "rollout.weight_sync", "needs a lora: section")]
+    [InlineData("rollout: {weight_sync: lora}", "rollout.weight_sync", "merged, adapter")]
     public void Mistakes_are_refused_with_the_field(string yaml, string field, string says)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigBinder.LoadYaml(new GrpoOptions(), yaml, "grpo.yaml"));

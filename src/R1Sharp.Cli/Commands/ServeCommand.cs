@@ -34,7 +34,8 @@ public static class ServeCommand
         var weightUpdates = new Option<bool>("--enable-weight-updates")
         {
             Description = "Serve SGLang's and vLLM's weight-update routes (/update_weights_from_disk, /start_weight_update, …) so that a GRPO " +
-                          "trainer keeps the weights equal to its policy (docs/distributed.md). They load any checkpoint folder the server can read.",
+                          "trainer keeps the weights equal to its policy (docs/distributed.md), and vLLM's /v1/load_lora_adapter and /v1/unload_lora_adapter " +
+                          "(one LoRA adapter served at a time; docs/lora.md). They load any checkpoint or adapter folder the server can read.",
         };
         var weightVersion = new Option<string>("--weight-version") { Description = "The name of the weights served at start.", DefaultValueFactory = _ => "default" };
         var dtype = Shared.DType();

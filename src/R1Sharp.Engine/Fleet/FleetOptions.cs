@@ -20,6 +20,20 @@ public enum FleetEngine
     Vllm,
 }
 
+/// <summary>What a weight update sends to the servers.</summary>
+public enum FleetWeightSync
+{
+    /// <summary>A whole Hugging Face checkpoint folder (for a LoRA policy: the merged weights W + s·B·A), through the engine's
+    /// weight-update calls; the servers need no LoRA support.</summary>
+    Merged,
+
+    /// <summary>vLLM only: the LoRA adapter alone (PEFT's files), through <c>POST /v1/load_lora_adapter {"lora_name", "lora_path"}</c>
+    /// and <c>POST /v1/unload_lora_adapter {"lora_name"}</c> of the previous one (vLLM started with <c>--enable-lora</c> and
+    /// <c>VLLM_ALLOW_RUNTIME_LORA_UPDATING=True</c>); rollouts are then asked for with <c>model</c> = the adapter's name, which
+    /// is the weight version.</summary>
+    Adapter,
+}
+
 /// <summary>Where a rollout fleet is and how long its calls may take.</summary>
 public sealed record FleetOptions
 {
@@ -27,6 +41,9 @@ public sealed record FleetOptions
     public required IReadOnlyList<Uri> Endpoints { get; init; }
 
     public FleetEngine Engine { get; init; } = FleetEngine.R1sharp;
+
+    /// <summary>Merged checkpoints (every engine) or LoRA adapters (vLLM) on each update.</summary>
+    public FleetWeightSync Sync { get; init; } = FleetWeightSync.Merged;
 
     /// <summary>The <c>model</c> sent to <c>/v1/completions</c>; null: asked of each server's <c>GET /v1/models</c> once.</summary>
     public string? Model { get; init; }
@@ -66,6 +83,8 @@ public sealed record FleetOptions
         if (Endpoints.Select(Root).Distinct().Count() != Endpoints.Count) throw new ArgumentException("an endpoint is listed twice");
         if (MaxConcurrency < 1) throw new ArgumentException($"max concurrency must be ≥ 1 (got {MaxConcurrency})");
         if (MaxAttempts < 1) throw new ArgumentException($"max attempts must be ≥ 1 (got {MaxAttempts})");
+        if (Sync == FleetWeightSync.Adapter && Engine != FleetEngine.Vllm)
+            throw new ArgumentException($"adapter-only weight sync needs vLLM's /v1/load_lora_adapter (engine vllm), not {Engine.ToString().ToLowerInvariant()}");
         if (Model is { Length: 0 }) throw new ArgumentException("the served model name is empty");
         foreach (var (name, t) in new[] { ("request timeout", RequestTimeout), ("update timeout", UpdateTimeout), ("connect timeout", ConnectTimeout) })
             if (t <= TimeSpan.Zero) throw new ArgumentException($"the {name} must be positive (got {t})");

@@ -62,7 +62,9 @@ public sealed record FleetUpdate(string Version, IReadOnlyList<ServerUpdate> Ser
 /// <para><b>Versions.</b> A request sent to a server waits while it updates. A response generated entirely between two
 /// updates gets the server's version; one that an update overlapped gets the version the server reports in the response
 /// (SGLang's <c>meta_info.weight_version</c>, r1sharp's <c>weight_version</c>), or is sent again when the server reports none
-/// (vLLM): a rollout's version is never guessed.</para>
+/// (vLLM): a rollout's version is never guessed. With adapter-only sync (<see cref="FleetWeightSync.Adapter"/>) a request names
+/// the adapter it is to be generated with (<c>model</c> = the version the server loaded last), so its version is exact; a request
+/// for an adapter the server has unloaded meanwhile (HTTP 404) is sent again with the newer one.</para>
 /// <para><b>Retries.</b> 408, 429, 503 and aborted requests (a pause for an update) are sent again after a back-off;
 /// other 4xx answers fail the call at once with the server's message.</para>
 /// </remarks>
@@ -82,7 +84,7 @@ public sealed class RolloutFleet : IGenerationBackend
         _options = options;
         _servers = [.. options.Endpoints.Select(e => new FleetServer(FleetOptions.Root(e)) { InRotation = true })];
         _http = new FleetHttp(options.ConnectTimeout, options.MaxConcurrency, options.ApiKey, handler);
-        _protocol = IWeightUpdateProtocol.For(options.Engine);
+        _protocol = IWeightUpdateProtocol.For(options);
         _slots = new SemaphoreSlim(options.MaxConcurrency);
     }
 
@@ -164,8 +166,12 @@ public sealed class RolloutFleet : IGenerationBackend
     public Task<GenerationResult> ProbeAsync(FleetServer server, GenerationRequest request, CancellationToken cancellationToken = default)
     {
         request.Options.Validate();
-        return SendOnce(server, request, cancellationToken);
+        return SendOnce(server, request, cancellationToken, AdapterOf(server.Version));
     }
+
+    /// <summary>With adapter-only sync, the adapter a request to a server serving <paramref name="version"/> names (the version
+    /// itself); null otherwise, or before the server's first update (the base model).</summary>
+    private string? AdapterOf(string? version) => _options.Sync == FleetWeightSync.Adapter ? version : null;
 
     private void Exclude(FleetServer server, string reason)
     {
@@ -223,7 +229,7 @@ public sealed class RolloutFleet : IGenerationBackend
             TimeSpan? wait = null;
             try
             {
-                var result = await SendOnce(server, request, ct).ConfigureAwait(false);
+                var result = await SendOnce(server, request, ct, AdapterOf(version)).ConfigureAwait(false);
                 bool overlapped = Interlocked.Read(ref server.Epoch) != epoch || server.Updating is not null;
                 if (result.Samples.All(s => s.WeightVersion is not null)) return result;
                 if (!overlapped) return result with { Samples = [.. result.Samples.Select(s => s with { WeightVersion = version })] };
@@ -233,6 +239,10 @@ public sealed class RolloutFleet : IGenerationBackend
             {
                 lastError = $"{server}: {e.Message}";
                 wait = Backoff(1);
+            }
+            catch (FleetCallException e) when (e.Status == 404 && AdapterOf(version) is not null && server.Version != version)
+            {
+                lastError = e.Message; // the adapter it named was unloaded by an update meanwhile: ask for the newer one
             }
             catch (FleetCallException e) when (e.Status is null || (e.Status >= 500 && e.Status != 503))
             {
@@ -260,14 +270,14 @@ public sealed class RolloutFleet : IGenerationBackend
         }
     }
 
-    private async Task<GenerationResult> SendOnce(FleetServer server, GenerationRequest request, CancellationToken ct)
+    private async Task<GenerationResult> SendOnce(FleetServer server, GenerationRequest request, CancellationToken ct, string? adapter = null)
     {
         if (_options.Engine == FleetEngine.Sglang)
         {
             string text = await _http.CallAsync(HttpMethod.Post, server.Root, "generate", SglangWire.RequestBody(request), _options.RequestTimeout, ct).ConfigureAwait(false);
             return SglangWire.ParseResponse(text, request.N);
         }
-        var remote = new RemoteBackendOptions { Endpoints = [server.Root], Model = await ModelName(server, ct).ConfigureAwait(false) };
+        var remote = new RemoteBackendOptions { Endpoints = [server.Root], Model = adapter ?? await ModelName(server, ct).ConfigureAwait(false) };
         var body = OpenAiWire.RequestBody(request, remote, stream: false); // asks for token ids and log-probabilities
         string json = await _http.CallAsync(HttpMethod.Post, server.Root, "v1/completions", body, _options.RequestTimeout, ct).ConfigureAwait(false);
         GenerationResult result;
@@ -281,8 +291,8 @@ public sealed class RolloutFleet : IGenerationBackend
         }
         if (result.Samples.Any(s => s.TokenIds is null || s.LogProbs is null || s.LogProbs.Count != s.TokenIds.Count))
             throw new FormatException("the response lacks token ids or log-probabilities (vLLM needs return_token_ids and logprobs)");
-        // r1sharp serve names the weights that generated the response.
-        string? reported = JsonNode.Parse(json)?["weight_version"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+        // r1sharp serve names the weights that generated the response; with adapter-only sync, the adapter asked for did.
+        string? reported = JsonNode.Parse(json)?["weight_version"] is JsonValue v && v.TryGetValue<string>(out var s) ? s : adapter;
         return reported is null ? result : result with { Samples = [.. result.Samples.Select(x => x with { WeightVersion = reported })] };
     }
 

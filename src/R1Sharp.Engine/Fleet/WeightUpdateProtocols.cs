@@ -13,6 +13,10 @@ public interface IWeightUpdateProtocol
     /// <exception cref="FleetCallException">A call failed, timed out, or the server said the update failed.</exception>
     Task UpdateAsync(FleetHttp http, Uri root, string path, string version, TimeSpan timeout, CancellationToken cancellationToken);
 
+    /// <summary>The protocol of <paramref name="options"/>' engine and sync mode.</summary>
+    public static IWeightUpdateProtocol For(FleetOptions options) =>
+        options.Sync == FleetWeightSync.Adapter ? new VllmLoraAdapterUpdate() : For(options.Engine);
+
     /// <summary>The protocol of <paramref name="engine"/>.</summary>
     public static IWeightUpdateProtocol For(FleetEngine engine) => engine switch
     {
@@ -95,5 +99,44 @@ public sealed class VllmWeightUpdate : IWeightUpdateProtocol
             timeout, cancellationToken).ConfigureAwait(false);
         await http.CallAsync(HttpMethod.Post, root, "finish_weight_update", new JsonObject { ["weight_version"] = version }, timeout, cancellationToken).ConfigureAwait(false);
         await http.CallAsync(HttpMethod.Post, root, "resume", null, timeout, cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// vLLM's runtime LoRA routes (<c>vllm/entrypoints/openai/serving_models.py</c> and its API router; served with
+/// <c>--enable-lora</c> and <c>VLLM_ALLOW_RUNTIME_LORA_UPDATING=True</c>): <c>POST /v1/load_lora_adapter {"lora_name",
+/// "lora_path"}</c> with the adapter folder (PEFT's files) as the new version's name, then <c>POST /v1/unload_lora_adapter
+/// {"lora_name"}</c> of the version the server served before. vLLM refuses a name it holds already (HTTP 400 "… has already been
+/// loaded", e.g. a version loaded again after the trainer resumed): that name is unloaded and loaded again. An unload answered
+/// 404 (the server restarted and holds no such adapter) is not an error. The base weights never change, so nothing is paused:
+/// a request in flight with the previous name finishes with the previous adapter (vLLM reloads it from its folder if it was
+/// evicted, so the folder must stay on disk for a while: rollout.keep_versions ≥ 2).
+/// </summary>
+public sealed class VllmLoraAdapterUpdate : IWeightUpdateProtocol
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Uri, string> _loaded = new();
+
+    public async Task UpdateAsync(FleetHttp http, Uri root, string path, string version, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var load = new JsonObject { ["lora_name"] = version, ["lora_path"] = path };
+        var (status, body) = await http.SendAsync(HttpMethod.Post, root, "v1/load_lora_adapter", load, timeout, cancellationToken).ConfigureAwait(false);
+        if (status == 400 && FleetHttp.Message(body).Contains("already been loaded", StringComparison.Ordinal))
+        {
+            await Unload(http, root, version, timeout, cancellationToken).ConfigureAwait(false);
+            (status, body) = await http.SendAsync(HttpMethod.Post, root, "v1/load_lora_adapter", load.DeepClone(), timeout, cancellationToken).ConfigureAwait(false);
+        }
+        if (status is < 200 or >= 300)
+            throw new FleetCallException($"POST {new Uri(root, "v1/load_lora_adapter")}: HTTP {status}: the server did not load the adapter {path}: {FleetHttp.Message(body)}", status);
+        if (_loaded.TryGetValue(root, out var previous) && previous != version)
+            await Unload(http, root, previous, timeout, cancellationToken).ConfigureAwait(false);
+        _loaded[root] = version;
+    }
+
+    private static async Task Unload(FleetHttp http, Uri root, string name, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var (status, body) = await http.SendAsync(HttpMethod.Post, root, "v1/unload_lora_adapter", new JsonObject { ["lora_name"] = name },
+            timeout, cancellationToken).ConfigureAwait(false);
+        if (status is (< 200 or >= 300) and not 404)
+            throw new FleetCallException($"POST {new Uri(root, "v1/unload_lora_adapter")}: HTTP {status}: the server did not unload the adapter '{name}': {FleetHttp.Message(body)}", status);
     }
 }

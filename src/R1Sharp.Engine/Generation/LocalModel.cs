@@ -146,6 +146,18 @@ public sealed class LocalModel : IDisposable
         foreach (var (name, tensor) in target) tensor.copy_(source[name]);
     }
 
+    /// <summary>
+    /// Serves the PEFT LoRA adapter in <paramref name="directory"/> on top of the base from now on (un-merged; replacing the one
+    /// served before, which must adapt the same layers with the same r: <see cref="Lora.Replace"/>). Checked whole first, so a
+    /// refused folder changes nothing. The caller makes sure no forward pass runs meanwhile.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder is not an adapter this model can take.</exception>
+    /// <exception cref="IOException">It cannot be read.</exception>
+    public void LoadAdapter(string directory) => Lora.Replace(Model, directory);
+
+    /// <summary>Stops adding the served adapter: the outputs are the base's again, exactly.</summary>
+    public void SilenceAdapter() => Lora.Silence(Model);
+
     /// <summary>The text of one token, as streamed (special tokens included).</summary>
     public string TokenText(int id) => Tokenizer?.Decode([id]) ?? id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 

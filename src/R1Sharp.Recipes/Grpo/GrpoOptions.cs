@@ -125,6 +125,8 @@ public sealed record GrpoOptions : IValidatableConfig
         if (EpsilonHigh < EpsilonLow) yield return ("epsilon_high", $"must be at least epsilon_low ({EpsilonLow}): the clip range is [1 − ε_low, 1 + ε_high]");
         if (Advantage != AdvantageType.Grpo && ScaleRewards != AdvantageScaling.Group)
             yield return ("scale_rewards", $"applies to advantage: grpo only; advantage: {ConfigNames.ToSnakeCase(Advantage.ToString())} has its own normalisation (leave scale_rewards at group)");
+        if (Rollout.WeightSync == FleetWeightSync.Adapter && Lora is null)
+            yield return ("rollout.weight_sync", "adapter sends the policy's LoRA adapter: it needs a lora: section (use merged for full fine-tuning)");
         if (DynamicSampling && Rollout.MaxOffPolicySteps > 0)
             yield return ("dynamic_sampling", "asynchronous rollouts (rollout.max_off_policy_steps > 0) draw each step's prompts ahead of time: turn one of them off");
         foreach (var problem in CustomRewards.Problems(Rewards)) yield return problem;
@@ -141,6 +143,10 @@ public sealed record RolloutOptions : IValidatableConfig
     public IReadOnlyList<string> Endpoints { get; init; } = [];
     /// <summary>What the servers run: <c>r1sharp</c> (<c>r1sharp serve --enable-weight-updates</c>), <c>sglang</c> or <c>vllm</c>.</summary>
     public FleetEngine Engine { get; init; } = FleetEngine.R1sharp;
+    /// <summary>What each update sends: <c>merged</c> (a whole checkpoint; with <c>lora:</c>, the merged weights W + s·B·A; every
+    /// engine) or <c>adapter</c> (vLLM only, with <c>lora:</c>: the adapter's PEFT files through <c>/v1/load_lora_adapter</c>;
+    /// docs/lora.md).</summary>
+    public FleetWeightSync WeightSync { get; init; } = FleetWeightSync.Merged;
     /// <summary>The model name the servers serve (vLLM and r1sharp need it in requests); null: asked of each server.</summary>
     public string? ServedModel { get; init; }
     /// <summary>Where the policy is published for the servers (<c>step-N</c> folders); every server must read it at the same path.
@@ -204,6 +210,8 @@ public sealed record RolloutOptions : IValidatableConfig
         if (Endpoints.Distinct(StringComparer.OrdinalIgnoreCase).Count() != Endpoints.Count) yield return ("endpoints", "an endpoint is listed twice");
         if (MaxOffPolicySteps > 0 && !IsFleet)
             yield return ("max_off_policy_steps", "asynchronous rollouts need a fleet (rollout.endpoints): the trainer's own sampler shares its model");
+        if (WeightSync == FleetWeightSync.Adapter && Engine != FleetEngine.Vllm)
+            yield return ("weight_sync", $"adapter sends the LoRA adapter through vLLM's /v1/load_lora_adapter: it needs engine: vllm (got {ConfigNames.ToSnakeCase(Engine.ToString())}; use merged)");
         if (WeightsDir is { } dir && string.IsNullOrWhiteSpace(dir)) yield return ("weights_dir", "must not be empty (leave it unset for the run folder's)");
         if (ServedModel is { } name && string.IsNullOrWhiteSpace(name)) yield return ("served_model", "must not be empty (leave it unset to ask the servers)");
         if (RequestTimeout <= TimeSpan.Zero) yield return ("request_timeout", "must be positive");

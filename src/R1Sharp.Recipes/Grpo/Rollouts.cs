@@ -128,7 +128,7 @@ internal sealed class FleetRollouts : Rollouts
         bound = r.MaxOffPolicySteps + r.SyncEvery - 1;
         fleet = new RolloutFleet(new FleetOptions
         {
-            Endpoints = [.. r.Endpoints.Select(e => new Uri(e))], Engine = r.Engine, Model = r.ServedModel, MaxConcurrency = r.MaxConcurrency,
+            Endpoints = [.. r.Endpoints.Select(e => new Uri(e))], Engine = r.Engine, Sync = r.WeightSync, Model = r.ServedModel, MaxConcurrency = r.MaxConcurrency,
             RequestTimeout = r.RequestTimeout, UpdateTimeout = r.UpdateTimeout, ApiKey = Environment.GetEnvironmentVariable("OPENAI_API_KEY"), Log = say,
         });
         sync = new WeightSync(fleet, r, r.WeightsDir ?? Path.Combine(output, "rollout-weights"), modelDir, prompts[0], eos,
@@ -137,7 +137,7 @@ internal sealed class FleetRollouts : Rollouts
     }
 
     public override string Description =>
-        $"{fleet.Description}, weights through {sync.WeightsDir}" + (o.Rollout.MaxOffPolicySteps > 0 ? $", asynchronous (k = {o.Rollout.MaxOffPolicySteps})" : "");
+        $"{fleet.Description}, {(o.Rollout.WeightSync == FleetWeightSync.Adapter ? "LoRA adapters" : "weights")} through {sync.WeightsDir}" + (o.Rollout.MaxOffPolicySteps > 0 ? $", asynchronous (k = {o.Rollout.MaxOffPolicySteps})" : "");
 
     public override int Ahead => o.Rollout.MaxOffPolicySteps;
 

@@ -69,11 +69,18 @@ internal sealed class WeightSync
             Directory.Delete(dir, recursive: true);
     }
 
-    /// <summary>Writes <paramref name="model"/> as version <paramref name="version"/>, remembers what the probe must give, prunes old versions; returns the seconds it took.</summary>
+    /// <summary>
+    /// Writes <paramref name="model"/> as version <paramref name="version"/> — a Hugging Face checkpoint (a LoRA policy's merged
+    /// weights), or with <c>weight_sync: adapter</c> its adapter in PEFT's layout — remembers what the probe must give, prunes old
+    /// versions; returns the seconds it took.
+    /// </summary>
     public double Publish(IPretrainedModel model, int version, Probe? probe)
     {
         var clock = Stopwatch.StartNew();
-        Checkpoint.Save(model, PathOf(version), companionsFrom);
+        if (options.WeightSync == FleetWeightSync.Adapter)
+            Lora.Save(model as CausalLM ?? throw new InvalidOperationException("adapter sync needs a causal LM with LoRA adapters"), PathOf(version), Path.GetFullPath(companionsFrom));
+        else
+            Checkpoint.Save(model, PathOf(version), companionsFrom);
         lock (gate)
         {
             if (probe is not null) expected[version] = probe;
