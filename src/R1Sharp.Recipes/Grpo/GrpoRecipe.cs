@@ -382,7 +382,7 @@ public static class GrpoRecipe
                 var perToken = PolicyLoss.Compute(objective, new PolicyInputs(logp, old, advantages!.narrow(0, start, n), mask),
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
                 var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
-                optimizer.Backward(l);
+                optimizer.Backward(l, share: (double)n / (samples.Count * collective.Size)); // MoE balancing term: this micro-batch's share
 
                 using var noGrad = no_grad();
                 double tokens = mask.sum().item<float>();
