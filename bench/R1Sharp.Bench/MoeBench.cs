@@ -1,37 +1,38 @@
 // The mixture-of-experts preset against a dense model of about the same active size, in one run:
-//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick]
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick] [--train-only]
 // dsv3-1m (DeepSeek-V3: latent attention, 8 experts top-2 + 1 shared; 0.82M active of 1.5M with a 1,024-token
-// vocabulary) — with its experts batched and, as "dsv3-1m/loop", run one by one — vs 1m (Qwen2 dense, 0.9M). Greedy decode with a KV cache at batch 1 and 64 (32-token prompts, 64 new
+// vocabulary) — with its experts run one by one and, as "dsv3-1m/batched", in one bmm per projection — vs 1m (Qwen2 dense, 0.9M). Greedy decode with a KV cache at batch 1 and 64 (32-token prompts, 64 new
 // tokens) and one training step (forward + backward, batch 8 × 256 tokens), float32 on the CPU. Each measurement
-// alternates the two models and keeps each one's best of several rounds, so machine noise hits both alike.
+// alternates the models, starting each round with the next one, and keeps each one's best of several rounds, so
+// machine noise hits all alike.
 using System.Diagnostics;
 using R1Sharp.Model;
 using static TorchSharp.torch;
 
 static class MoeBench
 {
-    public static void Run(bool quick)
+    public static void Run(bool quick, bool trainOnly = false)
     {
         const int vocab = 1024;
-        // "dsv3-1m/loop" is the same model (same weights) with the experts run one by one, as before the batched dispatch.
-        var models = new[] { "dsv3-1m", "dsv3-1m/loop", "1m" }.Select(name =>
+        // "dsv3-1m/batched" is the same model (same weights) with ExpertDispatch.Batched (one bmm per projection in training).
+        var models = new[] { "dsv3-1m", "dsv3-1m/batched", "1m" }.Select(name =>
         {
             var m = new CausalLM(ModelPresets.Create(name.Split('/')[0], vocab, 1024, null, 1, 1));
             m.InitializeWeights(seed: 1);
             m.eval();
-            foreach (var layer in ExpertBalance.Layers(m)) layer.Dispatch = name.EndsWith("/loop") ? ExpertDispatch.PerExpert : ExpertDispatch.Batched;
+            foreach (var layer in ExpertBalance.Layers(m)) layer.Dispatch = name.EndsWith("/batched") ? ExpertDispatch.Batched : ExpertDispatch.PerExpert;
             Console.WriteLine($"{name,-12} {m.Config.Architecture,-10} {m.Config.ParameterCount() / 1e6:F2}M parameters, {m.Config.ActiveParameterCount() / 1e6:F2}M active");
             return (Name: name, Model: m);
         }).ToList();
         Console.WriteLine($"load average at the start: {LoadAverage()}");
         Console.WriteLine($"libtorch threads: {get_num_threads()}");
-        int rounds = quick ? 2 : 4, newTokens = quick ? 16 : 64;
+        int rounds = quick ? 3 : 6, newTokens = quick ? 16 : 64;
 
-        foreach (int batch in new[] { 1, 64 })
+        foreach (int batch in trainOnly ? [] : new[] { 1, 64 })
         {
             var best = models.ToDictionary(m => m.Name, _ => double.MaxValue);
             for (int r = 0; r < rounds; r++)
-                foreach (var (name, model) in models)
+                foreach (var (name, model) in Rotated(models, r))
                     best[name] = Math.Min(best[name], Decode(model, batch, 32, newTokens));
             foreach (var (name, _) in models)
                 Console.WriteLine($"decode batch {batch,2}: {name,-12} {batch * newTokens / best[name],8:N0} tokens/s");
@@ -39,7 +40,7 @@ static class MoeBench
 
         var step = models.ToDictionary(m => m.Name, _ => (Forward: double.MaxValue, Total: double.MaxValue, Cpu: double.MaxValue));
         for (int r = 0; r < rounds; r++)
-            foreach (var (name, model) in models)
+            foreach (var (name, model) in Rotated(models, r))
             {
                 var cpu = MoeProfile.Cpu();
                 var (f, t) = TrainStep(model, 8, quick ? 128 : 256);
@@ -51,6 +52,9 @@ static class MoeBench
         Console.WriteLine($"load average at the end: {LoadAverage()}");
         foreach (var (_, m) in models) m.Dispose();
     }
+
+    /// <summary>The models in round <paramref name="r"/>'s order: each round starts one further, so no model always runs first.</summary>
+    static IEnumerable<T> Rotated<T>(IReadOnlyList<T> items, int r) => items.Skip(r % items.Count).Concat(items.Take(r % items.Count));
 
     static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 

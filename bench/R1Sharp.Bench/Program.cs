@@ -7,7 +7,7 @@ using R1Sharp.Engine.Generation;
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- fleet [--quick] [--part overlap|sync]  (asynchronous vs synchronous GRPO on r1sharp serve, weight-sync times: FleetBench.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- mpi [--quick]  (all-reduce bandwidth on 2 MPI ranks, SFT and GRPO step scaling 1 → 2 ranks: MpiBench.cs)
-//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick] [--profile]   (the dsv3-1m MoE preset vs the dense 1m; --profile: per-block forward/backward: MoeBench.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick] [--train-only] [--profile]   (the dsv3-1m MoE preset vs the dense 1m; --profile: per-block forward/backward: MoeBench.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
 // 2. Training step: forward + backward (float32, d_model 512, 8 layers, batch 8 × 512 tokens); its useful
@@ -25,7 +25,7 @@ using static TorchSharp.torch;
 bool quick = args.Contains("--quick");
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--profile]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile]");
     return 1;
 }
 if (args[0] == "mpi")
@@ -48,7 +48,7 @@ if (args[0] == "moe")
 {
     if (args.Contains("--ops")) MoeProfile.Ops();
     else if (args.Contains("--profile")) MoeProfile.Run();
-    else MoeBench.Run(quick);
+    else MoeBench.Run(quick, trainOnly: args.Contains("--train-only"));
     return 0;
 }
 if (args[0] == "grpo")

@@ -18,7 +18,9 @@
 //
 // Dispatch: the N·k (token, expert) pairs are sorted by expert; each expert runs once on its contiguous slice of the
 // gathered tokens (index_select), and the weighted outputs go back with one index_add — no loop over tokens, gradients
-// flow to the experts, the router (through w) and the hidden states.
+// flow to the experts, the router (through w) and the hidden states. ExpertDispatch.Batched instead runs all experts in
+// one bmm per projection over chunks of the sorted pairs (SparseMoe.Batched); same results and gradients (tested), but
+// slower on the CPU at these sizes, so it is opt-in.
 //
 // Balancing (training):
 //   Qwen3-MoE: the Switch-Transformer loss transformers adds when output_router_logits is true:
@@ -216,11 +218,12 @@ public sealed class SparseMoe : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// How the routed experts run in a forward with gradients: <see cref="ExpertDispatch.Batched"/> (the default) or the
-    /// per-expert loop, which the layer also takes whenever an expert has LoRA adapters or biases (the batched path
-    /// multiplies the bare weights) and in every forward without gradients (generation, scoring).
+    /// How the routed experts run in a forward with gradients: the per-expert loop (the default) or
+    /// <see cref="ExpertDispatch.Batched"/>. The loop is also taken whenever an expert has LoRA adapters or biases (the
+    /// batched path multiplies the bare weights) and in every forward without gradients (generation, scoring). The loop is
+    /// the default because it measured faster on the CPU (bench/README.md, "Mixture of experts vs dense").
     /// </summary>
-    public ExpertDispatch Dispatch { get; set; } = ExpertDispatch.Batched;
+    public ExpertDispatch Dispatch { get; set; } = ExpertDispatch.PerExpert;
 
     public override Tensor forward(Tensor x) // (B, T, C) -> (B, T, C)
     {
@@ -240,8 +243,8 @@ public sealed class SparseMoe : nn.Module<Tensor, Tensor>
             (LastScores, LastExperts, LastShape, LastTokenMask) = (scores, chosen, (b, t), null);
         }
 
-        // Batched in training (the backward of the loop is a dozen small ops per expert); the loop without gradients, where
-        // it runs only the experts that got tokens (a decode step reaches k of them per row).
+        // Batched only when asked for and training; without gradients the loop runs only the experts that got tokens (a
+        // decode step reaches k of them per row).
         Tensor y = Dispatch == ExpertDispatch.Batched && is_grad_enabled() && CanBatch()
             ? Batched(h, weights, sortedExperts, order, tokens, load)
             : PerExpert(h, weights, order, tokens, load);
