@@ -7,7 +7,7 @@ using R1Sharp.Engine.Generation;
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- fleet [--quick] [--part overlap|sync]  (asynchronous vs synchronous GRPO on r1sharp serve, weight-sync times: FleetBench.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- mpi [--quick]  (all-reduce bandwidth on 2 MPI ranks, SFT and GRPO step scaling 1 → 2 ranks: MpiBench.cs)
-//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick]   (the dsv3-1m MoE preset vs the dense 1m: MoeBench.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- moe [--quick] [--train-only] [--profile]   (the dsv3-1m MoE preset vs the dense 1m; --profile: per-block forward/backward: MoeBench.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- profile [--part update|small] [--quick] [--loop SECONDS]  (decode against the FLOP and bandwidth bounds: ProfileBench.cs)
 //
 // 1. GEMM: the float32 matmul rate libtorch reaches in this process, on the training step's largest shape.
@@ -26,7 +26,7 @@ using static TorchSharp.torch;
 bool quick = args.Contains("--quick");
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] | profile [--quick] [--loop SECONDS]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small] [--quick] [--loop SECONDS]");
     return 1;
 }
 if (args[0] == "mpi")
@@ -56,7 +56,9 @@ if (args[0] == "profile")
 }
 if (args[0] == "moe")
 {
-    MoeBench.Run(quick);
+    if (args.Contains("--ops")) MoeProfile.Ops();
+    else if (args.Contains("--profile")) MoeProfile.Run();
+    else MoeBench.Run(quick, trainOnly: args.Contains("--train-only"));
     return 0;
 }
 if (args[0] == "grpo")

@@ -173,8 +173,8 @@ public static class Rope
 /// <summary>
 /// Preallocated keys and values for incremental decoding: per layer (B, H_kv, capacity, D). All rows share
 /// one write position (prompts are left-padded to a common length); padding is masked by the caller.
-/// Latent attention (DeepSeek-V3) stores its expanded per-head keys (D = nope + rope) and values (D = v_head_dim) here,
-/// with H_kv = all heads (why not the compressed latent: LatentAttention.cs).
+/// Latent attention (DeepSeek-V3) stores its compressed latent here instead: "keys" (B, 1, capacity, kv_lora_rank) the
+/// normalised latent, "values" (B, 1, capacity, qk_rope_head_dim) the rotated shared key (LatentAttention.cs).
 /// </summary>
 public sealed class KvCache : IDisposable
 {
@@ -184,7 +184,7 @@ public sealed class KvCache : IDisposable
     {
         keys = new Tensor[c.NumLayers];
         values = new Tensor[c.NumLayers];
-        var (heads, keyDim, valueDim) = c.Mla is { } m ? (c.NumHeads, m.QkHeadDim, m.VHeadDim) : (c.NumKvHeads, c.HeadDim, c.HeadDim);
+        var (heads, keyDim, valueDim) = c.Mla is { } m ? (1, m.KvLoraRank, m.QkRopeHeadDim) : (c.NumKvHeads, c.HeadDim, c.HeadDim);
         for (int i = 0; i < c.NumLayers; i++)
         {
             keys[i] = zeros(batchSize, heads, capacity, keyDim, dtype: dtype, device: device).DetachFromDisposeScope();

@@ -14,12 +14,17 @@
 // the shared key alike, so q·k is unchanged by the reordering. q_a_layernorm and kv_a_layernorm use ε = 1e-6 (transformers
 // builds them with the default ε, not rms_norm_eps).
 //
-// KV cache: this implementation caches the EXPANDED per-head keys (B, H, S, nope + rope) and values (B, H, S, v_head_dim)
-// in the ordinary KvCache, exactly what transformers' cache holds. Caching the compressed latent instead
-// (kv_lora_rank + rope per token, shared by all heads — MLA's point at DeepSeek-V3's size) needs either re-expanding the
-// whole prefix through kv_b_proj at every step or "absorbing" kv_b_proj into the query and the output projection, a
-// different attention kernel; at R1Sharp's model sizes the expanded cache is small and the attention path stays the
-// same as for every other family, so the latent cache is left for later (docs/architecture.md).
+// KV cache: the COMPRESSED latent is cached, as DeepSeek-V2/V3 serve it: per token and layer the normalised latent
+// kv_a_layernorm(c) (kv_lora_rank) and the rotated shared key rope(kr) (qk_rope_head_dim), one copy for all heads — for
+// dsv3-1m 32 + 16 floats against 4 heads × (48 + 32) expanded (6.7× smaller). A prefill (several new tokens) expands the
+// cached prefix through kv_b_proj and runs the ordinary attention, exactly as without a cache. A decode step (one new
+// token) never expands the prefix: kv_b_proj's weight W (H, nope + v, rank) splits into W_UK (H, nope, rank) and
+// W_UV (H, v, rank), and with the latent ĉ_s of every cached position s
+//   q_nope · k_nope_s = q_nope · (W_UK ĉ_s) = (q_nope W_UK) · ĉ_s          (W_UK absorbed into the query)
+//   Σ_s a_s v_s = Σ_s a_s W_UV ĉ_s = W_UV (Σ_s a_s ĉ_s)                     (W_UV applied once, after the weighted sum)
+// so the scores are (q_nope W_UK)·ĉ_s + rope(q_rope)·rope(kr)_s over rank + rope dims and the output is W_UV times the
+// attention-weighted latent. When kv_b_proj carries a LoRA adapter the step expands the prefix instead (the absorbed
+// form multiplies the bare weight).
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -116,21 +121,54 @@ public sealed class LatentAttention : nn.Module, ISelfAttention
         var compressed = kv_a_proj_with_mqa.forward(x);                                       // (B, T, rank+rope)
         var latent = compressed.narrow(-1, 0, m.KvLoraRank);
         var kRot = compressed.narrow(-1, m.KvLoraRank, rope).view(b, 1, t, rope);            // one key for all heads
-        var kv = kv_b_proj.forward(kv_a_layernorm.forward(latent)).view(b, t, heads, nope + m.VHeadDim).transpose(1, 2);
-        var kPass = kv.narrow(-1, 0, nope);
-        var v = kv.narrow(-1, nope, m.VHeadDim);
-
         if (m.RopeInterleave) { qRot = Deinterleave(qRot); kRot = Deinterleave(kRot); }
         qRot = Rope.Apply(qRot, cos, sin);
-        kRot = Rope.Apply(kRot, cos, sin).expand(b, heads, t, rope);
+        kRot = Rope.Apply(kRot, cos, sin);                                                     // (B, 1, T, rope)
+        Tensor y;
+        if (cache is null)
+            y = Expanded(qPass, qRot, kv_a_layernorm.forward(latent), kRot, mask);
+        else
+        {
+            var (cached, cachedRot) = cache.Append(layer, kv_a_layernorm.forward(latent).unsqueeze(1), kRot); // (B, 1, S, rank), (B, 1, S, rope)
+            y = t == 1 && kv_b_proj.Adapter is null
+                ? Absorbed(qPass, qRot, cached, cachedRot, mask)
+                : Expanded(qPass, qRot, cached.squeeze(1), cachedRot, mask);
+        }
+        return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * m.VHeadDim));
+    }
+
+    /// <summary>
+    /// Attention over S positions with per-head keys and values expanded from the normalised latent <paramref name="normed"/>
+    /// (B, S, rank) through kv_b_proj; <paramref name="kRot"/> (B, 1, S, rope) is the rotated shared key. Returns (B, H, T, v).
+    /// </summary>
+    Tensor Expanded(Tensor qPass, Tensor qRot, Tensor normed, Tensor kRot, Tensor? mask)
+    {
+        long b = normed.shape[0], s = normed.shape[1];
+        int nope = m.QkNopeHeadDim;
+        var kv = kv_b_proj.forward(normed).view(b, s, heads, nope + m.VHeadDim).transpose(1, 2);  // (B, H, S, nope + v)
+        var kPass = kv.narrow(-1, 0, nope);
+        var v = kv.narrow(-1, nope, m.VHeadDim).contiguous();
         // scaled_dot_product_attention divides by √(nope+rope); fold the (YaRN-corrected) scale into q instead.
         var query = cat([qPass, qRot], -1) * (scale * Math.Sqrt(m.QkHeadDim));
-        var key = cat([kPass, kRot], -1);
-        if (cache is not null) (key, v) = cache.Append(layer, key, v.contiguous());
-
-        var y = mask is null
+        var key = cat([kPass, kRot.expand(b, heads, s, m.QkRopeHeadDim)], -1);
+        return mask is null
             ? nn.functional.scaled_dot_product_attention(query, key, v, null, 0.0, true)
-            : nn.functional.scaled_dot_product_attention(query, key, v, mask, 0.0, false);    // (B, H, T, v_head_dim)
-        return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * m.VHeadDim));
+            : nn.functional.scaled_dot_product_attention(query, key, v, mask, 0.0, false);      // (B, H, T, v_head_dim)
+    }
+
+    /// <summary>
+    /// One decode step in the absorbed form (top of this file) over the cached latents <paramref name="latents"/>
+    /// (B, 1, S, rank) and rotated keys <paramref name="kRot"/> (B, 1, S, rope); <paramref name="mask"/> (B, 1, T, S) or null.
+    /// </summary>
+    Tensor Absorbed(Tensor qPass, Tensor qRot, Tensor latents, Tensor kRot, Tensor? mask)
+    {
+        var w = kv_b_proj.weight.view(heads, m.QkNopeHeadDim + m.VHeadDim, m.KvLoraRank);
+        var wUk = w.narrow(1, 0, m.QkNopeHeadDim);                                           // (H, nope, rank)
+        var wUv = w.narrow(1, m.QkNopeHeadDim, m.VHeadDim);                                  // (H, v, rank)
+        var qLatent = qPass.matmul(wUk);                                                     // (B, H, T, rank)
+        var scores = (qLatent.matmul(latents.transpose(-1, -2)) + qRot.matmul(kRot.transpose(-1, -2))).to(ScalarType.Float32) * scale;
+        if (mask is not null) scores = scores.masked_fill(mask.logical_not(), double.NegativeInfinity);    // null: one new token sees every cached one
+        var weights = nn.functional.softmax(scores, -1).to(latents.dtype);                  // (B, H, T, S)
+        return weights.matmul(latents).matmul(wUv.transpose(1, 2));                          // (B, H, T, rank) → (B, H, T, v)
     }
 }

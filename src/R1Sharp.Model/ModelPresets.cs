@@ -2,7 +2,7 @@ namespace R1Sharp.Model;
 
 /// <summary>
 /// Named shapes for models trained from scratch: <see cref="All"/> in the Qwen2 architecture (q/k/v biases, GQA, tied
-/// embeddings), <see cref="MixtureOfExperts"/> in DeepSeek-V3's (MLA + MoE).
+/// embeddings), <see cref="MixtureOfExperts"/> in DeepSeek-V3's (MLA + MoE) and Qwen3-MoE's.
 /// Sizes are for a 1,024-token vocabulary; the vocabulary adds vocab × hidden.
 /// </summary>
 public static class ModelPresets
@@ -19,11 +19,14 @@ public static class ModelPresets
     };
 
     /// <summary>
-    /// Mixture-of-experts presets (DeepSeek-V3 architecture: latent attention, sigmoid group-limited routing, a shared
-    /// expert, the first layer dense). dsv3-1m: d 128 × 4 layers, 8 experts of width 96 (top-2 in 2 groups, 1 group per
+    /// Mixture-of-experts presets. dsv3-1m, DeepSeek-V3 architecture (latent attention, sigmoid group-limited routing, a
+    /// shared expert, the first layer dense): d 128 × 4 layers, 8 experts of width 96 (top-2 in 2 groups, 1 group per
     /// token) + 1 shared; ≈ 0.82M active of 1.5M parameters with a 1,024-token vocabulary (the "1m" dense preset's budget).
+    /// qwen3moe-1m: the Qwen3-MoE architecture at the same budget — d 128 × 4 layers (the first dense: mlp_only_layers [0]),
+    /// grouped-query attention with q/k norms, 8 experts of width 96 top-2 (softmax, renormalised), no shared expert, the
+    /// Switch load-balancing loss on (output_router_logits, router_aux_loss_coef 0.001).
     /// </summary>
-    public static IReadOnlyList<string> MixtureOfExperts { get; } = ["dsv3-1m"];
+    public static IReadOnlyList<string> MixtureOfExperts { get; } = ["dsv3-1m", "qwen3moe-1m"];
 
     /// <summary>Every preset name.</summary>
     public static IEnumerable<string> Names => All.Keys.Concat(MixtureOfExperts);
@@ -50,6 +53,31 @@ public static class ModelPresets
                 {
                     Router = RouterKind.SigmoidGrouped, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
                     FirstKDenseReplace = 1, NumGroups = 2, TopkGroup = 1, RoutedScalingFactor = 1.0, NumSharedExperts = 1,
+                },
+                BosTokenId = bosTokenId,
+                EosTokenIds = [eosTokenId],
+                PadTokenId = padTokenId,
+                TorchDtype = "float32",
+            };
+        if (preset == "qwen3moe-1m")
+            return new ModelConfig
+            {
+                Architecture = Architecture.Qwen3Moe,
+                VocabSize = vocabSize,
+                HiddenSize = 128,
+                IntermediateSize = 384,
+                NumLayers = 4,
+                NumHeads = 4,
+                NumKvHeads = 2,
+                HeadDim = 32,
+                MaxPositionEmbeddings = maxPositions,
+                RmsNormEps = 1e-6,
+                RopeTheta = 10000,
+                TieWordEmbeddings = true,
+                Moe = new MoeSettings
+                {
+                    Router = RouterKind.Softmax, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
+                    DecoderSparseStep = 1, MlpOnlyLayers = [0], OutputRouterLogits = true, RouterAuxLossCoef = 0.001,
                 },
                 BosTokenId = bosTokenId,
                 EosTokenIds = [eosTokenId],

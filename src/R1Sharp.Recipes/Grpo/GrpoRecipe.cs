@@ -383,7 +383,7 @@ public static class GrpoRecipe
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
                 var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
                 double t1 = watch.Elapsed.TotalSeconds;
-                optimizer.Backward(l);
+                optimizer.Backward(l, share: (double)n / (samples.Count * collective.Size)); // MoE balancing term: this micro-batch's share
                 double t2 = watch.Elapsed.TotalSeconds;
                 timing["update/forward"] = timing.GetValueOrDefault("update/forward") + t1 - t0;
                 timing["update/backward"] = timing.GetValueOrDefault("update/backward") + t2 - t1;

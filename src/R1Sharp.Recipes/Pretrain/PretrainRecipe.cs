@@ -171,7 +171,7 @@ public static class PretrainRecipe
                     var target = batch.narrow(1, 1, o.SequenceLength);
                     var lossTensor = TokenLosses.CrossEntropy(model.Model.Forward(input), target, ones_like(target, dtype: ScalarType.Bool));
                     double share = (double)count / o.BatchSize;                                // every row has T targets
-                    optimizer.Backward(share == 1 ? lossTensor : lossTensor * share);
+                    optimizer.Backward(share == 1 ? lossTensor : lossTensor * share, share);
                     loss = lossTensor.item<float>() * share;
                 }
             if (run.Collective.Size > 1)

@@ -89,7 +89,7 @@ public static class RewardModelRecipe
                 var part = stepPairs.GetRange(start, Math.Min(o.BatchSize, first + count - start));
                 var (chosen, rejected, margin) = Rewards(model.Model, part, run.Device);
                 var perPair = BradleyTerryLoss.PerPair(chosen, rejected, margin, o.CenterRewardsCoefficient);
-                optimizer.Backward(perPair.sum() / (double)pairsPerStep);
+                optimizer.Backward(perPair.sum() / (double)pairsPerStep, share: (double)part.Count / pairsPerStep);
                 AddPairStats(stats, perPair, chosen, rejected, part);
             }
             if (run.Collective.Size > 1) stats = Summed(stats, count, run.Collective, pairsPerStep);

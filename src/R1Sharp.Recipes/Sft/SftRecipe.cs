@@ -99,7 +99,7 @@ public static class SftRecipe
                 var sum = -TokenLosses.TargetLogProbs(logits, batch.TargetIds).sum();           // Σ m·(−log p) over the micro-batch
                 var termSum = lossTerm?.PerToken(batch, logits).sum();                          // Σ m·term
                 var objective = termSum is null ? sum : (1 - lossTerm!.Weight) * sum + lossTerm.Weight * termSum;
-                optimizer.Backward(objective / (double)Math.Max(1, n));
+                optimizer.Backward(objective / (double)Math.Max(1, n), share: (double)batch.Rows / rowsPerStep);
                 using var noGrad = no_grad();
                 nll += sum.item<float>();
                 if (termSum is not null) term += termSum.item<float>();

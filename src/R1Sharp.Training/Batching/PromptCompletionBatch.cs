@@ -84,7 +84,9 @@ public sealed class PromptCompletionBatch
         var causal = ones(t, t, dtype: ScalarType.Bool, device: Ids.device).tril();
         var diagonal = eye(t, dtype: ScalarType.Bool, device: Ids.device);
         var mask = ((causal.unsqueeze(0) & Valid.unsqueeze(1)) | diagonal.unsqueeze(0)).unsqueeze(1);            // (B, 1, T, T)
-        return model.Hidden(Ids, positions, mask).narrow(1, PromptLength - 1, CompletionLength);                // (B, Lc, C)
+        var all = model.Hidden(Ids, positions, mask);                                                            // (B, T, C)
+        if (is_grad_enabled()) ExpertBalance.MarkPadding(model, Valid);  // MoE balancing counts real tokens only
+        return all.narrow(1, PromptLength - 1, CompletionLength);                                               // (B, Lc, C)
     }
 
     /// <summary>log π(completion token t) (B, Lc), 0 where nothing is predicted.</summary>

@@ -19,6 +19,8 @@ public sealed class TokenBatch
     public required Tensor Positions { get; init; }      // (B, T) int64
     /// <summary>(B, 1, T, T) bool, true = may attend; null when each row holds one right-padded sequence (plain causal attention).</summary>
     public Tensor? AttentionMask { get; init; }
+    /// <summary>(B, T) bool, false on the padding after a row's sequences.</summary>
+    public Tensor? Valid { get; init; }
     /// <summary>Positions that count in the loss.</summary>
     public required long TargetTokens { get; init; }
     /// <summary>Real (non-padding) tokens.</summary>
@@ -27,7 +29,12 @@ public sealed class TokenBatch
     public long Rows => Ids.shape[0];
 
     /// <summary>Final hidden states (B, T, C) of the batch.</summary>
-    public Tensor Hidden(CausalLM model) => model.Hidden(Ids, Positions, AttentionMask);
+    public Tensor Hidden(CausalLM model)
+    {
+        var hidden = model.Hidden(Ids, Positions, AttentionMask);
+        if (Valid is not null && is_grad_enabled()) ExpertBalance.MarkPadding(model, Valid); // MoE balancing counts real tokens only
+        return hidden;
+    }
 
     /// <summary>
     /// Float32 logits (N, V) at the N loss positions only: the head runs on the hidden states that have a target
@@ -56,6 +63,7 @@ public sealed class TokenBatch
         var positions = new long[b * t];
         var index = new List<long>();
         var segments = new long[b * t];
+        var valid = new bool[b * t];
         long tokens = 0;
         for (int r = 0; r < b; r++)
         {
@@ -70,6 +78,7 @@ public sealed class TokenBatch
                     ids[p] = s.Ids[j];
                     positions[p] = j;
                     segments[p] = segment;
+                    valid[p] = true;
                     if (j + 1 < s.Length)
                     {
                         targets[p] = s.Ids[j + 1];
@@ -103,6 +112,7 @@ public sealed class TokenBatch
             TargetIndex = tensor(index.ToArray(), device: device),
             TargetIds = tensor(index.Select(p => targets[p]).ToArray(), device: device),
             AttentionMask = mask,
+            Valid = tensor(valid, [b, t], device: device),
             TargetTokens = index.Count,
             Tokens = tokens,
         };

@@ -69,11 +69,13 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
 
     /// <summary>
     /// Back-propagates one micro-batch's share of the step's loss and moves its gradients into the master. For a
-    /// mixture-of-experts model the balancing term of the micro-batch's forward (ExpertBalance.AuxiliaryLoss) is added.
+    /// mixture-of-experts model the balancing term of the micro-batch's forward (ExpertBalance.AuxiliaryLoss, over its real
+    /// tokens) is added, times <paramref name="share"/>: the micro-batch's fraction of the step's sequences (over all ranks),
+    /// so that the micro-batches' terms add up to the full batch's.
     /// </summary>
-    public void Backward(Tensor loss)
+    public void Backward(Tensor loss, double share = 1.0)
     {
-        if (ExpertBalance.TakeAuxiliaryLoss(model.Model, options.ExpertSequenceLoss) is { } aux) loss = loss + aux;
+        if (ExpertBalance.TakeAuxiliaryLoss(model.Model, options.ExpertSequenceLoss) is { } aux) loss = loss + (share == 1.0 ? aux : aux * share);
         loss.backward();
         model.Sync?.AccumulateGradients();
     }
