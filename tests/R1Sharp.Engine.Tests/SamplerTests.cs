@@ -183,6 +183,8 @@ public class SamplerOnFixtureTests
     [Theory]
     [InlineData("qwen2-tiny")]
     [InlineData("qwen3-tiny")]
+    [InlineData("deepseek-v3-tiny")] // the latent cache
+    [InlineData("qwen3-moe-tiny")]
     public void PromptsJoiningARunningBatch_GetTheirOneByOneGreedyCompletions(string name)
     {
         using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", name), ScalarType.Float32);

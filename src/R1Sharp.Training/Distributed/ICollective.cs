@@ -57,6 +57,6 @@ public interface ICollective
     /// <summary>Returns once every rank has called it.</summary>
     void Barrier();
 
-    /// <summary>The size of one all-reduce bucket in bytes (default 64 MiB; <c>R1SHARP_BUCKET_MB</c> sets it).</summary>
+    /// <summary>The size of one all-reduce bucket in bytes (default 16 MiB; <c>R1SHARP_BUCKET_MB</c> sets it).</summary>
     long BucketBytes { get; set; }
 }
