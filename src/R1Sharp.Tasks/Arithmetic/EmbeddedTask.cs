@@ -36,6 +36,14 @@ public static class EmbeddedTask
     /// </summary>
     public static ArithmeticDifficulty DemoDifficulty { get; } = new(MaxOperand: 9, MaxFactor: 3, MaxResult: 30, Wording: WordingStyle.Expression);
 
+    /// <summary>
+    /// The hard evaluation split: chains of exactly four operations on the demo's single-digit operands. Every step is a
+    /// fact of the pretraining corpus and the working is the same line per step, but no training document has a chain this
+    /// long (the corpus, R1-Zero and the cold-start data use <see cref="DemoDifficulty"/>'s 2–3): the base rarely solves
+    /// them, and a model that learned to work one step at a time can. No chain of it is in the standard split.
+    /// </summary>
+    public static ArithmeticDifficulty HardDifficulty { get; } = DemoDifficulty with { MinOperations = 4, MaxOperations = 4 };
+
     /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DeepSeek-R1, §2.2).</summary>
     public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
 
@@ -76,6 +84,28 @@ public static class EmbeddedTask
     public static IReadOnlyList<PreferencePair> PreferencePairs(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
         [.. GeneralData.Exchanges(count, seed, harmlessShare).Select((e, i) => new PreferencePair(
             string.Create(CultureInfo.InvariantCulture, $"pref-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, e.Bad, e.Category, e.Language))];
+
+    /// <summary>
+    /// Preference pairs from the held-out side of the general data (<see cref="GeneralData.IsHeldOut"/>): what the
+    /// pipeline's judges learn from, disjoint from every pair and prompt the final RL trains on.
+    /// </summary>
+    public static IReadOnlyList<PreferencePair> HeldOutPreferencePairs(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        [.. GeneralData.Exchanges(count, seed, harmlessShare, ArithmeticSplit.HeldOut).Select((e, i) => new PreferencePair(
+            string.Create(CultureInfo.InvariantCulture, $"pref-heldout-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, e.Bad, e.Category, e.Language))];
+
+    /// <summary>
+    /// Held-out general prompts (the held-out side of the general data), for scoring helpfulness and harmlessness: each
+    /// carries <c>category</c>, <c>language</c>, <c>response</c> (the good reply) and <c>rejected</c> (the bad one).
+    /// </summary>
+    public static TaskDefinition HeldOutGeneralTask(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        new($"{Name}_general_heldout",
+            [.. GeneralData.Exchanges(count, unchecked(seed + 5_000_000), harmlessShare, ArithmeticSplit.HeldOut).Select((e, i) => new TaskExample(
+                string.Create(CultureInfo.InvariantCulture, $"general-heldout-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style),
+                new Dictionary<string, string>(GeneralReference(e), StringComparer.Ordinal) { ["rejected"] = e.Bad }))],
+            [new RewardSpec("language")],
+            new EvaluationMetric("language", 1.0),
+            "Held-out general prompts: words, names, colours, requests, outside questions and number pairs no training data uses.")
+        { Grader = Grade };
 
     /// <summary>General (non-reasoning) SFT examples: the good reply as the completion, without a think block.</summary>
     public static IReadOnlyList<SftExample> GeneralSftExamples(int count, int seed = 0, double harmlessShare = 0.2, PromptStyle style = PromptStyle.Plain) =>
