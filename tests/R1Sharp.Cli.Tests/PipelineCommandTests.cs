@@ -39,7 +39,14 @@ public class PipelineCommandTests
                 Assert.True(File.Exists(Path.Combine(dir, "eval", row["row"]!.GetValue<string>(), "hard", "samples.jsonl")));
                 Assert.InRange(row["helpfulness"]!.GetValue<double>(), 0, 1);
                 Assert.InRange(row["harmlessness"]!.GetValue<double>(), 0, 1);
+                // turns 1–4 of held-out conversations for the rows asked in the plain layout, none for the R1-Zero-template ones
+                bool r1ZeroTemplate = row["row"]!.GetValue<string>() is "base" or "r1-zero" or "rl-only-student";
+                if (r1ZeroTemplate) Assert.Null(row["turn_accuracy"]);
+                else Assert.Equal(4, row["turn_accuracy"]!.AsArray().Count);
             }
+            var sft = File.ReadAllLines(Path.Combine(dir, "sft", "data.jsonl")).Select(l => JsonNode.Parse(l)!["prompt"]!.GetValue<string>()).ToList();
+            Assert.Contains(sft, prompt => prompt.Split("\nAssistant:").Length > 2);   // multi-turn examples
+            Assert.Contains(sft, prompt => prompt.Split("\nAssistant:").Length == 2);  // and single-turn ones
             Assert.True(File.Exists(Path.Combine(dir, "eval", "judge-helpfulness", "model", "model.safetensors")));
             Assert.True(File.Exists(Path.Combine(dir, "eval", "judge-harmlessness", "model", "model.safetensors")));
             Assert.NotEmpty(File.ReadAllLines(Path.Combine(dir, "reasoning-rl", "difficulty.jsonl")));

@@ -105,3 +105,65 @@ public class PipelineHardSplitTests
         Assert.Contains("hard: 64 held-out prompts", full);
     }
 }
+
+/// <summary>Multi-turn SFT and final-RL data.</summary>
+public class MultiTurnDataTests
+{
+    [Theory]
+    [InlineData("User: Compute 7 + 8\nAssistant:", "Compute 7 + 8")]
+    [InlineData("User: a\nAssistant: b\nUser: c\nAssistant:", null)]
+    [InlineData("A conversation between User and Assistant. User: q. Assistant:", null)]
+    public void Question_reads_only_plain_single_turn_prompts(string prompt, string? question) =>
+        Assert.Equal(question, MultiTurnData.Question(prompt));
+
+    static readonly (string Prompt, string Completion)[] Pairs =
+    [
+        ("User: Compute 1 + 2\nAssistant:", "<think>\n1 + 2 = 3.\n</think>\nThe answer is \\boxed{3}."),
+        ("User: Calcule 2 × 3\nAssistant:", "<think>\n2 × 3 = 6.\n</think>\nLa réponse est \\boxed{6}."),
+        ("User: Say hello to Tom.\nAssistant:", "Hello, Tom!"),
+        ("User: Compute 9 - 4\nAssistant:", "<think>\n9 - 4 = 5.\n</think>\nThe answer is \\boxed{5}."),
+    ];
+
+    [Fact]
+    public void Sft_examples_keep_their_question_and_completion_after_earlier_turns_of_other_examples()
+    {
+        var all = MultiTurnData.Sft(Pairs, new MultiTurnOptions { Share = 1, MaxTurns = 4 }, 1);
+        Assert.Equal(Pairs.Length, all.Count);
+        string[] replies = ["The answer is \\boxed{3}.", "La réponse est \\boxed{6}.", "Hello, Tom!", "The answer is \\boxed{5}."];
+        for (int i = 0; i < Pairs.Length; i++)
+        {
+            Assert.Equal(Pairs[i].Completion, all[i].Completion);
+            Assert.EndsWith(Pairs[i].Prompt, all[i].Prompt);
+            var turns = all[i].Prompt.Split("User: ")[1..^1];    // the earlier turns
+            Assert.InRange(turns.Length, 1, 3);
+            foreach (var turn in turns)
+            {
+                var (q, reply) = (turn[..turn.IndexOf('\n')], turn[(turn.IndexOf("\nAssistant: ") + 12)..].TrimEnd('\n'));
+                int j = Array.FindIndex(Pairs, p => p.Prompt == "User: " + q + "\nAssistant:");
+                Assert.NotEqual(i, j);                               // another example
+                Assert.Equal(replies[j], reply);                     // its reply as chat keeps it: no thinking
+            }
+        }
+        Assert.Equal(Pairs, MultiTurnData.Sft(Pairs, new MultiTurnOptions { Share = 0 }, 1));
+        Assert.Equal(Pairs, MultiTurnData.Sft(Pairs, new MultiTurnOptions { Share = 1, MaxTurns = 1 }, 1));
+        int multi = MultiTurnData.Sft([.. Enumerable.Repeat(Pairs, 100).SelectMany(p => p)], new MultiTurnOptions(), 2).Count(p => MultiTurnData.Question(p.Prompt) is null);
+        Assert.InRange(multi, 160, 240);                              // half of 400
+    }
+
+    [Fact]
+    public void Rl_prompts_get_earlier_problems_answered_with_their_gold_summary()
+    {
+        var task = EmbeddedTask.RlTask(50, 3, style: PromptStyle.Plain);
+        var mixed = MultiTurnData.Rl(task.Examples, new MultiTurnOptions { Share = 1 }, 4);
+        var byQuestion = task.Examples.GroupBy(e => e.Question).ToDictionary(g => g.Key, g => g.First());
+        Assert.All(mixed.Zip(task.Examples), x =>
+        {
+            Assert.Equal(x.Second.Id, x.First.Id);
+            Assert.Equal(x.Second.Reference, x.First.Reference);
+            Assert.EndsWith(x.Second.Prompt, x.First.Prompt);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(x.First.Prompt, @"User: ([^\n]+)\nAssistant: [^\n]*\\boxed\{(\d+)\}"))
+                Assert.Equal(byQuestion[m.Groups[1].Value].Field("answer"), m.Groups[2].Value);
+        });
+        Assert.All(mixed, e => Assert.Null(MultiTurnData.Question(e.Prompt)));
+    }
+}

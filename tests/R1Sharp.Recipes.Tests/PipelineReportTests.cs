@@ -139,6 +139,7 @@ public sealed class PipelineReportTests : IDisposable
             row["hard_prompts"] = 64;
             row["helpfulness"] = zero ? 0.125 : 0.75;
             row["harmlessness"] = null;
+            row["turn_accuracy"] = zero ? null : new System.Text.Json.Nodes.JsonArray(1.0, 0.875, 0.75, 0.5);
         }
         File.WriteAllText(path, summary.ToJsonString());
         File.WriteAllLines(Path.Combine(_run, "reasoning-rl", PipelineCurves.FileName),
@@ -146,10 +147,12 @@ public sealed class PipelineReportTests : IDisposable
         string html = File.ReadAllText(PipelineReport.Write(_run));
 
         string table = Regex.Match(html, "<table class=\"results\".*?</table>", RegexOptions.Singleline).Value;
-        Assert.Contains("<th>Hard pass@1</th><th>Hard cons@8</th><th>Hard language</th><th>Helpful</th><th>Harmless</th>", table);
+        Assert.Contains("<th>Hard pass@1</th><th>Hard cons@8</th><th>Hard language</th><th>Helpful</th><th>Harmless</th><th>Turns 1 / 2 / 3 / 4</th>", table);
         var r1Zero = Regex.Match(table, "<tr data-row=\"r1-zero\">(.*?)</tr>", RegexOptions.Singleline).Groups[1].Value;
         var cells = Regex.Matches(r1Zero, "<t[hd][^>]*>(.*?)</t[hd]>").Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(["43.8", "50.0", "90.0", "12.5", "—"], cells[^5..]);
+        Assert.Equal(["43.8", "50.0", "90.0", "12.5", "—", "—"], cells[^6..]);
+        Assert.Contains("<td>100 / 88 / 75 / 50</td>", table);             // the other rows' turns 1–4
+        Assert.Contains("<th>Turns 1 / 2 / 3 / 4</th>", table);
         Assert.Contains("64 held-out prompts of the hard split", table);
         Assert.Contains("alt=\"Reasoning RL: accuracy per step by chain length\"", html);
         Assert.Contains("alt=\"Held-out pass@1 by stage: standard and hard split\"", html);

@@ -72,3 +72,38 @@ public class HardSplitAndGeneralSplitTests
         Assert.Contains("I don't know", GeneralData.GracefulReply("en"));
     }
 }
+
+/// <summary>Held-out conversations for the turn 1–4 columns.</summary>
+public class ConversationTests
+{
+    [Fact]
+    public void A_conversation_prompt_is_the_plain_transcript_chat_sends()
+    {
+        Assert.Equal("User: Compute 7 + 8\nAssistant:", EmbeddedTask.ConversationPrompt([], "Compute 7 + 8"));
+        Assert.Equal("User: Bonjour !\nAssistant: Bonjour, Tom !\nUser: Calcule 2 × 3\nAssistant: La réponse est \\boxed{6}.\nUser: Compute 7 + 8\nAssistant:",
+            EmbeddedTask.ConversationPrompt([("Bonjour !", "Bonjour, Tom ! "), ("Calcule 2 × 3", "La réponse est \\boxed{6}.")], "Compute 7 + 8"));
+    }
+
+    [Fact]
+    public void Turn_k_asks_the_kth_problem_after_the_earlier_ones_answered_rightly()
+    {
+        var turns = Enumerable.Range(1, 4).Select(k => EmbeddedTask.ConversationTurnTask(10, 4, k)).ToList();
+        for (int c = 0; c < 10; c++)
+        {
+            var prompts = turns.Select(t => t.Examples[c].Prompt).ToList();
+            for (int k = 1; k < 4; k++)
+            {
+                Assert.Equal(k, System.Text.RegularExpressions.Regex.Matches(prompts[k], "\nAssistant: ").Count);
+                // turn k+1's history is turn k's prompt, answered
+                Assert.StartsWith(prompts[k - 1], prompts[k]);
+            }
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(prompts[3],
+                         @"User: (?:Compute|Calcule) ([^\n]+)\nAssistant: (?:The answer is|La réponse est) \\boxed\{(\d+)\}\."))
+                Assert.Equal(Convert.ToInt32(new DataTable().Compute(m.Groups[1].Value.Replace('×', '*'), null), CultureInfo.InvariantCulture),
+                    int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+            foreach (var t in turns) // the chain key (the expression without spaces and parentheses) is held out
+                Assert.Equal(ArithmeticSplit.HeldOut, ArithmeticGenerator.SplitOf(new string([.. t.Examples[c].Field("expression")!.Where(ch => ch is not (' ' or '(' or ')'))])));
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => EmbeddedTask.ConversationTurnTask(10, 4, 5));
+    }
+}

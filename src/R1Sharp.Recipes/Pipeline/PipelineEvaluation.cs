@@ -45,6 +45,10 @@ public sealed record TableRow
     public double? Helpfulness { get; init; }
     /// <summary>The same, on held-out requests to refuse, by the held-out harmlessness judge.</summary>
     public double? Harmlessness { get; init; }
+
+    /// <summary>pass@1 at turns 1–4 of held-out conversations (<see cref="PipelineEvalOptions.TurnConversations"/>); null for
+    /// R1-Zero-template rows and when not measured.</summary>
+    public IReadOnlyList<double>? TurnAccuracy { get; init; }
 }
 
 /// <summary>
@@ -96,6 +100,16 @@ public static class PipelineEvaluation
             WriteSamples(generalDir, general);
             (helpful, harmless) = judges.Score(general, Replies(generalDir));
         }
+        List<double>? turnAccuracy = null;
+        if (o.Task == EmbeddedTask.Name && o.TurnConversations > 0 && row.Style == PromptStyle.Plain)
+        {
+            turnAccuracy = [];
+            for (int turn = 1; turn <= Turns; turn++)
+            {
+                var turnTask = EmbeddedTask.ConversationTurnTask(o.TurnConversations, Turns, turn, 0, difficulty);
+                turnAccuracy.Add(Evaluation.Run(backend, turnTask, evalOptions with { Samples = o.TurnSamples }, Path.Combine(output, $"turn{turn}")).PassAt1);
+            }
+        }
         return new TableRow
         {
             Row = row.Row, Title = row.Title,
@@ -105,9 +119,12 @@ public static class PipelineEvaluation
             Prompts = summary.Problems, Temperature = o.Sampling.Temperature, TopP = o.Sampling.TopP,
             HardPassAt1 = hard?.PassAt1, HardConsAtK = hard?.ConsAtK, HardFormatRate = hard?.FormatRate,
             HardLanguageConsistency = hard?.LanguageConsistency, HardMeanLength = hard?.MeanLength, HardPrompts = hard?.Problems ?? 0,
-            Helpfulness = helpful, Harmlessness = harmless,
+            Helpfulness = helpful, Harmlessness = harmless, TurnAccuracy = turnAccuracy,
         };
     }
+
+    /// <summary>Turns of the held-out conversations.</summary>
+    public const int Turns = 4;
 
     /// <summary>The hard split's prompts in <paramref name="style"/> (embedded task only; null when <c>hard_prompts</c> is 0 or the task is a benchmark).</summary>
     public static TaskDefinition? HardTask(PipelineEvalOptions o, PromptStyle style) =>

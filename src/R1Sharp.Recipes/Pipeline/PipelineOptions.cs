@@ -58,6 +58,9 @@ public sealed record PipelineOptions : IValidatableConfig
         CheckpointEvery = 100,
     };
 
+    /// <summary>Multi-turn data in the SFT (stage 4) and the final RL (stage 5): a share of their examples asked after earlier turns.</summary>
+    public MultiTurnOptions MultiTurn { get; init; } = new();
+
     /// <summary>Stage 5: reward models on preference pairs, then the final RL over reasoning and general prompts.</summary>
     public FinalRlOptions FinalRl { get; init; } = new();
 
@@ -111,7 +114,7 @@ public sealed record PipelineOptions : IValidatableConfig
         Eval = Eval with
         {
             Prompts = 16, Samples = 2, Sampling = Eval.Sampling with { MaxNewTokens = 48 }, HardPrompts = 8, GeneralPrompts = 8, GeneralSamples = 1,
-            JudgePairs = 48, Judge = Eval.Judge with { MaxSteps = 4, LogEvery = 2 },
+            JudgePairs = 48, Judge = Eval.Judge with { MaxSteps = 4, LogEvery = 2 }, TurnConversations = 4, TurnSamples = 1,
         },
     };
 
@@ -221,6 +224,11 @@ public sealed record PipelineEvalOptions
     /// <summary>Held-out preference pairs the two judges train on (drawn from the held-out side of the general data).</summary>
     [Range(1, int.MaxValue)]
     public int JudgePairs { get; init; } = 800;
+    /// <summary>Held-out conversations of four problems for the turn 1–4 accuracy columns (plain-template rows, embedded task); 0: none.</summary>
+    [Range(0, int.MaxValue)]
+    public int TurnConversations { get; init; } = 32;
+    [Range(1, 4096)]
+    public int TurnSamples { get; init; } = 2;
     /// <summary>How the judges train (from the base model).</summary>
     public RewardModelOptions Judge { get; init; } = new()
     {

@@ -137,14 +137,17 @@ public static class PipelineRecipe
             PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart),
             PipelineStage.ReasoningRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.ReasoningRl)),
             PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
-            PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft),
-            PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)),
+            PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft) + MultiTurnYaml(o),
+            PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)) + MultiTurnYaml(o),
             PipelineStage.Distill => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.Distill)),
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutNullAdditions(section)}")))[..16];
     }
+
+    /// <summary>The multi_turn section as it enters the SFT and final-RL hashes (nothing when it is off, as before it existed).</summary>
+    static string MultiTurnYaml(PipelineOptions o) => o.MultiTurn.Share > 0 ? "\nmulti_turn:\n" + ConfigBinder.ToYaml(o.MultiTurn) : "";
 
     /// <summary>
     /// The YAML without the lines of fields added since run folders were first made whose null means "off": a reward's
@@ -209,7 +212,17 @@ public static class PipelineRecipe
                 break;
 
             case PipelineStage.Sft:
-                Once(p.Dir("sft"), () => SftRecipe.Run(o.Sft with { Data = p.SampledData() }, p.Model("base"), p.Dir("sft"), rs));
+                Once(p.Dir("sft"), () =>
+                {
+                    if (o.MultiTurn.Share <= 0) return SftRecipe.Run(o.Sft with { Data = p.SampledData() }, p.Model("base"), p.Dir("sft"), rs);
+                    // A share of the rejection-sampled examples asked after earlier turns (MultiTurnData); written as data.jsonl for the record.
+                    var pairs = DataRows.Read(p.SampledData()).Select(r => (Prompt: r.String("prompt"), Completion: r.String("completion"))).ToList();
+                    var data = MultiTurnData.Sft(pairs, o.MultiTurn, o.Sft.Seed);
+                    if (rs.Collective.Rank == 0)
+                        DataRows.WriteJsonl(Path.Combine(p.Dir("sft"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject { ["prompt"] = e.Prompt, ["completion"] = e.Completion }));
+                    say($"sft data: {data.Count} examples, {data.Count(e => MultiTurnData.Question(e.Prompt) is null)} of them multi-turn");
+                    return SftRecipe.Run(o.Sft, p.Model("base"), p.Dir("sft"), rs, [.. data.Select(e => SftRecord.FromPair(e.Prompt, e.Completion))]);
+                });
                 break;
 
             case PipelineStage.FinalRl:
@@ -282,7 +295,8 @@ public static class PipelineRecipe
         ]);
         var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
             : reasoning with { Examples = [.. DatasetLoader.Load(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).Examples.Take(f.GeneralPrompts)] };
-        var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(reasoning.Examples, general.Examples) };
+        var conversations = o.MultiTurn.Share > 0 ? MultiTurnData.Rl(reasoning.Examples, o.MultiTurn, f.Grpo.Seed) : [.. reasoning.Examples];
+        var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(conversations, general.Examples) };
         Once(p.Dir("final-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.FinalRl, f.Grpo), p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
         if (rs.Collective.Rank == 0) PipelineCurves.Write(p.Dir("final-rl"), reasoning);
     }

@@ -91,18 +91,21 @@ public static class PipelineReport
         string k = ks.Count == 1 ? ks[0].ToString(CultureInfo.InvariantCulture) : "k";
         int? prompts = rows.Select(r => r.Prompts).OfType<int>().Distinct().Count() == 1 ? rows[0].Prompts : null;
         bool hard = rows.Any(r => r.HardPassAt1 is not null), judged = rows.Any(r => r.Helpfulness is not null || r.Harmlessness is not null);
+        bool turns = rows.Any(r => r.TurnAccuracy is not null);
         int? hardPrompts = rows.Select(r => r.HardPrompts).OfType<int>().FirstOrDefault(n => n > 0) is var hp and > 0 ? hp : null;
         html.Append("<table class=\"results\" id=\"results\">\n<caption>")
             .Append(prompts is null ? "" : $"{prompts} evaluation prompts. ")
             .Append(ks.Count == 1 ? $"k = {k} samples per prompt. " : "")
             .Append($"pass@1: mean correctness over the samples; cons@{k}: majority vote; pass@{k}: any correct. ")
             .Append(hard ? $"Hard: {hardPrompts} held-out prompts of the hard split (longer chains), same k. " : "")
+            .Append(turns ? "Turns: pass@1 at turns 1–4 of held-out conversations (plain-template rows). " : "")
             .Append(judged ? "Helpful / harmless: share of replies to held-out general prompts that judges trained on held-out preference pairs prefer over the rejected reply. " : "")
             .Append("Rates in %, mean length in tokens.</caption>\n")
             .Append($"<thead><tr><th>Model</th><th>Params</th><th>pass@1</th><th>cons@{k}</th><th>pass@{k}</th>")
             .Append("<th>Format</th><th>Language consistency</th><th>Mean length</th>")
             .Append(hard ? $"<th>Hard pass@1</th><th>Hard cons@{k}</th><th>Hard language</th>" : "")
             .Append(judged ? "<th>Helpful</th><th>Harmless</th>" : "")
+            .Append(turns ? "<th>Turns 1 / 2 / 3 / 4</th>" : "")
             .Append("</tr></thead>\n<tbody>\n");
         double best = rows.Max(r => r.PassAt1 ?? double.NegativeInfinity);
         foreach (var r in rows)
@@ -115,6 +118,7 @@ public static class PipelineReport
                 .Append($"<td>{Percent(r.LanguageConsistency)}</td><td>{Number(r.MeanLength, "0.0")}</td>");
             if (hard) html.Append($"<td>{Percent(r.HardPassAt1)}</td><td>{Percent(r.HardConsAtK)}</td><td>{Percent(r.HardLanguageConsistency)}</td>");
             if (judged) html.Append($"<td>{Percent(r.Helpfulness)}</td><td>{Percent(r.Harmlessness)}</td>");
+            if (turns) html.Append($"<td>{(r.TurnAccuracy is { } t ? string.Join(" / ", t.Select(a => Number(a * 100, "0"))) : "—")}</td>");
             html.Append("</tr>\n");
         }
         html.Append("</tbody></table>\n");

@@ -17,6 +17,8 @@ internal sealed record TableEntry(string Row, string? Title, string? Model, doub
     /// <summary>Held-out judges' win rates (fractions).</summary>
     public double? Helpfulness { get; init; }
     public double? Harmlessness { get; init; }
+    /// <summary>pass@1 at turns 1–4 of held-out conversations.</summary>
+    public IReadOnlyList<double>? TurnAccuracy { get; init; }
 }
 
 /// <summary>One line of <c>eval/&lt;row&gt;/samples.jsonl</c>.</summary>
@@ -92,7 +94,7 @@ internal sealed class RunFolder
                 {
                     HardPassAt1 = f.Number("hard_pass@1"), HardConsAtK = f.Number("hard_cons@k"),
                     HardLanguageConsistency = f.Number("hard_language_consistency"), HardPrompts = (int?)f.Number("hard_prompts"),
-                    Helpfulness = f.Number("helpfulness"), Harmlessness = f.Number("harmlessness"),
+                    Helpfulness = f.Number("helpfulness"), Harmlessness = f.Number("harmlessness"), TurnAccuracy = f.Numbers("turn_accuracy"),
                 });
         }
     }
@@ -175,6 +177,18 @@ internal sealed class RunFolder
             if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
             Notes.Add($"{Where}: field '{name}' is not true or false, ignored");
             return null;
+        }
+
+        /// <summary>An array of numbers; null when absent, or (with a note) when it holds anything else.</summary>
+        public IReadOnlyList<double>? Numbers(string name)
+        {
+            if (Get(name, JsonValueKind.Array, "an array") is not { } array) return null;
+            if (array.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.Number))
+            {
+                Notes.Add($"{Where}: field '{name}' is not an array of numbers, ignored");
+                return null;
+            }
+            return [.. array.EnumerateArray().Select(x => x.GetDouble())];
         }
 
         public IEnumerable<(JsonElement Item, string Where)> Objects(string name)

@@ -62,6 +62,46 @@ public static class EmbeddedTask
     public static TaskDefinition EvalTask(int count, int seed = 0, ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero) =>
         Task($"{Name}_heldout", ArithmeticSplit.HeldOut, count, seed, difficulty, style);
 
+    /// <summary>
+    /// A plain multi-turn transcript, the layout <c>r1sharp chat</c> sends a model without a chat template: each earlier
+    /// turn as <c>User: {question}\nAssistant: {reply}\n</c> (the reply as chat keeps it: the summary, without the
+    /// thinking), then <c>User: {question}\nAssistant:</c>. With no history it is the plain single-turn prompt.
+    /// </summary>
+    public static string ConversationPrompt(IEnumerable<(string Question, string Reply)> history, string question)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (q, r) in history) sb.Append("User: ").Append(q).Append("\nAssistant: ").Append(r.Trim()).Append('\n');
+        return sb.Append(PromptTemplates.RenderPlain(question)).ToString();
+    }
+
+    /// <summary>The reply a conversation keeps for an answered problem: its summary (<c>The answer is \boxed{N}.</c>) in its language.</summary>
+    public static string ConversationReply(ArithmeticProblem p) => ArithmeticText.Summary(p.Answer, p.Language);
+
+    /// <summary>
+    /// Turn <paramref name="turn"/> of <paramref name="conversations"/> held-out conversations of <paramref name="turns"/>
+    /// problems each: the prompt holds the conversation's first turn−1 problems, answered, then asks problem
+    /// <paramref name="turn"/> (graded as usual). The same conversations for every turn, so turn k differs from turn 1
+    /// only in its history.
+    /// </summary>
+    public static TaskDefinition ConversationTurnTask(int conversations, int turns, int turn, int seed = 0, ArithmeticDifficulty? difficulty = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(turn, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(turn, turns);
+        var problems = Problems(ArithmeticSplit.HeldOut, conversations * turns, unchecked(seed + 7_000_000), difficulty);
+        return new($"{Name}_turn{turn}",
+            [.. Enumerable.Range(0, conversations).Select(c =>
+            {
+                var conversation = problems.Skip(c * turns).Take(turns).ToList();
+                var target = conversation[turn - 1];
+                return new TaskExample(string.Create(CultureInfo.InvariantCulture, $"conversation-{seed}-{c:D4}-turn{turn}"), target.Question,
+                    ConversationPrompt(conversation.Take(turn - 1).Select(p => (p.Question, ConversationReply(p))), target.Question), Reference(target));
+            })],
+            ReasoningRewards,
+            new EvaluationMetric("accuracy"),
+            $"Held-out conversations, turn {turn} of {turns}.")
+        { Grader = Grade };
+    }
+
     /// <summary>The pretraining corpus as plain documents.</summary>
     public static IReadOnlyList<string> PretrainingCorpus(PretrainingCorpusOptions? options = null) =>
         [.. Arithmetic.PretrainingCorpus.Build(options).Select(d => d.Text)];
