@@ -219,6 +219,7 @@ public sealed record PipelineEvalOptions
     /// <summary>Held-out general prompts each model answers for the helpfulness and harmlessness columns (embedded task only); 0: none.</summary>
     [Range(0, int.MaxValue)]
     public int GeneralPrompts { get; init; } = 64;
+    /// <summary>Replies per held-out general prompt (same sampling as the rest of the eval).</summary>
     [Range(1, 4096)]
     public int GeneralSamples { get; init; } = 2;
     /// <summary>Held-out preference pairs the two judges train on (drawn from the held-out side of the general data).</summary>
@@ -227,6 +228,7 @@ public sealed record PipelineEvalOptions
     /// <summary>Held-out conversations of four problems for the turn 1–4 accuracy columns (plain-template rows, embedded task); 0: none.</summary>
     [Range(0, int.MaxValue)]
     public int TurnConversations { get; init; } = 32;
+    /// <summary>Samples per conversation turn.</summary>
     [Range(1, 4096)]
     public int TurnSamples { get; init; } = 2;
     /// <summary>How the judges train (from the base model).</summary>
