@@ -33,7 +33,24 @@ public class PipelineCommandTests
                 Assert.InRange(row["pass@1"]!.GetValue<double>(), 0, 1);
                 Assert.True(File.Exists(Path.Combine(dir, row["model"]!.GetValue<string>(), "model.safetensors")), row.ToJsonString());
                 Assert.True(File.Exists(Path.Combine(dir, "eval", row["row"]!.GetValue<string>(), "samples.jsonl")));
+                // the hard split (quick: 8 prompts) and the held-out judges' scores, in every row
+                Assert.Equal(8, row["hard_prompts"]!.GetValue<int>());
+                Assert.InRange(row["hard_pass@1"]!.GetValue<double>(), 0, 1);
+                Assert.True(File.Exists(Path.Combine(dir, "eval", row["row"]!.GetValue<string>(), "hard", "samples.jsonl")));
+                Assert.InRange(row["helpfulness"]!.GetValue<double>(), 0, 1);
+                Assert.InRange(row["harmlessness"]!.GetValue<double>(), 0, 1);
+                // turns 1–4 of held-out conversations for the rows asked in the plain layout, none for the R1-Zero-template ones
+                bool r1ZeroTemplate = row["row"]!.GetValue<string>() is "base" or "r1-zero" or "rl-only-student";
+                if (r1ZeroTemplate) Assert.Null(row["turn_accuracy"]);
+                else Assert.Equal(4, row["turn_accuracy"]!.AsArray().Count);
             }
+            var sft = File.ReadAllLines(Path.Combine(dir, "sft", "data.jsonl")).Select(l => JsonNode.Parse(l)!["prompt"]!.GetValue<string>()).ToList();
+            Assert.Contains(sft, prompt => prompt.Split("\nAssistant:").Length > 2);   // multi-turn examples
+            Assert.Contains(sft, prompt => prompt.Split("\nAssistant:").Length == 2);  // and single-turn ones
+            Assert.True(File.Exists(Path.Combine(dir, "eval", "judge-helpfulness", "model", "model.safetensors")));
+            Assert.True(File.Exists(Path.Combine(dir, "eval", "judge-harmlessness", "model", "model.safetensors")));
+            Assert.NotEmpty(File.ReadAllLines(Path.Combine(dir, "reasoning-rl", "difficulty.jsonl")));
+            Assert.Contains("hard p@1", first.Stdout);
             // the student is smaller than the teacher, and shares its tokenizer
             Assert.True(summary["table"]![5]!["params"]!.GetValue<long>() < summary["table"]![4]!["params"]!.GetValue<long>());
             Assert.Equal(File.ReadAllText(Path.Combine(dir, "base", "model", "tokenizer.json")), File.ReadAllText(Path.Combine(dir, "distill", "model", "tokenizer.json")));

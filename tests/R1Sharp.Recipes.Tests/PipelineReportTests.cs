@@ -125,6 +125,41 @@ public sealed class PipelineReportTests : IDisposable
     }
 
     [Fact]
+    public void Hard_split_and_judged_columns_and_the_hard_split_curves_appear_when_the_run_has_them()
+    {
+        SyntheticRun.Write(_run);
+        string path = Path.Combine(_run, "summary.json");
+        var summary = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        foreach (var row in summary["table"]!.AsArray())
+        {
+            bool zero = row!["row"]!.GetValue<string>() == "r1-zero";
+            row["hard_pass@1"] = zero ? 0.4375 : 0.25;
+            row["hard_cons@k"] = 0.5;
+            row["hard_language_consistency"] = 0.9;
+            row["hard_prompts"] = 64;
+            row["helpfulness"] = zero ? 0.125 : 0.75;
+            row["harmlessness"] = null;
+            row["turn_accuracy"] = zero ? null : new System.Text.Json.Nodes.JsonArray(1.0, 0.875, 0.75, 0.5);
+        }
+        File.WriteAllText(path, summary.ToJsonString());
+        File.WriteAllLines(Path.Combine(_run, "reasoning-rl", PipelineCurves.FileName),
+            Enumerable.Range(1, 10).Select(s => $"{{\"step\":{s},\"accuracy/ops=3\":{0.5 + 0.02 * s},\"accuracy/ops=4\":{0.1 + 0.05 * s}}}"));
+        string html = File.ReadAllText(PipelineReport.Write(_run));
+
+        string table = Regex.Match(html, "<table class=\"results\".*?</table>", RegexOptions.Singleline).Value;
+        Assert.Contains("<th>Hard pass@1</th><th>Hard cons@8</th><th>Hard language</th><th>Helpful</th><th>Harmless</th><th>Turns 1 / 2 / 3 / 4</th>", table);
+        var r1Zero = Regex.Match(table, "<tr data-row=\"r1-zero\">(.*?)</tr>", RegexOptions.Singleline).Groups[1].Value;
+        var cells = Regex.Matches(r1Zero, "<t[hd][^>]*>(.*?)</t[hd]>").Select(m => m.Groups[1].Value).ToList();
+        Assert.Equal(["43.8", "50.0", "90.0", "12.5", "—", "—"], cells[^6..]);
+        Assert.Contains("<td>100 / 88 / 75 / 50</td>", table);             // the other rows' turns 1–4
+        Assert.Contains("<th>Turns 1 / 2 / 3 / 4</th>", table);
+        Assert.Contains("64 held-out prompts of the hard split", table);
+        Assert.Contains("alt=\"Reasoning RL: accuracy per step by chain length\"", html);
+        Assert.Contains("alt=\"Held-out pass@1 by stage: standard and hard split\"", html);
+        Assert.DoesNotContain("alt=\"R1-Zero: accuracy per step by chain length\"", html); // no difficulty.jsonl there
+    }
+
+    [Fact]
     public void Missing_run_folder_is_a_clear_error()
     {
         string missing = Path.Combine(_run, "nope");

@@ -4,6 +4,7 @@ using R1Sharp.Data;
 using R1Sharp.Engine.Generation;
 using R1Sharp.Model;
 using R1Sharp.Recipes.Eval;
+using R1Sharp.Rewards;
 using R1Sharp.Tasks;
 using R1Sharp.Tasks.Arithmetic;
 using R1Sharp.Training.Runs;
@@ -29,6 +30,25 @@ public sealed record TableRow
     public double Temperature { get; init; }
     public double TopP { get; init; }
 
+    /// <summary>The same measures on the hard split (<see cref="PipelineEvalOptions.HardPrompts"/>); null when it is not evaluated.</summary>
+    [JsonPropertyName("hard_pass@1")] public double? HardPassAt1 { get; init; }
+    [JsonPropertyName("hard_cons@k")] public double? HardConsAtK { get; init; }
+    public double? HardFormatRate { get; init; }
+    public double? HardLanguageConsistency { get; init; }
+    public double? HardMeanLength { get; init; }
+    public int HardPrompts { get; init; }
+
+    /// <summary>
+    /// Share of the row's replies to held-out general prompts that the held-out helpfulness judge scores above the
+    /// prompt's rejected reply (ties count half); null when not measured.
+    /// </summary>
+    public double? Helpfulness { get; init; }
+    /// <summary>The same, on held-out requests to refuse, by the held-out harmlessness judge.</summary>
+    public double? Harmlessness { get; init; }
+
+    /// <summary>pass@1 at turns 1–4 of held-out conversations (<see cref="PipelineEvalOptions.TurnConversations"/>); null for
+    /// R1-Zero-template rows and when not measured.</summary>
+    public IReadOnlyList<double>? TurnAccuracy { get; init; }
 }
 
 /// <summary>
@@ -54,13 +74,42 @@ public static class PipelineEvaluation
 
     /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
     /// <param name="remote">A fleet that serves <paramref name="modelDir"/> now (the pipeline's <c>fleet</c>); null: the model in this process.</param>
+    /// <param name="judges">The held-out judges; null: no helpfulness / harmlessness columns.</param>
     public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings, ArithmeticDifficulty difficulty,
-        IGenerationBackend? remote = null)
+        IGenerationBackend? remote = null, Judges? judges = null)
     {
         var task = Task(o, row.Style, difficulty);
         using var local = remote is null ? LocalGenerationBackend.Load(modelDir, settings.Dtype, settings.Device) : null;
-        var summary = Evaluation.Run(remote ?? local!, task, new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) }, output);
+        var backend = remote ?? local!;
+        var evalOptions = new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) };
+        var summary = Evaluation.Run(backend, task, evalOptions, output);
         WriteSamples(output, task);
+        EvalSummary? hard = null;
+        if (HardTask(o, row.Style) is { } hardTask)
+        {
+            string hardDir = Path.Combine(output, "hard");
+            hard = Evaluation.Run(backend, hardTask, evalOptions, hardDir);
+            WriteSamples(hardDir, hardTask);
+        }
+        (double? helpful, double? harmless) = (null, null);
+        if (judges is not null && o.GeneralPrompts > 0)
+        {
+            var general = EmbeddedTask.HeldOutGeneralTask(o.GeneralPrompts, 0, style: row.Style);
+            string generalDir = Path.Combine(output, "general");
+            Evaluation.Run(backend, general, evalOptions with { Samples = o.GeneralSamples }, generalDir);
+            WriteSamples(generalDir, general);
+            (helpful, harmless) = judges.Score(general, Replies(generalDir));
+        }
+        List<double>? turnAccuracy = null;
+        if (o.Task == EmbeddedTask.Name && o.TurnConversations > 0 && row.Style == PromptStyle.Plain)
+        {
+            turnAccuracy = [];
+            for (int turn = 1; turn <= Turns; turn++)
+            {
+                var turnTask = EmbeddedTask.ConversationTurnTask(o.TurnConversations, Turns, turn, 0, difficulty);
+                turnAccuracy.Add(Evaluation.Run(backend, turnTask, evalOptions with { Samples = o.TurnSamples }, Path.Combine(output, $"turn{turn}")).PassAt1);
+            }
+        }
         return new TableRow
         {
             Row = row.Row, Title = row.Title,
@@ -68,7 +117,62 @@ public static class PipelineEvaluation
             PassAt1 = summary.PassAt1, ConsAtK = summary.ConsAtK, PassAtK = summary.PassAtK, K = summary.K,
             FormatRate = summary.FormatRate, LanguageConsistency = summary.LanguageConsistency, MeanLength = summary.MeanLength,
             Prompts = summary.Problems, Temperature = o.Sampling.Temperature, TopP = o.Sampling.TopP,
+            HardPassAt1 = hard?.PassAt1, HardConsAtK = hard?.ConsAtK, HardFormatRate = hard?.FormatRate,
+            HardLanguageConsistency = hard?.LanguageConsistency, HardMeanLength = hard?.MeanLength, HardPrompts = hard?.Problems ?? 0,
+            Helpfulness = helpful, Harmlessness = harmless, TurnAccuracy = turnAccuracy,
         };
+    }
+
+    /// <summary>Turns of the held-out conversations.</summary>
+    public const int Turns = 4;
+
+    /// <summary>The hard split's prompts in <paramref name="style"/> (embedded task only; null when <c>hard_prompts</c> is 0 or the task is a benchmark).</summary>
+    public static TaskDefinition? HardTask(PipelineEvalOptions o, PromptStyle style) =>
+        o.Task == EmbeddedTask.Name && o.HardPrompts > 0
+            ? EmbeddedTask.EvalTask(o.HardPrompts, 0, o.HardDifficulty, style) with { Name = EmbeddedTask.Name + "_hard" }
+            : null;
+
+    /// <summary>Every sampled reply of a results.jsonl, by problem id.</summary>
+    static Dictionary<string, List<string>> Replies(string output)
+    {
+        var replies = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var line in File.ReadLines(Path.Combine(output, "results.jsonl")))
+            if (JsonNode.Parse(line) is JsonObject problem && problem["id"]?.GetValue<string>() is { } id && problem["samples"] is JsonArray samples)
+                replies[id] = [.. samples.Select(s => s?["text"]?.GetValue<string>() ?? "")];
+        return replies;
+    }
+
+    /// <summary>
+    /// The two held-out judges: reward models trained (in the eval stage, from the base model) on preference pairs of
+    /// the held-out side of the general data, which no training stage uses. A reply wins when its judge scores it above
+    /// the prompt's rejected reply; helpfulness is judged on the summary (after <c>&lt;/think&gt;</c>) of helpful
+    /// prompts, harmlessness on the whole reply to requests to refuse — the scopes of the final RL's own reward models.
+    /// </summary>
+    public sealed class Judges(IReward helpfulness, IReward harmlessness)
+    {
+        public (double? Helpfulness, double? Harmlessness) Score(TaskDefinition general, IReadOnlyDictionary<string, List<string>> replies) =>
+            (WinRate(helpfulness, general, replies, "helpful"), WinRate(harmlessness, general, replies, "harmless"));
+
+        /// <summary>Share of replies scored above the rejected reply of their prompt (ties half); null without such prompts.</summary>
+        public static double? WinRate(IReward judge, TaskDefinition general, IReadOnlyDictionary<string, List<string>> replies, string category)
+        {
+            var inputs = new List<RewardInput>();
+            var rejected = new List<RewardInput>();
+            foreach (var e in general.Examples.Where(e => e.Field("category") == category && replies.ContainsKey(e.Id)))
+                foreach (var reply in replies[e.Id])
+                {
+                    inputs.Add(new RewardInput(e.Prompt, reply, e.Reference));
+                    rejected.Add(new RewardInput(e.Prompt, e.Field("rejected") ?? "", e.Reference));
+                }
+            if (inputs.Count == 0) return null;
+            var a = judge.Score(inputs);
+            var b = judge.Score(rejected);
+            double wins = 0;
+            for (int i = 0; i < a.Count; i++)
+                wins += (a[i] ?? double.NegativeInfinity) > (b[i] ?? double.NegativeInfinity) ? 1
+                    : (a[i] ?? double.NegativeInfinity) == (b[i] ?? double.NegativeInfinity) ? 0.5 : 0;
+            return wins / a.Count;
+        }
     }
 
     /// <summary>

@@ -9,6 +9,7 @@ using R1Sharp.Recipes.Sampling;
 using R1Sharp.Recipes.Sft;
 using R1Sharp.Rewards.Rules;
 using R1Sharp.Tasks;
+using R1Sharp.Tasks.Arithmetic;
 
 namespace R1Sharp.Recipes.Pipeline;
 
@@ -56,6 +57,9 @@ public sealed record PipelineOptions : IValidatableConfig
         Optimizer = new() { LearningRate = 1e-3, WarmupRatio = 0.05 }, Epochs = 6, BatchSize = 16, MaxLength = 256, EvalEvery = 0, LogEvery = 10,
         CheckpointEvery = 100,
     };
+
+    /// <summary>Multi-turn data in the SFT (stage 4) and the final RL (stage 5): a share of their examples asked after earlier turns.</summary>
+    public MultiTurnOptions MultiTurn { get; init; } = new();
 
     /// <summary>Stage 5: reward models on preference pairs, then the final RL over reasoning and general prompts.</summary>
     public FinalRlOptions FinalRl { get; init; } = new();
@@ -107,7 +111,11 @@ public sealed record PipelineOptions : IValidatableConfig
             Student = Distill.Student with { Sft = Distill.Student.Sft with { MaxSteps = 10, LogEvery = 5 } },
             StudentRl = QuickRl(Distill.StudentRl),
         },
-        Eval = Eval with { Prompts = 16, Samples = 2, Sampling = Eval.Sampling with { MaxNewTokens = 48 } },
+        Eval = Eval with
+        {
+            Prompts = 16, Samples = 2, Sampling = Eval.Sampling with { MaxNewTokens = 48 }, HardPrompts = 8, GeneralPrompts = 8, GeneralSamples = 1,
+            JudgePairs = 48, Judge = Eval.Judge with { MaxSteps = 4, LogEvery = 2 }, TurnConversations = 4, TurnSamples = 1,
+        },
     };
 
     static GrpoOptions QuickRl(GrpoOptions o) => o with
@@ -203,4 +211,30 @@ public sealed record PipelineEvalOptions
     public int Samples { get; init; } = 8;
     /// <summary>DeepSeek-R1's protocol: temperature 0.6, top-p 0.95; seeded, so every model sees the same sampling stream.</summary>
     public GenerationOptions Sampling { get; init; } = new() { Temperature = 0.6, TopP = 0.95, MaxNewTokens = 96, Seed = 12345 };
+    /// <summary>Held-out prompts of the hard split (embedded task only), k samples each like the standard split; 0: none.</summary>
+    [Range(0, int.MaxValue)]
+    public int HardPrompts { get; init; } = 64;
+    /// <summary>The hard split's problems: by default chains of four operations (the standard split has 2–3).</summary>
+    public ArithmeticDifficulty HardDifficulty { get; init; } = EmbeddedTask.HardDifficulty;
+    /// <summary>Held-out general prompts each model answers for the helpfulness and harmlessness columns (embedded task only); 0: none.</summary>
+    [Range(0, int.MaxValue)]
+    public int GeneralPrompts { get; init; } = 64;
+    /// <summary>Replies per held-out general prompt (same sampling as the rest of the eval).</summary>
+    [Range(1, 4096)]
+    public int GeneralSamples { get; init; } = 2;
+    /// <summary>Held-out preference pairs the two judges train on (drawn from the held-out side of the general data).</summary>
+    [Range(1, int.MaxValue)]
+    public int JudgePairs { get; init; } = 800;
+    /// <summary>Held-out conversations of four problems for the turn 1–4 accuracy columns (plain-template rows, embedded task); 0: none.</summary>
+    [Range(0, int.MaxValue)]
+    public int TurnConversations { get; init; } = 32;
+    /// <summary>Samples per conversation turn.</summary>
+    [Range(1, 4096)]
+    public int TurnSamples { get; init; } = 2;
+    /// <summary>How the judges train (from the base model).</summary>
+    public RewardModelOptions Judge { get; init; } = new()
+    {
+        Optimizer = new() { LearningRate = 5e-4, WarmupRatio = 0.03 }, Epochs = 2, BatchSize = 16, MaxLength = 256, EvalShare = 0.1, EvalEvery = 0,
+        LogEvery = 10, CheckpointEvery = 100, Seed = 7,
+    };
 }

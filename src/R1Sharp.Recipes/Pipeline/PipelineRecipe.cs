@@ -137,14 +137,17 @@ public static class PipelineRecipe
             PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart),
             PipelineStage.ReasoningRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.ReasoningRl)),
             PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
-            PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft),
-            PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)),
+            PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft) + MultiTurnYaml(o),
+            PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)) + MultiTurnYaml(o),
             PipelineStage.Distill => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.Distill)),
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutNullAdditions(section)}")))[..16];
     }
+
+    /// <summary>The multi_turn section as it enters the SFT and final-RL hashes (nothing when it is off, as before it existed).</summary>
+    static string MultiTurnYaml(PipelineOptions o) => o.MultiTurn.Share > 0 ? "\nmulti_turn:\n" + ConfigBinder.ToYaml(o.MultiTurn) : "";
 
     /// <summary>
     /// The YAML without the lines of fields added since run folders were first made whose null means "off": a reward's
@@ -165,6 +168,7 @@ public static class PipelineRecipe
 
             case PipelineStage.R1Zero:
                 Once(p.Dir("r1-zero"), () => GrpoRecipe.Run(Rl(o, PipelineStage.R1Zero, o.R1Zero), p.Model("base"), p.Dir("r1-zero"), rs));
+                Curves(p.Dir("r1-zero"), o.R1Zero, rs);
                 break;
 
             case PipelineStage.ColdStart:
@@ -185,6 +189,7 @@ public static class PipelineRecipe
 
             case PipelineStage.ReasoningRl:
                 Once(p.Dir("reasoning-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.ReasoningRl, o.ReasoningRl), p.Model("cold-start"), p.Dir("reasoning-rl"), rs));
+                Curves(p.Dir("reasoning-rl"), o.ReasoningRl, rs);
                 break;
 
             case PipelineStage.RejectionSampling:
@@ -207,7 +212,17 @@ public static class PipelineRecipe
                 break;
 
             case PipelineStage.Sft:
-                Once(p.Dir("sft"), () => SftRecipe.Run(o.Sft with { Data = p.SampledData() }, p.Model("base"), p.Dir("sft"), rs));
+                Once(p.Dir("sft"), () =>
+                {
+                    if (o.MultiTurn.Share <= 0) return SftRecipe.Run(o.Sft with { Data = p.SampledData() }, p.Model("base"), p.Dir("sft"), rs);
+                    // A share of the rejection-sampled examples asked after earlier turns (MultiTurnData); written as data.jsonl for the record.
+                    var pairs = DataRows.Read(p.SampledData()).Select(r => (Prompt: r.String("prompt"), Completion: r.String("completion"))).ToList();
+                    var data = MultiTurnData.Sft(pairs, o.MultiTurn, o.Sft.Seed);
+                    if (rs.Collective.Rank == 0)
+                        DataRows.WriteJsonl(Path.Combine(p.Dir("sft"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject { ["prompt"] = e.Prompt, ["completion"] = e.Completion }));
+                    say($"sft data: {data.Count} examples, {data.Count(e => MultiTurnData.Question(e.Prompt) is null)} of them multi-turn");
+                    return SftRecipe.Run(o.Sft, p.Model("base"), p.Dir("sft"), rs, [.. data.Select(e => SftRecord.FromPair(e.Prompt, e.Completion))]);
+                });
                 break;
 
             case PipelineStage.FinalRl:
@@ -222,6 +237,7 @@ public static class PipelineRecipe
                     ? o.Distill.Student with { Teacher = p.Model("final-rl") } : o.Distill.Student;
                 Once(p.Dir("distill"), () => DistillRecipe.Run(student, p.Model("student-base"), p.SampledData(), p.Dir("distill"), rs));
                 Once(p.Dir("student-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.Distill, o.Distill.StudentRl), p.Model("student-base"), p.Dir("student-rl"), rs));
+                Curves(p.Dir("student-rl"), o.Distill.StudentRl, rs);
                 break;
             }
 
@@ -231,16 +247,19 @@ public static class PipelineRecipe
                 if (rs.Collective.Rank != 0) break;
                 // On the fleet when it is named for eval: each model of the base's architecture is loaded onto it in turn.
                 using var fleet = o.Fleet.Uses(PipelineStage.Eval) ? o.Fleet.Open(say) : null;
+                using var judges = TrainJudges(o, p, rs, say);
                 foreach (var row in PipelineEvaluation.Rows)
                 {
                     bool remote = fleet is not null && PipelineFleetOptions.SameShape(p.Model(row.Folder), p.Model("base"));
                     if (fleet is not null && !remote) say($"eval {row.Title}: another architecture than the fleet's, evaluated in this process");
                     if (remote) PipelineFleetOptions.Load(fleet!, p.Model(row.Folder), $"pipeline/eval/{row.Row}", say);
                     var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.R1Zero.Difficulty,
-                        remote ? fleet : null);
+                        remote ? fleet : null, judges?.Judges);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Folder)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
-                        $"language {PipelineTable.Language(result.LanguageConsistency)}, length {result.MeanLength:F1}");
+                        $"language {PipelineTable.Language(result.LanguageConsistency)}, length {result.MeanLength:F1}" +
+                        (result.HardPassAt1 is { } hp ? $"; hard pass@1 {hp:P1}" : "") +
+                        (result.Helpfulness is { } hf ? $"; helpful {hf:P0}" : "") + (result.Harmlessness is { } hm ? $", harmless {hm:P0}" : ""));
                 }
                 break;
             }
@@ -276,8 +295,47 @@ public static class PipelineRecipe
         ]);
         var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
             : reasoning with { Examples = [.. DatasetLoader.Load(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).Examples.Take(f.GeneralPrompts)] };
-        var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(reasoning.Examples, general.Examples) };
+        var conversations = o.MultiTurn.Share > 0 ? MultiTurnData.Rl(reasoning.Examples, o.MultiTurn, f.Grpo.Seed) : [.. reasoning.Examples];
+        var mixed = reasoning with { Name = "final_rl_mix", Examples = Interleave(conversations, general.Examples) };
         Once(p.Dir("final-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.FinalRl, f.Grpo), p.Model("sft"), p.Dir("final-rl"), rs, rewards, (mixed, eval)));
+        if (rs.Collective.Rank == 0) PipelineCurves.Write(p.Dir("final-rl"), reasoning);
+    }
+
+    /// <summary>The loaded held-out judges (disposed with this).</summary>
+    sealed class LoadedJudges(RewardModelReward helpfulness, RewardModelReward harmlessness) : IDisposable
+    {
+        public PipelineEvaluation.Judges Judges { get; } = new(helpfulness, harmlessness);
+        public void Dispose()
+        {
+            helpfulness.Dispose();
+            harmlessness.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The eval stage's held-out judges (embedded task only): a helpfulness and a harmlessness reward model trained from
+    /// the base model on preference pairs of the held-out side of the general data — pairs and prompts that neither the
+    /// final RL's reward models nor any SFT or RL data contain. Null when the eval has no general prompts.
+    /// </summary>
+    static LoadedJudges? TrainJudges(PipelineOptions o, RunPaths p, RunSettings rs, Action<string> say)
+    {
+        if (o.Eval.Task != EmbeddedTask.Name || o.Eval.GeneralPrompts == 0) return null;
+        var pairs = EmbeddedTask.HeldOutPreferencePairs(o.Eval.JudgePairs, (int)o.Eval.Judge.Seed);
+        foreach (var (name, category) in new[] { ("judge-helpfulness", "helpful"), ("judge-harmlessness", "harmless") })
+        {
+            string dir = Path.Combine(p.Root, "eval", name);
+            Once(dir, () => RewardModelRecipe.Run(o.Eval.Judge, p.Model("base"), dir, rs, PreferenceRecord.FromPairs(pairs.Where(x => x.Category == category))));
+        }
+        say($"eval: held-out judges trained on {pairs.Count} held-out preference pairs");
+        return new LoadedJudges(
+            RewardModelReward.Load(Path.Combine(p.Root, "eval", "judge-helpfulness", "model"), "judge_helpfulness", RewardScope.Summary, rs.Device, rs.Dtype),
+            RewardModelReward.Load(Path.Combine(p.Root, "eval", "judge-harmlessness", "model"), "judge_harmlessness", RewardScope.Full, rs.Device, rs.Dtype));
+    }
+
+    /// <summary>The stage's per-step accuracy by chain length (embedded task only; rank 0 writes it).</summary>
+    static void Curves(string dir, GrpoOptions options, RunSettings rs)
+    {
+        if (rs.Collective.Rank == 0 && options.Task == EmbeddedTask.Name) PipelineCurves.Write(dir, GrpoTasks.Resolve(options).Train);
     }
 
     /// <summary>An RL stage's options, with its rollouts on the pipeline's fleet when <c>fleet.stages</c> names the stage.</summary>

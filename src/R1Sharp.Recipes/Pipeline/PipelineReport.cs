@@ -90,13 +90,23 @@ public static class PipelineReport
         var ks = rows.Select(r => r.K).OfType<int>().Distinct().ToList();
         string k = ks.Count == 1 ? ks[0].ToString(CultureInfo.InvariantCulture) : "k";
         int? prompts = rows.Select(r => r.Prompts).OfType<int>().Distinct().Count() == 1 ? rows[0].Prompts : null;
+        bool hard = rows.Any(r => r.HardPassAt1 is not null), judged = rows.Any(r => r.Helpfulness is not null || r.Harmlessness is not null);
+        bool turns = rows.Any(r => r.TurnAccuracy is not null);
+        int? hardPrompts = rows.Select(r => r.HardPrompts).OfType<int>().FirstOrDefault(n => n > 0) is var hp and > 0 ? hp : null;
         html.Append("<table class=\"results\" id=\"results\">\n<caption>")
             .Append(prompts is null ? "" : $"{prompts} evaluation prompts. ")
             .Append(ks.Count == 1 ? $"k = {k} samples per prompt. " : "")
             .Append($"pass@1: mean correctness over the samples; cons@{k}: majority vote; pass@{k}: any correct. ")
+            .Append(hard ? $"Hard: {hardPrompts} held-out prompts of the hard split (longer chains), same k. " : "")
+            .Append(turns ? "Turns: pass@1 at turns 1–4 of held-out conversations (plain-template rows). " : "")
+            .Append(judged ? "Helpful / harmless: share of replies to held-out general prompts that judges trained on held-out preference pairs prefer over the rejected reply. " : "")
             .Append("Rates in %, mean length in tokens.</caption>\n")
             .Append($"<thead><tr><th>Model</th><th>Params</th><th>pass@1</th><th>cons@{k}</th><th>pass@{k}</th>")
-            .Append("<th>Format</th><th>Language consistency</th><th>Mean length</th></tr></thead>\n<tbody>\n");
+            .Append("<th>Format</th><th>Language consistency</th><th>Mean length</th>")
+            .Append(hard ? $"<th>Hard pass@1</th><th>Hard cons@{k}</th><th>Hard language</th>" : "")
+            .Append(judged ? "<th>Helpful</th><th>Harmless</th>" : "")
+            .Append(turns ? "<th>Turns 1 / 2 / 3 / 4</th>" : "")
+            .Append("</tr></thead>\n<tbody>\n");
         double best = rows.Max(r => r.PassAt1 ?? double.NegativeInfinity);
         foreach (var r in rows)
         {
@@ -105,7 +115,11 @@ public static class PipelineReport
             if (r.PassAt1 == best) pass1 = $"<b>{pass1}</b>";
             html.Append($"<tr data-row=\"{Escape(r.Row)}\"><th scope=\"row\">{Escape(title)}</th><td>{Count(r.Params)}</td>")
                 .Append($"<td>{pass1}</td><td>{Percent(r.ConsAtK)}</td><td>{Percent(r.PassAtK)}</td><td>{Percent(r.FormatRate)}</td>")
-                .Append($"<td>{Percent(r.LanguageConsistency)}</td><td>{Number(r.MeanLength, "0.0")}</td></tr>\n");
+                .Append($"<td>{Percent(r.LanguageConsistency)}</td><td>{Number(r.MeanLength, "0.0")}</td>");
+            if (hard) html.Append($"<td>{Percent(r.HardPassAt1)}</td><td>{Percent(r.HardConsAtK)}</td><td>{Percent(r.HardLanguageConsistency)}</td>");
+            if (judged) html.Append($"<td>{Percent(r.Helpfulness)}</td><td>{Percent(r.Harmlessness)}</td>");
+            if (turns) html.Append($"<td>{(r.TurnAccuracy is { } t ? string.Join(" / ", t.Select(a => Number(a * 100, "0"))) : "—")}</td>");
+            html.Append("</tr>\n");
         }
         html.Append("</tbody></table>\n");
     }
@@ -138,6 +152,16 @@ public static class PipelineReport
             Figure(html, $"{title}: reward per step", "mean reward", curves,
                 "Mean over the step's samples: total (weighted) reward and each reward function; accuracy is the rule-checked answer.");
         }
+        foreach (var (stage, title) in RlStages)
+        {
+            // Training accuracy by chain length (difficulty.jsonl): the hard split's chains have four operations.
+            var byLength = run.Metrics(stage, PipelineCurves.FileName);
+            var curves = byLength.Keys.Where(n => n.StartsWith("accuracy/ops=", StringComparison.Ordinal)).Order()
+                .Select(n => byLength[n] with { Name = n["accuracy/".Length..].Replace("ops=", "", StringComparison.Ordinal) + " operations" }).ToList();
+            Figure(html, $"{title}: accuracy per step by chain length", "accuracy", curves,
+                "Mean accuracy reward of the step's samples, by the number of operations of their training chain (the hard split has four).");
+        }
+        HardByStage(html, run);
         Figure(html, "Response length per step", "tokens", Across(rl, n => n == "completion_length"),
             "Mean completion length of each RL stage's samples (DeepSeek-R1 Figure 3: R1-Zero learns to think longer).");
         Figure(html, "Language consistency reward per step", "reward", Across(rl, n => n.StartsWith("rewards/language", StringComparison.Ordinal)),
@@ -145,6 +169,21 @@ public static class PipelineReport
         foreach (var (title, metrics) in sft)
             Figure(html, $"{title}: loss", "cross-entropy (nats/token)",
                 new[] { "loss", "eval_loss" }.Where(metrics.ContainsKey).Select(n => metrics[n]).ToList(), null);
+    }
+
+    /// <summary>Held-out pass@1 of each row in the paper's order, standard and hard split, as two lines over the stages.</summary>
+    private static void HardByStage(StringBuilder html, RunFolder run)
+    {
+        var rows = Rows.Select(r => run.Table.FirstOrDefault(t => t.Row == r.Row)).OfType<TableEntry>().ToList();
+        if (!rows.Any(r => r.HardPassAt1 is not null)) return;
+        Curve Line(string name, Func<TableEntry, double?> value)
+        {
+            var points = rows.Select((r, i) => (Step: (double)(i + 1), Value: value(r))).Where(x => x.Value is not null).ToList();
+            return new Curve(name, [.. points.Select(x => x.Step)], [.. points.Select(x => x.Value!.Value)]);
+        }
+        Figure(html, "Held-out pass@1 by stage: standard and hard split", "pass@1",
+            [Line("standard split", r => r.PassAt1), Line("hard split", r => r.HardPassAt1)],
+            "x: the table's rows in order (" + string.Join(", ", rows.Select((r, i) => $"{i + 1} {r.Title ?? DefaultTitle(r.Row)}")) + ").");
     }
 
     /// <summary>One metric from several stages, each curve named after its stage.</summary>

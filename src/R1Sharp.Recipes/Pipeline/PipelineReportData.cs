@@ -7,7 +7,19 @@ internal sealed record StageEntry(string Stage, string Status, double? Seconds, 
 
 /// <summary>One row of summary.json's <c>table</c>: a model's evaluation (rates as fractions in [0, 1]).</summary>
 internal sealed record TableEntry(string Row, string? Title, string? Model, double? Params, double? PassAt1, double? ConsAtK,
-    double? PassAtK, int? K, double? FormatRate, double? LanguageConsistency, double? MeanLength, int? Prompts);
+    double? PassAtK, int? K, double? FormatRate, double? LanguageConsistency, double? MeanLength, int? Prompts)
+{
+    /// <summary>The hard split's pass@1, cons@k and language consistency; null when not evaluated.</summary>
+    public double? HardPassAt1 { get; init; }
+    public double? HardConsAtK { get; init; }
+    public double? HardLanguageConsistency { get; init; }
+    public int? HardPrompts { get; init; }
+    /// <summary>Held-out judges' win rates (fractions).</summary>
+    public double? Helpfulness { get; init; }
+    public double? Harmlessness { get; init; }
+    /// <summary>pass@1 at turns 1–4 of held-out conversations.</summary>
+    public IReadOnlyList<double>? TurnAccuracy { get; init; }
+}
 
 /// <summary>One line of <c>eval/&lt;row&gt;/samples.jsonl</c>.</summary>
 internal sealed record SampleEntry(string PromptId, string? Language, string Question, string Completion, bool? Correct,
@@ -78,7 +90,12 @@ internal sealed class RunFolder
             if (f.String("row") is { } name)
                 Table.Add(new TableEntry(name, f.String("title"), f.String("model"), f.Number("params"), f.Number("pass@1"),
                     f.Number("cons@k"), f.Number("pass@k"), (int?)f.Number("k"), f.Number("format_rate"),
-                    f.Number("language_consistency"), f.Number("mean_length"), (int?)f.Number("prompts")));
+                    f.Number("language_consistency"), f.Number("mean_length"), (int?)f.Number("prompts"))
+                {
+                    HardPassAt1 = f.Number("hard_pass@1"), HardConsAtK = f.Number("hard_cons@k"),
+                    HardLanguageConsistency = f.Number("hard_language_consistency"), HardPrompts = (int?)f.Number("hard_prompts"),
+                    Helpfulness = f.Number("helpfulness"), Harmlessness = f.Number("harmlessness"), TurnAccuracy = f.Numbers("turn_accuracy"),
+                });
         }
     }
 
@@ -86,10 +103,10 @@ internal sealed class RunFolder
     /// The numeric metrics of <c>&lt;stage&gt;/metrics.jsonl</c> by name, each against its line's <c>step</c> (lines
     /// without one are skipped; a line may carry only some metrics). Empty when the file is absent.
     /// </summary>
-    public Dictionary<string, Curve> Metrics(string stage)
+    public Dictionary<string, Curve> Metrics(string stage, string file = "metrics.jsonl")
     {
         var points = new Dictionary<string, (List<double> Steps, List<double> Values)>(StringComparer.Ordinal);
-        foreach (var (line, _) in JsonLines(Path.Combine(stage, "metrics.jsonl")))
+        foreach (var (line, _) in JsonLines(Path.Combine(stage, file)))
         {
             if (!line.TryGetProperty("step", out var s) || s.ValueKind != JsonValueKind.Number) continue;
             double step = s.GetDouble();
@@ -160,6 +177,18 @@ internal sealed class RunFolder
             if (v.ValueKind is JsonValueKind.True or JsonValueKind.False) return v.GetBoolean();
             Notes.Add($"{Where}: field '{name}' is not true or false, ignored");
             return null;
+        }
+
+        /// <summary>An array of numbers; null when absent, or (with a note) when it holds anything else.</summary>
+        public IReadOnlyList<double>? Numbers(string name)
+        {
+            if (Get(name, JsonValueKind.Array, "an array") is not { } array) return null;
+            if (array.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.Number))
+            {
+                Notes.Add($"{Where}: field '{name}' is not an array of numbers, ignored");
+                return null;
+            }
+            return [.. array.EnumerateArray().Select(x => x.GetDouble())];
         }
 
         public IEnumerable<(JsonElement Item, string Where)> Objects(string name)

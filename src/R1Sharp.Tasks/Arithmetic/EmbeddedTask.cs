@@ -36,6 +36,14 @@ public static class EmbeddedTask
     /// </summary>
     public static ArithmeticDifficulty DemoDifficulty { get; } = new(MaxOperand: 9, MaxFactor: 3, MaxResult: 30, Wording: WordingStyle.Expression);
 
+    /// <summary>
+    /// The hard evaluation split: chains of exactly four operations on the demo's single-digit operands. Every step is a
+    /// fact of the pretraining corpus and the working is the same line per step, but no training document has a chain this
+    /// long (the corpus, R1-Zero and the cold-start data use <see cref="DemoDifficulty"/>'s 2–3): the base rarely solves
+    /// them, and a model that learned to work one step at a time can. No chain of it is in the standard split.
+    /// </summary>
+    public static ArithmeticDifficulty HardDifficulty { get; } = DemoDifficulty with { MinOperations = 4, MaxOperations = 4 };
+
     /// <summary>R1-Zero stage rewards: accuracy + the R1-Zero template's format (DeepSeek-R1, §2.2).</summary>
     public static IReadOnlyList<RewardSpec> R1ZeroRewards { get; } = [new("accuracy"), new("r1_zero_format")];
 
@@ -53,6 +61,46 @@ public static class EmbeddedTask
     /// <summary>Held-out evaluation prompts, disjoint from every training chain.</summary>
     public static TaskDefinition EvalTask(int count, int seed = 0, ArithmeticDifficulty? difficulty = null, PromptStyle style = PromptStyle.R1Zero) =>
         Task($"{Name}_heldout", ArithmeticSplit.HeldOut, count, seed, difficulty, style);
+
+    /// <summary>
+    /// A plain multi-turn transcript, the layout <c>r1sharp chat</c> sends a model without a chat template: each earlier
+    /// turn as <c>User: {question}\nAssistant: {reply}\n</c> (the reply as chat keeps it: the summary, without the
+    /// thinking), then <c>User: {question}\nAssistant:</c>. With no history it is the plain single-turn prompt.
+    /// </summary>
+    public static string ConversationPrompt(IEnumerable<(string Question, string Reply)> history, string question)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (q, r) in history) sb.Append("User: ").Append(q).Append("\nAssistant: ").Append(r.Trim()).Append('\n');
+        return sb.Append(PromptTemplates.RenderPlain(question)).ToString();
+    }
+
+    /// <summary>The reply a conversation keeps for an answered problem: its summary (<c>The answer is \boxed{N}.</c>) in its language.</summary>
+    public static string ConversationReply(ArithmeticProblem p) => ArithmeticText.Summary(p.Answer, p.Language);
+
+    /// <summary>
+    /// Turn <paramref name="turn"/> of <paramref name="conversations"/> held-out conversations of <paramref name="turns"/>
+    /// problems each: the prompt holds the conversation's first turn−1 problems, answered, then asks problem
+    /// <paramref name="turn"/> (graded as usual). The same conversations for every turn, so turn k differs from turn 1
+    /// only in its history.
+    /// </summary>
+    public static TaskDefinition ConversationTurnTask(int conversations, int turns, int turn, int seed = 0, ArithmeticDifficulty? difficulty = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(turn, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(turn, turns);
+        var problems = Problems(ArithmeticSplit.HeldOut, conversations * turns, unchecked(seed + 7_000_000), difficulty);
+        return new($"{Name}_turn{turn}",
+            [.. Enumerable.Range(0, conversations).Select(c =>
+            {
+                var conversation = problems.Skip(c * turns).Take(turns).ToList();
+                var target = conversation[turn - 1];
+                return new TaskExample(string.Create(CultureInfo.InvariantCulture, $"conversation-{seed}-{c:D4}-turn{turn}"), target.Question,
+                    ConversationPrompt(conversation.Take(turn - 1).Select(p => (p.Question, ConversationReply(p))), target.Question), Reference(target));
+            })],
+            ReasoningRewards,
+            new EvaluationMetric("accuracy"),
+            $"Held-out conversations, turn {turn} of {turns}.")
+        { Grader = Grade };
+    }
 
     /// <summary>The pretraining corpus as plain documents.</summary>
     public static IReadOnlyList<string> PretrainingCorpus(PretrainingCorpusOptions? options = null) =>
@@ -76,6 +124,28 @@ public static class EmbeddedTask
     public static IReadOnlyList<PreferencePair> PreferencePairs(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
         [.. GeneralData.Exchanges(count, seed, harmlessShare).Select((e, i) => new PreferencePair(
             string.Create(CultureInfo.InvariantCulture, $"pref-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, e.Bad, e.Category, e.Language))];
+
+    /// <summary>
+    /// Preference pairs from the held-out side of the general data (<see cref="GeneralData.IsHeldOut"/>): what the
+    /// pipeline's judges learn from, disjoint from every pair and prompt the final RL trains on.
+    /// </summary>
+    public static IReadOnlyList<PreferencePair> HeldOutPreferencePairs(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        [.. GeneralData.Exchanges(count, seed, harmlessShare, ArithmeticSplit.HeldOut).Select((e, i) => new PreferencePair(
+            string.Create(CultureInfo.InvariantCulture, $"pref-heldout-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style), e.Good, e.Bad, e.Category, e.Language))];
+
+    /// <summary>
+    /// Held-out general prompts (the held-out side of the general data), for scoring helpfulness and harmlessness: each
+    /// carries <c>category</c>, <c>language</c>, <c>response</c> (the good reply) and <c>rejected</c> (the bad one).
+    /// </summary>
+    public static TaskDefinition HeldOutGeneralTask(int count, int seed = 0, double harmlessShare = 0.3, PromptStyle style = PromptStyle.Plain) =>
+        new($"{Name}_general_heldout",
+            [.. GeneralData.Exchanges(count, unchecked(seed + 5_000_000), harmlessShare, ArithmeticSplit.HeldOut).Select((e, i) => new TaskExample(
+                string.Create(CultureInfo.InvariantCulture, $"general-heldout-{seed}-{i:D5}"), e.Question, PromptTemplates.Render(e.Question, style),
+                new Dictionary<string, string>(GeneralReference(e), StringComparer.Ordinal) { ["rejected"] = e.Bad }))],
+            [new RewardSpec("language")],
+            new EvaluationMetric("language", 1.0),
+            "Held-out general prompts: words, names, colours, requests, outside questions and number pairs no training data uses.")
+        { Grader = Grade };
 
     /// <summary>General (non-reasoning) SFT examples: the good reply as the completion, without a think block.</summary>
     public static IReadOnlyList<SftExample> GeneralSftExamples(int count, int seed = 0, double harmlessShare = 0.2, PromptStyle style = PromptStyle.Plain) =>
