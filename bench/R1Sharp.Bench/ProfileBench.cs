@@ -23,7 +23,7 @@ using static TorchSharp.torch;
 // 4. `--part update`: the GRPO update of the `grpo` benchmark (6m preset, 16 prompts of 32 tokens × G 8 × 128 completion
 //    tokens, micro-batches of 32, dapo, μ = 1, β = 0, AdamW) on random completions, its time split into forward (logits and
 //    log-probs with grad, the loss), backward, statistics and optimiser, against 6 · parameters · tokens at the GEMM rate.
-// --loop SECONDS repeats the batch-64 decode that long (to sample it with `perf record -g -p PID`; export
+// --loop SECONDS repeats the batch-64 decode (batch 1 with R1SHARP_PROFILE_BATCH=1) that long (to sample it with `perf record -g -p PID`; export
 // DOTNET_PerfMapEnabled=1 first so managed frames have names).
 static class ProfileBench
 {
@@ -104,8 +104,9 @@ static class ProfileBench
             Console.WriteLine($"looping the batch-64 decode for {loopSeconds:F0} s (pid {Environment.ProcessId})");
             var sw = Stopwatch.StartNew();
             int n = 0;
-            while (sw.Elapsed.TotalSeconds < loopSeconds) { sampler.Generate(batch64, greedy); n++; }
-            Console.WriteLine($"{n * 64 * newTokens / sw.Elapsed.TotalSeconds:F0} tokens/s over the loop");
+            var looped = Environment.GetEnvironmentVariable("R1SHARP_PROFILE_BATCH") == "1" ? batch1 : batch64;
+            while (sw.Elapsed.TotalSeconds < loopSeconds) { sampler.Generate(looped, greedy); n++; }
+            Console.WriteLine($"{n * looped.Length * newTokens / sw.Elapsed.TotalSeconds:F0} tokens/s over the loop");
         }
     }
 
