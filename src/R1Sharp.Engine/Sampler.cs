@@ -37,7 +37,7 @@ public delegate FinishReason? TokenObserver(in SampledToken token);
 
 public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, string>? decode = null)
 {
-    /// <summary>Prompts decoded together; more are split into several batches.</summary>
+    /// <summary>Rows decoded at once (at least one prompt's samples); further prompts wait and join as rows finish.</summary>
     public int MaxBatchSize { get; init; } = 64;
 
     /// <summary>

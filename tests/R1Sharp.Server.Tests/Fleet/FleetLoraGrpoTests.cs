@@ -25,14 +25,6 @@ public sealed class FleetLoraGrpoTests : IDisposable
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
     }
 
-    /// <summary>Share of a completion's characters that are digits: it varies between an untrained model's samples, so there is a gradient.</summary>
-    sealed class DigitShare : R1Sharp.Rewards.IReward
-    {
-        public string Name => "digits";
-        public IReadOnlyList<double?> Score(IReadOnlyList<R1Sharp.Rewards.RewardInput> batch, CancellationToken cancellationToken = default)
-            => [.. batch.Select(i => (double?)(i.Completion.Length == 0 ? 0 : i.Completion.Count(char.IsDigit) / (double)i.Completion.Length))];
-    }
-
     static float MaxDiff(Tensor a, Tensor b) => (a.to(ScalarType.Float32) - b.to(ScalarType.Float32)).abs().max().item<float>();
 
     /// <summary>Greedy decoding of <paramref name="count"/> tokens by full forward passes (no cache, no sampler).</summary>
