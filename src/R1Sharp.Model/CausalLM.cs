@@ -247,19 +247,18 @@ public sealed class KvCache : IDisposable
         Tensor Joined(Tensor mine, Tensor theirs)
         {
             using var scope = NewDisposeScope();
-            var rows = zeros([theirs.shape[0], mine.shape[1], mine.shape[2], mine.shape[3]], dtype: mine.dtype, device: mine.device);
-            rows.narrow(2, offset, other.Length).copy_(theirs.narrow(2, 0, other.Length));
-            var joined = cat([mine, rows], 0).DetachFromDisposeScope();
+            var joined = cat([mine, Moved(theirs, Capacity, offset, other.Length)], 0).DetachFromDisposeScope();
             mine.Dispose();
             return joined;
         }
     }
 
-    /// <summary>(B, H, ·, D) → (B, H, capacity, D) with the filled positions moved <paramref name="shift"/> to the right.</summary>
-    Tensor Moved(Tensor t, int capacity, int shift)
+    /// <summary>(B, H, ·, D) → (B, H, capacity, D) with the first <paramref name="length"/> positions (all filled ones by default) moved <paramref name="shift"/> to the right.</summary>
+    Tensor Moved(Tensor t, int capacity, int shift, int? length = null)
     {
+        int filled = length ?? Length;
         var moved = zeros([t.shape[0], t.shape[1], capacity, t.shape[3]], dtype: t.dtype, device: t.device);
-        moved.narrow(2, shift, Length).copy_(t.narrow(2, 0, Length));
+        moved.narrow(2, shift, filled).copy_(t.narrow(2, 0, filled));
         return moved;
     }
 

@@ -33,60 +33,7 @@ public static class ModelPresets
 
     public static ModelConfig Create(string preset, int vocabSize, int maxPositions, int? bosTokenId, int eosTokenId, int? padTokenId)
     {
-        if (preset == "dsv3-1m")
-            return new ModelConfig
-            {
-                Architecture = Architecture.DeepseekV3,
-                VocabSize = vocabSize,
-                HiddenSize = 128,
-                IntermediateSize = 384,
-                NumLayers = 4,
-                NumHeads = 4,
-                NumKvHeads = 4,
-                HeadDim = 16,
-                MaxPositionEmbeddings = maxPositions,
-                RmsNormEps = 1e-6,
-                RopeTheta = 10000,
-                TieWordEmbeddings = true,
-                Mla = new LatentAttentionSettings(QLoraRank: 64, KvLoraRank: 32, QkNopeHeadDim: 32, QkRopeHeadDim: 16, VHeadDim: 32, RopeInterleave: true),
-                Moe = new MoeSettings
-                {
-                    Router = RouterKind.SigmoidGrouped, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
-                    FirstKDenseReplace = 1, NumGroups = 2, TopkGroup = 1, RoutedScalingFactor = 1.0, NumSharedExperts = 1,
-                },
-                BosTokenId = bosTokenId,
-                EosTokenIds = [eosTokenId],
-                PadTokenId = padTokenId,
-                TorchDtype = "float32",
-            };
-        if (preset == "qwen3moe-1m")
-            return new ModelConfig
-            {
-                Architecture = Architecture.Qwen3Moe,
-                VocabSize = vocabSize,
-                HiddenSize = 128,
-                IntermediateSize = 384,
-                NumLayers = 4,
-                NumHeads = 4,
-                NumKvHeads = 2,
-                HeadDim = 32,
-                MaxPositionEmbeddings = maxPositions,
-                RmsNormEps = 1e-6,
-                RopeTheta = 10000,
-                TieWordEmbeddings = true,
-                Moe = new MoeSettings
-                {
-                    Router = RouterKind.Softmax, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
-                    DecoderSparseStep = 1, MlpOnlyLayers = [0], OutputRouterLogits = true, RouterAuxLossCoef = 0.001,
-                },
-                BosTokenId = bosTokenId,
-                EosTokenIds = [eosTokenId],
-                PadTokenId = padTokenId,
-                TorchDtype = "float32",
-            };
-        if (!All.TryGetValue(preset, out var s))
-            throw new ArgumentException($"unknown model preset '{preset}' (one of {string.Join(", ", Names)})");
-        return new ModelConfig
+        ModelConfig Dense(Shape s) => new()
         {
             Architecture = Architecture.Qwen2,
             VocabSize = vocabSize,
@@ -106,5 +53,35 @@ public static class ModelPresets
             PadTokenId = padTokenId,
             TorchDtype = "float32",
         };
+
+        // The MoE presets keep the 1m shape's width, depth and heads and swap the parts their architecture changes.
+        if (preset == "dsv3-1m")
+            return Dense(All["1m"]) with
+            {
+                Architecture = Architecture.DeepseekV3,
+                AttentionBias = false,
+                NumKvHeads = 4,
+                HeadDim = 16,
+                Mla = new LatentAttentionSettings(QLoraRank: 64, KvLoraRank: 32, QkNopeHeadDim: 32, QkRopeHeadDim: 16, VHeadDim: 32, RopeInterleave: true),
+                Moe = new MoeSettings
+                {
+                    Router = RouterKind.SigmoidGrouped, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
+                    FirstKDenseReplace = 1, NumGroups = 2, TopkGroup = 1, RoutedScalingFactor = 1.0, NumSharedExperts = 1,
+                },
+            };
+        if (preset == "qwen3moe-1m")
+            return Dense(All["1m"]) with
+            {
+                Architecture = Architecture.Qwen3Moe,
+                AttentionBias = false,
+                Moe = new MoeSettings
+                {
+                    Router = RouterKind.Softmax, NumExperts = 8, TopK = 2, ExpertIntermediateSize = 96, NormTopkProb = true,
+                    DecoderSparseStep = 1, MlpOnlyLayers = [0], OutputRouterLogits = true, RouterAuxLossCoef = 0.001,
+                },
+            };
+        if (!All.TryGetValue(preset, out var shape))
+            throw new ArgumentException($"unknown model preset '{preset}' (one of {string.Join(", ", Names)})");
+        return Dense(shape);
     }
 }

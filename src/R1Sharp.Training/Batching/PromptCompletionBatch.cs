@@ -1,5 +1,4 @@
 using R1Sharp.Model;
-using R1Sharp.Training.Losses;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Training.Batching;
@@ -89,8 +88,8 @@ public sealed class PromptCompletionBatch
         return all.narrow(1, PromptLength - 1, CompletionLength);                                               // (B, Lc, C)
     }
 
-    /// <summary>log π(completion token t) (B, Lc), 0 where nothing is predicted.</summary>
-    public Tensor CompletionLogProbs(CausalLM model, double temperature = 1.0) => CompletionLogProbsAndEntropy(model, temperature).LogProbs;
+    /// <summary>log π(completion token t) (B, Lc), 0 where nothing is predicted (no entropy computed).</summary>
+    public Tensor CompletionLogProbs(CausalLM model, double temperature = 1.0) => LogProbChunks(model, temperature, ChunkElements, null);
 
     /// <summary>Elements of one chunk's logits (b × positions × V) in <see cref="CompletionLogProbsAndEntropy"/>: 4M floats, 16 MB.</summary>
     public const long ChunkElements = 1L << 22;
@@ -104,11 +103,18 @@ public sealed class PromptCompletionBatch
     /// </summary>
     public (Tensor LogProbs, Tensor Entropy) CompletionLogProbsAndEntropy(CausalLM model, double temperature = 1.0, long chunkElements = ChunkElements)
     {
+        var entropies = new List<Tensor>();
+        var logProbs = LogProbChunks(model, temperature, chunkElements, entropies);
+        return (logProbs, entropies.Count == 1 ? entropies[0] : cat(entropies, 1));
+    }
+
+    /// <summary>The chunked log π of <see cref="CompletionLogProbsAndEntropy"/>; each chunk's entropy added to <paramref name="entropies"/> when given.</summary>
+    Tensor LogProbChunks(CausalLM model, double temperature, long chunkElements, List<Tensor>? entropies)
+    {
         var hidden = CompletionHidden(model);
         long b = hidden.shape[0], lc = hidden.shape[1];
         long chunk = Math.Clamp(chunkElements / Math.Max(1, b * model.Config.VocabSize), 1, lc);
         var logProbs = new List<Tensor>();
-        var entropies = new List<Tensor>();
         for (long start = 0; start < lc; start += chunk)
         {
             long n = Math.Min(chunk, lc - start);
@@ -116,10 +122,11 @@ public sealed class PromptCompletionBatch
             if (temperature != 1.0) z = z / temperature;
             var lse = z.logsumexp(-1);                                                                             // (B, n)
             logProbs.Add(z.gather(-1, CompletionIds.narrow(1, start, n).unsqueeze(-1)).squeeze(-1) - lse);
+            if (entropies is null) continue;
             using var noGrad = no_grad();
-            var zd = z.detach();
-            entropies.Add(lse.detach() - (zd - lse.detach().unsqueeze(-1)).exp_().mul_(zd).sum(-1));
+            var (zd, lsed) = (z.detach(), lse.detach());
+            entropies.Add(lsed - (zd - lsed.unsqueeze(-1)).exp_().mul_(zd).sum(-1));
         }
-        return logProbs.Count == 1 ? (logProbs[0], entropies[0]) : (cat(logProbs, 1), cat(entropies, 1));
+        return logProbs.Count == 1 ? logProbs[0] : cat(logProbs, 1);
     }
 }

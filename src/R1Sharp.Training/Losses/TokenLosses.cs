@@ -18,11 +18,4 @@ public static class TokenLosses
         var m = mask.to(ScalarType.Float32);
         return -(TargetLogProbs(logits, targets) * m).sum() / m.sum().clamp_min(1);
     }
-
-    /// <summary>Entropy of the predicted distribution per position (B, T): −Σ p log p.</summary>
-    public static Tensor Entropy(Tensor logits)
-    {
-        var logp = logits.log_softmax(-1);
-        return -(logp.exp() * logp).sum(-1);
-    }
 }
