@@ -136,7 +136,7 @@ public class PackagingTests(ITestOutputHelper output)
             Assert.All(completions, c => Assert.Contains(c["rewards"]!["exact_answer"]!.GetValue<double>(), new[] { 0.0, 1.0 }));
             var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(pipeline, "summary.json")))!;
             Assert.All(summary["stages"]!.AsArray(), s => Assert.Equal("done", s!["status"]!.GetValue<string>()));
-            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"],
+            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "sft", "r1", "distilled-student", "rl-only-student"],
                 summary["table"]!.AsArray().Select(r => r!["row"]!.GetValue<string>()));
             Assert.True(File.Exists(Path.Combine(pipeline, "report.html")));
             Lap("tool pipeline --quick, every stage, with the custom reward");

@@ -25,7 +25,7 @@ public class PipelineCommandTests
             var summary = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")))!;
             Assert.All(summary["stages"]!.AsArray(), s => Assert.Equal("done", s!["status"]!.GetValue<string>()));
             var rows = summary["table"]!.AsArray().Select(r => r!["row"]!.GetValue<string>()).ToList();
-            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"], rows);
+            Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "sft", "r1", "distilled-student", "rl-only-student"], rows);
             foreach (var row in summary["table"]!.AsArray())
             {
                 Assert.Equal(2, row!["k"]!.GetValue<int>());

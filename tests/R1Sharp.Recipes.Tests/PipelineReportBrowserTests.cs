@@ -47,7 +47,7 @@ public sealed class PipelineReportBrowserTests : IDisposable
         Assert.Matches("<body[^>]* data-images=\"11\"", dom);
         Assert.Matches("<body[^>]* data-images-loaded=\"11\"", dom);
         string table = Regex.Match(dom, "<table class=\"results\" id=\"results\">.*?</table>", RegexOptions.Singleline).Value;
-        Assert.Equal(7, Regex.Matches(table, "<tr data-row=").Count);
+        Assert.Equal(8, Regex.Matches(table, "<tr data-row=").Count);
         Assert.Contains("<b>72.5</b>", table);
         Assert.DoesNotContain("<script>alert", dom);
     }

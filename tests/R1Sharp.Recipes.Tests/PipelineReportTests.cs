@@ -26,7 +26,7 @@ public sealed class PipelineReportTests : IDisposable
 
         string table = Regex.Match(html, "<table class=\"results\".*?</table>", RegexOptions.Singleline).Value;
         var rows = Regex.Matches(table, "<tr data-row=\"([^\"]+)\">(.*?)</tr>", RegexOptions.Singleline);
-        Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"],
+        Assert.Equal(["base", "r1-zero", "cold-start", "reasoning-rl", "sft", "r1", "distilled-student", "rl-only-student"],
             rows.Select(m => m.Groups[1].Value));
         // r1-zero: pass@1 0.65, cons@8 0.8, pass@8 0.9, format 1.0, language 0.97, mean length 34.125, 860000 params.
         var cells = Regex.Matches(rows[1].Groups[2].Value, "<t[hd][^>]*>(.*?)</t[hd]>").Select(m => m.Groups[1].Value).ToList();
@@ -85,7 +85,7 @@ public sealed class PipelineReportTests : IDisposable
         Assert.Contains("x &lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; &amp; &lt;img src=&quot;https://example.com/x.png&quot;&gt; a&lt;b", html);
 
         var sections = Regex.Matches(html, "<section class=\"samples\" data-row=\"([^\"]+)\">(.*?)</section>", RegexOptions.Singleline).ToList();
-        Assert.Equal(7, sections.Count);
+        Assert.Equal(8, sections.Count);
         foreach (var s in sections)
         {
             Assert.Equal(3, Regex.Matches(s.Groups[2].Value, "<div class=\"sample\">").Count);
@@ -173,7 +173,7 @@ public sealed class PipelineReportTests : IDisposable
 /// <summary>A whole run folder as the pipeline writes it, with made-up but plausible numbers.</summary>
 internal static class SyntheticRun
 {
-    static readonly string[] Rows = ["base", "r1-zero", "cold-start", "reasoning-rl", "r1", "distilled-student", "rl-only-student"];
+    static readonly string[] Rows = ["base", "r1-zero", "cold-start", "reasoning-rl", "sft", "r1", "distilled-student", "rl-only-student"];
 
     public static void Write(string run)
     {

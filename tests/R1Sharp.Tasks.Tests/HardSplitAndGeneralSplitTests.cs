@@ -43,6 +43,29 @@ public class HardSplitAndGeneralSplitTests
     }
 
     [Fact]
+    public void Longer_textbook_chains_reach_four_operations_outside_the_template_only_and_leave_the_rest_of_the_corpus_as_it_was()
+    {
+        var hard = EmbeddedTask.Problems(ArithmeticSplit.HeldOut, 400, 0, EmbeddedTask.HardDifficulty).Select(p => p.Key).ToHashSet();
+        var plain = new PretrainingCorpusOptions(4000, Difficulty: EmbeddedTask.DemoDifficulty, FactShare: 0.2, DirectShare: 0.35, WorkedShare: 0.15,
+            TextbookShare: 0.25, GeneralShare: 0.05);
+        var longer = EmbeddedTask.PretrainingDocuments(plain with { TextbookMaxOperations = 4 });
+        var textbook = longer.Where(d => d.Kind == CorpusDocumentKind.Textbook).ToList();
+        Assert.Equal(1000, textbook.Count);
+        Assert.InRange(textbook.Count(d => d.Problem!.Steps.Count == 4) / 1000.0, 0.25, 0.42);
+        Assert.All(textbook, d =>
+        {
+            Assert.DoesNotContain(d.Problem!.Key, hard);                                   // held-out chains stay out
+            Assert.DoesNotContain("<think>", d.Text, StringComparison.Ordinal);           // no template: working, not the R1-Zero format
+            Assert.Equal(d.Problem.Steps.Count, d.Text.Split('\n').Length - 2);           // question, one line per step, the answer
+        });
+        // Every other document is the same problem as without the setting (direct answers and worked examples stay 2–3).
+        var before = EmbeddedTask.PretrainingDocuments(plain).Where(d => d.Kind != CorpusDocumentKind.Textbook).Select(d => d.Text).Order();
+        Assert.Equal(before, longer.Where(d => d.Kind != CorpusDocumentKind.Textbook).Select(d => d.Text).Order());
+        Assert.All(longer.Where(d => d.Problem is not null && d.Kind != CorpusDocumentKind.Textbook), d => Assert.InRange(d.Problem!.Steps.Count, 2, 3));
+        Assert.Throws<ArgumentException>(() => EmbeddedTask.PretrainingDocuments(plain with { TextbookMaxOperations = 5 }));
+    }
+
+    [Fact]
     public void Held_out_general_prompts_never_appear_in_training_data()
     {
         var heldOutQuestions = EmbeddedTask.HeldOutGeneralTask(400).Examples.Select(e => e.Question)
@@ -60,6 +83,24 @@ public class HardSplitAndGeneralSplitTests
         var kinds = EmbeddedTask.HeldOutGeneralTask(400).Examples.Select(e => e.Field("kind")).Distinct().Order();
         Assert.Equal(["colour", "compare", "greet", "refusal", "translate", "unknown"], kinds);
         Assert.All(EmbeddedTask.HeldOutGeneralTask(50).Examples, e => Assert.False(string.IsNullOrEmpty(e.Field("rejected"))));
+    }
+
+    [Fact]
+    public void Held_out_translations_and_colours_ask_in_new_words_about_what_training_taught()
+    {
+        // The held-out question is new, its good reply is one the SFT data teaches: knowable, but never asked that way.
+        var taught = EmbeddedTask.GeneralSftExamples(3000).ToLookup(e => e.Reference["kind"], e => e.Completion);
+        var trainingQuestions = EmbeddedTask.GeneralSftExamples(3000).Select(e => e.Question).ToHashSet(StringComparer.Ordinal);
+        var heldOut = EmbeddedTask.HeldOutGeneralTask(400).Examples.Where(e => e.Field("kind") is "translate" or "colour").ToList();
+        Assert.Contains(heldOut, e => e.Field("kind") == "translate");
+        Assert.Contains(heldOut, e => e.Field("kind") == "colour");
+        Assert.All(heldOut, e =>
+        {
+            Assert.Contains(e.Field("response")!, taught[e.Field("kind")!]);
+            Assert.DoesNotContain(e.Question, trainingQuestions);
+        });
+        Assert.Contains(heldOut, e => e.Question == "Dis-moi la couleur du ciel.");
+        Assert.Contains(heldOut, e => e.Question == "Tell me the colour of grass.");
     }
 
     [Fact]

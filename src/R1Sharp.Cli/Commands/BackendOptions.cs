@@ -33,7 +33,9 @@ public sealed class BackendOptions
 
     public Option<string> Device { get; } = Shared.Device();
 
-    public IEnumerable<Option> All => [Model, Adapter, Endpoint, ServedModel, ApiKey, Concurrency, BatchSize, DType, Device];
+    public Option<int?> Threads { get; } = Shared.Threads();
+
+    public IEnumerable<Option> All => [Model, Adapter, Endpoint, ServedModel, ApiKey, Concurrency, BatchSize, DType, Device, Threads];
 
     /// <summary>The backend the options describe, and the model's name (folder path, or served name).</summary>
     public (IStreamingGenerationBackend Backend, string ModelName) Create(ParseResult r)
@@ -45,6 +47,7 @@ public sealed class BackendOptions
         if (dir is not null)
         {
             if (r.GetValue(ServedModel) is not null) throw new UserError("--served-model goes with --endpoint, not --model");
+            Shared.SetThreads(r.GetValue(Threads));
             var model = LocalModel.Load(dir, r.GetValue(DType) is { } d ? R1Sharp.Model.Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(Device)!),
                 adapter: r.GetValue(Adapter));
             return (new LocalGenerationBackend(model, ownsModel: true) { MaxBatchRows = r.GetValue(BatchSize) }, Path.GetFullPath(dir));

@@ -29,9 +29,10 @@ public static class GenerateCommand
         var adapter = Shared.Adapter();
         var dtype = Shared.DType();
         var device = Shared.Device();
+        var threads = Shared.Threads();
         var json = Shared.Json();
         var command = new Command("generate", "Generate a continuation of a prompt with the KV-cache sampler.")
-        { model, adapter, prompt, ids, maxNew, temperature, topP, topK, minP, seed, stop, dtype, device, json };
+        { model, adapter, prompt, ids, maxNew, temperature, topP, topK, minP, seed, stop, dtype, device, threads, json };
         command.SetAction(r =>
         {
             var dir = r.GetValue(model)!;
@@ -50,6 +51,7 @@ public static class GenerateCommand
             HfTokenizer? tokenizer = HasTokenizer(dir) ? HfTokenizer.Load(dir) : null;
             if (text is not null && tokenizer is null) throw new UserError($"--prompt needs a tokenizer.json in {dir}; use --ids instead");
 
+            Shared.SetThreads(r.GetValue(threads));
             using var m = Shared.LoadModel(dir, r.GetValue(dtype), r.GetValue(device)!, r.GetValue(adapter));
             promptIds ??= tokenizer!.Encode(text!, addSpecialTokens: true).ToArray();
             Shared.CheckIds(promptIds, m.Config, text is null ? "--ids" : "--prompt");

@@ -14,14 +14,16 @@ public static class ScoreCommand
         var ids = new Option<string>("--ids") { Description = "Comma-separated token ids, e.g. 5,17,42.", Required = true };
         var dtype = Shared.DType();
         var device = Shared.Device();
+        var threads = Shared.Threads();
         var json = Shared.Json();
         var command = new Command("score",
             "Score a token sequence: token_logprobs[t] = log p(token_t | tokens before t); null for the first token.")
-        { model, ids, dtype, device, json };
+        { model, ids, dtype, device, threads, json };
         command.SetAction(r =>
         {
             var tokens = Shared.ParseIds(r.GetValue(ids)!, "--ids");
             CheckDType(r.GetValue(dtype));
+            Shared.SetThreads(r.GetValue(threads));
             using var m = Shared.LoadModel(r.GetValue(model)!, r.GetValue(dtype), r.GetValue(device)!);
             Shared.CheckIds(tokens, m.Config, "--ids");
             using var scope = NewDisposeScope();

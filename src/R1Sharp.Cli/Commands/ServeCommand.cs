@@ -40,8 +40,9 @@ public static class ServeCommand
         var weightVersion = new Option<string>("--weight-version") { Description = "The name of the weights served at start.", DefaultValueFactory = _ => "default" };
         var dtype = Shared.DType();
         var device = Shared.Device();
+        var threads = Shared.Threads();
         var command = new Command("serve", "Serve a checkpoint over the OpenAI API (completions, chat completions, streaming) with dynamic batching.")
-        { model, adapter, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, weightUpdates, weightVersion, dtype, device };
+        { model, adapter, host, port, name, maxBatch, maxQueue, maxTokens, maxN, maxPromptChars, apiKey, quiet, weightUpdates, weightVersion, dtype, device, threads };
         command.SetAction((r, ct) => Task.FromResult(Run(r, ct)));
         return command;
 
@@ -50,6 +51,7 @@ public static class ServeCommand
             string dir = r.GetValue(model)!;
             if (r.GetValue(adapter) is not null && r.GetValue(weightUpdates))
                 throw new UserError("--adapter and --enable-weight-updates do not go together: weight updates are whole merged checkpoints (serve the merged model: r1sharp merge)");
+            Shared.SetThreads(r.GetValue(threads));
             using var local = Load(dir, r.GetValue(dtype) is { } d ? Precision.Parse(d) : null, Shared.ParseDevice(r.GetValue(device)!), r.GetValue(adapter));
             bool verbose = !r.GetValue(quiet);
             var options = new ServerOptions

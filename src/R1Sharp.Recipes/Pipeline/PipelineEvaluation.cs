@@ -67,6 +67,7 @@ public static class PipelineEvaluation
         new("r1-zero", "R1-Zero", "r1-zero", PromptStyle.R1Zero),
         new("cold-start", "Cold start (SFT)", "cold-start", PromptStyle.Plain),
         new("reasoning-rl", "Reasoning RL", "reasoning-rl", PromptStyle.Plain),
+        new("sft", "SFT (stage 4)", "sft", PromptStyle.Plain),
         new("r1", "R1 (final)", "final-rl", PromptStyle.Plain),
         new("distilled-student", "Distilled student", "distill", PromptStyle.Plain),
         new("rl-only-student", "RL-only student", "student-rl", PromptStyle.R1Zero),

@@ -70,6 +70,41 @@ public sealed record PipelineOptions : IValidatableConfig
     /// <summary>The evaluation of every stage's model on the same held-out prompts (DeepSeek-R1's protocol).</summary>
     public PipelineEvalOptions Eval { get; init; } = new();
 
+    /// <summary>
+    /// Added to the seed of every training stage (base, r1_zero, cold_start.sft, reasoning_rl, rejection_sampling, sft,
+    /// final_rl.reward_model and .grpo, distill.student_base, .student.sft and .student_rl): the same recipe with other
+    /// random draws (corpus, initial weights, data order, prompts, samples). The evaluation (eval.*) stays the same, so
+    /// two seeds' tables compare on the same held-out prompts. <c>--set seed=1</c>.
+    /// </summary>
+    public long Seed { get; init; }
+
+    /// <summary>The options with <see cref="Seed"/> added to every training stage's own seed, and itself 0 (what the run records).</summary>
+    public PipelineOptions Reseeded()
+    {
+        long k = Seed;
+        if (k == 0) return this;
+        return this with
+        {
+            Seed = 0,
+            Base = Base with { Seed = Base.Seed + k },
+            R1Zero = R1Zero with { Seed = R1Zero.Seed + k },
+            ColdStart = ColdStart with { Sft = ColdStart.Sft with { Seed = ColdStart.Sft.Seed + k } },
+            ReasoningRl = ReasoningRl with { Seed = ReasoningRl.Seed + k },
+            RejectionSampling = RejectionSampling with { Seed = RejectionSampling.Seed + k },
+            Sft = Sft with { Seed = Sft.Seed + k },
+            FinalRl = FinalRl with
+            {
+                RewardModel = FinalRl.RewardModel with { Seed = FinalRl.RewardModel.Seed + k }, Grpo = FinalRl.Grpo with { Seed = FinalRl.Grpo.Seed + k },
+            },
+            Distill = Distill with
+            {
+                StudentBase = Distill.StudentBase with { Seed = Distill.StudentBase.Seed + k },
+                Student = Distill.Student with { Sft = Distill.Student.Sft with { Seed = Distill.Student.Sft.Seed + k } },
+                StudentRl = Distill.StudentRl with { Seed = Distill.StudentRl.Seed + k },
+            },
+        };
+    }
+
     /// <summary>Inference servers that the RL stages, rejection sampling and evaluation named in <c>fleet.stages</c> generate on
     /// (docs/distributed.md); none by default: every stage generates in this process.</summary>
     public PipelineFleetOptions Fleet { get; init; } = new();
@@ -211,6 +246,8 @@ public sealed record PipelineEvalOptions
     public int Samples { get; init; } = 8;
     /// <summary>DeepSeek-R1's protocol: temperature 0.6, top-p 0.95; seeded, so every model sees the same sampling stream.</summary>
     public GenerationOptions Sampling { get; init; } = new() { Temperature = 0.6, TopP = 0.95, MaxNewTokens = 96, Seed = 12345 };
+    /// <summary>The standard split's problems (embedded task only): the demo's chains of 2–3 operations, whatever the RL stages train on.</summary>
+    public ArithmeticDifficulty Difficulty { get; init; } = EmbeddedTask.DemoDifficulty;
     /// <summary>Held-out prompts of the hard split (embedded task only), k samples each like the standard split; 0: none.</summary>
     [Range(0, int.MaxValue)]
     public int HardPrompts { get; init; } = 64;

@@ -57,6 +57,7 @@ public static class PipelineRecipe
     public static IReadOnlyList<TableRow> Run(PipelineOptions o, string output, PipelineRun run, RunSettings? settings = null)
     {
         ConfigBinder.Check(o, "pipeline");
+        o = o.Reseeded(); // a run records (and hashes) each stage's own seed
         var rs = (settings ?? new RunSettings()) with { Resume = true, Device = RunSettings.ParseDevice(o.Device), Dtype = Precision.Parse(o.Dtype) };
         // Under mpiexec every stage runs data-parallel on all ranks (docs/distributed.md): the training stages and rejection
         // sampling split their batches and prompts; the held-out evaluations run on rank 0 while the others wait. Rank 0
@@ -139,23 +140,24 @@ public static class PipelineRecipe
             PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
             PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft) + MultiTurnYaml(o),
             PipelineStage.FinalRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.FinalRl)) + MultiTurnYaml(o),
-            PipelineStage.Distill => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.Distill)),
+            PipelineStage.Distill => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.Distill)) + MultiTurnYaml(o),
             PipelineStage.Eval => ConfigBinder.ToYaml(o.Eval),
             _ => throw new ArgumentOutOfRangeException(nameof(stage)),
         };
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"dtype: {o.Dtype}\n{WithoutNullAdditions(section)}")))[..16];
     }
 
-    /// <summary>The multi_turn section as it enters the SFT and final-RL hashes (nothing when it is off, as before it existed).</summary>
+    /// <summary>The multi_turn section as it enters the SFT, final-RL and distill hashes (nothing when it is off, as before it existed).</summary>
     static string MultiTurnYaml(PipelineOptions o) => o.MultiTurn.Share > 0 ? "\nmulti_turn:\n" + ConfigBinder.ToYaml(o.MultiTurn) : "";
 
     /// <summary>
     /// The YAML without the lines of fields added since run folders were first made whose null means "off": a reward's
-    /// <c>assembly: null</c> (R1Sharp's own reward) and a stage's <c>lora: null</c> (full fine-tuning), so that a stage's
+    /// <c>assembly: null</c> (R1Sharp's own reward), a stage's <c>lora: null</c> (full fine-tuning) and the base's
+    /// <c>textbook_max_operations: null</c> (the corpus's own chain lengths), so that a stage's
     /// config hash does not change with their arrival (a pipeline run folder made before keeps its finished stages).
     /// </summary>
     public static string WithoutNullAdditions(string yaml) =>
-        string.Join('\n', yaml.Split('\n').Where(l => l.Trim() is not ("assembly: null" or "lora: null")));
+        string.Join('\n', yaml.Split('\n').Where(l => l.Trim() is not ("assembly: null" or "lora: null" or "textbook_max_operations: null")));
 
     static void RunStage(PipelineStage stage, PipelineOptions o, RunPaths p, RunSettings rs, PipelineSummary summary, Action<string> say)
     {
@@ -235,7 +237,7 @@ public static class PipelineRecipe
                 if (o.Distill.StudentModel is null) Once(p.Dir("student-base"), () => PretrainRecipe.Run(studentBase, p.Dir("student-base"), rs));
                 var student = o.Distill.Student.KlWeight > 0 && o.Distill.Student.Teacher is null
                     ? o.Distill.Student with { Teacher = p.Model("final-rl") } : o.Distill.Student;
-                Once(p.Dir("distill"), () => DistillRecipe.Run(student, p.Model("student-base"), p.SampledData(), p.Dir("distill"), rs));
+                Once(p.Dir("distill"), () => DistillRecipe.Run(student, p.Model("student-base"), p.SftData(o), p.Dir("distill"), rs));
                 Once(p.Dir("student-rl"), () => GrpoRecipe.Run(Rl(o, PipelineStage.Distill, o.Distill.StudentRl), p.Model("student-base"), p.Dir("student-rl"), rs));
                 Curves(p.Dir("student-rl"), o.Distill.StudentRl, rs);
                 break;
@@ -253,7 +255,7 @@ public static class PipelineRecipe
                     bool remote = fleet is not null && PipelineFleetOptions.SameShape(p.Model(row.Folder), p.Model("base"));
                     if (fleet is not null && !remote) say($"eval {row.Title}: another architecture than the fleet's, evaluated in this process");
                     if (remote) PipelineFleetOptions.Load(fleet!, p.Model(row.Folder), $"pipeline/eval/{row.Row}", say);
-                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.R1Zero.Difficulty,
+                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.Eval.Difficulty,
                         remote ? fleet : null, judges?.Judges);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Folder)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
@@ -393,6 +395,14 @@ public static class PipelineRecipe
         public string SampledData() =>
             Directory.EnumerateFiles(Dir("rejection-sampling"), "data.*").FirstOrDefault(f => !f.EndsWith(".tmp", StringComparison.Ordinal))
             ?? throw new InvalidOperationException($"{Dir("rejection-sampling")}: no data file; run the rejection-sampling stage first");
+
+        /// <summary>
+        /// The data the SFT stage trained on, which the distilled student learns from too (the paper distils with the same
+        /// 800k samples): with multi-turn data on, the SFT stage's own mix (sft/data.jsonl, a share of it asked after earlier
+        /// turns), else the rejection-sampled set.
+        /// </summary>
+        public string SftData(PipelineOptions o) =>
+            o.MultiTurn.Share > 0 && File.Exists(Path.Combine(Dir("sft"), "data.jsonl")) ? Path.Combine(Dir("sft"), "data.jsonl") : SampledData();
 
         /// <summary>Deletes the folders of <paramref name="stage"/>.</summary>
         public void Clear(PipelineStage stage, Action<string> say)

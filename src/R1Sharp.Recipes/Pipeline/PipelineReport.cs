@@ -26,7 +26,7 @@ public static class PipelineReport
     private static readonly (string Row, string Title)[] Rows =
     [
         ("base", "Base model"), ("r1-zero", "R1-Zero"), ("cold-start", "Cold start (SFT)"), ("reasoning-rl", "Reasoning RL"),
-        ("r1", "R1 (final)"), ("distilled-student", "Distilled student"), ("rl-only-student", "RL-only student"),
+        ("sft", "SFT (stage 4)"), ("r1", "R1 (final)"), ("distilled-student", "Distilled student"), ("rl-only-student", "RL-only student"),
     ];
 
     /// <summary>Run-folder stages trained by GRPO and by cross-entropy (pretraining, SFT, distillation).</summary>

@@ -70,6 +70,10 @@ public sealed record PretrainOptions
     /// <summary>Share of textbook solutions: worked, outside the template.</summary>
     [Range(0.0, 1.0)]
     public double TextbookShare { get; init; } = 0.25;
+    /// <summary>Longest chain of the embedded corpus's textbook solutions (null: the difficulty's). Longer than the difficulty's,
+    /// the base sees working of chains that long, outside the template only (the pipeline's hard split, docs/pipeline.md).</summary>
+    [Range(1, 4)]
+    public int? TextbookMaxOperations { get; init; }
     /// <summary>Share of general exchanges (the words later stages fine-tune on); the five shares sum to 1.</summary>
     [Range(0.0, 1.0)]
     public double GeneralShare { get; init; } = 0.05;
@@ -129,7 +133,7 @@ public static class PretrainRecipe
         var documents = o.Corpus is null
             ? EmbeddedTask.PretrainingCorpus(new PretrainingCorpusOptions(Documents: o.CorpusDocuments, Seed: (int)o.Seed,
                 FactShare: o.FactShare, DirectShare: o.DirectShare, WorkedShare: o.WorkedShare, TextbookShare: o.TextbookShare, GeneralShare: o.GeneralShare, WrongDirectShare: o.WrongDirectShare,
-                Difficulty: o.Difficulty))
+                Difficulty: o.Difficulty, TextbookMaxOperations: o.TextbookMaxOperations ?? 0))
             : ReadCorpus(o.Corpus, run.Cancel);
         var tokenizerDir = Path.Combine(output, "tokenizer");
         // Rank 0 trains (or copies) the tokenizer into the run folder; the other ranks then load it from there.

@@ -38,9 +38,9 @@ public static class EmbeddedTask
 
     /// <summary>
     /// The hard evaluation split: chains of exactly four operations on the demo's single-digit operands. Every step is a
-    /// fact of the pretraining corpus and the working is the same line per step, but no training document has a chain this
-    /// long (the corpus, R1-Zero and the cold-start data use <see cref="DemoDifficulty"/>'s 2–3): the base rarely solves
-    /// them, and a model that learned to work one step at a time can. No chain of it is in the standard split.
+    /// fact of the pretraining corpus and the working is the same line per step; the pipeline's corpus works chains this
+    /// long only in textbook solutions (outside the template), so the base rarely solves them, and a model that learned to
+    /// work one step at a time can. No chain of it is in the standard split or in any training data.
     /// </summary>
     public static ArithmeticDifficulty HardDifficulty { get; } = DemoDifficulty with { MinOperations = 4, MaxOperations = 4 };
 

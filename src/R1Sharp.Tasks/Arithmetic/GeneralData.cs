@@ -106,9 +106,12 @@ public static class GeneralData
     ];
 
     /// <summary>
-    /// The held-out side of the general data: every fourth word, name, colour, request and outside question, and the
-    /// number pairs whose hash falls in the lowest quarter. Training draws (pretraining, SFT, the final RL's reward models
-    /// and prompts) never use them; the pipeline's held-out judges are trained on pairs of them and score replies to them.
+    /// The held-out side of the general data: every fourth name, request and outside question, the number pairs whose hash
+    /// falls in the lowest quarter, and the translation and colour questions in a wording of their own. Those two ask about
+    /// the training side's words and colours (every fourth word and colour is used nowhere): a word no model has seen cannot
+    /// be translated, so a held-out word would measure luck, where a held-out wording measures whether helpfulness carries
+    /// over. Training draws (pretraining, SFT, the final RL's reward models and prompts) never use the held-out side; the
+    /// pipeline's held-out judges are trained on pairs of it and score replies to it.
     /// </summary>
     public static bool IsHeldOut(int index) => index % 4 == 3;
 
@@ -145,8 +148,8 @@ public static class GeneralData
 
     private static Exchange Helpful(DeterministicRandom rng, string language, ArithmeticSplit split)
     {
-        bool fr = language == "fr";
-        var words = Side(Words, split);
+        bool fr = language == "fr", heldOut = split == ArithmeticSplit.HeldOut;
+        var words = Side(Words, ArithmeticSplit.Train);
         // One exchange in eight is a question outside the set, answered gracefully.
         int kind = rng.Chance(0.125) ? 4 : rng.Next(0, 3);
         // The bad reply is wrong, unhelpful, or right but in the other language (what the language reward fights).
@@ -157,7 +160,13 @@ public static class GeneralData
             {
                 var w = rng.Pick(words);
                 var wrong = rng.Pick(Words.Where(x => x != w).ToList());
-                string q = fr ? $"Comment dit-on « {w.Fr} » en anglais ?" : $"How do you say \"{w.En}\" in French?";
+                string q = (fr, heldOut) switch
+                {
+                    (true, false) => $"Comment dit-on « {w.Fr} » en anglais ?",
+                    (false, false) => $"How do you say \"{w.En}\" in French?",
+                    (true, true) => $"Que veut dire « {w.Fr} » en anglais ?",
+                    (false, true) => $"What is the French word for \"{w.En}\"?",
+                };
                 string good = fr ? $"En anglais, « {w.Fr} » se dit « {w.En} »." : $"In French, \"{w.En}\" is \"{w.Fr}\".";
                 string bad = badKind switch
                 {
@@ -215,9 +224,15 @@ public static class GeneralData
             }
             default:
             {
-                var c = rng.Pick(Side(Colours, split));
+                var c = rng.Pick(Side(Colours, ArithmeticSplit.Train));
                 var wrong = rng.Pick(Colours.Where(x => x != c).ToList());
-                string q = fr ? $"De quelle couleur est {c.Fr} ?" : $"What colour is {c.En}?";
+                string q = (fr, heldOut) switch
+                {
+                    (true, false) => $"De quelle couleur est {c.Fr} ?",
+                    (false, false) => $"What colour is {c.En}?",
+                    (true, true) => $"Dis-moi la couleur {Of(c.Fr)}.",
+                    (false, true) => $"Tell me the colour of {c.En}.",
+                };
                 string good = fr ? $"{Capital(c.Fr)} est {c.FrColour}." : $"{Capital(c.En)} is {c.EnColour}.";
                 string bad = badKind switch
                 {
@@ -229,6 +244,12 @@ public static class GeneralData
             }
         }
     }
+
+    /// <summary>"le ciel" → "du ciel", "la neige" → "de la neige", "l'herbe" → "de l'herbe", "une tomate" → "d'une tomate".</summary>
+    private static string Of(string french) =>
+        french.StartsWith("le ", StringComparison.Ordinal) ? "du " + french[3..]
+        : french.StartsWith("une ", StringComparison.Ordinal) ? "d'" + french
+        : "de " + french;
 
     private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 

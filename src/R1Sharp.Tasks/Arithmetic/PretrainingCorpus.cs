@@ -66,6 +66,9 @@ public sealed record CorpusDocument(
 /// <param name="Difficulty">Problem difficulty; facts cover the same operand and result ranges.</param>
 /// <param name="PromptStyle">How problem documents render the question before the R1-Zero completion: the R1-Zero
 /// template (default, what the R1-Zero stage prompts with) or a shorter form such as <see cref="Tasks.PromptStyle.Plain"/>.</param>
+/// <param name="TextbookMaxOperations">Longest chain of the textbook solutions; 0 (default) = the difficulty's. Longer than
+/// the difficulty's, the textbook solutions have 2…N operations (the rest of the corpus keeps the difficulty's): the base
+/// has seen working that long, but only outside the template, and never answers such a chain directly.</param>
 public sealed record PretrainingCorpusOptions(
     int Documents = 20_000,
     int Seed = 0,
@@ -81,7 +84,8 @@ public sealed record PretrainingCorpusOptions(
     ArithmeticDifficulty? Difficulty = null,
     PromptStyle PromptStyle = PromptStyle.R1Zero,
     double TextbookShare = 0.0,
-    double GeneralShare = 0.0)
+    double GeneralShare = 0.0,
+    int TextbookMaxOperations = 0)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -101,7 +105,12 @@ public sealed record PretrainingCorpusOptions(
         if (Math.Abs(sum - 1) > 1e-9)
             throw new ArgumentException($"FactShare + DirectShare + WorkedShare + TextbookShare + GeneralShare must be 1, got {sum}.");
         (Difficulty ?? new ArithmeticDifficulty()).Validate();
+        if (TextbookMaxOperations != 0) TextbookDifficulty(Difficulty ?? new ArithmeticDifficulty()).Validate();
     }
+
+    /// <summary>The textbook solutions' problems: the difficulty, up to <see cref="TextbookMaxOperations"/> operations when that is longer.</summary>
+    public ArithmeticDifficulty TextbookDifficulty(ArithmeticDifficulty d) =>
+        TextbookMaxOperations > d.MaxOperations ? d with { MaxOperations = TextbookMaxOperations } : d;
 }
 
 /// <summary>Builds the pretraining corpus (see <see cref="PretrainingCorpusOptions"/> for the intent).</summary>
@@ -128,7 +137,10 @@ public static class PretrainingCorpus
         int direct = o.Documents - facts - worked - textbook - general;
 
         // Distinct training problems for the problem documents (seed offset keeps them apart from RL prompt seeds).
-        var problems = ArithmeticGenerator.Generate(ArithmeticSplit.Train, direct + worked + textbook, unchecked(o.Seed * 7919 + 1_000_003), d);
+        var td = o.TextbookDifficulty(d);
+        var problems = ArithmeticGenerator.Generate(ArithmeticSplit.Train, direct + worked + (td == d ? textbook : 0), unchecked(o.Seed * 7919 + 1_000_003), d);
+        if (td != d) // longer textbook chains: their own draw, after the others (the shorter documents stay as they were)
+            problems = [.. problems, .. ArithmeticGenerator.Generate(ArithmeticSplit.Train, textbook, unchecked(o.Seed * 7919 + 2_000_003), td)];
         var documents = new List<CorpusDocument>(o.Documents);
 
         for (int i = 0; i < facts; i++) documents.Add(FactDocument(rng, d, o));

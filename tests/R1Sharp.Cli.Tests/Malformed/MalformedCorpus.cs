@@ -565,5 +565,10 @@ public static class MalformedCorpus
         yield return Flag("grpo --threads 0", ws => ["grpo", "--model", ws["model"], "--output", ws["out"], "--threads", "0"], "--threads must be at least 1, got 0");
         yield return Flag("grpo --threads -4", ws => ["grpo", "--model", ws["model"], "--output", ws["out"], "--threads", "-4"], "--threads must be at least 1, got -4");
         yield return Flag("pretrain --threads 0", ws => ["pretrain", "--output", ws["out"], "--threads", "0"], "--threads must be at least 1, got 0");
+        // The commands that run a model without training it take --threads too.
+        yield return Flag("generate --threads 0", GenerateWith("--threads", "0"), "--threads must be at least 1, got 0");
+        yield return Flag("score --threads 0", ws => ["score", "--model", ws["model"], "--ids", "1,2", "--threads", "0"], "--threads must be at least 1, got 0");
+        yield return Flag("eval --threads 0", ws => ["eval", "--model", ws["model"], "-b", "countdown", "--threads", "0"], "--threads must be at least 1, got 0");
+        yield return Flag("serve --threads -1", ws => ["serve", "--model", ws["model"], "--port", "0", "--threads", "-1"], "--threads must be at least 1, got -1");
     }
 }
