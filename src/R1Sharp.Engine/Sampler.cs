@@ -280,29 +280,29 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     /// <summary>The logits / T after top-k, top-p and min-p (what is drawn from), or null when no filter applies.</summary>
     static Tensor? Filter(Tensor scaled, GenerationOptions o)
     {
-        Tensor? filtered = null;
+        var filtered = scaled;
         long vocab = scaled.shape[^1];
         if (o.TopK > 0 && o.TopK < vocab)
         {
-            var kth = scaled.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);         // (B, 1)
-            filtered = scaled.masked_fill(scaled < kth, float.NegativeInfinity);
+            var kth = filtered.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);       // (B, 1)
+            filtered = filtered.masked_fill(filtered < kth, float.NegativeInfinity);
         }
         if (o.TopP < 1)
         {
             // Keep the most probable tokens until their mass reaches top-p: drop a token when the mass of the
             // tokens ranked above it is already ≥ top-p (transformers' TopPLogitsWarper, in descending order).
-            var (sorted, order) = (filtered ?? scaled).sort(-1, descending: true);
+            var (sorted, order) = filtered.sort(-1, descending: true);
             var probs = sorted.softmax(-1);
             var drop = (probs.cumsum(-1) - probs) >= o.TopP;
-            filtered = (filtered ?? scaled).scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
+            filtered = filtered.scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
         }
         if (o.MinP > 0)
         {
-            var probs = (filtered ?? scaled).softmax(-1);
+            var probs = filtered.softmax(-1);
             var threshold = probs.amax([-1], keepdim: true) * o.MinP;
-            filtered = (filtered ?? scaled).masked_fill(probs < threshold, float.NegativeInfinity);
+            filtered = filtered.masked_fill(probs < threshold, float.NegativeInfinity);
         }
-        return filtered;
+        return ReferenceEquals(filtered, scaled) ? null : filtered;
     }
 
     /// <summary>The text a completion should show: cut before its stop string, if one ended it.</summary>

@@ -316,7 +316,7 @@ public static class Lora
     public static AdapterConfig Load(CausalLM model, string directory, bool trainable = false)
     {
         var (config, names, header, entries) = Check(model, directory);
-        model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
+        model.LoraSettings = Settings(config);
         Attach(model, names, config.R, config.Scaling, config.Dropout, init: null);
         Copy(model, header, entries);
         foreach (var (_, adapter) in Adapters(model))
@@ -345,9 +345,13 @@ public static class Lora
                                            $"adapt {current.Count} with r {r} (one server switches between adapters of one shape)");
         Copy(model, header, entries);
         foreach (var (_, adapter) in current) adapter.Scaling = config.Scaling;
-        model.LoraSettings = new LoraOptions { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
+        model.LoraSettings = Settings(config);
         return config;
     }
+
+    /// <summary>The LoRA options an adapter config describes (what the model records of the adapters it carries).</summary>
+    static LoraOptions Settings(AdapterConfig config) =>
+        new() { R = config.R, Alpha = config.Alpha, Dropout = config.Dropout, UseRslora = config.UseRslora, TargetModules = config.TargetModules };
 
     /// <summary>Makes the model's adapters add nothing (B = 0): its outputs are then exactly the base's.</summary>
     public static void Silence(CausalLM model)

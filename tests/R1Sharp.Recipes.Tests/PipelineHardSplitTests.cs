@@ -21,7 +21,7 @@ public class PipelineHardSplitTests
             Assert.StartsWith("arith-heldout-", e.Id);
             Assert.Equal("User: " + e.Question + "\nAssistant:", e.Prompt);
         });
-        var standard = PipelineEvaluation.Task(o, PromptStyle.Plain, EmbeddedTask.DemoDifficulty);
+        var standard = PipelineEvaluation.Task(o, PromptStyle.Plain);
         Assert.Empty(standard.Examples.Select(e => e.Field("expression")).Intersect(hard.Examples.Select(e => e.Field("expression"))));
         Assert.Null(PipelineEvaluation.HardTask(o with { HardPrompts = 0 }, PromptStyle.Plain));
         Assert.Null(PipelineEvaluation.HardTask(o with { Task = "gsm8k" }, PromptStyle.Plain)); // benchmarks have no hard split

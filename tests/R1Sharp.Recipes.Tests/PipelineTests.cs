@@ -68,13 +68,13 @@ public class PipelineTests
     [Fact]
     public void Evaluation_prompts_follow_the_row_template_for_the_embedded_task_and_for_benchmarks()
     {
-        var embedded = PipelineEvaluation.Task(new PipelineEvalOptions { Prompts = 10 }, PromptStyle.Plain, EmbeddedTask.DemoDifficulty);
+        var embedded = PipelineEvaluation.Task(new PipelineEvalOptions { Prompts = 10 }, PromptStyle.Plain);
         Assert.Equal(10, embedded.Examples.Count);
         Assert.All(embedded.Examples, e => Assert.Equal("User: " + e.Question + "\nAssistant:", e.Prompt));
         Assert.Contains(embedded.Rewards, r => r.Name == "cold_start_format");
         Assert.Equal(["en", "fr"], embedded.Examples.Select(e => e.Field("language")).Distinct().Order());
 
-        var gsm8k = PipelineEvaluation.Task(new PipelineEvalOptions { Task = "gsm8k", Prompts = 5 }, PromptStyle.R1Zero, EmbeddedTask.DemoDifficulty);
+        var gsm8k = PipelineEvaluation.Task(new PipelineEvalOptions { Task = "gsm8k", Prompts = 5 }, PromptStyle.R1Zero);
         Assert.Equal(5, gsm8k.Examples.Count);
         Assert.All(gsm8k.Examples, e =>
         {

@@ -136,12 +136,12 @@ public static class GrpoRecipe
                 var t0 = watch.Elapsed.TotalSeconds;
                 var batch = count == 0 ? new RolloutBatch([], [], 0) : rollouts.Sample(step, share, Seeded(step, rounds), run.Cancel, keys);
                 batches.Add(batch);
-                timing["generation"] = timing.GetValueOrDefault("generation") + watch.Elapsed.TotalSeconds - t0;
+                AddTime(timing, "generation", watch.Elapsed.TotalSeconds - t0);
 
                 t0 = watch.Elapsed.TotalSeconds;
                 var scored = count == 0 ? new List<Group>()
                     : Score(batch.Completions, batch.Versions, share, train, trainPrompts, tokenizer, rewards, o, step == state.Step && rounds == 0, run.Cancel);
-                timing["rewards"] = timing.GetValueOrDefault("rewards") + watch.Elapsed.TotalSeconds - t0;
+                AddTime(timing, "rewards", watch.Elapsed.TotalSeconds - t0);
                 var keep = o.DynamicSampling ? scored.Where(g => !g.ZeroStd).ToList() : scored;
                 // Kept groups and zero-std groups of every rank: the kept groups of lower ranks come first in the step's order.
                 var counts = dp.AllGather(new[] { keep.Count, scored.Count(g => g.ZeroStd) });
@@ -385,8 +385,8 @@ public static class GrpoRecipe
                 double t1 = watch.Elapsed.TotalSeconds;
                 optimizer.Backward(l, share: (double)n / (samples.Count * collective.Size)); // MoE balancing term: this micro-batch's share
                 double t2 = watch.Elapsed.TotalSeconds;
-                timing["update/forward"] = timing.GetValueOrDefault("update/forward") + t1 - t0;
-                timing["update/backward"] = timing.GetValueOrDefault("update/backward") + t2 - t1;
+                AddTime(timing, "update/forward", t1 - t0);
+                AddTime(timing, "update/backward", t2 - t1);
 
                 using var noGrad = no_grad();
                 double tokens = mask.sum().item<float>();
@@ -405,14 +405,14 @@ public static class GrpoRecipe
                     ratioMax = Math.Max(ratioMax, ratios.max().item<float>());
                 }
                 count += tokens;
-                timing["update/statistics"] = timing.GetValueOrDefault("update/statistics") + watch.Elapsed.TotalSeconds - t2;
+                AddTime(timing, "update/statistics", watch.Elapsed.TotalSeconds - t2);
             }
             double[] total = [iterationLoss];
             collective.AllReduce(total); // the step's loss: the ranks' shares summed
             iterationLoss = total[0];
             double t3 = watch.Elapsed.TotalSeconds;
             gradNorm = optimizer.Apply(step, iterationLoss).GradNorm;
-            timing["update/optimizer"] = timing.GetValueOrDefault("update/optimizer") + watch.Elapsed.TotalSeconds - t3;
+            AddTime(timing, "update/optimizer", watch.Elapsed.TotalSeconds - t3);
             loss += iterationLoss / o.Iterations;
         }
         double[] sums = [kl, entropy, low, high, region, count, ratioSum, dual ?? 0, dual is null ? 0 : 1, activeTokens];
@@ -429,6 +429,9 @@ public static class GrpoRecipe
             anyToken ? ratioSum / count : 1, anyToken ? ratioMin : 1, anyToken ? ratioMax : 1,
             dual / count);
     }
+
+    /// <summary>Adds <paramref name="seconds"/> to the step's time of <paramref name="phase"/> (logged as <c>time/{phase}</c>).</summary>
+    static void AddTime(Dictionary<string, double> timing, string phase, double seconds) => timing[phase] = timing.GetValueOrDefault(phase) + seconds;
 
     /// <summary>The step's metrics over every rank's completions (<paramref name="samples"/> are all of them, in the step's order).</summary>
     static Dictionary<string, double> Metrics(List<SampleStat> samples, float[] advantages, UpdateStats u, double frac0,

@@ -40,20 +40,8 @@ public static class MultiTurnData
     {
         var turns = pairs.Select(p => (Question: Question(p.Prompt), Reply: RewardModelReward.Summary(p.Completion).Trim())).ToList();
         var usable = Enumerable.Range(0, pairs.Count).Where(i => turns[i].Question is not null && turns[i].Reply.Length > 0).ToList();
-        var rng = new DeterministicRandom(seed, "multi-turn-sft");
-        var result = new List<(string, string)>(pairs.Count);
-        for (int i = 0; i < pairs.Count; i++)
-        {
-            if (turns[i].Question is not { } question || o.MaxTurns < 2 || usable.Count < 2 || !rng.Chance(o.Share))
-            {
-                result.Add(pairs[i]);
-                continue;
-            }
-            int earlier = rng.Next(1, o.MaxTurns - 1);
-            var history = Enumerable.Range(0, earlier).Select(_ => Other(usable, i, rng)).Select(j => (turns[j].Question!, turns[j].Reply));
-            result.Add((EmbeddedTask.ConversationPrompt(history, question), pairs[i].Completion));
-        }
-        return result;
+        return WithHistory(pairs, i => turns[i].Question, usable, j => (turns[j].Question!, turns[j].Reply),
+            (pair, prompt) => (prompt, pair.Completion), o, new DeterministicRandom(seed, "multi-turn-sft"));
     }
 
     /// <summary>
@@ -64,20 +52,30 @@ public static class MultiTurnData
     {
         var usable = Enumerable.Range(0, examples.Count)
             .Where(i => examples[i].Field("answer") is { } a && int.TryParse(a, out _) && examples[i].Field("language") is not null).ToList();
-        var rng = new DeterministicRandom(seed, "multi-turn-rl");
-        var result = new List<TaskExample>(examples.Count);
-        for (int i = 0; i < examples.Count; i++)
+        return WithHistory(examples, i => Question(examples[i].Prompt) is null ? null : examples[i].Question, usable,
+            j => (examples[j].Question, ArithmeticText.Summary(int.Parse(examples[j].Field("answer")!, System.Globalization.CultureInfo.InvariantCulture), examples[j].Field("language")!)),
+            (e, prompt) => e with { Prompt = prompt }, o, new DeterministicRandom(seed, "multi-turn-rl"));
+    }
+
+    /// <summary>
+    /// Each item whose <paramref name="question"/> is not null asked, with probability <see cref="MultiTurnOptions.Share"/>,
+    /// after 1 to MaxTurns − 1 earlier turns — <paramref name="turn"/> of other <paramref name="usable"/> items — in the plain
+    /// transcript layout; <paramref name="ask"/> makes the item with that prompt. The other items stay as they are.
+    /// </summary>
+    static List<T> WithHistory<T>(IReadOnlyList<T> items, Func<int, string?> question, List<int> usable, Func<int, (string Question, string Reply)> turn,
+        Func<T, string, T> ask, MultiTurnOptions o, DeterministicRandom rng)
+    {
+        var result = new List<T>(items.Count);
+        for (int i = 0; i < items.Count; i++)
         {
-            var e = examples[i];
-            if (Question(e.Prompt) is null || o.MaxTurns < 2 || usable.Count < 2 || !rng.Chance(o.Share))
+            if (question(i) is not { } asked || o.MaxTurns < 2 || usable.Count < 2 || !rng.Chance(o.Share))
             {
-                result.Add(e);
+                result.Add(items[i]);
                 continue;
             }
             int earlier = rng.Next(1, o.MaxTurns - 1);
-            var history = Enumerable.Range(0, earlier).Select(_ => examples[Other(usable, i, rng)])
-                .Select(x => (x.Question, ArithmeticText.Summary(int.Parse(x.Field("answer")!, System.Globalization.CultureInfo.InvariantCulture), x.Field("language")!)));
-            result.Add(e with { Prompt = EmbeddedTask.ConversationPrompt(history, e.Question) });
+            var history = Enumerable.Range(0, earlier).Select(_ => turn(Other(usable, i, rng)));
+            result.Add(ask(items[i], EmbeddedTask.ConversationPrompt(history, asked)));
         }
         return result;
     }

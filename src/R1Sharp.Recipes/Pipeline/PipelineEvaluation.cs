@@ -76,10 +76,10 @@ public static class PipelineEvaluation
     /// <summary>Evaluates one model into <paramref name="output"/> (results.jsonl, summary.json, samples.jsonl); resumable.</summary>
     /// <param name="remote">A fleet that serves <paramref name="modelDir"/> now (the pipeline's <c>fleet</c>); null: the model in this process.</param>
     /// <param name="judges">The held-out judges; null: no helpfulness / harmlessness columns.</param>
-    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings, ArithmeticDifficulty difficulty,
+    public static TableRow Evaluate(RowSpec row, string modelDir, string output, PipelineEvalOptions o, RunSettings settings,
         IGenerationBackend? remote = null, Judges? judges = null)
     {
-        var task = Task(o, row.Style, difficulty);
+        var task = Task(o, row.Style);
         using var local = remote is null ? LocalGenerationBackend.Load(modelDir, settings.Dtype, settings.Device) : null;
         var backend = remote ?? local!;
         var evalOptions = new EvalOptions { Samples = o.Samples, Sampling = o.Sampling, ModelName = Path.GetFullPath(modelDir) };
@@ -107,7 +107,7 @@ public static class PipelineEvaluation
             turnAccuracy = [];
             for (int turn = 1; turn <= Turns; turn++)
             {
-                var turnTask = EmbeddedTask.ConversationTurnTask(o.TurnConversations, Turns, turn, 0, difficulty);
+                var turnTask = EmbeddedTask.ConversationTurnTask(o.TurnConversations, Turns, turn, 0, o.Difficulty);
                 turnAccuracy.Add(Evaluation.Run(backend, turnTask, evalOptions with { Samples = o.TurnSamples }, Path.Combine(output, $"turn{turn}")).PassAt1);
             }
         }
@@ -180,9 +180,9 @@ public static class PipelineEvaluation
     /// The held-out prompts in <paramref name="style"/>: the embedded task's, or a benchmark's (DeepSeek-R1's math
     /// instruction appended, then the template), judged by accuracy and the format that style asks for.
     /// </summary>
-    public static TaskDefinition Task(PipelineEvalOptions o, PromptStyle style, ArithmeticDifficulty difficulty)
+    public static TaskDefinition Task(PipelineEvalOptions o, PromptStyle style)
     {
-        if (o.Task == EmbeddedTask.Name) return EmbeddedTask.EvalTask(o.Prompts, 0, difficulty, style);
+        if (o.Task == EmbeddedTask.Name) return EmbeddedTask.EvalTask(o.Prompts, 0, o.Difficulty, style);
         var task = EvalTasks.Load(o.Task);
         return task with
         {

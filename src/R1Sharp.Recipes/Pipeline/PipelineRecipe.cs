@@ -255,7 +255,7 @@ public static class PipelineRecipe
                     bool remote = fleet is not null && PipelineFleetOptions.SameShape(p.Model(row.Folder), p.Model("base"));
                     if (fleet is not null && !remote) say($"eval {row.Title}: another architecture than the fleet's, evaluated in this process");
                     if (remote) PipelineFleetOptions.Load(fleet!, p.Model(row.Folder), $"pipeline/eval/{row.Row}", say);
-                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs, o.Eval.Difficulty,
+                    var result = PipelineEvaluation.Evaluate(row, p.Model(row.Folder), Path.Combine(p.Root, "eval", row.Row), o.Eval, rs,
                         remote ? fleet : null, judges?.Judges);
                     summary.SetRow(result with { Model = Path.GetRelativePath(p.Root, p.Model(row.Folder)) });
                     say($"eval {row.Title}: pass@1 {result.PassAt1:P1}, cons@{result.K} {result.ConsAtK:P1}, format {result.FormatRate:P0}, " +
