@@ -135,4 +135,15 @@ public class RolloutConfigTests
         var adapted = o with { R1Zero = o.R1Zero with { Lora = new R1Sharp.Model.LoraOptions() } };
         Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.R1Zero, o), PipelineRecipe.ConfigHash(PipelineStage.R1Zero, adapted));
     }
+
+    [Fact]
+    public void The_cold_start_hash_follows_the_reasoning_rl_difficulty_its_worked_examples_are_drawn_from()
+    {
+        var o = new PipelineOptions();
+        var longer = o with { ReasoningRl = o.ReasoningRl with { Difficulty = o.ReasoningRl.Difficulty with { MaxOperations = 4 } } };
+        Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.ColdStart, o), PipelineRecipe.ConfigHash(PipelineStage.ColdStart, longer));
+        // R1-Zero's own difficulty decides its samples (its own hash), not the worked examples
+        var r1Zero = o with { R1Zero = o.R1Zero with { Difficulty = o.R1Zero.Difficulty with { MinOperations = 3 } } };
+        Assert.Equal(PipelineRecipe.ConfigHash(PipelineStage.ColdStart, o), PipelineRecipe.ConfigHash(PipelineStage.ColdStart, r1Zero));
+    }
 }

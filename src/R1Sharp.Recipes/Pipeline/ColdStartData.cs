@@ -19,7 +19,7 @@ public static class ColdStartData
 {
     /// <param name="completionsJsonl">The R1-Zero run's completions.jsonl (step, prompt_id, completion, rewards).</param>
     /// <param name="r1ZeroPrompts">The R1-Zero run's training prompts, to look up each sample's question and reference.</param>
-    /// <param name="difficulty">For the embedded task: the problems of the worked examples (those R1-Zero was trained on);
+    /// <param name="difficulty">For the embedded task: the problems of the worked examples (the pipeline passes the reasoning RL's);
     /// null for other tasks (no worked examples; every line of the reasoning is kept).</param>
     public static IReadOnlyList<ColdStartExample> Build(string completionsJsonl, TaskDefinition r1ZeroPrompts, ColdStartOptions o, long seed,
         ArithmeticDifficulty? difficulty = null)

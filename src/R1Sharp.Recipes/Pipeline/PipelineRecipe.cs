@@ -126,16 +126,22 @@ public static class PipelineRecipe
     }
 
     /// <summary>The config section a stage runs from.</summary>
-    static string Section(PipelineStage stage) => stage == PipelineStage.Base ? "base / base_model" : stage.Name().Replace('-', '_');
+    static string Section(PipelineStage stage) => stage switch
+    {
+        PipelineStage.Base => "base / base_model",
+        PipelineStage.ColdStart => "cold_start, or reasoning_rl.difficulty: the worked examples' problems",
+        _ => stage.Name().Replace('-', '_'),
+    };
 
-    /// <summary>A hash of what decides a stage's result: its section of the config, and the dtype.</summary>
+    /// <summary>A hash of what decides a stage's result: its section of the config (the cold start's with the reasoning RL's
+    /// difficulty, which its worked examples follow), and the dtype.</summary>
     public static string ConfigHash(PipelineStage stage, PipelineOptions o)
     {
         string section = stage switch
         {
             PipelineStage.Base => $"base_model: {o.BaseModel}\n" + ConfigBinder.ToYaml(o.Base),
             PipelineStage.R1Zero => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.R1Zero)),
-            PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart),
+            PipelineStage.ColdStart => ConfigBinder.ToYaml(o.ColdStart) + "\nworked examples like reasoning_rl:\n" + ConfigBinder.ToYaml(o.ReasoningRl.Difficulty),
             PipelineStage.ReasoningRl => PipelineFleetOptions.WithoutDefaultRollouts(ConfigBinder.ToYaml(o.ReasoningRl)),
             PipelineStage.RejectionSampling => ConfigBinder.ToYaml(o.RejectionSampling),
             PipelineStage.Sft => ConfigBinder.ToYaml(o.Sft) + MultiTurnYaml(o),
@@ -176,8 +182,9 @@ public static class PipelineRecipe
             case PipelineStage.ColdStart:
             {
                 var r1ZeroPrompts = GrpoTasks.Resolve(o.R1Zero).Train;
+                // The worked examples cover the problems the reasoning RL trains on next (R1-Zero's samples cover only its own).
                 var data = ColdStartData.Build(Path.Combine(p.Dir("r1-zero"), "completions.jsonl"), r1ZeroPrompts, o.ColdStart, o.ColdStart.Sft.Seed,
-                    o.R1Zero.Task == EmbeddedTask.Name ? o.R1Zero.Difficulty : null);
+                    o.R1Zero.Task == EmbeddedTask.Name ? o.ReasoningRl.Difficulty : null);
                 if (rs.Collective.Rank == 0) // a record of the data; every rank builds the same records from the R1-Zero samples
                     DataRows.WriteJsonl(Path.Combine(p.Dir("cold-start"), "data.jsonl"), data.Select(e => (JsonNode)new JsonObject
                     {
