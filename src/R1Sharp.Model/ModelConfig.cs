@@ -77,6 +77,8 @@ public sealed record ModelConfig
         ["Qwen2ForSequenceClassification"] = (Architecture.Qwen2, ModelHead.SequenceClassification),
         ["LlamaForSequenceClassification"] = (Architecture.Llama, ModelHead.SequenceClassification),
         ["Qwen3ForSequenceClassification"] = (Architecture.Qwen3, ModelHead.SequenceClassification),
+        ["Qwen3MoeForSequenceClassification"] = (Architecture.Qwen3Moe, ModelHead.SequenceClassification),
+        ["DeepseekV3ForSequenceClassification"] = (Architecture.DeepseekV3, ModelHead.SequenceClassification),
     };
 
     static readonly string[] KnownKeys =

@@ -1,6 +1,7 @@
 // A reward model: the decoder stack of CausalLM.cs with a scalar head on the last token, stored as transformers'
-// Qwen2ForSequenceClassification / LlamaForSequenceClassification / Qwen3ForSequenceClassification with
-// num_labels = 1 (the layout TRL's RewardTrainer trains and saves):
+// Qwen2ForSequenceClassification / LlamaForSequenceClassification / Qwen3ForSequenceClassification (and the MoE
+// families' Qwen3MoeForSequenceClassification / DeepseekV3ForSequenceClassification) with num_labels = 1 (the layout
+// TRL's RewardTrainer trains and saves):
 //
 //   h = model(ids)                     (B, T, C)   the same model.* weights and forward as the causal LM
 //   r = score.weight · h[last token]   (B)         score.weight is (1, C), no bias

@@ -111,6 +111,28 @@ public class RewardModelTests(TrainedRewardModel trained) : IClassFixture<Traine
         Assert.Contains("field 'id2label'", Assert.Throws<InvalidDataException>(() => Checkpoint.LoadScorer(tmp.Sub("again"))).Message);
     }
 
+    [Theory]
+    [InlineData("qwen3-moe-tiny", "Qwen3MoeForSequenceClassification")]
+    [InlineData("deepseek-v3-tiny", "DeepseekV3ForSequenceClassification")]
+    public void A_reward_model_on_an_moe_base_is_saved_under_transformers_class_name_and_loads_back(string fixture, string architecture)
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        int[][] rows = [[5, 17, 42, 7, 99, 3], [11, 12, 13]];
+        var (ids, lengths) = RewardModelRecipe.PadRight(rows, CPU);
+        float[] before;
+        using (var scorer = Checkpoint.LoadScorer(RepoPaths.Fixture("hf-tiny", fixture), headSeed: 3))
+        {
+            before = scorer.Forward(ids, lengths).data<float>().ToArray();
+            Checkpoint.Save(scorer, tmp.Sub("rm"));
+        }
+        var config = JsonNode.Parse(File.ReadAllText(tmp.Sub("rm/config.json")))!;
+        Assert.Equal(architecture, config["architectures"]![0]!.GetValue<string>());
+        using var loaded = Checkpoint.LoadScorer(tmp.Sub("rm"));
+        Assert.Equal(before, loaded.Forward(ids, lengths).data<float>().ToArray());
+        Assert.Contains("LoadScorer", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(tmp.Sub("rm"))).Message);
+    }
+
     [Fact]
     public void Score_is_the_head_on_the_last_real_token_of_each_right_padded_row()
     {
