@@ -97,7 +97,10 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
             Optimizers.SetLearningRate(Optimizer, rate);
             Optimizer.step();
             if (routedExperts) // DeepSeek-V3's bias update, on the master (copied to the working model next)
+            {
+                if (collective.Size > 1) SumExpertLoads();
                 ExpertLoad = ExpertBalance.UpdateBiases(model.Model, model.Master, options.ExpertBiasUpdate).DefaultIfEmpty(0).Average();
+            }
             model.Sync?.CopyWeights();
         }
         Optimizer.zero_grad();
@@ -119,6 +122,20 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     /// gave it) and whether any rank's loss was non-finite, so that the guard decides alike everywhere. Returns the loss
     /// (NaN if any rank's was not finite).
     /// </summary>
+    /// <summary>
+    /// Sums each sparse layer's expert load over the ranks, so that every rank moves the routing biases by the load of the
+    /// global batch, as one process does (a rank's own share would move each rank's biases its own way).
+    /// </summary>
+    void SumExpertLoads()
+    {
+        var layers = ExpertBalance.Layers(model.Model);
+        var loads = layers.SelectMany(l => l.PendingLoad.Select(x => (double)x)).ToArray(); // token counts: exact in a double
+        collective.AllReduce(loads, ReduceOp.Sum);
+        int i = 0;
+        foreach (var layer in layers)
+            for (int e = 0; e < layer.PendingLoad.Length; e++) layer.PendingLoad[e] = (long)loads[i++];
+    }
+
     double ReduceGradients(double loss)
     {
         var grads = model.Master.parameters().Where(p => p.requires_grad).Select(p => p.grad!).ToList();
