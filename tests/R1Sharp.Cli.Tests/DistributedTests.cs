@@ -83,10 +83,10 @@ public class DistributedTests
         Assert.Contains("error: MPI backend: cannot load libmpi-not-here.so.7", r.Stderr);
     }
 
-    static string BaseModel(string dir)
+    static string BaseModel(string dir, string preset = "1m")
     {
         var r = CliRunner.Run(TimeSpan.FromSeconds(120), "pretrain", "--output", dir, "--threads", "1", "--set", "steps=1", "--set", "corpus_documents=100",
-            "--set", "vocab_size=300", "--set", "seed=1");
+            "--set", "vocab_size=300", "--set", "seed=1", "--set", $"preset={preset}");
         Assert.True(r.ExitCode == 0, r.ToString());
         return Path.Combine(dir, "model");
     }
@@ -353,11 +353,13 @@ public class DistributedTests
             }
     }
 
-    [Fact]
-    public void Grpo_on_two_ranks_samples_the_same_completions_and_ends_with_the_weights_of_one_process()
+    [Theory]
+    [InlineData("1m")]
+    [InlineData("dsv3-1m")] // the balancing term's shares over 3 + 2 prompts, and the routing biases, as in one process
+    public void Grpo_on_two_ranks_samples_the_same_completions_and_ends_with_the_weights_of_one_process(string preset)
     {
         using var temp = new TempDir();
-        string model = BaseModel(temp.File("base"));
+        string model = BaseModel(temp.File("base"), preset);
         string one = temp.File("one"), two = temp.File("two");
         using (var single = CliRunner.Start(OneThread, [.. GrpoArgs(model, 3, 2), "--output", one]))
         {

@@ -366,6 +366,8 @@ public static class GrpoRecipe
         double loss = 0, kl = 0, entropy = 0, low = 0, high = 0, region = 0, count = 0, gradNorm = 0;
         double ratioSum = 0, ratioMin = double.PositiveInfinity, ratioMax = double.NegativeInfinity;
         double? dual = null; // only objectives with a dual clip report it
+        double[] stepSamples = [samples.Count]; // the step's samples over all ranks (shards may be uneven): the MoE term's shares
+        if (collective.Size > 1) collective.AllReduce(stepSamples);
         for (int iteration = 0; iteration < o.Iterations; iteration++)
         {
             double iterationLoss = 0;
@@ -383,7 +385,7 @@ public static class GrpoRecipe
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
                 var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
                 double t1 = watch.Elapsed.TotalSeconds;
-                optimizer.Backward(l, share: (double)n / (samples.Count * collective.Size)); // MoE balancing term: this micro-batch's share
+                optimizer.Backward(l, share: n / stepSamples[0]); // MoE balancing term: this micro-batch's share
                 double t2 = watch.Elapsed.TotalSeconds;
                 AddTime(timing, "update/forward", t1 - t0);
                 AddTime(timing, "update/backward", t2 - t1);
