@@ -170,7 +170,7 @@ public static class GrpoRecipe
             var t1 = watch.Elapsed.TotalSeconds;
             var update = all.Count == 0
                 ? UpdateStats.Empty
-                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step, offPolicy, localWeights, dp);
+                : Update(policy.Model, reference, optimizer, samples, o, aggregation, run.Device, timing, watch, step, offPolicy, localWeights, dp, all.Count);
             timing["update"] = watch.Elapsed.TotalSeconds - t1 - timing.GetValueOrDefault("logprobs");
             state = state with { Step = step + 1 };
             if (step + 1 < o.Steps) timing["publish"] = rollouts.Published(step + 1, run.Cancel); // a fleet's servers load it before the next rollouts
@@ -328,11 +328,14 @@ public static class GrpoRecipe
     /// <param name="weights">Each sample's weight in the step's loss (<see cref="ILossAggregation.SampleWeights"/> over the whole
     /// step, all ranks); by default the aggregation's weights over <paramref name="samples"/> alone (one process).</param>
     /// <param name="collective">The ranks that share the step: the loss, KL, clip shares and ratios reported are over all of them.</param>
+    /// <param name="stepSamples">The step's samples over all ranks (shards may be uneven; the MoE balancing term's shares);
+    /// by default <paramref name="samples"/>' count (one process).</param>
     internal static UpdateStats Update(CausalLM policy, CausalLM? reference, OptimizerStep<CausalLM> optimizer, List<Sample> samples, GrpoOptions o,
         ILossAggregation aggregation, Device device, Dictionary<string, double> timing, Stopwatch watch, int step, OffPolicy? offPolicy = null,
-        IReadOnlyList<double>? weights = null, ICollective? collective = null)
+        IReadOnlyList<double>? weights = null, ICollective? collective = null, int? stepSamples = null)
     {
         collective ??= SingleProcess.Instance;
+        double allSamples = stepSamples ?? samples.Count;
         weights ??= aggregation.SampleWeights(samples.Select(s => o.MaskTruncatedCompletions && s.Truncated ? 0 : s.Tokens.Count).ToList(),
             o.MicroBatchSize, o.Sampling.MaxNewTokens);
         policy.train();
@@ -366,8 +369,6 @@ public static class GrpoRecipe
         double loss = 0, kl = 0, entropy = 0, low = 0, high = 0, region = 0, count = 0, gradNorm = 0;
         double ratioSum = 0, ratioMin = double.PositiveInfinity, ratioMax = double.NegativeInfinity;
         double? dual = null; // only objectives with a dual clip report it
-        double[] stepSamples = [samples.Count]; // the step's samples over all ranks (shards may be uneven): the MoE term's shares
-        if (collective.Size > 1) collective.AllReduce(stepSamples);
         for (int iteration = 0; iteration < o.Iterations; iteration++)
         {
             double iterationLoss = 0;
@@ -385,7 +386,7 @@ public static class GrpoRecipe
                     refLogProbs?.narrow(0, start, n), o.Beta, corrections);
                 var l = (perToken.Loss * mask * sampleWeights!.narrow(0, start, n)).sum(); // this micro-batch's share of the step's loss
                 double t1 = watch.Elapsed.TotalSeconds;
-                optimizer.Backward(l, share: n / stepSamples[0]); // MoE balancing term: this micro-batch's share
+                optimizer.Backward(l, share: n / allSamples); // MoE balancing term: this micro-batch's share
                 double t2 = watch.Elapsed.TotalSeconds;
                 AddTime(timing, "update/forward", t1 - t0);
                 AddTime(timing, "update/backward", t2 - t1);
