@@ -12,6 +12,7 @@ using static TorchSharp.torch;
 // The rollout engine against the machine's own limits:
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- profile [--quick] [--loop SECONDS]
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- profile --part update|small [--loop SECONDS]
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- profile --part pretrain [--preset NAME]
 //
 // 1. The limits, measured in this process: the float32 GEMM rate on the decode's shape (64 × 512 · 512 × 1408) and on
 //    a large one, and the copy bandwidth (a 256 MB tensor copied); one layer's projections as 5 GEMMs and as 2 fused ones.
@@ -231,6 +232,57 @@ static class ProfileBench
     {
         var stat = File.ReadAllText("/proc/self/stat");
         return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7]);
+    }
+
+    /// <summary>
+    /// `--part pretrain [--preset NAME]`: the pretraining step of the pipeline's base (1m preset, vocab 1024, 16 × 256 tokens,
+    /// AdamW) split into forward (logits and loss), backward and optimiser, against 6 · parameters · tokens + attention at
+    /// the GEMM rate of the step's largest projection shape.
+    /// </summary>
+    public static void PretrainStep(string preset)
+    {
+        const int batch = 16, seq = 256, vocab = 1024; int steps = int.TryParse(Environment.GetEnvironmentVariable("R1SHARP_PROFILE_STEPS"), out int n) ? n : 20;
+        bool kept = NativeHeap.KeepFreedMemory();
+        Console.WriteLine($"libtorch threads: {get_num_threads()}; glibc heap: {(kept ? "freed memory kept (NativeHeap)" : "defaults")}");
+        var config = ModelPresets.Create(preset, vocab, seq * 2, null, 0, 0);
+        using var model = new CausalLM(config);
+        model.InitializeWeights(seed: 1);
+        model.train();
+        var optimizer = Optimizers.AdamW(model, 1e-3, 0.1);
+        long h = config.HiddenSize, kv = (long)config.NumKvHeads * config.HeadDim, q = (long)config.NumHeads * config.HeadDim;
+        double linear = config.NumLayers * (2.0 * h * q + 2.0 * h * kv + 3.0 * h * config.IntermediateSize) + vocab * h;
+        double tokens = batch * seq;
+        double flops = 3 * (2 * linear * tokens + config.NumLayers * 2.0 * batch * config.NumHeads * seq * (double)seq * config.HeadDim); // causal: half of QKᵀ and AV
+        double gemm = Gemm(batch * seq, h, config.IntermediateSize, false);
+        Console.WriteLine($"model: {preset}, {config.ParameterCount() / 1e6:F2}M parameters, {batch} × {seq} tokens a step, {flops / 1e9:F1} GFLOP; GEMM fp32 {gemm:F1} GFLOP/s at {batch * seq}×{h}·{h}×{config.IntermediateSize}");
+        var rng = new Random(3);
+        var ids = tensor(Enumerable.Range(0, batch * (seq + 1)).Select(_ => (long)rng.Next(vocab)).ToArray(), [batch, seq + 1]);
+        var input = ids.narrow(1, 0, seq);
+        var target = ids.narrow(1, 1, seq);
+        var all = ones(batch, seq, dtype: ScalarType.Bool);
+        double forward = 0, backward = 0, step = 0, best = double.MaxValue;
+        long faults = 0;
+        for (int i = 0; i < steps + 3; i++)
+        {
+            long faultsBefore = MinorFaults();
+            using var scope = NewDisposeScope();
+            var sw = Stopwatch.StartNew();
+            var loss = R1Sharp.Training.Losses.TokenLosses.CrossEntropy(model.Forward(input), target, all);
+            loss.item<float>();
+            double f = sw.Elapsed.TotalSeconds;
+            loss.backward();
+            double b = sw.Elapsed.TotalSeconds;
+            Optimizers.ClipGradients(model, 1.0);
+            optimizer.step();
+            optimizer.zero_grad();
+            double total = sw.Elapsed.TotalSeconds;
+            if (i < 3) continue;
+            forward += f; backward += b - f; step += total - b; best = Math.Min(best, total);
+            faults += MinorFaults() - faultsBefore;
+        }
+        double mean = (forward + backward + step) / steps;
+        Console.WriteLine($"step {mean * 1e3:F0} ms (best {best * 1e3:F0}): forward {forward / steps * 1e3:F0} ms, backward {backward / steps * 1e3:F0} ms, clip + AdamW {step / steps * 1e3:F0} ms; {faults / steps:N0} page faults a step, peak resident {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB");
+        Console.WriteLine($"  {flops / mean / 1e9:F1} GFLOP/s = {flops / mean / 1e9 / gemm:P0} of the GEMM rate; {tokens / mean:F0} tokens/s");
     }
 
     static double Gemm(long m, long k, long n, bool quick)

@@ -24,6 +24,8 @@ using R1Sharp.Model;
 using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
+// As the r1sharp command does (NativeHeap.cs); R1SHARP_GLIBC_HEAP=default measures glibc's own settings.
+R1Sharp.Model.NativeHeap.KeepFreedMemory();
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))
 {
     Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small] [--quick] [--loop SECONDS]");
@@ -49,7 +51,9 @@ if (args[0] == "profile")
 {
     int loop = Array.IndexOf(args, "--loop");
     double seconds = loop > 0 && loop + 1 < args.Length ? double.Parse(args[loop + 1]) : 0;
+    int preset = Array.IndexOf(args, "--preset");
     if (args.Contains("update")) ProfileBench.RunUpdate(seconds);
+    else if (args.Contains("pretrain")) ProfileBench.PretrainStep(preset > 0 && preset + 1 < args.Length ? args[preset + 1] : "1m");
     else if (args.Contains("small")) ProfileBench.SmallModelStep(quick, seconds);
     else ProfileBench.Run(quick, seconds);
     return 0;

@@ -69,6 +69,7 @@ public sealed class TrainingRun : IDisposable
         refusal = collective.BroadcastObject(refusal);
         if (refusal is not null) throw new RunFolderException(refusal);
         manual_seed(seed);
+        NativeHeap.KeepFreedMemory(); // a step's activations reused, not faulted in again every step
         return new TrainingRun(output, recipe, settings);
     }
 
