@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using R1Sharp.Cli.Commands;
 
+R1Sharp.Model.CpuKernels.PreferAvx2OnAmd(); // before the first tensor: libtorch's AVX2 kernels on AMD (CpuKernels.cs)
 R1Sharp.Model.NativeHeap.KeepFreedMemory(); // training, sampling and serving reuse freed tensor memory (NativeHeap.cs)
 // Under mpiexec: MPI_Finalize after success, MPI_Abort after a failure so that every rank of the job ends.
 return R1Sharp.Training.Distributed.Collectives.Exit(R1Sharp.Cli.CliApp.Run(args));
