@@ -30,7 +30,7 @@ R1Sharp.Model.CpuKernels.PreferAvx2OnAmd();
 R1Sharp.Model.NativeHeap.KeepFreedMemory();
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small] [--quick] [--loop SECONDS]");
+    Console.WriteLine("usage: R1Sharp.Bench model|sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small|pretrain] [--preset NAME] [--quick] [--loop SECONDS]");
     return 1;
 }
 if (args[0] == "mpi")
