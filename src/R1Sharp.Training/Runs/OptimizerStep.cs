@@ -118,11 +118,6 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
     }
 
     /// <summary>
-    /// All-reduces the master's gradients (a rank that computed none contributes the zeros <see cref="ZeroMissingGradients"/>
-    /// gave it) and whether any rank's loss was non-finite, so that the guard decides alike everywhere. Returns the loss
-    /// (NaN if any rank's was not finite).
-    /// </summary>
-    /// <summary>
     /// Sums each sparse layer's expert load over the ranks, so that every rank moves the routing biases by the load of the
     /// global batch, as one process does (a rank's own share would move each rank's biases its own way).
     /// </summary>
@@ -136,6 +131,11 @@ public sealed class OptimizerStep<T> where T : nn.Module, IPretrainedModel
             for (int e = 0; e < layer.PendingLoad.Length; e++) layer.PendingLoad[e] = (long)loads[i++];
     }
 
+    /// <summary>
+    /// All-reduces the master's gradients (a rank that computed none contributes the zeros <see cref="ZeroMissingGradients"/>
+    /// gave it) and whether any rank's loss was non-finite, so that the guard decides alike everywhere. Returns the loss
+    /// (NaN if any rank's was not finite).
+    /// </summary>
     double ReduceGradients(double loss)
     {
         var grads = model.Master.parameters().Where(p => p.requires_grad).Select(p => p.grad!).ToList();
