@@ -66,6 +66,42 @@ public class PipelineTests
     }
 
     [Fact]
+    public void A_chain_cap_leaves_out_longer_r1_zero_samples_beyond_the_few_kept_and_caps_the_worked_examples()
+    {
+        TaskExample Chain(string id, string expression) => Example("en") with
+        {
+            Id = id, Question = "Compute " + expression,
+            Reference = new Dictionary<string, string> { ["answer"] = "9", ["language"] = "en", ["expression"] = expression },
+        };
+        var task = new TaskDefinition("t", [Chain("short", "7 + 8 - 6"), Chain("long1", "(1 + 2) × 3 - 4 + 4"), Chain("long2", "2 + 3 + 4 - 5 + 5")],
+            [], new EvaluationMetric("accuracy"));
+        string path = Path.GetTempFileName();
+        const string good = "<think> First, 7 + 8 = 15.\nThen 15 - 6 = 9. </think> <answer> 9 </answer>";
+        string Row(int step, string id) => new JsonObject
+        {
+            ["step"] = step, ["prompt_id"] = id, ["completion"] = good, ["rewards"] = new JsonObject { ["accuracy"] = 1.0 },
+        }.ToJsonString();
+        File.WriteAllLines(path, [Row(1, "short"), Row(2, "long1"), Row(3, "long2")]);
+        try
+        {
+            var difficulty = EmbeddedTask.DemoDifficulty with { MinOperations = 2, MaxOperations = 4 };
+            IReadOnlyList<ColdStartExample> Build(int? maxOperations, int longer) =>
+                ColdStartData.Build(path, task, new ColdStartOptions { WorkedExamples = 200, MaxOperations = maxOperations, LongerChains = longer }, 0, difficulty);
+
+            Assert.Equal(["long2", "long1", "short"], Build(null, 0).Where(e => e.Source == "r1-zero").Select(e => e.PromptId));
+            Assert.Equal(["short"], Build(3, 0).Where(e => e.Source == "r1-zero").Select(e => e.PromptId));
+            var capped = Build(3, 1);
+            Assert.Equal(["long2", "short"], capped.Where(e => e.Source == "r1-zero").Select(e => e.PromptId)); // the latest longer one
+            int Steps(ColdStartExample e) => e.Completion.Split('\n').Count(l => l.Contains('=', StringComparison.Ordinal));
+            var worked = capped.Where(e => e.Source == "generator").ToList();
+            Assert.Equal(200, worked.Count);
+            Assert.All(worked, e => Assert.InRange(Steps(e), 2, 3));
+            Assert.Contains(Build(null, 0).Where(e => e.Source == "generator"), e => Steps(e) == 4); // uncapped, the RL's mix reaches 4
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void Evaluation_prompts_follow_the_row_template_for_the_embedded_task_and_for_benchmarks()
     {
         var embedded = PipelineEvaluation.Task(new PipelineEvalOptions { Prompts = 10 }, PromptStyle.Plain);

@@ -19,8 +19,9 @@ public static class ColdStartData
 {
     /// <param name="completionsJsonl">The R1-Zero run's completions.jsonl (step, prompt_id, completion, rewards).</param>
     /// <param name="r1ZeroPrompts">The R1-Zero run's training prompts, to look up each sample's question and reference.</param>
-    /// <param name="difficulty">For the embedded task: the problems of the worked examples (the pipeline passes the reasoning RL's);
-    /// null for other tasks (no worked examples; every line of the reasoning is kept).</param>
+    /// <param name="difficulty">For the embedded task: the problems of the worked examples (the pipeline passes the reasoning RL's,
+    /// capped at <see cref="ColdStartOptions.MaxOperations"/> like R1-Zero's samples); null for other tasks (no worked
+    /// examples, no cap; every line of the reasoning is kept).</param>
     public static IReadOnlyList<ColdStartExample> Build(string completionsJsonl, TaskDefinition r1ZeroPrompts, ColdStartOptions o, long seed,
         ArithmeticDifficulty? difficulty = null)
     {
@@ -28,6 +29,10 @@ public static class ColdStartData
         bool embedded = difficulty is not null;
         var examples = new List<ColdStartExample>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        int longerKept = 0;
+        int cap = embedded ? o.MaxOperations ?? int.MaxValue : int.MaxValue;
+        if (embedded && cap < difficulty!.MaxOperations)
+            difficulty = difficulty with { MinOperations = Math.Min(difficulty.MinOperations, cap), MaxOperations = cap };
         // Latest samples first: the policy is best at the end of the run; one sample per prompt.
         foreach (var line in File.Exists(completionsJsonl) ? File.ReadLines(completionsJsonl).Reverse() : [])
         {
@@ -35,9 +40,12 @@ public static class ColdStartData
             if (JsonNode.Parse(line) is not JsonObject row) continue;
             string id = row["prompt_id"]?.GetValue<string>() ?? "";
             if (seen.Contains(id) || !byId.TryGetValue(id, out var example)) continue;
+            bool longer = example.Field("expression") is { } expression && PipelineCurves.Operations(expression) > cap;
+            if (longer && longerKept >= o.LongerChains) continue;
             if (row["rewards"]?["accuracy"]?.GetValue<double?>() != 1.0) continue;
             if (Rewrite(row["completion"]?.GetValue<string>() ?? "", example, equationsOnly: embedded) is not { } completion) continue;
             seen.Add(id);
+            if (longer) longerKept++;
             examples.Add(new ColdStartExample(id, PromptTemplates.Render(example.Question, PromptStyle.Plain), completion, "r1-zero",
                 example.Field("language") ?? "en"));
         }

@@ -170,6 +170,15 @@ public sealed record ColdStartOptions
     /// <summary>Worked examples added from the task generator (the "human-written" share of R1's cold-start data).</summary>
     [Range(0, int.MaxValue)]
     public int WorkedExamples { get; init; } = 400;
+    /// <summary>Embedded task: the longest chain (operations) of the cold-start data — R1-Zero's samples of longer chains are
+    /// left out and the worked examples capped likewise, so that the reasoning RL, on harder prompts, has steps to find
+    /// (R1's reasoning RL trained on harder prompts than its cold-start data). Null: no cap.</summary>
+    [Range(1, 4)]
+    public int? MaxOperations { get; init; }
+    /// <summary>R1-Zero's samples of chains longer than <see cref="MaxOperations"/> kept anyway (the latest first): enough for
+    /// the cold-start model to find the longer working sometimes, so that the reasoning RL has a reward to reinforce.</summary>
+    [Range(0, int.MaxValue)]
+    public int LongerChains { get; init; }
     public SftOptions Sft { get; init; } = new()
     {
         Optimizer = new() { LearningRate = 1e-3, WarmupRatio = 0.05 }, Epochs = 3, BatchSize = 16, MaxLength = 256, EvalEvery = 0, LogEvery = 10,
