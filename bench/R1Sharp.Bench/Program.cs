@@ -26,6 +26,7 @@ using static TorchSharp.torch;
 bool quick = args.Contains("--quick");
 // As the r1sharp command does (CpuKernels.cs, NativeHeap.cs); ATEN_CPU_CAPABILITY=avx512 and R1SHARP_GLIBC_HEAP=default
 // measure without.
+R1Sharp.Model.NativeHeap.RestartWithHugePages();
 R1Sharp.Model.CpuKernels.PreferAvx2OnAmd();
 R1Sharp.Model.NativeHeap.KeepFreedMemory();
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))

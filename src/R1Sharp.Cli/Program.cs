@@ -3,6 +3,8 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using R1Sharp.Cli.Commands;
 
+// The commands that train, sample or serve restart once with malloc on transparent huge pages (NativeHeap.cs).
+if (args.Length > 0 && R1Sharp.Cli.CliApp.TensorHeavy.Contains(args[0])) R1Sharp.Model.NativeHeap.RestartWithHugePages();
 R1Sharp.Model.CpuKernels.PreferAvx2OnAmd(); // before the first tensor: libtorch's AVX2 kernels on AMD (CpuKernels.cs)
 R1Sharp.Model.NativeHeap.KeepFreedMemory(); // training, sampling and serving reuse freed tensor memory (NativeHeap.cs)
 // Under mpiexec: MPI_Finalize after success, MPI_Abort after a failure so that every rank of the job ends.
@@ -13,6 +15,13 @@ namespace R1Sharp.Cli
     /// <summary>The command tree and one run of it; tests call <see cref="Run"/> in-process.</summary>
     public static class CliApp
     {
+        /// <summary>The commands whose processes allocate tensor memory by the gigabyte: they restart once with huge pages
+        /// (NativeHeap.RestartWithHugePages); the others (info, tokenize, verify, …) start once.</summary>
+        public static readonly IReadOnlySet<string> TensorHeavy = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "demo", "score", "generate", "eval", "serve", "chat", "pretrain", "grpo", "sft", "rm", "sample", "distill", "pipeline",
+        };
+
         /// <summary>The root command with every subcommand and the global <c>--verbose</c>.</summary>
         public static RootCommand CreateRoot(Option<bool> verbose)
         {

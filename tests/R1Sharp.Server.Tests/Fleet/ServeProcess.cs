@@ -23,6 +23,8 @@ internal sealed class ServeProcess : IDisposable
     public Uri Url { get; private set; } = null!;
     public int Port => Url.Port;
     public bool Running => process is { HasExited: false };
+    /// <summary>The server's process id (the child started; an exec keeps it).</summary>
+    public int Pid => process!.Id;
 
     void Start(int port)
     {
