@@ -102,6 +102,19 @@ public class PipelineTests
     }
 
     [Fact]
+    public void An_uncapped_cold_start_hashes_as_before_the_cap_existed_and_a_capped_one_differs()
+    {
+        var uncapped = new PipelineOptions();
+        string yaml = PipelineRecipe.WithoutNullAdditions(ConfigBinder.ToYaml(uncapped.ColdStart));
+        Assert.DoesNotContain("max_operations", yaml);
+        Assert.DoesNotContain("longer_chains", yaml);
+        var capped = uncapped with { ColdStart = uncapped.ColdStart with { MaxOperations = 3 } };
+        Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.ColdStart, uncapped), PipelineRecipe.ConfigHash(PipelineStage.ColdStart, capped));
+        var longer = capped with { ColdStart = capped.ColdStart with { LongerChains = 30 } };
+        Assert.NotEqual(PipelineRecipe.ConfigHash(PipelineStage.ColdStart, capped), PipelineRecipe.ConfigHash(PipelineStage.ColdStart, longer));
+    }
+
+    [Fact]
     public void Evaluation_prompts_follow_the_row_template_for_the_embedded_task_and_for_benchmarks()
     {
         var embedded = PipelineEvaluation.Task(new PipelineEvalOptions { Prompts = 10 }, PromptStyle.Plain);

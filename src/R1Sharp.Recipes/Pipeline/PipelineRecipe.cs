@@ -159,8 +159,9 @@ public static class PipelineRecipe
     /// <summary>
     /// The YAML without the lines of fields added since run folders were first made whose null means "off": a reward's
     /// <c>assembly: null</c> (R1Sharp's own reward), a stage's <c>lora: null</c> (full fine-tuning), the base's
-    /// <c>textbook_max_operations: null</c> (the corpus's own chain lengths) and the cold start's <c>max_operations: null</c> (no cap), so that a stage's
-    /// config hash does not change with their arrival (a pipeline run folder made before keeps its finished stages).
+    /// <c>textbook_max_operations: null</c> (the corpus's own chain lengths) and the cold start's <c>max_operations: null</c>
+    /// with <c>longer_chains: 0</c> (no cap), so that a stage's config hash does not change with their arrival (a pipeline
+    /// run folder made before keeps its finished stages).
     /// </summary>
     public static string WithoutNullAdditions(string yaml) =>
         string.Join('\n', yaml.Split('\n').Where(l => l.Trim() is not ("assembly: null" or "lora: null" or "textbook_max_operations: null" or "max_operations: null" or "longer_chains: 0")));
