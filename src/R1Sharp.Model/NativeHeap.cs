@@ -57,7 +57,7 @@ public static class NativeHeap
     /// <summary>Whether the environment asks for glibc's own heap settings (see <see cref="KeepFreedMemory"/>).</summary>
     public static bool UserChoseHeapSettings(Func<string, string?> environment)
     {
-        if (environment("R1SHARP_GLIBC_HEAP") is { } mode && mode.Equals("default", StringComparison.OrdinalIgnoreCase)) return true;
+        if (DefaultsAsked(environment)) return true;
         foreach (var name in new[] { "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_" })
             if (environment(name) is not null) return true;
         var tunables = environment("GLIBC_TUNABLES");
@@ -105,11 +105,15 @@ public static class NativeHeap
     public static string? HugePageTunables(Func<string, string?> environment, string? thpEnabled)
     {
         if (thpEnabled is null || !thpEnabled.Contains("[madvise]", StringComparison.Ordinal)) return null;
-        if (environment("R1SHARP_GLIBC_HEAP") is { } heap && heap.Equals("default", StringComparison.OrdinalIgnoreCase)) return null;
+        if (DefaultsAsked(environment)) return null;
         string? tunables = environment("GLIBC_TUNABLES");
         if (tunables is not null && tunables.Contains("glibc.malloc.hugetlb", StringComparison.Ordinal)) return null;
         return string.IsNullOrEmpty(tunables) ? "glibc.malloc.hugetlb=1" : tunables + ":glibc.malloc.hugetlb=1";
     }
+
+    /// <summary><c>R1SHARP_GLIBC_HEAP=default</c>: glibc's own heap settings, no huge pages.</summary>
+    static bool DefaultsAsked(Func<string, string?> environment) =>
+        environment("R1SHARP_GLIBC_HEAP") is { } mode && mode.Equals("default", StringComparison.OrdinalIgnoreCase);
 
     static byte[][] Split(byte[] nulSeparated)
     {

@@ -31,7 +31,7 @@ public static class ColdStartData
         var seen = new HashSet<string>(StringComparer.Ordinal);
         int longerKept = 0;
         int cap = embedded ? o.MaxOperations ?? int.MaxValue : int.MaxValue;
-        if (embedded && cap < difficulty!.MaxOperations)
+        if (difficulty is not null && cap < difficulty.MaxOperations)
             difficulty = difficulty with { MinOperations = Math.Min(difficulty.MinOperations, cap), MaxOperations = cap };
         // Latest samples first: the policy is best at the end of the run; one sample per prompt.
         foreach (var line in File.Exists(completionsJsonl) ? File.ReadLines(completionsJsonl).Reverse() : [])
