@@ -41,22 +41,28 @@ static class ProfileBench
         double decodeGemm = Gemm(64, config.HiddenSize, config.IntermediateSize, quick);
         double largeGemm = Gemm(4096, config.HiddenSize, config.IntermediateSize, quick);
         Console.WriteLine($"GEMM fp32: {decodeGemm:F1} GFLOP/s at 64×512·512×1408 (decode), {largeGemm:F1} GFLOP/s at 4096×512·512×1408");
+        double kernelGemm = KernelGemm(64, config.HiddenSize, config.IntermediateSize, quick);
+        Console.WriteLine($"VectorDecoder's 4 × 4 tiles: {kernelGemm:F1} GFLOP/s at 64×512·512×1408 on {SpinTeam.Shared.Threads} threads");
 
         Fusion(config, quick);
 
         var sampler = new Sampler(new CausalLMLanguageModel(model)) { MaxBatchSize = 64 };
+        var torchOnly = new Sampler(new CausalLMLanguageModel(model, vectorRows: 0)) { MaxBatchSize = 128 }; // every step through libtorch
         var rng = new Random(7);
         int[][] Prompts(int n) => Enumerable.Range(0, n).Select(_ => Enumerable.Range(0, 32).Select(_ => rng.Next(4096)).ToArray()).ToArray();
         var batch64 = Prompts(64);
+        var batch128 = batch64.Concat(Prompts(64)).ToArray();
         var batch1 = Prompts(1);
         int newTokens = quick ? 32 : 128;
         var greedy = new GenerationOptions { MaxNewTokens = newTokens, Temperature = 0 };
         sampler.Generate(batch64.Take(4).ToArray(), greedy with { MaxNewTokens = 4 });
+        torchOnly.Generate(batch64.Take(4).ToArray(), greedy with { MaxNewTokens = 4 });
 
         // Best wall time of a few rounds; the CPU time of this process per token is printed beside it (with one libtorch
         // thread it is the work done, which other jobs on a shared machine disturb much less than the wall time).
-        double Decode(int[][] prompts, GenerationOptions options)
+        double Decode(int[][] prompts, GenerationOptions options, Sampler? by = null)
         {
+            by ??= sampler;
             double best = double.MaxValue, bestCpu = double.MaxValue;
             long fewestFaults = long.MaxValue;
             var self = Process.GetCurrentProcess();
@@ -66,7 +72,7 @@ static class ProfileBench
                 var cpu = self.TotalProcessorTime;
                 long faults = MinorFaults();
                 var sw = Stopwatch.StartNew();
-                sampler.Generate(prompts, options);
+                by.Generate(prompts, options);
                 best = Math.Min(best, sw.Elapsed.TotalSeconds);
                 self.Refresh();
                 bestCpu = Math.Min(bestCpu, (self.TotalProcessorTime - cpu).TotalSeconds);
@@ -84,12 +90,24 @@ static class ProfileBench
         // The bound at the large GEMM's rate (what the machine can do), and at the rate of the decode's own 64-row GEMMs.
         double bound64 = Math.Max(largeGemm, decodeGemm) * 1e9 / flopsPerToken, shapeBound = decodeGemm * 1e9 / flopsPerToken;
         Console.WriteLine($"decode batch 64 greedy: {rate64:F0} tokens/s; FLOP bound {bound64:F0} tokens/s → {rate64 / bound64:P0} (target ≥ 60%); " +
-                          $"at the 64-row GEMM rate {shapeBound:F0} tokens/s → {rate64 / shapeBound:P0}" +
+                          $"at the 64-row GEMM rate {shapeBound:F0} tokens/s → {rate64 / shapeBound:P0}; " +
+                          $"at the rate of VectorDecoder's own tiles {kernelGemm * 1e9 / flopsPerToken:F0} tokens/s → {rate64 / (kernelGemm * 1e9 / flopsPerToken):P0}" +
                           $"   [peak resident {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB]");
         var sampled = greedy with { Temperature = 1.0, TopP = 1.0, Seed = 1 };
         double rate64t = Decode(batch64, sampled);
         Console.WriteLine($"decode batch 64 T = 1: {rate64t:F0} tokens/s → {rate64t / bound64:P0} of the FLOP bound");
         double rate1 = Decode(batch1, greedy);
+        Console.WriteLine($"decode batch 1 greedy: {rate1:F0} tokens/s (VectorDecoder)");
+        double rate1Torch = Decode(batch1, greedy, torchOnly);
+        Console.WriteLine($"decode batch 1 greedy, libtorch only: {rate1Torch:F0} tokens/s → VectorDecoder {rate1 / rate1Torch:F2}× its speed");
+        // Both paths from 2 to 128 rows (by default the sampler takes VectorDecoder up to its MaxRows: 93 rows for this model).
+        foreach (int rows in new[] { 2, 4, 8, 16, 32, 64, 128 })
+        {
+            var prompts = batch128.Take(rows).ToArray();
+            var vector = new Sampler(new CausalLMLanguageModel(model, vectorRows: rows)) { MaxBatchSize = 128 };
+            double v = Decode(prompts, greedy, vector), t = Decode(prompts, greedy, torchOnly);
+            Console.WriteLine($"decode batch {rows} greedy: VectorDecoder {v:F0} tokens/s, libtorch {t:F0} tokens/s → {v / t:F2}×");
+        }
         long peak = Process.GetCurrentProcess().PeakWorkingSet64;
         double bandwidth = CopyBandwidth(quick); // after the decodes: its 512 MB would hide their peak
         Console.WriteLine($"copy bandwidth {bandwidth:F1} GB/s (read + write of 256 MB)");
@@ -207,15 +225,17 @@ static class ProfileBench
         model.InitializeWeights(seed: 1);
         model.eval();
         var sampler = new Sampler(new CausalLMLanguageModel(model)) { MaxBatchSize = 64 };
+        var vector64 = new Sampler(new CausalLMLanguageModel(model, vectorRows: 64)) { MaxBatchSize = 64 }; // every step through VectorDecoder
         var rng = new Random(3);
         var prompts = Enumerable.Range(0, 64).Select(_ => Enumerable.Range(0, 32).Select(_ => rng.Next(1024)).ToArray()).ToArray();
-        double Best(GenerationOptions o)
+        double Best(GenerationOptions o, Sampler? by = null)
         {
+            by ??= sampler;
             double best = double.MaxValue;
             for (int i = 0; i < (quick ? 10 : 40); i++)
             {
                 var sw = Stopwatch.StartNew();
-                sampler.Generate(prompts, o);
+                by.Generate(prompts, o);
                 best = Math.Min(best, sw.Elapsed.TotalSeconds);
             }
             return best;
@@ -224,7 +244,38 @@ static class ProfileBench
         double t16 = Best(o16), t1 = Best(o16 with { MaxNewTokens = 1 });
         Console.WriteLine($"1m preset ({config.ParameterCount() / 1e6:F2}M), batch 64, T = 1: {(t16 - t1) / 15 * 1e3:F2} ms per decode step " +
                           $"({64 * 15 / (t16 - t1):F0} tokens/s; prefill of 64 × 32 tokens {t1 * 1e3:F1} ms)");
+        double v16 = Best(o16, vector64), v1 = Best(o16 with { MaxNewTokens = 1 }, vector64);
+        Console.WriteLine($"  the same step through VectorDecoder: {(v16 - v1) / 15 * 1e3:F2} ms → {(t16 - t1) / (v16 - v1):F2}× libtorch's speed");
         for (var sw = Stopwatch.StartNew(); sw.Elapsed.TotalSeconds < loopSeconds;) sampler.Generate(prompts, o16);
+    }
+
+    /// <summary>GFLOP/s of VectorDecoder's tiled products (y = W x for m rows, W k × n) on the shared team, best of a few rounds.</summary>
+    static unsafe double KernelGemm(int m, int k, int n, bool quick)
+    {
+        var w = GC.AllocateArray<float>(n * k, pinned: true);
+        var x = GC.AllocateArray<float>(m * k, pinned: true);
+        var y = GC.AllocateArray<float>(m * n, pinned: true);
+        for (int i = 0; i < w.Length; i++) w[i] = (i % 17) * 0.01f;
+        for (int i = 0; i < x.Length; i++) x[i] = (i % 13) * 0.01f;
+        double best = double.MaxValue;
+        fixed (float* wp = w, xp = x, yp = y)
+        {
+            nint W = (nint)wp, X = (nint)xp, Y = (nint)yp;
+            void Once() => SpinTeam.Shared.Run((n + 3) / 4, (first, end, _) =>
+            {
+                if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+                    VectorKernels<Simd512>.MatMul((float*)W, null, k, (float*)X, m, (float*)Y, n, first * 4, Math.Min(end * 4, n), false);
+                else VectorKernels<Simd256>.MatMul((float*)W, null, k, (float*)X, m, (float*)Y, n, first * 4, Math.Min(end * 4, n), false);
+            });
+            for (int i = 0; i < 20; i++) Once();
+            for (int round = 0; round < (quick ? 5 : 20); round++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < 20; i++) Once();
+                best = Math.Min(best, sw.Elapsed.TotalSeconds / 20);
+            }
+        }
+        return 2.0 * m * k * n / best / 1e9;
     }
 
     /// <summary>Minor page faults of this process so far (/proc/self/stat field 10): memory the kernel had to map and zero.</summary>

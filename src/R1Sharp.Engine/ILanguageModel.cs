@@ -33,15 +33,49 @@ public interface IDecodingBatch : IDisposable
     void Append(IDecodingBatch other);
 }
 
-/// <summary>The transformer as a language model: a KV cache, left padding handled with masks and per-row positions.</summary>
-public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
+/// <summary>
+/// The transformer as a language model: a KV cache, left padding handled with masks and per-row positions. Decode steps of at
+/// most <c>vectorRows</c> rows (default <see cref="VectorDecoder.MaxRows"/>) go through <see cref="VectorDecoder"/> where it
+/// covers the model (0: never).
+/// </summary>
+public sealed class CausalLMLanguageModel : ILanguageModel
 {
+    readonly CausalLM model;
+    readonly VectorDecoder? vector;
+    readonly int vectorRows;
+
+    public CausalLMLanguageModel(CausalLM model, int? vectorRows = null)
+    {
+        this.model = model;
+        vector = vectorRows is 0 ? null : VectorDecoder.For(model);
+        this.vectorRows = vector is null ? 0 : vectorRows ?? vector.MaxRows;
+    }
+
     public int VocabSize => model.Config.VocabSize;
     public Device Device => model.Device;
 
-    public IDecodingBatch Start(int batchSize, int capacity) => new Batch(model, model.NewCache(batchSize, capacity), capacity);
+    public IDecodingBatch Start(int batchSize, int capacity) => new Batch(model, model.NewCache(batchSize, capacity), capacity, vector, vectorRows);
 
-    sealed class Batch(CausalLM model, KvCache cache, int capacity) : IDecodingBatch
+    // While VectorDecoder's team decodes, libtorch's own threads must stay asleep: an OpenMP worker woken by the sampler's
+    // small operations spins for milliseconds on a core the team needs (a batch-1 step went from 2 to 6 ms). So libtorch runs
+    // on the decoding thread alone between VectorDecoder steps, and gets its threads back for the next prefill or libtorch
+    // step, or when the batch ends. OpenMP's thread count is the calling thread's own, and Sampler.Generate decodes on one.
+    [ThreadStatic] static int savedThreads;
+
+    static void NarrowLibtorch()
+    {
+        if (savedThreads > 0) return;
+        savedThreads = get_num_threads();
+        if (savedThreads > 1) set_num_threads(1);
+    }
+
+    static void WidenLibtorch()
+    {
+        if (savedThreads > 1) set_num_threads(savedThreads);
+        savedThreads = 0;
+    }
+
+    sealed class Batch(CausalLM model, KvCache cache, int capacity, VectorDecoder? vector, int vectorRows) : IDecodingBatch
     {
         readonly CausalLM model = model;
         readonly KvCache cache = cache;
@@ -50,6 +84,7 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
 
         public Tensor Prefill(Tensor ids, Tensor valid)
         {
+            WidenLibtorch();
             long b = ids.shape[0], t = ids.shape[1];
             var validLong = valid.to(ScalarType.Int64);
             var positions = (validLong.cumsum(1) - 1).clamp_min(0);                        // (B, T)
@@ -71,8 +106,18 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
             cache.Reserve(s);
             if (keyValid.shape[1] < s) // rows that joined late outgrow the first capacity: later positions are valid
                 Replace(ref keyValid, cat([keyValid, ones(keyValid.shape[0], cache.Capacity - keyValid.shape[1], dtype: ScalarType.Bool, device: keyValid.device)], 1));
-            var mask = keyValid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                        // (B, 1, 1, S)
-            var logits = model.Forward(ids, nextPosition.unsqueeze(1), mask, cache).squeeze(1);   // (B, V)
+            Tensor? logits = null;
+            if (ids.shape[0] <= vectorRows)
+            {
+                NarrowLibtorch();
+                logits = vector!.Step(ids, nextPosition, keyValid, cache);
+            }
+            if (logits is null)
+            {
+                WidenLibtorch();
+                var mask = keyValid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                    // (B, 1, 1, S)
+                logits = model.Forward(ids, nextPosition.unsqueeze(1), mask, cache).squeeze(1);   // (B, V)
+            }
             nextPosition.add_(1);
             return logits;
         }
@@ -120,6 +165,7 @@ public sealed class CausalLMLanguageModel(CausalLM model) : ILanguageModel
 
         public void Dispose()
         {
+            WidenLibtorch();
             cache.Dispose();
             keyValid?.Dispose();
             nextPosition?.Dispose();

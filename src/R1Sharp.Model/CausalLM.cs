@@ -207,6 +207,10 @@ public sealed class KvCache : IDisposable
         return (keys[layer].narrow(2, 0, Length + t), values[layer].narrow(2, 0, Length + t));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s whole key and value buffers (B, H_kv, capacity, D), for <see cref="VectorDecoder"/>.</summary>
+    internal Tensor KeysOf(int layer) => keys[layer];
+    internal Tensor ValuesOf(int layer) => values[layer];
+
     /// <summary>Moves the write position past the tokens the last forward appended.</summary>
     public void Advance(int tokens) => Length += tokens;
 

@@ -222,6 +222,28 @@ public class SamplerOnFixtureTests
         }
     }
 
+    /// <summary>
+    /// Decode steps through VectorDecoder (the default at these batch sizes) and through libtorch alone draw the same tokens
+    /// with the same log-probabilities, across continuous batching (rows joining a running batch) and keyed sampling at T = 1.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen2-tiny")]
+    [InlineData("llama3-tiny")]
+    [InlineData("qwen3-tiny")]
+    public void VectorDecoderSamplesWhatLibtorchSamples(string name)
+    {
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", name), ScalarType.Float32);
+        var o = new GenerationOptions { MaxNewTokens = 16, Temperature = 1, Seed = 5 };
+        long[] keys = [.. Enumerable.Range(7, Waiting.Length).Select(k => (long)k)];
+        var vector = new Sampler(new CausalLMLanguageModel(model)) { MaxBatchSize = 4 }.Generate(Waiting, o, 2, observer: Limited([]), promptKeys: keys);
+        var libtorch = new Sampler(new CausalLMLanguageModel(model, vectorRows: 0)) { MaxBatchSize = 4 }.Generate(Waiting, o, 2, observer: Limited([]), promptKeys: keys);
+        for (int row = 0; row < vector.Count; row++)
+        {
+            Assert.Equal(libtorch[row].Tokens, vector[row].Tokens);
+            for (int t = 0; t < vector[row].LogProbs.Length; t++) Assert.Equal(libtorch[row].LogProbs[t], vector[row].LogProbs[t], 1e-5);
+        }
+    }
+
     /// <summary>An observer that logs the order rows produce tokens in and ends row r after <see cref="Limit"/>(r) tokens.</summary>
     static TokenObserver Limited(List<int> order)
     {

@@ -55,7 +55,8 @@ public sealed class AsyncQualityTests(ITestOutputHelper output) : IDisposable
         var steps = File.ReadAllLines(Path.Combine(_dir, "async", "metrics.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(stage.Steps, steps.Count);
         Assert.All(steps, m => Assert.True((double)m["rollout/staleness_max"]! <= 1, m.ToJsonString()));
-        Assert.True(steps.Skip(1).All(m => (double)m["rollout/staleness_max"]! == 1), "from the second step on, rollouts are one version old");
+        Assert.True(steps.Skip(1).All(m => (double)m["rollout/staleness_max"]! == 1), "from the second step on, rollouts are one version old; " +
+            "staleness and weight versions by step: " + string.Join(", ", steps.Select(m => $"{m["rollout/staleness_max"]} ({m["rollout/weight_version_min"]}–{m["rollout/weight_version_max"]})")));
         output.WriteLine($"pass@1 before {sync.Before.PassAt1:P1}; after: synchronous {sync.After.PassAt1:P1}, asynchronous (k = 1) {async.After.PassAt1:P1}; " +
                          $"mean step {Mean("sync"):F2} s synchronous, {Mean("async"):F2} s asynchronous");
         Assert.True(Math.Abs(sync.After.PassAt1 - async.After.PassAt1) <= 0.03,
