@@ -1,9 +1,10 @@
-// The decode step of a dense model for a few rows, in SIMD without libtorch (Qwen2, Llama-3, Qwen3; float32 on the CPU).
+// The decode step of a dense model, in SIMD without libtorch (Qwen2, Llama-3, Qwen3; float32 on the CPU).
 //
 // At batch 1 a decode step is ~60 matrix-vector products of a few hundred kilobytes each, and libtorch spends more time
 // forking and joining its threads around each of its ~500 small operations than reading the weights (bench/README.md).
-// Here a step is a handful of parallel regions on a spinning team (SpinTeam.cs), each streaming its share of the weight
-// rows once against every row of the batch — the same arithmetic as CausalLM.cs, in float32:
+// Here a step is five parallel regions a layer on a spinning team (SpinTeam.cs); every projection runs in 4 × 4 register
+// tiles, four weight rows against four rows of the batch (VectorKernels.cs), so each weight is read once per step. The
+// same arithmetic as CausalLM.cs, in float32:
 //
 //   x = E[id]
 //   each layer:  h = rmsnorm(x)·w₁;   q, k, v = W_q h + b_q, W_k h + b_k, W_v h + b_v   (Qwen3: q, k rms-normed per head)
@@ -13,8 +14,8 @@
 //   logits = W_lm rmsnorm(x)·w        (W_lm = E when the embeddings are tied)
 //
 // Sums run in another order than libtorch's, so logits differ in the last bits (VectorDecoderTests bounds it). Anything this
-// does not cover — LoRA adapters, latent attention, experts, other dtypes or devices, non-contiguous tensors — makes
-// Step return null before it changes anything, and the caller takes libtorch's path.
+// does not cover — LoRA adapters, latent attention, experts, other dtypes or devices, non-contiguous tensors, autograd on —
+// makes Step return null before it changes anything, and the caller takes libtorch's path.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -28,8 +29,8 @@ public sealed unsafe class VectorDecoder
     /// <summary>
     /// Up to how many rows a decode step of this model takes this path by default: the environment's
     /// <c>R1SHARP_VECTOR_DECODE_ROWS</c> when set (0 turns the path off), else as many as keep one layer's widest input
-    /// (B × max(hidden, intermediate) floats) within 512 KB, so the kernels find it in the core's L2 cache for every block of
-    /// weights — 64 rows and more for the presets, fewer for wide models, where libtorch's blocked GEMMs win (bench/README.md,
+    /// (B × max(hidden, intermediate) floats) within 512 KB — the tiles sweep all rows for every four weight rows, so the rows
+    /// must stay in the core's L2 cache: 93 rows for the 25m preset, 186 for 6m, fewer for wide models (bench/README.md,
     /// "Decode without libtorch").
     /// </summary>
     public int MaxRows { get; private init; }
@@ -43,8 +44,8 @@ public sealed unsafe class VectorDecoder
     readonly float ropeScaling;
     readonly int heads, kvHeads, headDim, qWidth, kvWidth, qkvWidth;
     readonly SpinTeam team;
+    readonly object stepping = new();
     float[] scratch = [];
-    GCHandle pin;
 
     VectorDecoder(CausalLM model, SpinTeam team)
     {
@@ -93,7 +94,8 @@ public sealed unsafe class VectorDecoder
     /// <summary>
     /// Feeds one token per row and returns float32 logits (B, V), like <see cref="CausalLM.Forward"/> with a one-token step:
     /// the keys and values go into <paramref name="cache"/> at its write column, which then advances by one.
-    /// Returns null, having changed nothing, when the model or the tensors are not ones this path covers.
+    /// Returns null, having changed nothing, when the model or the tensors are not ones this path covers, or when autograd
+    /// is on (the logits of this path carry no gradient).
     /// </summary>
     /// <param name="ids">(B, 1) int64 tokens.</param>
     /// <param name="positions">(B,) int64 RoPE position of each row's token.</param>
@@ -101,7 +103,7 @@ public sealed unsafe class VectorDecoder
     public Tensor? Step(Tensor ids, Tensor positions, Tensor keyValid, KvCache cache)
     {
         int b = (int)ids.shape[0], s = cache.Length + 1, cap = cache.Capacity;
-        if (cache.Length >= cap || keyValid.shape[0] != b || keyValid.shape[1] < s || cache.BatchSize != b || positions.numel() != b
+        if (is_grad_enabled() || cache.Length >= cap || keyValid.shape[0] != b || keyValid.shape[1] < s || cache.BatchSize != b || positions.numel() != b
             || !Plain(ids, ScalarType.Int64) || !Plain(positions, ScalarType.Int64) || !Plain(keyValid, ScalarType.Bool))
             return null;
         var layers = Bind();
@@ -126,9 +128,12 @@ public sealed unsafe class VectorDecoder
         var logits = empty(b, c.VocabSize, dtype: ScalarType.Float32);
         var at = new Pointers(layers, keys, values, (long*)Data(ids), (long*)Data(positions), (bool*)Data(keyValid), keyValid.shape[1],
             (float*)Data(embed), (float*)Data(lmHead), (float*)Data(model.model.norm.weight), (float*)Data(logits));
-        if (VectorBits == 512) Decode<Simd512>(at, b, cache);
-        else if (VectorBits == 256) Decode<Simd256>(at, b, cache);
-        else Decode<Simd128>(at, b, cache);
+        lock (stepping) // one step at a time: they share the scratch memory
+        {
+            if (VectorBits == 512) Decode<Simd512>(at, b, cache);
+            else if (VectorBits == 256) Decode<Simd256>(at, b, cache);
+            else Decode<Simd128>(at, b, cache);
+        }
         cache.Advance(1);
         return logits;
     }
@@ -181,31 +186,25 @@ public sealed unsafe class VectorDecoder
                 MatMulPart<T>(l.K, h, b, qkv + qWidth, qkvWidth, first, end, l.Q.Out, false);
                 MatMulPart<T>(l.V, h, b, qkv + qWidth + kvWidth, qkvWidth, first, end, l.Q.Out + l.K.Out, false);
             });
-            for (int r = 0; r < b; r++)
-            {
-                float* q = qkv + r * qkvWidth, k = q + qWidth, v = k + kvWidth;
-                for (int head = 0; head < heads; head++)
-                {
-                    if (l.QNorm != null) RmsNorm<T>(q + head * headDim, l.QNorm, q + head * headDim, 1, headDim, eps);
-                    Rotate(q + head * headDim, rope + r * headDim);
-                }
-                for (int head = 0; head < kvHeads; head++)
-                {
-                    if (l.KNorm != null) RmsNorm<T>(k + head * headDim, l.KNorm, k + head * headDim, 1, headDim, eps);
-                    Rotate(k + head * headDim, rope + r * headDim);
-                    long column = (((long)r * kvHeads + head) * cap + write) * headDim;
-                    Buffer.MemoryCopy(k + head * headDim, kCache + column, headDim * 4L, headDim * 4L);
-                    Buffer.MemoryCopy(v + head * headDim, vCache + column, headDim * 4L, headDim * 4L);
-                }
-            }
-            team.Run(b * heads, (first, end, thread) =>
+            // One unit per row and kv head: its key norm and rotation, the cache write, then its group of query heads.
+            team.Run(b * kvHeads, (first, end, thread) =>
             {
                 for (int unit = first; unit < end; unit++)
                 {
-                    int r = unit / heads, head = unit % heads;
-                    long kvAt = ((long)r * kvHeads + head / groups) * cap * headDim;
-                    Attend<T>(qkv + r * qkvWidth + head * headDim, kCache + kvAt, vCache + kvAt, valid + r * validStride, s, headDim, scale,
-                        scores + thread * s, att + r * qWidth + head * headDim);
+                    int r = unit / kvHeads, g = unit % kvHeads;
+                    float* q = qkv + r * qkvWidth, k = q + qWidth + g * headDim, v = q + qWidth + kvWidth + g * headDim, table = rope + r * headDim;
+                    if (l.KNorm != null) RmsNorm<T>(k, l.KNorm, k, 1, headDim, eps);
+                    Rotate(k, table);
+                    long kvAt = ((long)r * kvHeads + g) * cap * headDim, column = kvAt + (long)write * headDim;
+                    Buffer.MemoryCopy(k, kCache + column, headDim * 4L, headDim * 4L);
+                    Buffer.MemoryCopy(v, vCache + column, headDim * 4L, headDim * 4L);
+                    for (int head = g * groups; head < (g + 1) * groups; head++)
+                    {
+                        float* qh = q + head * headDim;
+                        if (l.QNorm != null) RmsNorm<T>(qh, l.QNorm, qh, 1, headDim, eps);
+                        Rotate(qh, table);
+                        Attend<T>(qh, kCache + kvAt, vCache + kvAt, valid + r * validStride, s, headDim, scale, scores + thread * s, att + r * qWidth + head * headDim);
+                    }
                 }
             });
             team.Run(Blocks(l.O.Out), (first, end, _) => MatMulPart<T>(l.O, att, b, x, hidden, first, end, 0, true));
@@ -267,15 +266,11 @@ public sealed unsafe class VectorDecoder
 
     static IntPtr Data(Tensor t) => THSTensor_data(t.Handle);
 
+    /// <summary>The step's scratch memory, grown as needed; on the pinned object heap, so its address stays put and it is freed with the decoder.</summary>
     float* Scratch(int floats)
     {
-        if (scratch.Length < floats)
-        {
-            if (pin.IsAllocated) pin.Free();
-            scratch = new float[Math.Max(floats, scratch.Length * 2)];
-            pin = GCHandle.Alloc(scratch, GCHandleType.Pinned);
-        }
-        return (float*)pin.AddrOfPinnedObject();
+        if (scratch.Length < floats) scratch = GC.AllocateArray<float>(Math.Max(floats, scratch.Length * 2), pinned: true);
+        return (float*)Marshal.UnsafeAddrOfPinnedArrayElement(scratch, 0);
     }
 
     /// <summary>cos and sin of position · inv_freq (D/2 each, times the attention scaling), as <see cref="Rope.Tables"/>.</summary>

@@ -147,12 +147,15 @@ public class VectorDecoderTests
     }
 
     [Fact]
-    public void A_model_with_lora_adapters_or_another_dtype_is_left_to_libtorch()
+    public void A_model_with_lora_adapters_another_dtype_or_autograd_on_is_left_to_libtorch()
     {
         using var scope = NewDisposeScope();
         using var model = Load("qwen2-tiny");
         using var noGrad = no_grad();
         var decoder = VectorDecoder.For(model, new SpinTeam(1))!;
+        using (var cacheWithGrad = model.NewCache(1, 4))
+        using (enable_grad()) // logits that autograd would follow come from libtorch
+            Assert.Null(decoder.Step(tensor(new long[] { 3 }).view(1, 1), tensor(new long[] { 0 }), ones(1, 4, dtype: ScalarType.Bool), cacheWithGrad));
         Lora.Attach(model, new LoraOptions { R = 2, Alpha = 4, TargetModules = ["q_proj"] }, seed: 1);
         using var cache = model.NewCache(1, 4);
         Assert.Null(decoder.Step(tensor(new long[] { 3 }).view(1, 1), tensor(new long[] { 0 }), ones(1, 4, dtype: ScalarType.Bool), cache));
