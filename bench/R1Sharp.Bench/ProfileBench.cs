@@ -41,8 +41,10 @@ static class ProfileBench
         double decodeGemm = Gemm(64, config.HiddenSize, config.IntermediateSize, quick);
         double largeGemm = Gemm(4096, config.HiddenSize, config.IntermediateSize, quick);
         Console.WriteLine($"GEMM fp32: {decodeGemm:F1} GFLOP/s at 64×512·512×1408 (decode), {largeGemm:F1} GFLOP/s at 4096×512·512×1408");
-        double kernelGemm = KernelGemm(64, config.HiddenSize, config.IntermediateSize, quick);
-        Console.WriteLine($"VectorDecoder's 4 × 4 tiles: {kernelGemm:F1} GFLOP/s at 64×512·512×1408 on {SpinTeam.Shared.Threads} threads");
+        double kernelGemm = KernelGemm(64, config.HiddenSize, config.IntermediateSize, quick, SpinTeam.Shared);
+        using (var one = new SpinTeam(1))
+            Console.WriteLine($"VectorDecoder's 4 × 4 tiles: {kernelGemm:F1} GFLOP/s at 64×512·512×1408 on {SpinTeam.Shared.Threads} threads, " +
+                              $"{KernelGemm(64, config.HiddenSize, config.IntermediateSize, quick, one):F1} on one");
 
         Fusion(config, quick);
 
@@ -249,8 +251,8 @@ static class ProfileBench
         for (var sw = Stopwatch.StartNew(); sw.Elapsed.TotalSeconds < loopSeconds;) sampler.Generate(prompts, o16);
     }
 
-    /// <summary>GFLOP/s of VectorDecoder's tiled products (y = W x for m rows, W k × n) on the shared team, best of a few rounds.</summary>
-    static unsafe double KernelGemm(int m, int k, int n, bool quick)
+    /// <summary>GFLOP/s of VectorDecoder's tiled products (y = W x for m rows, W k × n) on <paramref name="team"/>, best of a few rounds.</summary>
+    static unsafe double KernelGemm(int m, int k, int n, bool quick, SpinTeam team)
     {
         var w = GC.AllocateArray<float>(n * k, pinned: true);
         var x = GC.AllocateArray<float>(m * k, pinned: true);
@@ -261,7 +263,7 @@ static class ProfileBench
         fixed (float* wp = w, xp = x, yp = y)
         {
             nint W = (nint)wp, X = (nint)xp, Y = (nint)yp;
-            void Once() => SpinTeam.Shared.Run((n + 3) / 4, (first, end, _) =>
+            void Once() => team.Run((n + 3) / 4, (first, end, _) =>
             {
                 if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
                     VectorKernels<Simd512>.MatMul((float*)W, null, k, (float*)X, m, (float*)Y, n, first * 4, Math.Min(end * 4, n), false);

@@ -73,8 +73,8 @@ internal unsafe struct Simd128 : ISimd<Simd128>
 /// <summary>
 /// The products behind <see cref="VectorDecoder"/>: y = W x for a few input rows x against a row-major weight W (out × n).
 /// The core is a 4 × 4 register tile — four weight rows against four input rows, sixteen accumulators — so each load feeds
-/// four multiply-adds; with AVX-512 it runs near the core's FMA peak (~187 GFLOP/s a core here, where libtorch's MKL
-/// sgemm reaches ~90 on these AMD cores: bench/README.md).
+/// four multiply-adds: with AVX-512, 133 GFLOP/s on one core here and 260–277 on two, where libtorch's sgemm reaches
+/// 170–220 on two (bench/README.md).
 /// </summary>
 internal static unsafe class VectorKernels<T> where T : struct, ISimd<T>
 {
