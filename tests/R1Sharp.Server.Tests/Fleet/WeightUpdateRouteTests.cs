@@ -138,10 +138,18 @@ public sealed class WeightUpdateRouteTests : IAsyncLifetime
     [Fact]
     public async Task A_pause_in_abort_mode_ends_the_running_batch_and_requests_wait_until_generation_continues()
     {
-        // 32 samples of up to 4000 tokens: the batch is still decoding when the pause comes.
-        var running = Post("/v1/completions", JsonNode.Parse("""{"model": "tiny", "prompt": [1, 5], "max_tokens": 4000, "n": 32, "temperature": 1.0}"""));
-        await Task.Delay(500);
-        Assert.False(running.IsCompleted, "the long batch ended before the pause");
+        // 64 samples of up to 4000 tokens at T = 1 on random weights: end of sequence (p ≈ 1/320 a token) usually ends the
+        // batch only after a thousand steps or more, so it is still decoding when the pause comes. Decoding is fast enough
+        // that the batch now and then ends within the 500 ms: then the request is sent again, up to five times.
+        Task<(HttpStatusCode, JsonNode?)> Long() => Post("/v1/completions", JsonNode.Parse("""{"model": "tiny", "prompt": [1, 5], "max_tokens": 4000, "n": 64, "temperature": 1.0}"""));
+        var running = Long();
+        for (int attempt = 1; ; attempt++)
+        {
+            await Task.Delay(500);
+            if (!running.IsCompleted) break;
+            Assert.True(attempt < 5, "the long batch ended before the pause five times");
+            running = Long();
+        }
         var (status, reply) = await Post("/pause_generation", new JsonObject { ["mode"] = "abort" });
         Assert.Equal((HttpStatusCode.OK, "ok"), (status, (string?)reply!["status"]));
         var (abortedStatus, aborted) = await running;
