@@ -120,13 +120,12 @@ public sealed unsafe class VectorDecoder
         var embed = model.model.embed_tokens.weight;
         if (!Plain(lmHead, ScalarType.Float32) || !Plain(embed, ScalarType.Float32)) return null;
 
+        var tokens = (long*)Data(ids);
         for (int r = 0; r < b; r++)
-        {
-            long token = ((long*)Data(ids))[r];
-            if (token < 0 || token >= c.VocabSize) throw new ArgumentOutOfRangeException(nameof(ids), $"token {token} outside the vocabulary of {c.VocabSize}");
-        }
+            if (tokens[r] < 0 || tokens[r] >= c.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"token {tokens[r]} outside the vocabulary of {c.VocabSize}");
         var logits = empty(b, c.VocabSize, dtype: ScalarType.Float32);
-        var at = new Pointers(layers, keys, values, (long*)Data(ids), (long*)Data(positions), (bool*)Data(keyValid), keyValid.shape[1],
+        var at = new Pointers(layers, keys, values, tokens, (long*)Data(positions), (bool*)Data(keyValid), keyValid.shape[1],
             (float*)Data(embed), (float*)Data(lmHead), (float*)Data(model.model.norm.weight), (float*)Data(logits));
         lock (stepping) // one step at a time: they share the scratch memory
         {

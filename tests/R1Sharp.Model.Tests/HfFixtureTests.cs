@@ -13,9 +13,10 @@ public class HfFixtureTests
 {
     public static TheoryData<string> Models => new() { "qwen2-tiny", "llama3-tiny", "qwen3-tiny", "qwen3-moe-tiny", "deepseek-v3-tiny", "deepseek-v3-tiny-plain" };
 
-    sealed record Case(long[][] InputIds, float[] Logits, long[] Shape, long[] GreedyPrompt, long[] GreedyContinuation, double Tolerance);
+    internal sealed record Case(long[][] InputIds, float[] Logits, long[] Shape, long[] GreedyPrompt, long[] GreedyContinuation, double Tolerance);
 
-    static Case ReadCase(string model)
+    /// <summary>A fixture's case.json: input ids, transformers' logits (flat, <c>Shape</c> (B, T, V)), the greedy prompt and continuation.</summary>
+    internal static Case ReadCase(string model)
     {
         var json = JsonNode.Parse(File.ReadAllText(RepoPaths.Fixture("hf-tiny", model, "case.json")))!;
         var ids = json["input_ids"]!.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<long>()).ToArray()).ToArray();

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using R1Sharp.Tests;
 using static TorchSharp.torch;
 
@@ -12,19 +11,15 @@ public class VectorDecoderTests
 {
     public static TheoryData<string> DenseModels => new() { "qwen2-tiny", "llama3-tiny", "qwen3-tiny" };
 
-    static JsonNode Case(string model) => JsonNode.Parse(File.ReadAllText(RepoPaths.Fixture("hf-tiny", model, "case.json")))!;
-
-    static long[] Longs(JsonNode node) => node.AsArray().Select(v => v!.GetValue<long>()).ToArray();
-
     static CausalLM Load(string name) => Checkpoint.Load(RepoPaths.Fixture("hf-tiny", name), ScalarType.Float32);
 
     [Theory, MemberData(nameof(DenseModels))]
     public void Token_by_token_steps_reproduce_transformers_logits(string name)
     {
         using var scope = NewDisposeScope();
-        var json = Case(name);
-        var rows = json["input_ids"]!.AsArray().Select(r => Longs(r!)).ToArray();
-        var expected = json["logits"]!.AsArray();
+        var c = HfFixtureTests.ReadCase(name);
+        var rows = c.InputIds;
+        var expected = tensor(c.Logits).view(c.Shape); // (B, T, V)
         using var model = Load(name);
         using var noGrad = no_grad();
         var decoder = VectorDecoder.For(model, new SpinTeam(2))!;
@@ -41,8 +36,7 @@ public class VectorDecoderTests
             Assert.Equal(p + 1, cache.Length);
             for (int r = 0; r < b; r++)
             {
-                var want = tensor(expected[r]![p]!.AsArray().Select(v => (float)v!.GetValue<double>()).ToArray());
-                worst = Math.Max(worst, (logits![r] - want).abs().max().item<float>());
+                worst = Math.Max(worst, (logits![r] - expected[r, p]).abs().max().item<float>());
             }
         }
         Assert.True(worst <= 1e-4, $"{name}: max |logit difference| against transformers = {worst:E3}");
@@ -52,9 +46,8 @@ public class VectorDecoderTests
     public void Greedy_continuation_is_transformers_own(string name)
     {
         using var scope = NewDisposeScope();
-        var json = Case(name);
-        var prompt = Longs(json["greedy_prompt"]!);
-        var continuation = Longs(json["greedy_continuation"]!);
+        var c = HfFixtureTests.ReadCase(name);
+        var (prompt, continuation) = (c.GreedyPrompt, c.GreedyContinuation);
         using var model = Load(name);
         using var noGrad = no_grad();
         var decoder = VectorDecoder.For(model, new SpinTeam(2))!;
