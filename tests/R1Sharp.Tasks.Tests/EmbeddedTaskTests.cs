@@ -295,4 +295,40 @@ public class EmbeddedTaskTests
         Assert.Equal(100, general.Examples.Select(e => e.Id).Distinct().Count());
         Assert.All(general.Examples, e => Assert.Contains(e.Field("category"), new[] { "helpful", "harmless" }));
     }
+
+    [Fact]
+    public void Some_rejected_replies_have_the_right_sentence_about_the_wrong_things()
+    {
+        // The failures a small model shows on general prompts: a greeting to someone else, a comparison of numbers the
+        // question does not name. The reward models see them as rejected replies, from the same side of the data.
+        foreach (var (pairs, other) in new[] { (EmbeddedTask.PreferencePairs(2000, seed: 2), EmbeddedTask.HeldOutPreferencePairs(2000, seed: 2)),
+                                               (EmbeddedTask.HeldOutPreferencePairs(2000, seed: 2), EmbeddedTask.PreferencePairs(2000, seed: 2)) })
+        {
+            var greetings = pairs.Where(p => (p.Question.StartsWith("Say hello", StringComparison.Ordinal) || p.Question.StartsWith("Dis bonjour", StringComparison.Ordinal))
+                && (p.Rejected.StartsWith("Hello, ", StringComparison.Ordinal) || p.Rejected.StartsWith("Bonjour, ", StringComparison.Ordinal))).ToList();
+            Assert.NotEmpty(greetings);
+            Assert.All(greetings, p => Assert.NotEqual(p.Chosen, p.Rejected));
+            string Name(string reply) => reply.Split(", ")[1].TrimEnd('!', ' ');
+            var otherSide = other.Where(p => p.Question.StartsWith("Say hello", StringComparison.Ordinal)).Select(p => Name(p.Chosen)).ToHashSet();
+            Assert.All(greetings, p => Assert.DoesNotContain(Name(p.Rejected), otherSide));   // never a name of the other side
+
+            var numbers = new System.Text.RegularExpressions.Regex(@"\d+");
+            var comparisons = pairs.Where(p => p.Question.StartsWith("Which is larger", StringComparison.Ordinal) && char.IsDigit(p.Rejected[0])).ToList();
+            var elsewhere = comparisons.Where(p => !numbers.Matches(p.Rejected).Select(m => m.Value).Any(n => numbers.Matches(p.Question).Any(q => q.Value == n))).ToList();
+            Assert.NotEmpty(elsewhere);
+            Assert.All(elsewhere, p =>
+            {
+                var r = numbers.Matches(p.Rejected).Select(m => int.Parse(m.Value)).ToArray();
+                Assert.True(r[0] > r[1] && r[1] >= 1 && r[0] <= 99, p.Rejected);
+            });
+            Assert.Contains(comparisons, p => !elsewhere.Contains(p));   // and the other half still swaps the two
+            Assert.Contains(greetings, p => Name(p.Rejected) != Name(p.Chosen));
+        }
+        // Half the unhelpful replies answer another question: an arithmetic answer (either format), or another kind's reply.
+        var unhelpful = EmbeddedTask.PreferencePairs(2000, seed: 2).Where(p => p.Category == "helpful").Select(p => p.Rejected).ToList();
+        Assert.Contains(unhelpful, r => r.StartsWith("The answer is \\boxed{", StringComparison.Ordinal));
+        Assert.Contains(unhelpful, r => r.StartsWith("La réponse est \\boxed{", StringComparison.Ordinal));
+        Assert.Contains(unhelpful, r => r.StartsWith("<answer> ", StringComparison.Ordinal));
+        Assert.Contains(EmbeddedTask.PreferencePairs(2000, seed: 2), p => p.Question.StartsWith("How do you say", StringComparison.Ordinal) && p.Rejected.EndsWith("is blue.", StringComparison.Ordinal));
+    }
 }

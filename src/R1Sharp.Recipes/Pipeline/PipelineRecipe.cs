@@ -300,8 +300,8 @@ public static class PipelineRecipe
             .. f.Grpo.Rewards.Select(s => s.Name == "language"
                 ? new WeightedReward(registry.Create(s), s.Weight)
                 : new WeightedReward(RoutedReward.ReasoningOnly(registry.Create(s)), s.Weight)),
-            new WeightedReward(RoutedReward.GeneralOnly(helpfulness), f.HelpfulnessWeight),
-            new WeightedReward(RoutedReward.GeneralOnly(harmlessness), f.HarmlessnessWeight),
+            new WeightedReward(RoutedReward.GeneralOnly(helpfulness, "helpful"), f.HelpfulnessWeight),
+            new WeightedReward(RoutedReward.GeneralOnly(harmlessness, "harmless"), f.HarmlessnessWeight),
         ]);
         var general = f.GeneralPromptsData is null ? EmbeddedTask.GeneralTask(f.GeneralPrompts, (int)f.Grpo.Seed)
             : reasoning with { Examples = [.. DatasetLoader.Load(f.GeneralPromptsData, new DatasetLoadOptions(Style: f.Grpo.PromptStyle)).Examples.Take(f.GeneralPrompts)] };

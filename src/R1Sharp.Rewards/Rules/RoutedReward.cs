@@ -13,8 +13,14 @@ public sealed class RoutedReward(IReward inner, Func<RewardInput, bool> applies)
     /// <summary>Judges reasoning prompts only: those with a gold <c>answer</c>.</summary>
     public static RoutedReward ReasoningOnly(IReward inner) => new(inner, i => !string.IsNullOrWhiteSpace(i.Field("answer")));
 
-    /// <summary>Judges general prompts only: those without a gold <c>answer</c>.</summary>
-    public static RoutedReward GeneralOnly(IReward inner) => new(inner, i => string.IsNullOrWhiteSpace(i.Field("answer")));
+    /// <summary>
+    /// Judges general prompts only: those without a gold <c>answer</c>; with <paramref name="category"/>, only those whose
+    /// <c>category</c> field is that one or absent (verl's routing by data source: a helpfulness model trained on helpful
+    /// pairs alone has never seen a request to refuse, and its score there is noise).
+    /// </summary>
+    public static RoutedReward GeneralOnly(IReward inner, string? category = null) => new(inner, i =>
+        string.IsNullOrWhiteSpace(i.Field("answer"))
+        && (category is null || i.Field("category") is not { } c || string.Equals(c, category, StringComparison.Ordinal)));
 
     /// <inheritdoc />
     public string Name => inner.Name;

@@ -167,24 +167,28 @@ public static class GeneralData
                     (true, true) => $"Que veut dire « {w.Fr} » en anglais ?",
                     (false, true) => $"What is the French word for \"{w.En}\"?",
                 };
-                string good = fr ? $"En anglais, « {w.Fr} » se dit « {w.En} »." : $"In French, \"{w.En}\" is \"{w.Fr}\".";
+                string good = TranslationReply(fr, w);
                 string bad = badKind switch
                 {
                     0 => fr ? $"En anglais, « {w.Fr} » se dit « {wrong.En} »." : $"In French, \"{w.En}\" is \"{wrong.Fr}\".",
-                    1 => fr ? "Je ne sais pas." : "I don't know.",
+                    1 => Unhelpful(fr ? "Je ne sais pas." : "I don't know.", q, fr, ColourReply(fr, 0)),
                     _ => fr ? $"In English, \"{w.Fr}\" is \"{w.En}\"." : $"En français, « {w.En} » se dit « {w.Fr} ».",
                 };
                 return new Exchange("translate", language, q, good, bad, "helpful");
             }
             case 1:
             {
-                string name = rng.Pick(Side(Names, split));
+                var names = Side(Names, split);
+                int n = rng.Next(0, names.Count - 1);
+                string name = names[n], other = names[(n + 1) % names.Count];
                 string q = fr ? $"Dis bonjour à {name}." : $"Say hello to {name}.";
                 string good = fr ? $"Bonjour, {name} !" : $"Hello, {name}!";
                 string bad = badKind switch
                 {
+                    // Half the wrong greetings greet someone else: the reply a model that does not copy the name gives.
+                    0 when n % 2 == 1 => fr ? $"Bonjour, {other} !" : $"Hello, {other}!",
                     0 => fr ? $"Au revoir, {name}." : $"Goodbye, {name}.",
-                    1 => fr ? "Non." : "No.",
+                    1 => Unhelpful(fr ? "Non." : "No.", q, fr, TranslationReply(fr, words[name.Length % words.Count])),
                     _ => fr ? $"Hello, {name}!" : $"Bonjour, {name} !",
                 };
                 return new Exchange("greet", language, q, good, bad, "helpful");
@@ -202,10 +206,14 @@ public static class GeneralData
                 int big = Math.Max(a, b), small = Math.Min(a, b);
                 string q = fr ? Inv($"Quel est le plus grand, {a} ou {b} ?") : Inv($"Which is larger, {a} or {b}?");
                 string good = fr ? Inv($"{big} est plus grand que {small}.") : Inv($"{big} is larger than {small}.");
+                var (x, y) = OtherPair(a, b);
                 string bad = badKind switch
                 {
+                    // Half the wrong comparisons compare two numbers the question does not ask about: the reply of a
+                    // model that has the sentence but does not copy the numbers.
+                    0 when (a + b) % 2 == 1 => fr ? Inv($"{x} est plus grand que {y}.") : Inv($"{x} is larger than {y}."),
                     0 => fr ? Inv($"{small} est plus grand que {big}.") : Inv($"{small} is larger than {big}."),
-                    1 => fr ? "Les nombres sont difficiles." : "Numbers are hard.",
+                    1 => Unhelpful(fr ? "Les nombres sont difficiles." : "Numbers are hard.", q, fr, ColourReply(fr, a % Colours.Length)),
                     _ => fr ? Inv($"{big} is larger than {small}.") : Inv($"{big} est plus grand que {small}."),
                 };
                 return new Exchange("compare", language, q, good, bad, "helpful");
@@ -233,16 +241,52 @@ public static class GeneralData
                     (true, true) => $"Dis-moi la couleur {Of(c.Fr)}.",
                     (false, true) => $"Tell me the colour of {c.En}.",
                 };
-                string good = fr ? $"{Capital(c.Fr)} est {c.FrColour}." : $"{Capital(c.En)} is {c.EnColour}.";
+                string good = ColourReply(fr, Array.IndexOf(Colours, c));
                 string bad = badKind switch
                 {
                     0 => fr ? $"{Capital(c.Fr)} est {wrong.FrColour}." : $"{Capital(c.En)} is {wrong.EnColour}.",
-                    1 => fr ? "Ça dépend." : "It depends.",
+                    1 => Unhelpful(fr ? "Ça dépend." : "It depends.", q, fr, TranslationReply(fr, words[c.En.Length % words.Count])),
                     _ => fr ? $"{Capital(c.En)} is {c.EnColour}." : $"{Capital(c.Fr)} est {c.FrColour}.",
                 };
                 return new Exchange("colour", language, q, good, bad, "helpful");
             }
         }
+    }
+
+    /// <summary>The reply to "how do you say <paramref name="w"/>" in the asker's language.</summary>
+    private static string TranslationReply(bool fr, (string En, string Fr) w) =>
+        fr ? $"En anglais, « {w.Fr} » se dit « {w.En} »." : $"In French, \"{w.En}\" is \"{w.Fr}\".";
+
+    /// <summary>The reply to "what colour is" the <paramref name="i"/>-th thing of <see cref="Colours"/>.</summary>
+    private static string ColourReply(bool fr, int i) =>
+        fr ? $"{Capital(Colours[i].Fr)} est {Colours[i].FrColour}." : $"{Capital(Colours[i].En)} is {Colours[i].EnColour}.";
+
+    /// <summary>
+    /// An unhelpful reply to <paramref name="question"/>: the non-answer, or (a quarter of the questions each) an
+    /// arithmetic answer in either of the task's formats or <paramref name="offTopic"/>, another question's reply — what a
+    /// model that knows only other tasks says, and what a judge trained on non-answers alone may score above them.
+    /// Chosen by the question's hash, not by a random draw, so the good replies drawn for the corpus and the SFT data
+    /// stay as they were.
+    /// </summary>
+    private static string Unhelpful(string nonAnswer, string question, bool fr, string offTopic)
+    {
+        ulong h = DeterministicRandom.StableHash("general-unhelpful:" + question);
+        return (h % 4) switch
+        {
+            0 => nonAnswer,
+            1 => fr ? Inv($"La réponse est \\boxed{{{h / 4 % 20}}}.") : Inv($"The answer is \\boxed{{{h / 4 % 20}}}."),
+            2 => Inv($"<answer> {h / 4 % 20} </answer>"),
+            _ => offTopic,
+        };
+    }
+
+    /// <summary>Two numbers of 1–99, neither of them <paramref name="a"/> or <paramref name="b"/>, the larger first.</summary>
+    private static (int Larger, int Smaller) OtherPair(int a, int b)
+    {
+        int x = 1 + (a * 37 + b * 11) % 99, y = 1 + (a * 13 + b * 29 + 7) % 99;
+        while (x == a || x == b) x = x % 99 + 1;
+        while (y == a || y == b || y == x) y = y % 99 + 1;
+        return (Math.Max(x, y), Math.Min(x, y));
     }
 
     /// <summary>"le ciel" → "du ciel", "la neige" → "de la neige", "l'herbe" → "de l'herbe", "une tomate" → "d'une tomate".</summary>

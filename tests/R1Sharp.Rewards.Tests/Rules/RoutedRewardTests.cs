@@ -35,6 +35,20 @@ public class RoutedRewardTests
     }
 
     [Fact]
+    public void A_category_routes_each_general_prompt_to_its_own_reward_model()
+    {
+        static RewardInput General(string completion, string? category) =>
+            new("q", completion, category is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["category"] = category });
+        RewardInput[] batch = [Input("a", "1"), General("bb", "helpful"), General("ccc", "harmless"), General("dddd", null)];
+        var helpfulness = new LengthJudge();
+        var harmlessness = new LengthJudge();
+        Assert.Equal([null, 2.0, null, 4.0], RoutedReward.GeneralOnly(helpfulness, "helpful").Score(batch));
+        Assert.Equal([null, null, 3.0, 4.0], RoutedReward.GeneralOnly(harmlessness, "harmless").Score(batch));
+        Assert.Equal(["bb", "dddd"], helpfulness.Seen);   // a prompt without a category (a user's file) goes to both
+        Assert.Equal(["ccc", "dddd"], harmlessness.Seen);
+    }
+
+    [Fact]
     public void Combined_the_routed_rewards_sum_per_kind()
     {
         var rewards = new WeightedRewards([
