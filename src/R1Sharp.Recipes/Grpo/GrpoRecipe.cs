@@ -351,8 +351,8 @@ public static class GrpoRecipe
             advantages = tensor(samples.Select(s => s.Advantage).ToArray(), device: device);
             int lc = batch.CompletionLength;
             oldLogProbs = tensor(samples.SelectMany(s => s.LogProbs.Concat(new float[lc - s.LogProbs.Length])).ToArray(), [samples.Count, lc], device: device);
-            sampleWeights = tensor(weights.Select(w => (float)w).ToArray(), device: device).unsqueeze(1); // (B, 1)
-            activeTokens = batch.CompletionMask.sum().item<float>();
+            using (var column = tensor(weights.Select(w => (float)w).ToArray(), device: device)) sampleWeights = column.unsqueeze(1); // (B, 1)
+            using (var active = batch.CompletionMask.sum()) activeTokens = active.item<float>();
         }
 
         Tensor? refLogProbs = null;
@@ -360,9 +360,10 @@ public static class GrpoRecipe
         {
             var t0 = watch.Elapsed.TotalSeconds;
             using var noGrad = no_grad();
+            using var scope = NewDisposeScope(); // the reference's activations go now, not when the GC finalises them
             refLogProbs = cat(Enumerable.Range(0, microBatches).Select(m =>
                 batch.Slice(m * o.MicroBatchSize, Math.Min(o.MicroBatchSize, samples.Count - m * o.MicroBatchSize))
-                    .CompletionLogProbs(reference, o.Sampling.Temperature)).ToList(), 0);
+                    .CompletionLogProbs(reference, o.Sampling.Temperature)).ToList(), 0).MoveToOuterDisposeScope();
             timing["logprobs"] = watch.Elapsed.TotalSeconds - t0;
         }
 
@@ -418,6 +419,8 @@ public static class GrpoRecipe
             AddTime(timing, "update/optimizer", watch.Elapsed.TotalSeconds - t3);
             loss += iterationLoss / o.Iterations;
         }
+        foreach (var t in new[] { advantages, oldLogProbs, sampleWeights, refLogProbs }) t?.Dispose();
+        batch?.Dispose();
         double[] sums = [kl, entropy, low, high, region, count, ratioSum, dual ?? 0, dual is null ? 0 : 1, activeTokens];
         collective.AllReduce(sums);
         (kl, entropy, low, high, region, count, ratioSum) = (sums[0], sums[1], sums[2], sums[3], sums[4], sums[5], sums[6]);

@@ -7,7 +7,7 @@ namespace R1Sharp.Training.Batching;
 /// Prompts left-padded to Lp and completions right-padded to Lc, side by side: (B, Lp + Lc). Positions count only
 /// real tokens, so a row's numbers equal those of the same sequence run alone (and those the sampler produced).
 /// </summary>
-public sealed class PromptCompletionBatch
+public sealed class PromptCompletionBatch : IDisposable
 {
     public required Tensor Ids { get; init; }            // (B, Lp + Lc) int64
     public required Tensor Valid { get; init; }          // (B, Lp + Lc) bool: false on padding
@@ -15,6 +15,15 @@ public sealed class PromptCompletionBatch
     public required Tensor CompletionMask { get; init; } // (B, Lc) float32: 1 on completion tokens that count
     public required int PromptLength { get; init; }      // Lp
     public required int CompletionLength { get; init; }  // Lc
+
+    /// <summary>Frees the four tensors now (a slice's are views: the batch it came from keeps the memory).</summary>
+    public void Dispose()
+    {
+        Ids.Dispose();
+        Valid.Dispose();
+        CompletionIds.Dispose();
+        CompletionMask.Dispose();
+    }
 
     /// <param name="trainable">Per completion: false masks the whole completion out of the loss (e.g. truncated ones).</param>
     public static PromptCompletionBatch Build(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<IReadOnlyList<int>> completions,
