@@ -47,13 +47,14 @@ public sealed class ServerQueueTests(ServerQueueTests.Fixture f) : IClassFixture
     [Fact]
     public async Task FullQueue_Answers429WithRetryAfter_ThenServesAgain()
     {
-        // On a loaded machine the long request (4,000 tokens of the tiny model: seconds) can end before the queued one
-        // reaches the server; then the queue was never full, and the scenario starts over (at most three times).
+        // The long request is 32 samples of 4,000 tokens each, decoded one after another (one batch row): VectorDecoder
+        // decodes one sample of the tiny model in well under the time the queued request takes to arrive. Should it still
+        // end first (a loaded machine), the queue was never full, and the scenario starts over (at most three times).
         for (int attempt = 1; ; attempt++)
         {
             // 1. A long streamed request occupies the only batch row; a reader drains it in the background.
             using var cts = new CancellationTokenSource();
-            var longBody = new JsonObject { ["model"] = "tiny", ["prompt"] = "Long", ["max_tokens"] = 4000, ["min_p"] = 0, ["stream"] = true, ["stop_token_ids"] = new JsonArray() };
+            var longBody = new JsonObject { ["model"] = "tiny", ["prompt"] = "Long", ["max_tokens"] = 4000, ["n"] = 32, ["min_p"] = 0, ["stream"] = true, ["stop_token_ids"] = new JsonArray() };
             using var longRequest = new HttpRequestMessage(HttpMethod.Post, f.Url("v1/completions")) { Content = new StringContent(longBody.ToJsonString(), Encoding.UTF8, "application/json") };
             using var longResponse = await f.Http.SendAsync(longRequest, HttpCompletionOption.ResponseHeadersRead, cts.Token);
             var reader = new StreamReader(await longResponse.Content.ReadAsStreamAsync(cts.Token));
