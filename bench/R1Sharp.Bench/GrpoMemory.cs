@@ -1,7 +1,8 @@
 using R1Sharp.Training.Optim;
 using R1Sharp.Training.Runs;
 // Resident memory over a long GRPO run (the recipe end to end on the embedded arithmetic task, 1m preset,
-// 4 prompts × G 4 × 32 new tokens per step, accuracy + format rewards, checkpoints every 100 steps):
+// 4 prompts × G 4 × 32 new tokens per step, accuracy + format rewards, β 0.04 as the pipeline's final RL: the reference
+// model's forward runs every step; checkpoints every 100 steps):
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps]
 // Prints the resident set every 10 steps and its growth after warm-up (the first 20% of the steps): the peak of the last
 // fifth of the run against the peak of the second fifth. Target ≤ 2% (no native tensor leaks).
@@ -22,10 +23,12 @@ static class GrpoMemory
         {
             TinyModel.Save(dir);
             var resident = new List<(int Step, double Megabytes)>();
+            var live = new List<long>();
+            var managed = new List<double>();
             var clock = Stopwatch.StartNew();
             GrpoRecipe.Run(new GrpoOptions
             {
-                PromptsPerStep = 4, Generations = 4, Sampling = new() { MaxNewTokens = 32 }, Steps = steps,
+                PromptsPerStep = 4, Generations = 4, Sampling = new() { MaxNewTokens = 32 }, Steps = steps, Beta = 0.04,
                 Optimizer = new() { LearningRate = 1e-4, Schedule = ScheduleKind.Constant },
                 EvalPrompts = 4, EvalSamples = 2, EvalSampling = new() { MaxNewTokens = 32, Temperature = 0.6, TopP = 0.95 },
                 LogEvery = 10, CheckpointEvery = 100, Seed = 1,
@@ -35,7 +38,9 @@ static class GrpoMemory
                 int step = int.Parse(line[5..line.IndexOf('/')]);
                 double mb = Process.GetCurrentProcess().WorkingSet64 / 1e6;
                 resident.Add((step, mb));
-                Console.WriteLine($"step {step,5}: resident {mb:F1} MB   ({clock.Elapsed.TotalSeconds:F0} s)");
+                live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+                managed.Add(GC.GetTotalMemory(false) / 1e6);
+                Console.WriteLine($"step {step,5}: resident {mb:F1} MB, {live[^1]} live tensors, managed heap {managed[^1]:F1} MB   ({clock.Elapsed.TotalSeconds:F0} s)");
             }));
             // The resident set swings by several percent with the GC and the allocator's free lists, so compare like with
             // like: the peak of the second fifth of the run (just after warm-up) against the peak of the last fifth.
@@ -46,9 +51,14 @@ static class GrpoMemory
                 return v.Length == 0 ? double.NaN : (v[(v.Length - 1) / 2] + v[v.Length / 2]) / 2;
             }
             double early = Peak(0.2, 0.4), late = Peak(0.8, 1.0);
+            static double Window(List<double> v, double from, double to) =>
+                v.Skip((int)(from * v.Count)).Take((int)((to - from) * v.Count)).DefaultIfEmpty(double.NaN).Max();
             Console.WriteLine($"{steps} GRPO steps in {clock.Elapsed.TotalSeconds:F0} s; resident: first logged {resident[0].Megabytes:F1} MB; " +
                               $"steps {steps / 5}–{2 * steps / 5} peak {early:F1} MB (median {Median(0.2, 0.4):F1}), " +
                               $"last {steps / 5} steps peak {late:F1} MB (median {Median(0.8, 1.0):F1}): growth after warm-up {(late - early) / early:P1} (target ≤ 2%)");
+            // Tensors left to the GC's finalizer would show here first (the reference forward's did, before β > 0 was measured).
+            Console.WriteLine($"live tensors: first logged {live[0]}, last {live[^1]}, most {live.Max()}; managed heap: " +
+                              $"steps {steps / 5}–{2 * steps / 5} peak {Window(managed, 0.2, 0.4):F1} MB, last {steps / 5} steps peak {Window(managed, 0.8, 1.0):F1} MB");
         }
         finally
         {
