@@ -22,9 +22,7 @@ static class GrpoMemory
         try
         {
             TinyModel.Save(dir);
-            var resident = new List<(int Step, double Megabytes)>();
-            var live = new List<long>();
-            var managed = new List<double>();
+            var resident = new List<(int Step, double Megabytes, long Live, double Managed)>();
             var clock = Stopwatch.StartNew();
             GrpoRecipe.Run(new GrpoOptions
             {
@@ -37,28 +35,27 @@ static class GrpoMemory
                 if (!line.StartsWith("step ")) return;
                 int step = int.Parse(line[5..line.IndexOf('/')]);
                 double mb = Process.GetCurrentProcess().WorkingSet64 / 1e6;
-                resident.Add((step, mb));
-                live.Add(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
-                managed.Add(GC.GetTotalMemory(false) / 1e6);
-                Console.WriteLine($"step {step,5}: resident {mb:F1} MB, {live[^1]} live tensors, managed heap {managed[^1]:F1} MB   ({clock.Elapsed.TotalSeconds:F0} s)");
+                resident.Add((step, mb, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount, GC.GetTotalMemory(false) / 1e6));
+                Console.WriteLine($"step {step,5}: resident {mb:F1} MB, {resident[^1].Live} live tensors, managed heap {resident[^1].Managed:F1} MB   ({clock.Elapsed.TotalSeconds:F0} s)");
             }));
             // The resident set swings by several percent with the GC and the allocator's free lists, so compare like with
             // like: the peak of the second fifth of the run (just after warm-up) against the peak of the last fifth.
-            double Peak(double from, double to) => resident.Where(r => r.Step > from * steps && r.Step <= to * steps).Select(r => r.Megabytes).DefaultIfEmpty(double.NaN).Max();
+            IEnumerable<double> Between(double from, double to, Func<(int Step, double Megabytes, long Live, double Managed), double> value) =>
+                resident.Where(r => r.Step > from * steps && r.Step <= to * steps).Select(value);
+            double Peak(double from, double to, Func<(int Step, double Megabytes, long Live, double Managed), double> value) =>
+                Between(from, to, value).DefaultIfEmpty(double.NaN).Max();
             double Median(double from, double to)
             {
-                var v = resident.Where(r => r.Step > from * steps && r.Step <= to * steps).Select(r => r.Megabytes).Order().ToArray();
+                var v = Between(from, to, r => r.Megabytes).Order().ToArray();
                 return v.Length == 0 ? double.NaN : (v[(v.Length - 1) / 2] + v[v.Length / 2]) / 2;
             }
-            double early = Peak(0.2, 0.4), late = Peak(0.8, 1.0);
-            static double Window(List<double> v, double from, double to) =>
-                v.Skip((int)(from * v.Count)).Take((int)((to - from) * v.Count)).DefaultIfEmpty(double.NaN).Max();
+            double early = Peak(0.2, 0.4, r => r.Megabytes), late = Peak(0.8, 1.0, r => r.Megabytes);
             Console.WriteLine($"{steps} GRPO steps in {clock.Elapsed.TotalSeconds:F0} s; resident: first logged {resident[0].Megabytes:F1} MB; " +
                               $"steps {steps / 5}–{2 * steps / 5} peak {early:F1} MB (median {Median(0.2, 0.4):F1}), " +
                               $"last {steps / 5} steps peak {late:F1} MB (median {Median(0.8, 1.0):F1}): growth after warm-up {(late - early) / early:P1} (target ≤ 2%)");
             // Tensors left to the GC's finalizer would show here first (the reference forward's did, before β > 0 was measured).
-            Console.WriteLine($"live tensors: first logged {live[0]}, last {live[^1]}, most {live.Max()}; managed heap: " +
-                              $"steps {steps / 5}–{2 * steps / 5} peak {Window(managed, 0.2, 0.4):F1} MB, last {steps / 5} steps peak {Window(managed, 0.8, 1.0):F1} MB");
+            Console.WriteLine($"live tensors: first logged {resident[0].Live}, last {resident[^1].Live}, most {resident.Max(r => r.Live)}; managed heap: " +
+                              $"steps {steps / 5}–{2 * steps / 5} peak {Peak(0.2, 0.4, r => r.Managed):F1} MB, last {steps / 5} steps peak {Peak(0.8, 1.0, r => r.Managed):F1} MB");
         }
         finally
         {

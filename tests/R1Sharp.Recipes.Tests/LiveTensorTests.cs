@@ -17,6 +17,13 @@ namespace R1Sharp.Recipes.Tests;
 /// </summary>
 public class LiveTensorTests
 {
+    /// <summary>Six logged steps, the same count of live tensors at each.</summary>
+    static void AssertFlat(List<long> live)
+    {
+        Assert.Equal(6, live.Count);
+        Assert.All(live, count => Assert.Equal(live[0], count));
+    }
+
     static RunSettings Counting(List<long> live) =>
         RunSettings.Quiet(line => { if (line.StartsWith("step ", StringComparison.Ordinal)) live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); });
 
@@ -30,8 +37,7 @@ public class LiveTensorTests
         {
             BatchSize = 2, MaxSteps = 6, Optimizer = new() { LearningRate = 1e-3 }, LogEvery = 1, CheckpointEvery = 2, EvalEvery = 3, Seed = 3,
         }, TinyModels.Path, tmp.Path, Counting(live), pairs: pairs.Skip(8).ToList(), evalPairs: pairs.Take(8).ToList());
-        Assert.Equal(6, live.Count);
-        Assert.All(live, count => Assert.Equal(live[0], count));
+        AssertFlat(live);
     }
 
     [Fact]
@@ -47,8 +53,7 @@ public class LiveTensorTests
             Teacher = TinyModels.Path, KlWeight = 0.5,
             Sft = new SftOptions { MaxLength = 256, BatchSize = 2, MaxSteps = 6, LogEvery = 1, CheckpointEvery = 2, EvalEvery = 3, Seed = 7 },
         }, TinyModels.Path, data, tmp.Sub("out"), Counting(live));
-        Assert.Equal(6, live.Count);
-        Assert.All(live, count => Assert.Equal(live[0], count));
+        AssertFlat(live);
     }
 
     [Fact]
@@ -60,7 +65,6 @@ public class LiveTensorTests
         {
             Preset = "300k", VocabSize = 300, CorpusDocuments = 200, SequenceLength = 32, BatchSize = 2, Steps = 6, LogEvery = 1, CheckpointEvery = 2, Seed = 3,
         }, tmp.Path, Counting(live));
-        Assert.Equal(6, live.Count);
-        Assert.All(live, count => Assert.Equal(live[0], count));
+        AssertFlat(live);
     }
 }

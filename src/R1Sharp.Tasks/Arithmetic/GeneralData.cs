@@ -171,7 +171,7 @@ public static class GeneralData
                 string bad = badKind switch
                 {
                     0 => fr ? $"En anglais, « {w.Fr} » se dit « {wrong.En} »." : $"In French, \"{w.En}\" is \"{wrong.Fr}\".",
-                    1 => Unhelpful(fr ? "Je ne sais pas." : "I don't know.", q, fr, ColourReply(fr, 0)),
+                    1 => Unhelpful(fr ? "Je ne sais pas." : "I don't know.", q, fr, ColourReply(fr, Colours[0])),
                     _ => fr ? $"In English, \"{w.Fr}\" is \"{w.En}\"." : $"En français, « {w.En} » se dit « {w.Fr} ».",
                 };
                 return new Exchange("translate", language, q, good, bad, "helpful");
@@ -213,7 +213,7 @@ public static class GeneralData
                     // model that has the sentence but does not copy the numbers.
                     0 when (a + b) % 2 == 1 => fr ? Inv($"{x} est plus grand que {y}.") : Inv($"{x} is larger than {y}."),
                     0 => fr ? Inv($"{small} est plus grand que {big}.") : Inv($"{small} is larger than {big}."),
-                    1 => Unhelpful(fr ? "Les nombres sont difficiles." : "Numbers are hard.", q, fr, ColourReply(fr, a % Colours.Length)),
+                    1 => Unhelpful(fr ? "Les nombres sont difficiles." : "Numbers are hard.", q, fr, ColourReply(fr, Colours[a % Colours.Length])),
                     _ => fr ? Inv($"{big} is larger than {small}.") : Inv($"{big} est plus grand que {small}."),
                 };
                 return new Exchange("compare", language, q, good, bad, "helpful");
@@ -241,7 +241,7 @@ public static class GeneralData
                     (true, true) => $"Dis-moi la couleur {Of(c.Fr)}.",
                     (false, true) => $"Tell me the colour of {c.En}.",
                 };
-                string good = ColourReply(fr, Array.IndexOf(Colours, c));
+                string good = ColourReply(fr, c);
                 string bad = badKind switch
                 {
                     0 => fr ? $"{Capital(c.Fr)} est {wrong.FrColour}." : $"{Capital(c.En)} is {wrong.EnColour}.",
@@ -257,9 +257,9 @@ public static class GeneralData
     private static string TranslationReply(bool fr, (string En, string Fr) w) =>
         fr ? $"En anglais, « {w.Fr} » se dit « {w.En} »." : $"In French, \"{w.En}\" is \"{w.Fr}\".";
 
-    /// <summary>The reply to "what colour is" the <paramref name="i"/>-th thing of <see cref="Colours"/>.</summary>
-    private static string ColourReply(bool fr, int i) =>
-        fr ? $"{Capital(Colours[i].Fr)} est {Colours[i].FrColour}." : $"{Capital(Colours[i].En)} is {Colours[i].EnColour}.";
+    /// <summary>The reply to "what colour is <paramref name="c"/>" in the asker's language.</summary>
+    private static string ColourReply(bool fr, (string En, string EnColour, string Fr, string FrColour) c) =>
+        fr ? $"{Capital(c.Fr)} est {c.FrColour}." : $"{Capital(c.En)} is {c.EnColour}.";
 
     /// <summary>
     /// An unhelpful reply to <paramref name="question"/>: the non-answer, or (a quarter of the questions each) an
