@@ -52,7 +52,7 @@ public sealed class Dense : nn.Module<Tensor, Tensor>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     public Parameter weight;
-    readonly double eps;
+    readonly Scalar eps; // made once: a double here would make a new Scalar every call (TorchSharpScalars.One)
 
     public RmsNorm(long dim, double eps, ScalarType dtype, Device device) : base(nameof(RmsNorm))
     {
@@ -64,7 +64,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var x32 = x.to(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + eps);
+        var normed = x32 * rsqrt(x32.pow(TorchSharpScalars.Two).mean([-1], keepdim: true).add(eps, TorchSharpScalars.One));
         return weight * normed.to(x.dtype);
     }
 }
@@ -166,7 +166,7 @@ public static class Rope
     {
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);
-        return x * cos + rotated * sin;
+        return (x * cos).add(rotated * sin, TorchSharpScalars.One);
     }
 }
 
@@ -373,8 +373,9 @@ public sealed class DecoderLayer : nn.Module
 
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, KvCache? cache, int layer)
     {
-        x = x + ((ISelfAttention)self_attn).Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer);
-        return x + mlp.forward(post_attention_layernorm.forward(x));
+        // add(…, One): a + b would make a new alpha = 1 Scalar each time (TorchSharpScalars.One)
+        x = x.add(((ISelfAttention)self_attn).Forward(input_layernorm.forward(x), cos, sin, mask, cache, layer), TorchSharpScalars.One);
+        return x.add(mlp.forward(post_attention_layernorm.forward(x)), TorchSharpScalars.One);
     }
 }
 

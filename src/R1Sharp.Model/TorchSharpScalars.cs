@@ -19,6 +19,15 @@ namespace R1Sharp.Model;
 /// </summary>
 public static class TorchSharpScalars
 {
+    /// <summary>
+    /// Scalars for the hot path, made once and never finalized. A literal makes a new Scalar at every call, and so does
+    /// <c>a + b</c> of two tensors (TorchSharp passes <c>alpha = 1</c> as a new one): each then waits for a collection, and
+    /// glibc carves its few bytes out of a freed activation block, which then no longer fits the next step's activation
+    /// — the C heap grows every step until a collection comes (optimizer steps made most of them: DisposingAdamW.cs).
+    /// Write <c>a.add(b, One)</c> and <c>x.pow(Two)</c> in code that runs every step.
+    /// </summary>
+    public static readonly Scalar One = 1, Two = 2;
+
     /// <summary>How long a finalized Scalar's native object is kept.</summary>
     public static readonly TimeSpan Delay = TimeSpan.FromSeconds(10);
 
@@ -32,6 +41,11 @@ public static class TorchSharpScalars
 
     /// <summary>Finalized Scalars whose native objects are still kept.</summary>
     public static int PendingCount => Pending.Count;
+
+    /// <summary>Scalars finalized since the process started (every one was garbage a collection had to find).</summary>
+    public static long FinalizedCount => Interlocked.Read(ref finalized);
+
+    static long finalized;
 
 #pragma warning disable CA2255 // a library's module initializer on purpose: the hook must be set before any Scalar is finalized
     [ModuleInitializer]
@@ -48,6 +62,7 @@ public static class TorchSharpScalars
     static void Finalized(IntPtr handle)
     {
         long now = Environment.TickCount64;
+        Interlocked.Increment(ref finalized);
         Pending.Enqueue((now, handle));
         while (Pending.TryPeek(out var oldest) && now - oldest.Ticks >= (long)Delay.TotalMilliseconds && Pending.TryDequeue(out oldest))
             Free!(oldest.Handle);

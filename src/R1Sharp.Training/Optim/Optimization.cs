@@ -11,7 +11,7 @@ public static class Optimizers
     /// AdamW (Loshchilov &amp; Hutter) over two groups: weight decay on matrices (projections and embeddings),
     /// none on biases and norm weights (transformers' get_decay_parameter_names excludes biases and LayerNorm).
     /// </summary>
-    public static AdamW AdamW(nn.Module model, double learningRate, double weightDecay = 0.0,
+    public static DisposingAdamW AdamW(nn.Module model, double learningRate, double weightDecay = 0.0,
         double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
     {
         var parameters = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
@@ -22,7 +22,7 @@ public static class Optimizers
             new(decay, learningRate, beta1, beta2, eps, weightDecay, false, false),
         };
         if (noDecay.Count > 0) groups.Add(new AdamW.ParamGroup(noDecay, learningRate, beta1, beta2, eps, 0.0, false, false));
-        return optim.AdamW(groups, learningRate, beta1, beta2, eps, weightDecay);
+        return new DisposingAdamW(groups, learningRate, beta1, beta2, eps, weightDecay);
     }
 
     static bool NoDecay(string name) => name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal);

@@ -156,7 +156,7 @@ public static class TrainingCheckpoint
         {
             string why = e is EndOfStreamException ? $"the file ends at byte {bytes.Length} before the state does (truncated?)" : e.Message;
             throw new InvalidDataException(
-                $"{path}: not the {optimizer.GetType().Name} state of this model's {optimizer.state_dict().State.Count} parameters ({why})", e);
+                $"{path}: not the {(optimizer is TorchSharp.Modules.AdamW ? "AdamW" : optimizer.GetType().Name)} state of this model's {optimizer.state_dict().State.Count} parameters ({why})", e);
         }
         if (stream.Position != bytes.Length)
             throw new InvalidDataException($"{path}: {bytes.Length - stream.Position} unexpected bytes after the optimiser state (expected the file to end at byte {stream.Position})");
