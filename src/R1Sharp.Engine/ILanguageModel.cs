@@ -118,7 +118,7 @@ public sealed class CausalLMLanguageModel : ILanguageModel
                 var mask = keyValid.narrow(1, 0, s).unsqueeze(1).unsqueeze(1);                    // (B, 1, 1, S)
                 logits = model.Forward(ids, nextPosition.unsqueeze(1), mask, cache).squeeze(1);   // (B, V)
             }
-            nextPosition.add_(1);
+            nextPosition.add_(TorchSharpScalars.One, TorchSharpScalars.One); // every token: no new Scalars (TorchSharpScalars.One)
             return logits;
         }
 

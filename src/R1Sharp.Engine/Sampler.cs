@@ -7,6 +7,8 @@
 // min-p filters (T = 1 when greedy): the quantity a GRPO trainer recomputes for π_old (TRL divides the
 // policy's logits by the sampling temperature the same way).
 using R1Sharp.Engine.Generation;
+using R1Sharp.Model;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace R1Sharp.Engine;
@@ -227,7 +229,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Generator? generator = null)
     {
         if (o.Temperature == 0) return Greedy(logits);
-        var uniforms = 1 - rand(logits.shape[0], generator: generator, device: logits.device); // (0, 1]
+        var uniforms = rand(logits.shape[0], generator: generator, device: logits.device).neg_().add_(One, One); // 1 − u: (0, 1]
         return Sample(logits, o, uniforms);
     }
 
@@ -239,14 +241,16 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Tensor uniforms)
     {
         if (o.Temperature == 0) return Greedy(logits);
-        var scaled = o.Temperature == 1.0 ? logits : logits / o.Temperature;
+        // Every Scalar here is disposed or made once: this runs at every token (TorchSharpScalars.One says why it matters).
+        using Scalar temperature = o.Temperature, last = logits.shape[^1] - 1;
+        var scaled = o.Temperature == 1.0 ? logits : logits.div(temperature);
         var lse = scaled.logsumexp(-1, keepdim: true);                               // (B, 1)
         // Unfiltered, the probabilities are exp(z − lse) and need no second softmax.
         var probs = Filter(scaled, o) is { } filtered ? filtered.softmax(-1) : (scaled - lse).exp_();
         var cdf = probs.cumsum(-1);                                                  // (B, V), non-decreasing
         long vocab = logits.shape[^1];
         var target = uniforms.to(cdf.dtype).unsqueeze(-1) * cdf.narrow(-1, vocab - 1, 1);
-        var next = (cdf < target).sum(-1).clamp_max(vocab - 1);                      // tokens of zero probability are never chosen
+        var next = (cdf < target).sum(-1).clamp_max(last);                           // tokens of zero probability are never chosen
         return (next, (scaled.gather(-1, next.unsqueeze(-1)) - lse).squeeze(-1));    // log softmax(z) at the token
     }
 
@@ -277,6 +281,8 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         return (greedy.squeeze(-1), (logits.gather(-1, greedy) - logits.logsumexp(-1, keepdim: true)).squeeze(-1));
     }
 
+    static readonly Scalar One = TorchSharpScalars.One, MinusInfinity = float.NegativeInfinity;
+
     /// <summary>The logits / T after top-k, top-p and min-p (what is drawn from), or null when no filter applies.</summary>
     static Tensor? Filter(Tensor scaled, GenerationOptions o)
     {
@@ -285,7 +291,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         if (o.TopK > 0 && o.TopK < vocab)
         {
             var kth = filtered.topk(o.TopK).values.narrow(-1, o.TopK - 1, 1);       // (B, 1)
-            filtered = filtered.masked_fill(filtered < kth, float.NegativeInfinity);
+            filtered = filtered.masked_fill(filtered < kth, MinusInfinity);
         }
         if (o.TopP < 1)
         {
@@ -293,14 +299,16 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
             // tokens ranked above it is already ≥ top-p (transformers' TopPLogitsWarper, in descending order).
             var (sorted, order) = filtered.sort(-1, descending: true);
             var probs = sorted.softmax(-1);
-            var drop = (probs.cumsum(-1) - probs) >= o.TopP;
-            filtered = filtered.scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
+            using Scalar topP = o.TopP;
+            var drop = (probs.cumsum(-1) - probs) >= topP;
+            filtered = filtered.scatter(-1, order, sorted.masked_fill(drop, MinusInfinity));
         }
         if (o.MinP > 0)
         {
             var probs = filtered.softmax(-1);
-            var threshold = probs.amax([-1], keepdim: true) * o.MinP;
-            filtered = filtered.masked_fill(probs < threshold, float.NegativeInfinity);
+            using Scalar minP = o.MinP;
+            var threshold = probs.amax([-1], keepdim: true) * minP;
+            filtered = filtered.masked_fill(probs < threshold, MinusInfinity);
         }
         return ReferenceEquals(filtered, scaled) ? null : filtered;
     }
