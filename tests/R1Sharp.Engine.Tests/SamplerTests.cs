@@ -289,3 +289,40 @@ public class SamplerOnFixtureTests
         }
     }
 }
+
+/// <summary>
+/// Decoding leaves no Scalar to the finalizer at any token (docs/torchsharp-native.md: each one can pin a freed block of
+/// the C heap until a collection): a completion 32 tokens longer leaves no more of them. Alone in its collection, as the
+/// finalized-Scalar count is process-wide.
+/// </summary>
+[Collection(nameof(ScalarCountCollection))]
+public class SamplerScalarTests
+{
+    [Theory]
+    [InlineData(0)]  // libtorch's decode step
+    [InlineData(64)] // VectorDecoder's
+    public void A_longer_completion_leaves_no_more_Scalars(int vectorRows)
+    {
+        Assert.True(TorchSharpScalars.Deferred); // the count comes from the hook
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", "qwen2-tiny"), ScalarType.Float32);
+        var sampler = new Sampler(new CausalLMLanguageModel(model, vectorRows));
+        var o = new GenerationOptions { Temperature = 0.7, TopK = 50, TopP = 0.9, MinP = 0.01, Seed = 3 };
+        IReadOnlyList<int>[] prompts = [[5, 17, 42], [100, 7], [3, 9, 8, 250]];
+        long Left(int tokens)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            long before = TorchSharpScalars.FinalizedCount;
+            var c = sampler.Generate(prompts, o with { MaxNewTokens = tokens });
+            Assert.All(c, x => Assert.Equal(tokens, x.Tokens.Length));
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            return TorchSharpScalars.FinalizedCount - before;
+        }
+        Left(4); // warm-up
+        Assert.Equal(Left(4), Left(36));
+    }
+}
+
+[CollectionDefinition(nameof(ScalarCountCollection), DisableParallelization = true)]
+public class ScalarCountCollection;
