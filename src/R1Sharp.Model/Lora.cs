@@ -58,7 +58,8 @@ public sealed class LoraAdapter
     {
         var h = x.to(A.weight.dtype);
         if (training && Dropout > 0) h = nn.functional.dropout(h, Dropout, training: true);
-        return y + (B.forward(A.forward(h)) * Scaling).to(y.dtype);
+        using Scalar scaling = Scaling; // every forward of every adapted linear: no Scalar left to the finalizer (TorchSharpScalars.One)
+        return y.add((B.forward(A.forward(h)) * scaling).to(y.dtype), TorchSharpScalars.One);
     }
 
     /// <summary>s · B A (out, in) in float32.</summary>
