@@ -152,10 +152,11 @@ double trainRate = trainFlops / step / 1e9;
 Console.WriteLine($"GEMM (4096×512 · 512×1408, fp32): {gemm:F1} / {gemmAfter:F1} GFLOP/s (before / after the step)");
 Console.WriteLine($"training step (8 × 512 tokens, fwd+bwd fp32): {step:F2} s = {trainRate:F1} GFLOP/s of useful work " +
                   $"= {trainRate / gemmRate:P0} of the GEMM rate (target ≥ 80%)   [{batch * seq / step:F0} tokens/s]");
-// The step's attention alone, at its shapes (8 layers of causal SDPA, K/V repeated to the 8 query heads as Attention does
-// without a mask), forward and backward: libtorch's CPU flash attention works in 512-key blocks, so at T = 512 the causal
-// mask skips nothing, and its small blocks run far below the GEMM rate. The rest of the step against the rest of the FLOPs.
-double AttentionSeconds()
+// The step's attention alone, at its shapes (8 layers of Attention.Causal — K/V repeated to the 8 query heads as Attention
+// does without a mask — forward and backward), against libtorch's single causal call (flash attention in 512-key blocks:
+// at T = 512 its causal mask skips nothing, and its small blocks run far below the GEMM rate). The rest of the step against
+// the rest of the FLOPs.
+double AttentionSeconds(Func<Tensor, Tensor, Tensor, Tensor> attend)
 {
     var q = randn(batch, 8, seq, 64, requires_grad: true);
     var k = randn(batch, 8, seq, 64, requires_grad: true);
@@ -165,15 +166,16 @@ double AttentionSeconds()
     {
         using var scope = NewDisposeScope();
         var sw = Stopwatch.StartNew();
-        for (int layer = 0; layer < 8; layer++) nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true).sum().backward();
+        for (int layer = 0; layer < 8; layer++) attend(q, k, v).sum().backward();
         if (i > 0) best = Math.Min(best, sw.Elapsed.TotalSeconds);
     }
     return best;
 }
-double attention = AttentionSeconds(), attentionFlops = 3 * 8 * 2.0 * batch * seq * seq * 512;
-Console.WriteLine($"  of which attention (8 layers of causal SDPA fwd+bwd at the step's shapes, alone): {attention:F2} s = " +
-                  $"{attentionFlops / attention / 1e9:F0} GFLOP/s of useful work; the rest of the step {step - attention:F2} s = " +
-                  $"{(trainFlops - attentionFlops) / (step - attention) / 1e9 / gemmRate:P0} of the GEMM rate");
+double attention = AttentionSeconds(Attention.Causal), attentionFlops = 3 * 8 * 2.0 * batch * seq * seq * 512;
+double oneCall = AttentionSeconds((q, k, v) => nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true));
+Console.WriteLine($"  of which attention (8 layers of Attention.Causal fwd+bwd at the step's shapes, alone): {attention:F2} s = " +
+                  $"{attentionFlops / attention / 1e9:F0} GFLOP/s of useful work (libtorch's single causal call: {oneCall:F2} s); " +
+                  $"the rest of the step {step - attention:F2} s = {(trainFlops - attentionFlops) / (step - attention) / 1e9 / gemmRate:P0} of the GEMM rate");
 if (args.Contains("--train-only")) return 0;
 
 // ---- 3. decode vs PyTorch eager ----

@@ -340,7 +340,7 @@ public sealed class Attention : nn.Module, ISelfAttention
                 k = k.unsqueeze(2).expand(b, kvHeads, groups, s, headDim).reshape(b, heads, s, headDim);
                 v = v.unsqueeze(2).expand(b, kvHeads, groups, s, headDim).reshape(b, heads, s, headDim);
             }
-            y = nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
+            y = Causal(q, k, v);
         }
         else
         {
@@ -352,6 +352,38 @@ public sealed class Attention : nn.Module, ISelfAttention
             y = nn.functional.scaled_dot_product_attention(qf, k, v, mf, 0.0, false).view(b, heads, t, headDim);
         }
         return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim)); // (B, T, C)
+    }
+
+    /// <summary>Causal self-attention over T new positions, q, k, v (B, H, T, D): in query blocks from <see cref="CausalBlocksFrom"/> positions, else one call.</summary>
+    public static Tensor Causal(Tensor q, Tensor k, Tensor v)
+        => q.shape[2] >= CausalBlocksFrom ? CausalInBlocks(q, k, v) : nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
+
+    /// <summary>Rows of at least this many positions attend in query blocks (<see cref="CausalInBlocks"/>); shorter ones in one call.</summary>
+    public const int CausalBlocksFrom = 512;
+
+    /// <summary>Queries per block in <see cref="CausalInBlocks"/>.</summary>
+    public const int CausalBlock = 128;
+
+    /// <summary>
+    /// Causal attention over T positions (q, k, v all (B, H, T, D)) as T / 128 calls of scaled_dot_product_attention: the
+    /// queries of block i against the keys up to the block's end only, with the block's own triangle masked. libtorch's CPU
+    /// flash attention works in 512-key blocks, so at 512 positions its causal mode computes every query against every key
+    /// and masks half of them; here only 5/8 of the pairs are computed (T = 512), and the forward and backward take ~0.8× the
+    /// time (bench/README.md). Outputs and gradients are those of the single causal call up to float rounding (~3e-7;
+    /// tests/R1Sharp.Model.Tests/CausalInBlocksTests.cs), memory is flash attention's, O(T). Used from
+    /// <see cref="CausalBlocksFrom"/> positions: the pipeline's models train on rows of at most 256 and keep the single call.
+    /// </summary>
+    public static Tensor CausalInBlocks(Tensor q, Tensor k, Tensor v)
+    {
+        long t = q.shape[2];
+        var blocks = new List<Tensor>();
+        for (long start = 0; start < t; start += CausalBlock)
+        {
+            long n = Math.Min(CausalBlock, t - start), end = start + n;
+            var visible = ones(n, end, dtype: ScalarType.Bool, device: q.device).tril(start); // query start + r sees keys ≤ start + r
+            blocks.Add(nn.functional.scaled_dot_product_attention(q.narrow(2, start, n), k.narrow(2, 0, end), v.narrow(2, 0, end), visible, 0.0, false));
+        }
+        return cat(blocks, 2);
     }
 }
 
