@@ -342,16 +342,42 @@ public sealed class Attention : nn.Module, ISelfAttention
             }
             y = Causal(q, k, v);
         }
-        else
-        {
-            // Fold each group's query heads into the query axis so K/V are not copied:
-            // (B, H, T, D) -> (B, Hkv, groups·T, D), mask (B, 1, T, S) -> (B, 1, groups·T, S).
-            long s = mask.shape[^1];
-            var qf = q.reshape(b, kvHeads, groups * t, headDim);
-            var mf = groups == 1 ? mask : mask.unsqueeze(2).expand(b, 1, groups, t, s).reshape(b, 1, groups * t, s);
-            y = nn.functional.scaled_dot_product_attention(qf, k, v, mf, 0.0, false).view(b, heads, t, headDim);
-        }
+        else y = Masked(q, k, v, mask);
         return o_proj.forward(y.transpose(1, 2).reshape(b, t, heads * headDim)); // (B, T, C)
+    }
+
+    /// <summary>
+    /// Attention of q (B, H, T, D) over k, v (B, Hkv, S, D) under a boolean mask (B, 1, T, S), true = may attend. Each group's
+    /// query heads are folded into the query axis so K/V are not copied: (B, Hkv, groups·T, D) against a mask
+    /// (B, 1, groups·T, S). From <see cref="CausalBlocksFrom"/> positions, when the mask lets no query see a key after its
+    /// own position (query i is key S − T + i: packed rows, padding, a cache before them), the queries go in blocks of
+    /// <see cref="CausalBlock"/> against the keys up to the block's end, as <see cref="CausalInBlocks"/>; otherwise one call.
+    /// </summary>
+    public static Tensor Masked(Tensor q, Tensor k, Tensor v, Tensor mask)
+    {
+        long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2];
+        long groups = heads / kvHeads, offset = s - t;
+        long block = t >= CausalBlocksFrom && !SeesLaterKeys(mask, offset) ? CausalBlock : t;
+        var grouped = q.reshape(b, kvHeads, groups, t, d);
+        var blocks = new List<Tensor>();
+        for (long start = 0; start < t; start += block)
+        {
+            long n = Math.Min(block, t - start), end = block == t ? s : offset + start + n;
+            var qb = grouped.narrow(3, start, n).reshape(b, kvHeads, groups * n, d);
+            var mb = mask.narrow(2, start, n).narrow(3, 0, end);
+            if (groups > 1) mb = mb.unsqueeze(2).expand(b, 1, groups, n, end).reshape(b, 1, groups * n, end);
+            blocks.Add(nn.functional.scaled_dot_product_attention(qb, k.narrow(2, 0, end), v.narrow(2, 0, end), mb, 0.0, false)
+                .view(b, kvHeads, groups, n, d));
+        }
+        return (blocks.Count == 1 ? blocks[0] : cat(blocks, 3)).view(b, heads, t, d);
+    }
+
+    /// <summary>Whether some query i may attend to a key after its own position offset + i.</summary>
+    static bool SeesLaterKeys(Tensor mask, long offset)
+    {
+        using var scope = NewDisposeScope();
+        long t = mask.shape[2], s = mask.shape[3];
+        return (mask & ones(t, s, dtype: ScalarType.Bool, device: mask.device).triu(offset + 1)).any().item<bool>();
     }
 
     /// <summary>Causal self-attention over T new positions, q, k, v (B, H, T, D): in query blocks from <see cref="CausalBlocksFrom"/> positions, else one call.</summary>

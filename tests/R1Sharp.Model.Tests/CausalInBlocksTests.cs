@@ -34,4 +34,64 @@ public class CausalInBlocksTests
         Assert.True(moved.narrow(2, 0, t - 1).allclose(blocked.Out.narrow(2, 0, t - 1), rtol: 0, atol: 1e-6));
         Assert.False(moved.narrow(2, t - 1, 1).allclose(blocked.Out.narrow(2, t - 1, 1), rtol: 0, atol: 1e-3));
     }
+
+    /// <summary>The single masked call with each group's query heads folded into the query axis, as Attention made it before the blocks.</summary>
+    static Tensor OneMaskedCall(Tensor q, Tensor k, Tensor v, Tensor mask)
+    {
+        long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2], groups = heads / kvHeads;
+        var mf = mask.unsqueeze(2).expand(b, 1, groups, t, s).reshape(b, 1, groups * t, s);
+        return nn.functional.scaled_dot_product_attention(q.reshape(b, kvHeads, groups * t, d), k, v, mf, 0.0, false).view(b, heads, t, d);
+    }
+
+    /// <summary>Packed rows (block-diagonal, causal within each sequence, padding at the end) after a cache of 40 positions.</summary>
+    static Tensor PackedMask(int t, int cached)
+    {
+        var m = zeros(2, 1, t, cached + t, dtype: ScalarType.Bool);
+        int[][] lengths = [[200, 150, 190], [600]]; // row 0: three sequences and 60 positions of padding
+        for (int r = 0; r < 2; r++)
+        {
+            m[r, 0, .., ..(cached - 5)] = true; // the cache, its first 5 positions padding
+            int at = 0;
+            foreach (int n in lengths[r])
+            {
+                m[r, 0, at..(at + n), (cached + at)..(cached + at + n)] = ones(n, n, dtype: ScalarType.Bool).tril();
+                at += n;
+            }
+            for (int p = at; p < t; p++) m[r, 0, p, cached + p] = true; // padding sees itself
+        }
+        return m;
+    }
+
+    [Fact]
+    public void A_causal_mask_in_blocks_is_the_single_masked_call()
+    {
+        var generator = new Generator(8);
+        int t = 600, cached = 40;
+        var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator));
+        var mask = PackedMask(t, cached);
+        var upstream = randn(2, 4, t, 16, generator: generator);
+        (Tensor Out, Tensor[] Grads) Run(Func<Tensor, Tensor, Tensor, Tensor, Tensor> attention)
+        {
+            var (qq, kk, vv) = (q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_());
+            var y = attention(qq, kk, vv, mask);
+            (y * upstream).sum().backward();
+            return (y.detach(), [qq.grad!, kk.grad!, vv.grad!]);
+        }
+        var blocked = Run(Attention.Masked);
+        var single = Run(OneMaskedCall);
+        Assert.True(blocked.Out.allclose(single.Out, rtol: 0, atol: 1e-5), $"outputs differ by {(blocked.Out - single.Out).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(blocked.Grads[i].allclose(single.Grads[i], rtol: 0, atol: 1e-5), $"gradient {i} differs by {(blocked.Grads[i] - single.Grads[i]).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void A_mask_that_shows_a_later_key_gets_the_single_call()
+    {
+        var generator = new Generator(9);
+        int t = 512;
+        var (q, k, v) = (randn(1, 2, t, 16, generator: generator), randn(1, 1, t, 16, generator: generator), randn(1, 1, t, 16, generator: generator));
+        var mask = ones(t, t, dtype: ScalarType.Bool).tril().reshape(1, 1, t, t);
+        mask[0, 0, 3, t - 1] = true; // query 3 sees the last key: in blocks it would not
+        Assert.True(Attention.Masked(q, k, v, mask).allclose(OneMaskedCall(q, k, v, mask), rtol: 0, atol: 1e-6));
+    }
 }
