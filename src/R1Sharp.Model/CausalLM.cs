@@ -357,7 +357,7 @@ public sealed class Attention : nn.Module, ISelfAttention
     {
         long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2];
         long groups = heads / kvHeads, offset = s - t;
-        long block = t >= CausalBlocksFrom && !SeesLaterKeys(mask, offset) ? CausalBlock : t;
+        long block = InBlocks(q, t) && !SeesLaterKeys(mask, offset) ? CausalBlock : t;
         var grouped = q.reshape(b, kvHeads, groups, t, d);
         var blocks = new List<Tensor>();
         for (long start = 0; start < t; start += block)
@@ -382,10 +382,13 @@ public sealed class Attention : nn.Module, ISelfAttention
 
     /// <summary>Causal self-attention over T new positions, q, k, v (B, H, T, D): in query blocks from <see cref="CausalBlocksFrom"/> positions, else one call.</summary>
     public static Tensor Causal(Tensor q, Tensor k, Tensor v)
-        => q.shape[2] >= CausalBlocksFrom ? CausalInBlocks(q, k, v) : nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
+        => InBlocks(q, q.shape[2]) ? CausalInBlocks(q, k, v) : nn.functional.scaled_dot_product_attention(q, k, v, null, 0.0, true);
 
     /// <summary>Rows of at least this many positions attend in query blocks (<see cref="CausalInBlocks"/>); shorter ones in one call.</summary>
     public const int CausalBlocksFrom = 512;
+
+    /// <summary>On the CPU from <see cref="CausalBlocksFrom"/> positions: the 512-key blocks are libtorch's CPU kernel's; a GPU's skips masked blocks itself.</summary>
+    static bool InBlocks(Tensor q, long t) => t >= CausalBlocksFrom && q.device.type == DeviceType.CPU;
 
     /// <summary>Queries per block in <see cref="CausalInBlocks"/>.</summary>
     public const int CausalBlock = 128;
