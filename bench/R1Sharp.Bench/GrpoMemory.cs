@@ -57,9 +57,7 @@ static class GrpoMemory
             Console.WriteLine($"live tensors: first logged {resident[0].Live}, last {resident[^1].Live}, most {resident.Max(r => r.Live)}; managed heap: " +
                               $"steps {steps / 5}–{2 * steps / 5} peak {Peak(0.2, 0.4, r => r.Managed):F1} MB, last {steps / 5} steps peak {Peak(0.8, 1.0, r => r.Managed):F1} MB");
             // Each Scalar left to the finalizer can pin a freed activation block until a collection (DisposingAdamW.cs).
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            Console.WriteLine($"Scalars left to the finalizer: {TorchSharpScalars.FinalizedCount / (double)steps:F0} a step (the evaluations' included)");
+            Console.WriteLine($"Scalars left to the finalizer: {TorchSharpScalars.CountAfterCollection() / (double)steps:F0} a step (the evaluations' included)");
         }
         finally
         {

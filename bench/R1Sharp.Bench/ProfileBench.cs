@@ -317,7 +317,7 @@ static class ProfileBench
         long faults = 0, scalarsBefore = 0;
         for (int i = 0; i < steps + 3; i++)
         {
-            if (i == 3) scalarsBefore = ScalarsFinalized(); // the warm-up steps' garbage found and counted before the timed steps
+            if (i == 3) scalarsBefore = TorchSharpScalars.CountAfterCollection(); // the warm-up steps' garbage found and counted before the timed steps
             long faultsBefore = MinorFaults();
             using var scope = NewDisposeScope();
             var sw = Stopwatch.StartNew();
@@ -335,18 +335,10 @@ static class ProfileBench
             faults += MinorFaults() - faultsBefore;
         }
         double mean = (forward + backward + step) / steps;
-        long garbageScalars = ScalarsFinalized() - scalarsBefore;
+        long garbageScalars = TorchSharpScalars.CountAfterCollection() - scalarsBefore;
         Console.WriteLine($"step {mean * 1e3:F0} ms (best {best * 1e3:F0}): forward {forward / steps * 1e3:F0} ms, backward {backward / steps * 1e3:F0} ms, clip + AdamW {step / steps * 1e3:F0} ms; {faults / steps:N0} page faults a step, peak resident {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB, " +
                           $"{garbageScalars / (double)steps:F0} Scalars a step left to the finalizer");
         Console.WriteLine($"  {flops / mean / 1e9:F1} GFLOP/s = {flops / mean / 1e9 / gemm:P0} of the GEMM rate; {tokens / mean:F0} tokens/s");
-    }
-
-    /// <summary>Scalars finalized so far, after a full collection has found every garbage one (TorchSharpScalars, DisposingAdamW.cs).</summary>
-    static long ScalarsFinalized()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return TorchSharpScalars.FinalizedCount;
     }
 
     static double Gemm(long m, long k, long n, bool quick)

@@ -229,7 +229,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     public static (Tensor Tokens, Tensor LogProbs) Sample(Tensor logits, GenerationOptions o, Generator? generator = null)
     {
         if (o.Temperature == 0) return Greedy(logits);
-        var uniforms = rand(logits.shape[0], generator: generator, device: logits.device).neg_().add_(One, One); // 1 − u: (0, 1]
+        var uniforms = rand(logits.shape[0], generator: generator, device: logits.device).neg_().add_(TorchSharpScalars.One, TorchSharpScalars.One); // 1 − u: (0, 1]
         return Sample(logits, o, uniforms);
     }
 
@@ -242,13 +242,15 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
     {
         if (o.Temperature == 0) return Greedy(logits);
         // Every Scalar here is disposed or made once: this runs at every token (TorchSharpScalars.One says why it matters).
-        using Scalar temperature = o.Temperature, last = logits.shape[^1] - 1;
-        var scaled = o.Temperature == 1.0 ? logits : logits.div(temperature);
+        long vocab = logits.shape[^1];
+        using Scalar last = vocab - 1;
+        var scaled = logits;
+        if (o.Temperature != 1.0)
+            using (Scalar temperature = o.Temperature) scaled = logits.div(temperature);
         var lse = scaled.logsumexp(-1, keepdim: true);                               // (B, 1)
         // Unfiltered, the probabilities are exp(z − lse) and need no second softmax.
         var probs = Filter(scaled, o) is { } filtered ? filtered.softmax(-1) : (scaled - lse).exp_();
         var cdf = probs.cumsum(-1);                                                  // (B, V), non-decreasing
-        long vocab = logits.shape[^1];
         var target = uniforms.to(cdf.dtype).unsqueeze(-1) * cdf.narrow(-1, vocab - 1, 1);
         var next = (cdf < target).sum(-1).clamp_max(last);                           // tokens of zero probability are never chosen
         return (next, (scaled.gather(-1, next.unsqueeze(-1)) - lse).squeeze(-1));    // log softmax(z) at the token
@@ -281,7 +283,7 @@ public sealed class Sampler(ILanguageModel model, Func<IReadOnlyList<int>, strin
         return (greedy.squeeze(-1), (logits.gather(-1, greedy) - logits.logsumexp(-1, keepdim: true)).squeeze(-1));
     }
 
-    static readonly Scalar One = TorchSharpScalars.One, MinusInfinity = float.NegativeInfinity;
+    static readonly Scalar MinusInfinity = float.NegativeInfinity;
 
     /// <summary>The logits / T after top-k, top-p and min-p (what is drawn from), or null when no filter applies.</summary>
     static Tensor? Filter(Tensor scaled, GenerationOptions o)

@@ -47,6 +47,22 @@ public static class TorchSharpScalars
 
     static long finalized;
 
+    /// <summary><see cref="FinalizedCount"/> after a full collection has found every garbage Scalar so far.</summary>
+    public static long CountAfterCollection()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return FinalizedCount;
+    }
+
+    /// <summary>How many Scalars <paramref name="action"/> leaves to the finalizer (garbage from before it collected first).</summary>
+    public static long LeftToFinalizer(Action action)
+    {
+        long before = CountAfterCollection();
+        action();
+        return CountAfterCollection() - before;
+    }
+
 #pragma warning disable CA2255 // a library's module initializer on purpose: the hook must be set before any Scalar is finalized
     [ModuleInitializer]
     internal static void Install()

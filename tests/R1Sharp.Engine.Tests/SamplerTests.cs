@@ -308,17 +308,8 @@ public class SamplerScalarTests
         var sampler = new Sampler(new CausalLMLanguageModel(model, vectorRows));
         var o = new GenerationOptions { Temperature = 0.7, TopK = 50, TopP = 0.9, MinP = 0.01, Seed = 3 };
         IReadOnlyList<int>[] prompts = [[5, 17, 42], [100, 7], [3, 9, 8, 250]];
-        long Left(int tokens)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            long before = TorchSharpScalars.FinalizedCount;
-            var c = sampler.Generate(prompts, o with { MaxNewTokens = tokens });
-            Assert.All(c, x => Assert.Equal(tokens, x.Tokens.Length));
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-            return TorchSharpScalars.FinalizedCount - before;
-        }
+        long Left(int tokens) => TorchSharpScalars.LeftToFinalizer(() =>
+            Assert.All(sampler.Generate(prompts, o with { MaxNewTokens = tokens }), x => Assert.Equal(tokens, x.Tokens.Length)));
         Left(4); // warm-up
         Assert.Equal(Left(4), Left(36));
     }
