@@ -1,3 +1,4 @@
+using R1Sharp.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -36,7 +37,7 @@ public sealed class DisposingAdamW : TorchSharp.Modules.AdamW
             double beta1 = o.beta1!.Value, beta2 = o.beta2!.Value, decay = o.weight_decay!.Value, eps = o.eps!.Value;
             double lr = o.LearningRate!.Value;
             bool amsgrad = o.amsgrad!.Value, maximize = o.maximize!.Value;
-            using Scalar keep = 1 - lr * decay, b1 = beta1, oneMinusB1 = 1 - beta1, b2 = beta2, oneMinusB2 = 1 - beta2, epsilon = eps, one = 1;
+            using Scalar keep = 1 - lr * decay, b1 = beta1, oneMinusB1 = 1 - beta1, b2 = beta2, oneMinusB2 = 1 - beta2, epsilon = eps;
             foreach (var param in group.Parameters)
             {
                 if (param.grad is not { } g) continue;
@@ -55,7 +56,7 @@ public sealed class DisposingAdamW : TorchSharp.Modules.AdamW
                     previous.Dispose();
                 }
                 using Scalar root = Math.Sqrt(correction2), stepSize = -(lr / correction1);
-                var denom = (amsgrad ? state.max_exp_avg_sq : state.exp_avg_sq).sqrt().div_(root).add_(epsilon, one); // add_(ε) alone would make an alpha = 1 Scalar
+                var denom = (amsgrad ? state.max_exp_avg_sq : state.exp_avg_sq).sqrt().div_(root).add_(epsilon, TorchSharpScalars.One); // add_(ε) alone would make an alpha = 1 Scalar
                 param.addcdiv_(state.exp_avg, denom, value: stepSize);
             }
         }
