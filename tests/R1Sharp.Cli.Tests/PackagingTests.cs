@@ -265,9 +265,11 @@ public class PackagingTests(ITestOutputHelper output)
         {
             string key = Key();
             string folder = Path.Combine(Root, key);
-            Directory.CreateDirectory(Root);
-            // Other builds' caches go once they are idle for a while (another checkout on this machine may be using one now).
-            foreach (var old in Directory.GetDirectories(Root).Where(d => Path.GetFileName(d) != key && Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddHours(-6)))
+            Directory.CreateDirectory(folder);
+            Directory.SetLastWriteTimeUtc(folder, DateTime.UtcNow); // in use: its age counts from now
+            // Other builds' caches (~1 GB each: packages and their NuGet folder) go once unused for an hour; another checkout
+            // on this machine may be using one now, and no test run takes that long. Kept for six hours, a day of CI runs left 20 GB.
+            foreach (var old in Directory.GetDirectories(Root).Where(d => Path.GetFileName(d) != key && Directory.GetLastWriteTimeUtc(d) < DateTime.UtcNow.AddHours(-1)))
                 try { Directory.Delete(old, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
 
             var baseVersion = Regex.Match(File.ReadAllText(Path.Combine(RepoPaths.Root, "Directory.Build.props")), "<Version>([^<]+)</Version>").Groups[1].Value;
