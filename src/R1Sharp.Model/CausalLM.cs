@@ -349,15 +349,18 @@ public sealed class Attention : nn.Module, ISelfAttention
     /// <summary>
     /// Attention of q (B, H, T, D) over k, v (B, Hkv, S, D) under a boolean mask (B, 1, T, S), true = may attend. Each group's
     /// query heads are folded into the query axis so K/V are not copied: (B, Hkv, groups·T, D) against a mask
-    /// (B, 1, groups·T, S). From <see cref="CausalBlocksFrom"/> positions, when the mask lets no query see a key after its
-    /// own position (query i is key S − T + i: packed rows, padding, a cache before them), the queries go in blocks of
-    /// <see cref="CausalBlock"/> against the keys up to the block's end, as <see cref="CausalInBlocks"/>; otherwise one call.
+    /// (B, 1, groups·T, S). From <see cref="CausalBlocksFrom"/> positions on the CPU, a mask that shows every query one
+    /// contiguous run of keys ending at its own position (query i is key S − T + i: packed rows, a cache before them) is
+    /// attended sequence by sequence (<see cref="PerSegment"/>); one that shows no query a later key, in query blocks of
+    /// <see cref="CausalBlock"/> against the keys up to the block's end, as <see cref="CausalInBlocks"/>; any other in one call.
     /// </summary>
     public static Tensor Masked(Tensor q, Tensor k, Tensor v, Tensor mask)
     {
         long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2];
         long groups = heads / kvHeads, offset = s - t;
-        long block = InBlocks(q, t) && !SeesLaterKeys(mask, offset) ? CausalBlock : t;
+        var shape = InBlocks(q, t) && mask.shape[0] == b ? MaskShape.Of(mask, offset) : null;
+        if (shape?.Starts is { } starts && PerSegmentAttention) return PerSegment(q, k, v, starts, offset);
+        long block = shape is { SeesLaterKeys: false } ? CausalBlock : t;
         var grouped = q.reshape(b, kvHeads, groups, t, d);
         var blocks = new List<Tensor>();
         for (long start = 0; start < t; start += block)
@@ -372,12 +375,92 @@ public sealed class Attention : nn.Module, ISelfAttention
         return (blocks.Count == 1 ? blocks[0] : cat(blocks, 3)).view(b, heads, t, d);
     }
 
-    /// <summary>Whether some query i may attend to a key after its own position offset + i.</summary>
-    static bool SeesLaterKeys(Tensor mask, long offset)
+    /// <summary>
+    /// Whether masked attention on rows of ≥ <see cref="CausalBlocksFrom"/> positions goes sequence by sequence where the mask
+    /// allows (<see cref="PerSegment"/>); false: query blocks over the whole row. For benchmarks and tests.
+    /// </summary>
+    public static bool PerSegmentAttention { get; set; } = true;
+
+    /// <summary>
+    /// Packed rows attended one sequence at a time, as a varlen flash-attention kernel does: the queries whose keys start at
+    /// the same position (<paramref name="starts"/>, B·T key positions) form a segment, attended in blocks of
+    /// <see cref="CausalBlock"/> queries against the segment's keys up to the block's end. Nothing between two sequences of a
+    /// row is computed, where a block-diagonal mask over the whole row computes every pair below the diagonal and masks out
+    /// those between sequences (bench/README.md has the times). Outputs and gradients are the single masked call's up to
+    /// float rounding (tests/R1Sharp.Model.Tests/CausalInBlocksTests.cs).
+    /// </summary>
+    static Tensor PerSegment(Tensor q, Tensor k, Tensor v, long[] starts, long offset)
     {
-        using var scope = NewDisposeScope();
-        long t = mask.shape[2], s = mask.shape[3];
-        return (mask & ones(t, s, dtype: ScalarType.Bool, device: mask.device).triu(offset + 1)).any().item<bool>();
+        long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], groups = heads / kvHeads;
+        var rows = new List<Tensor>();
+        for (long r = 0; r < b; r++)
+        {
+            var grouped = q.narrow(0, r, 1).reshape(1, kvHeads, groups, t, d);
+            Tensor kr = k.narrow(0, r, 1), vr = v.narrow(0, r, 1);
+            var pieces = new List<Tensor>();
+            for (long i0 = 0, i1; i0 < t; i0 = i1)
+            {
+                long first = starts[r * t + i0];
+                for (i1 = i0 + 1; i1 < t && starts[r * t + i1] == first; i1++) { }
+                for (long start = i0; start < i1; start += CausalBlock) // queries i0..i1−1 see keys first..offset + i
+                {
+                    long n = Math.Min(CausalBlock, i1 - start), keys = offset + start + n - first;
+                    var qb = grouped.narrow(3, start, n).reshape(1, kvHeads, groups * n, d);
+                    var visible = Visible(n, keys, offset + start - first, groups, q.device);
+                    pieces.Add(nn.functional.scaled_dot_product_attention(qb, kr.narrow(2, first, keys), vr.narrow(2, first, keys), visible, 0.0, false)
+                        .view(1, kvHeads, groups, n, d));
+                }
+            }
+            rows.Add(pieces.Count == 1 ? pieces[0] : cat(pieces, 3));
+        }
+        return (rows.Count == 1 ? rows[0] : cat(rows, 0)).view(b, heads, t, d);
+    }
+
+    /// <summary>(groups·n, keys): query r of a block, in each of its group's heads, sees the keys up to r + <paramref name="diagonal"/>.</summary>
+    static Tensor Visible(long n, long keys, long diagonal, long groups, Device device)
+    {
+        var visible = ones(n, keys, dtype: ScalarType.Bool, device: device).tril(diagonal);
+        return groups == 1 ? visible : visible.unsqueeze(0).expand(groups, n, keys).reshape(groups * n, keys);
+    }
+
+    /// <summary>
+    /// What a mask (B, 1, T, S) lets the queries see, worked out once per mask tensor (every layer of a forward gets the same
+    /// one; masks are not changed in place): whether some query sees a key after its own position offset + i, and — when
+    /// each query sees one contiguous run of keys ending at its own position, and the rows average at least
+    /// <see cref="MinSegment"/> queries per run — the first key of each query's run.
+    /// </summary>
+    sealed record MaskShape(long Offset, bool SeesLaterKeys, long[]? Starts)
+    {
+        static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, MaskShape> Known = new();
+
+        /// <summary>Shorter runs on average (left padding, where each pad sees only itself) keep the blocks over the whole row.</summary>
+        const long MinSegment = 32;
+
+        public static MaskShape Of(Tensor mask, long offset)
+        {
+            if (Known.TryGetValue(mask, out var known) && known.Offset == offset) return known;
+            var shape = Compute(mask, offset);
+            Known.AddOrUpdate(mask, shape);
+            return shape;
+        }
+
+        static MaskShape Compute(Tensor mask, long offset)
+        {
+            using var scope = NewDisposeScope();
+            long b = mask.shape[0], t = mask.shape[2], s = mask.shape[3];
+            var m = mask.squeeze(1); // (B, T, S)
+            if ((m & ones(t, s, dtype: ScalarType.Bool, device: mask.device).triu(offset + 1)).any().item<bool>())
+                return new MaskShape(offset, true, null);
+            // Seeing no later key, query i sees exactly the keys first..offset + i when it sees offset + i − first + 1 of them.
+            var first = m.to(ScalarType.Byte).argmax(-1);                                                       // (B, T)
+            var run = arange(t, dtype: ScalarType.Int64, device: mask.device).add(offset + 1).sub(first);
+            if (!m.sum(-1, type: ScalarType.Int64).eq(run).all().item<bool>()) return new MaskShape(offset, false, null);
+            var starts = first.cpu().data<long>().ToArray();
+            long runs = 0;
+            for (long i = 0; i < starts.Length; i++)
+                if (i % t == 0 || starts[i] != starts[i - 1]) runs++;
+            return new MaskShape(offset, false, runs * MinSegment <= b * t ? starts : null);
+        }
     }
 
     /// <summary>Causal self-attention over T new positions, q, k, v (B, H, T, D): in query blocks from <see cref="CausalBlocksFrom"/> positions, else one call.</summary>
@@ -409,7 +492,7 @@ public sealed class Attention : nn.Module, ISelfAttention
         for (long start = 0; start < t; start += CausalBlock)
         {
             long n = Math.Min(CausalBlock, t - start), end = start + n;
-            var visible = ones(n, end, dtype: ScalarType.Bool, device: q.device).tril(start); // query start + r sees keys ≤ start + r
+            var visible = Visible(n, end, start, 1, q.device); // query start + r sees keys ≤ start + r
             blocks.Add(nn.functional.scaled_dot_product_attention(q.narrow(2, start, n), k.narrow(2, 0, end), v.narrow(2, 0, end), visible, 0.0, false));
         }
         return cat(blocks, 2);

@@ -94,4 +94,78 @@ public class CausalInBlocksTests
         mask[0, 0, 3, t - 1] = true; // query 3 sees the last key: in blocks it would not
         Assert.True(Attention.Masked(q, k, v, mask).allclose(OneMaskedCall(q, k, v, mask), rtol: 0, atol: 1e-6));
     }
+
+    /// <summary>
+    /// Packed rows after a cache the first sequence continues (its queries see the cache; the later sequences start at
+    /// their own first position), the last 63 positions of row 0 a padding segment: every query sees one run of keys
+    /// ending at its own position, so Attention.Masked goes sequence by sequence.
+    /// </summary>
+    static (Tensor Mask, int[][] Lengths) SequencesAfterACache(int t, int cached)
+    {
+        int[][] lengths = [[130, 57, 260, 90, 63], [300, 300]];
+        var m = zeros(2, 1, t, cached + t, dtype: ScalarType.Bool);
+        for (int r = 0; r < 2; r++)
+        {
+            int at = 0;
+            foreach (int n in lengths[r])
+            {
+                int from = at == 0 ? 0 : cached + at; // the first sequence continues the cache
+                for (int i = at; i < at + n; i++) m[r, 0, i, from..(cached + i + 1)] = true;
+                at += n;
+            }
+        }
+        return (m, lengths);
+    }
+
+    [Fact]
+    public void Packed_sequences_one_at_a_time_are_the_single_masked_call()
+    {
+        var generator = new Generator(10);
+        int t = 600, cached = 24;
+        var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator));
+        var (mask, _) = SequencesAfterACache(t, cached);
+        var upstream = randn(2, 4, t, 16, generator: generator);
+        (Tensor Out, Tensor[] Grads) Run(Func<Tensor, Tensor, Tensor, Tensor, Tensor> attention)
+        {
+            var (qq, kk, vv) = (q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_());
+            var y = attention(qq, kk, vv, mask);
+            (y * upstream).sum().backward();
+            return (y.detach(), [qq.grad!, kk.grad!, vv.grad!]);
+        }
+        var bySequence = Run(Attention.Masked);
+        var single = Run(OneMaskedCall);
+        Assert.True(bySequence.Out.allclose(single.Out, rtol: 0, atol: 1e-5), $"outputs differ by {(bySequence.Out - single.Out).abs().max().item<float>()}");
+        for (int i = 0; i < 3; i++)
+            Assert.True(bySequence.Grads[i].allclose(single.Grads[i], rtol: 0, atol: 1e-5), $"gradient {i} differs by {(bySequence.Grads[i] - single.Grads[i]).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void Nothing_between_two_packed_sequences_is_computed()
+    {
+        // A NaN value in row 0's third sequence reaches no other sequence's output when the sequences are attended one at a
+        // time; a call over the whole row multiplies it by the later sequences' zero weights, which makes NaN.
+        var generator = new Generator(11);
+        int t = 600, cached = 24;
+        var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator));
+        var (mask, lengths) = SequencesAfterACache(t, cached);
+        int third = lengths[0][0] + lengths[0][1], fourth = third + lengths[0][2];
+        v[0, .., cached + third + 5] = float.NaN;
+        var nan = Attention.Masked(q, k, v, mask).isnan().any(-1).any(1); // (B, T): a query's output has a NaN
+        Assert.True(nan[0, (third + 5)..fourth].all().item<bool>()); // the third sequence's queries that see it
+        Assert.False(nan[0, ..third].any().item<bool>() || nan[0, fourth..].any().item<bool>() || nan[1].any().item<bool>()); // no other
+        Assert.True(OneMaskedCall(q, k, v, mask)[0, .., fourth..].isnan().any().item<bool>()); // what the call over the whole row does
+    }
+
+    [Fact]
+    public void Left_padding_where_each_pad_sees_itself_is_the_single_masked_call()
+    {
+        // Prompt + completion rows as GRPO makes them: 300 pads, each seeing only itself, then causal: a run per pad, too
+        // many to attend one at a time, so the query blocks over the whole row take them.
+        var generator = new Generator(12);
+        int t = 512, pads = 300;
+        var (q, k, v) = (randn(1, 2, t, 16, generator: generator), randn(1, 2, t, 16, generator: generator), randn(1, 2, t, 16, generator: generator));
+        var mask = zeros(1, 1, t, t, dtype: ScalarType.Bool);
+        for (int i = 0; i < t; i++) mask[0, 0, i, (i < pads ? i : pads)..(i + 1)] = true;
+        Assert.True(Attention.Masked(q, k, v, mask).allclose(OneMaskedCall(q, k, v, mask), rtol: 0, atol: 1e-5));
+    }
 }
