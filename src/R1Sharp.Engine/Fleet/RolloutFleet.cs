@@ -161,7 +161,7 @@ public sealed class RolloutFleet : IGenerationBackend
     /// <summary>
     /// The route that shows a server out of rotation is up before it is sent an update: one that answers without generating,
     /// even while the server is paused. SGLang's <c>GET /health</c> generates a token (<c>SGLANG_ENABLE_HEALTH_ENDPOINT_GENERATION</c>,
-    /// on by default since 0.5) and a generation waits while the server is paused — as a server whose load failed is left — so
+    /// on by default in the 0.5 line and later) and a generation waits while the server is paused — as a server whose load failed is left — so
     /// SGLang is asked <c>GET /v1/models</c>; vLLM's and r1sharp's <c>GET /health</c> do not generate.
     /// </summary>
     internal static string LivenessRoute(FleetEngine engine) => engine == FleetEngine.Sglang ? "v1/models" : "health";
