@@ -57,7 +57,8 @@ public sealed record FleetUpdate(string Version, IReadOnlyList<ServerUpdate> Ser
 /// cut connection, no answer in time, an HTTP 5xx other than 503) is taken out of rotation and named in the log, and the
 /// request goes to another; one that fails a weight update likewise — it is never left serving stale weights unnoticed.
 /// At each update the servers out of rotation are tried again (a health check first, so a dead server costs a connection
-/// attempt, not a timeout) and rejoin when the update succeeds. When no server is left, calls throw
+/// attempt, not a timeout; SGLang is asked <c>GET /v1/models</c>, as its <c>/health</c> generates and cannot answer while the
+/// server is paused) and rejoin when the update succeeds. When no server is left, calls throw
 /// <see cref="FleetUnavailableException"/> naming every server and why it left.</para>
 /// <para><b>Versions.</b> A request sent to a server waits while it updates. A response generated entirely between two
 /// updates gets the server's version; one that an update overlapped gets the version the server reports in the response
@@ -125,7 +126,7 @@ public sealed class RolloutFleet : IGenerationBackend
         {
             try
             {
-                await _http.CallAsync(HttpMethod.Get, server.Root, "health", null, _options.ConnectTimeout, ct).ConfigureAwait(false);
+                await _http.CallAsync(HttpMethod.Get, server.Root, LivenessRoute(_options.Engine), null, _options.ConnectTimeout, ct).ConfigureAwait(false);
             }
             catch (FleetCallException e)
             {
@@ -156,6 +157,14 @@ public sealed class RolloutFleet : IGenerationBackend
             gate.TrySetResult();
         }
     }
+
+    /// <summary>
+    /// The route that shows a server out of rotation is up before it is sent an update: one that answers without generating,
+    /// even while the server is paused. SGLang's <c>GET /health</c> generates a token (<c>SGLANG_ENABLE_HEALTH_ENDPOINT_GENERATION</c>,
+    /// on by default in the 0.5 line and later) and a generation waits while the server is paused — as a server whose load failed is left — so
+    /// SGLang is asked <c>GET /v1/models</c>; vLLM's and r1sharp's <c>GET /health</c> do not generate.
+    /// </summary>
+    internal static string LivenessRoute(FleetEngine engine) => engine == FleetEngine.Sglang ? "v1/models" : "health";
 
     /// <summary>Takes a server out of rotation (it failed a check of the caller's) until an update succeeds on it; the reason goes to the log.</summary>
     public void TakeOut(FleetServer server, string reason) => Exclude(server, reason);

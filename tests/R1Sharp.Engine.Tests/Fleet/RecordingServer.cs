@@ -95,10 +95,11 @@ public sealed class RecordingServer : IDisposable
         }
     }
 
-    /// <summary>SGLang's and vLLM's replies to a successful call, and /health.</summary>
+    /// <summary>SGLang's and vLLM's replies to a successful call, /health and /v1/models.</summary>
     public static Task<(int, JsonNode?)> Defaults(string method, string path, JsonNode? body) => Task.FromResult<(int, JsonNode?)>(path.Split('?')[0] switch
     {
         "/health" => (200, null),
+        "/v1/models" => (200, new JsonObject { ["object"] = "list", ["data"] = new JsonArray(new JsonObject { ["id"] = "m", ["object"] = "model" }) }),
         "/pause_generation" => (200, new JsonObject { ["message"] = "Generation paused successfully.", ["status"] = "ok" }),
         "/continue_generation" => (200, new JsonObject { ["message"] = "Generation continued successfully.", ["status"] = "ok" }),
         "/update_weights_from_disk" => (200, new JsonObject

@@ -172,8 +172,50 @@ public class WeightUpdateProtocolTests
         Assert.True(update.Servers[1].Rejoined);
         Assert.True(fleet.Servers[1].InRotation);
         Assert.Equal("step-4", fleet.Servers[1].Version);
-        Assert.Equal(["/health", "/pause_generation", "/update_weights_from_disk", "/continue_generation"], b.Calls.Select(c => c.Path));
+        Assert.Equal(["/v1/models", "/pause_generation", "/update_weights_from_disk", "/continue_generation"], b.Calls.Select(c => c.Path));
         Assert.Contains(log, l => l.Contains("back in rotation"));
+    }
+
+    [Fact]
+    public async Task An_sglang_server_left_paused_by_a_failed_load_rejoins_at_the_next_update()
+    {
+        // SGLang's GET /health (and /health_generate) generates one token (SGLANG_ENABLE_HEALTH_ENDPOINT_GENERATION, on by
+        // default), and a generation waits while the server is paused: a paused server's /health never answers 200 (SGLang
+        // gives up after 20 s with a 503). The fleet leaves a server whose load failed paused, so its check before the next
+        // update must not generate.
+        bool paused = false, loadFails = true;
+        using var server = new RecordingServer(async (method, path, body) =>
+        {
+            switch (path)
+            {
+                case "/pause_generation": paused = true; break;
+                case "/continue_generation": paused = false; break;
+                case "/health" when paused:
+                    await Task.Delay(TimeSpan.FromSeconds(20));
+                    return (503, null);
+                case "/update_weights_from_disk" when loadFails:
+                    loadFails = false;
+                    return (400, new JsonObject { ["success"] = false, ["message"] = "Failed to load weights: disk full", ["num_paused_requests"] = 0 });
+            }
+            return await RecordingServer.Defaults(method, path, body);
+        });
+        using var other = new RecordingServer();
+        var log = new List<string>();
+        using var fleet = new RolloutFleet(new FleetOptions
+        {
+            Endpoints = [server.Root, other.Root], Engine = FleetEngine.Sglang, Model = "m", UpdateTimeout = TimeSpan.FromSeconds(10),
+            ConnectTimeout = TimeSpan.FromSeconds(2), Log = l => { lock (log) log.Add(l); },
+        });
+        var first = await fleet.UpdateAsync("/w/step-1", "step-1");
+        Assert.False(first.Servers[0].Ok);
+        Assert.True(paused, "a server whose load failed stays paused");
+
+        server.ClearCalls();
+        var second = await fleet.UpdateAsync("/w/step-2", "step-2");
+        Assert.True(second.Servers[0].Ok, second.Servers[0].Error);
+        Assert.True(second.Servers[0].Rejoined);
+        Assert.Equal("step-2", fleet.Servers[0].Version);
+        Assert.Equal(["/v1/models", "/pause_generation", "/update_weights_from_disk", "/continue_generation"], server.Calls.Select(c => c.Path));
     }
 
     [Fact]
