@@ -1,7 +1,7 @@
 using R1Sharp.Engine.Generation;
 // Speed of the model stack, measured side by side in one run:
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- model [--quick]
-//   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick]     (the SFT step: SftStep.cs)
+//   dotnet run --project bench/R1Sharp.Bench -c Release -- sft [--quick] [--row-length N]  (the SFT step: SftStep.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- sft-memory [steps] (resident memory of a long SFT run: SftMemory.cs)
 //   dotnet run --project bench/R1Sharp.Bench -c Release -- grpo [--preset 6m] [--quick]  (one GRPO step vs PyTorch eager: GrpoStep.cs)
 //   OMP_NUM_THREADS=1 dotnet run --project bench/R1Sharp.Bench -c Release -- grpo-memory [steps] (resident memory of a long GRPO run: GrpoMemory.cs)
@@ -31,7 +31,7 @@ R1Sharp.Model.CpuKernels.PreferAvx2OnAmd();
 R1Sharp.Model.NativeHeap.KeepFreedMemory();
 if (args.Length == 0 || args[0] is not ("model" or "sft" or "sft-memory" or "grpo" or "grpo-memory" or "fleet" or "mpi" or "mpi-allreduce" or "moe" or "profile"))
 {
-    Console.WriteLine("usage: R1Sharp.Bench model [--quick] [--train-only] | sft [--quick] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small|pretrain] [--preset NAME] [--quick] [--loop SECONDS]");
+    Console.WriteLine("usage: R1Sharp.Bench model [--quick] [--train-only] | sft [--quick] [--row-length N] | sft-memory [steps] | grpo [--preset NAME] [--quick] | grpo-memory [steps] | fleet [--quick] [--part overlap|sync] | mpi [--quick] | moe [--quick] [--train-only] [--profile] | profile [--part update|small|pretrain] [--preset NAME] [--quick] [--loop SECONDS]");
     return 1;
 }
 if (args[0] == "mpi")
@@ -117,7 +117,8 @@ if (args[0] == "sft")
 {
     double gemmBefore = GemmGflops(4096, 512, 1408);
     Console.WriteLine($"GEMM (4096×512 · 512×1408, fp32) before the steps: {gemmBefore:F1} GFLOP/s");
-    SftStep.Run(model, () => Math.Max(gemmBefore, GemmGflops(4096, 512, 1408)), quick);
+    int rowLength = Array.IndexOf(args, "--row-length") is int at and > 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : 512;
+    SftStep.Run(model, () => Math.Max(gemmBefore, GemmGflops(4096, 512, 1408)), quick, rowLength);
     return 0;
 }
 
