@@ -15,8 +15,8 @@ namespace R1Sharp.Rewards.Code;
 ///               --remount-ro / --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
 ///               (RUNTIME-VIEW: /usr, /bin, /sbin, /lib*, a minimal /etc; see SandboxLauncher.Runtime.cs)
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
-///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
-/// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
+///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U --no-new-privs prlimit ... PROGRAM &amp; wait)
+/// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL --no-new-privs prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
 /// </code>
 /// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
 /// RLIMIT_NPROC counts that run alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
@@ -191,6 +191,7 @@ internal sealed partial class SandboxLauncher
                     list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups");
                 }
                 list.Add("--pdeathsig=KILL"); // applied after the uid change; the host's death kills the program
+                list.Add("--no-new-privs"); // set-uid binaries (su, mount, passwd…) must not run as root
                 list.Add("--");
                 AddRlimitedCommand(list, interpreter, arguments, Path.Combine(runFolder, fileName));
                 break;
@@ -471,7 +472,7 @@ internal sealed partial class SandboxLauncher
         exec 4<&-
         cd /tmp
         exec 3<&0
-        {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
+        {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups --no-new-privs -- "$@" 0<&3 3<&- &
         wait $!
         """;
 

@@ -420,6 +420,47 @@ public class HostileProgramTests
         AssertNoSurvivors(sandbox);
     }
 
+    /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root) run from the sandbox must
+    /// not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
+    /// so the host's own set-uid binaries (su, mount, passwd, …) ran with euid 0 and a full bounding set.</summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Set_uid_programs_do_not_raise_privileges(string mode)
+    {
+        var sandbox = SandboxModes.Create(mode);
+        string? folder = null;
+        string helper = "/nonexistent";
+        if (SandboxModes.IsRoot && mode != SandboxModes.Bubblewrap) // bwrap does not show the checkout
+        {
+            folder = Path.Combine(AppContext.BaseDirectory, "setuid-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+            helper = Path.Combine(folder, "id");
+            File.Copy("/usr/bin/id", helper);
+            File.SetUnixFileMode(helper, (UnixFileMode)0b100_111_101_101); // 4755
+        }
+        try
+        {
+            string program = $$"""
+                import subprocess
+                print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].split()[1])
+                try:
+                    print(subprocess.run(['{{helper}}'], capture_output=True, text=True).stdout)
+                except OSError as e:
+                    print(type(e).__name__)
+                """;
+            var result = await sandbox.RunAsync("python", program, "");
+            ResultAssert.Status(ExecutionStatus.Success, result);
+            Assert.StartsWith("1\n", result.Stdout);
+            if (folder is not null) Assert.Contains("uid=", result.Stdout); // the helper ran
+            Assert.DoesNotContain("euid=0", result.Stdout);
+        }
+        finally
+        {
+            if (folder is not null) Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
     public void Thread_bombs_hit_the_process_limit(string mode)
