@@ -44,6 +44,7 @@ internal sealed partial class SandboxLauncher
     private readonly int[] _currentUid;
     private readonly bool _bwrapModern;
     private string? _unshareFstab;
+    private List<string>? _unshareHidden;
     private List<string>? _runtimeView;
 
     private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern, CgroupMemory? cgroup)
@@ -445,7 +446,8 @@ internal sealed partial class SandboxLauncher
     /// <summary>
     /// The mounts of the unshare backend, as an fstab for a single <c>mount -a -T</c> (one exec instead of one per
     /// mount): a sized tmpfs on /tmp, the run folder (opened as fd 4 before /tmp is covered) bound read-only on
-    /// /tmp/src, sized tmpfs on /var/tmp and /dev/shm, and small empty tmpfs over each hidden folder.
+    /// /tmp/src, a small empty tmpfs over each hidden folder and /dev/null over each hidden file
+    /// (<see cref="UnshareHidden"/>), then sized tmpfs on /var/tmp and /dev/shm (recreated inside a hidden /var).
     /// </summary>
     internal string UnshareFstab()
     {
@@ -454,10 +456,51 @@ internal sealed partial class SandboxLauncher
             $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0",
             $"/proc/self/fd/4 {ProgramFolder} none bind,ro,X-mount.mkdir 0 0",
         };
-        lines.AddRange(PrivateScratch().Skip(1).Select(p => $"r1sandbox {p} tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0"));
-        lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,nr_inodes=16,mode=755 0 0"));
+        foreach (var path in UnshareHidden())
+        {
+            lines.Add(Directory.Exists(path)
+                ? $"r1sandbox {FstabEscape(path)} tmpfs size=65536,nr_inodes=16,mode=755 0 0"
+                : $"/dev/null {FstabEscape(path)} none bind,ro 0 0");
+        }
+        lines.AddRange(PrivateScratch().Skip(1).Select(p => $"r1sandbox {p} tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777,X-mount.mkdir 0 0"));
         return string.Join('\n', lines) + "\n";
     }
+
+    /// <summary>Top-level entries of / an unshare sandbox shows: the runtime folders, /etc, /dev, /proc, /tmp.</summary>
+    private static IEnumerable<string> UnshareShown => RuntimeFolders.Concat(["/etc", "/dev", "/proc", "/tmp"]);
+
+    /// <summary>
+    /// What the unshare backend covers: every top-level entry of / (folder or file, not symbolic link) except
+    /// <see cref="UnshareShown"/> and those holding a <see cref="CodeSandboxOptions.ReadOnlyPaths"/> entry — so the
+    /// project checkout, datasets (the tests!), /opt, /srv, /var, /mnt, /sys… are not there — plus
+    /// <see cref="CodeSandboxOptions.HiddenPaths"/> outside those. Computed once per launcher.
+    /// </summary>
+    internal IReadOnlyList<string> UnshareHidden() => _unshareHidden ??= ComputeUnshareHidden();
+
+    private List<string> ComputeUnshareHidden()
+    {
+        var shown = UnshareShown.Concat(_options.ReadOnlyPaths.Select(p => "/" + p.Split('/', StringSplitOptions.RemoveEmptyEntries)[0]))
+            .ToHashSet(StringComparer.Ordinal);
+        var hidden = new List<string>();
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/").Order(StringComparer.Ordinal))
+            {
+                var info = new FileInfo(entry);
+                if (shown.Contains(entry) || info.LinkTarget is not null) continue;
+                hidden.Add(entry);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        bool Covered(string path) => hidden.Any(h => path == h || path.StartsWith(h + "/", StringComparison.Ordinal));
+        hidden.AddRange(ExistingFolders(_options.HiddenPaths).Where(p => !Covered(p)));
+        return hidden;
+    }
+
+    /// <summary>A path as an fstab field (octal escapes for blanks and backslashes, as mount(8) reads them).</summary>
+    private static string FstabEscape(string path) =>
+        path.Replace("\\", "\\134").Replace(" ", "\\040").Replace("\t", "\\011").Replace("\n", "\\012");
 
     /// <summary>
     /// The PID-1 shell of the unshare backend: $1 = run folder, $2 = uid, then the command. It mounts what

@@ -420,17 +420,60 @@ public class HostileProgramTests
         AssertNoSurvivors(sandbox);
     }
 
-    /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root) run from the sandbox must
-    /// not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
+    /// <summary>
+    /// A program that finds the problem's tests on disk and prints the expected output scores without solving
+    /// anything: the dataset (here a world-readable JSONL in the test's output folder, i.e. the checkout, and as
+    /// root one under /opt) must not be visible. Before, the unshare backend showed the whole host file system
+    /// (all but /home, /root, /run), so the program below read the expected answer and scored 1.0.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void The_tests_on_disk_are_not_visible(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string answer = "answer-" + Guid.NewGuid().ToString("N");
+        string tests = $$"""{"language": "python", "test_cases": [{"input": "", "output": "{{answer}}", "type": "stdin_stdout"}]}""";
+        var places = new List<string> { Path.Combine(AppContext.BaseDirectory, "data-" + Guid.NewGuid().ToString("N")) };
+        if (SandboxModes.IsRoot) places.Add(Path.Combine("/opt", "r1sharp-data-" + Guid.NewGuid().ToString("N")));
+        try
+        {
+            foreach (var place in places)
+            {
+                Directory.CreateDirectory(place);
+                File.SetUnixFileMode(place, (UnixFileMode)0b111_101_101);
+                string file = Path.Combine(place, "train.jsonl");
+                File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new { tests }) + "\n");
+                File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+            }
+            string program = $$"""
+                import json
+                for path in {{System.Text.Json.JsonSerializer.Serialize(places)}}:
+                    try:
+                        row = json.loads(open(path + '/train.jsonl').readline())
+                        print(json.loads(row['tests'])['test_cases'][0]['output'])
+                        break
+                    except OSError:
+                        pass
+                """;
+            var evaluation = Judge(reward, program, answer);
+            Assert.Equal(0.0, evaluation.Score);
+        }
+        finally
+        {
+            foreach (var place in places) Directory.Delete(place, recursive: true);
+        }
+    }
+
+    /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root, shown through
+    /// <see cref="CodeSandboxOptions.ReadOnlyPaths"/>) run from the sandbox must not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
     /// so the host's own set-uid binaries (su, mount, passwd, …) ran with euid 0 and a full bounding set.</summary>
     [Theory]
     [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
     public async Task Set_uid_programs_do_not_raise_privileges(string mode)
     {
-        var sandbox = SandboxModes.Create(mode);
         string? folder = null;
         string helper = "/nonexistent";
-        if (SandboxModes.IsRoot && mode != SandboxModes.Bubblewrap) // bwrap does not show the checkout
+        if (SandboxModes.IsRoot)
         {
             folder = Path.Combine(AppContext.BaseDirectory, "setuid-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(folder);
@@ -441,6 +484,8 @@ public class HostileProgramTests
         }
         try
         {
+            // Shown read-only inside (namespace backends hide the checkout otherwise).
+            var sandbox = SandboxModes.Create(mode, o => folder is null ? o : o with { ReadOnlyPaths = [folder] });
             string program = $$"""
                 import subprocess
                 print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].split()[1])
