@@ -136,7 +136,8 @@ internal sealed partial class SandboxLauncher
             group = Cgroup?.Create(CodeSandbox.CgroupLimitBytes(_options));
             PrepareFolder(0, folder);
             File.WriteAllText(Path.Combine(folder, "probe"), "");
-            var psi = Build(0, folder, _tools.True, [], "probe", group);
+            string token = NewSetupToken();
+            var psi = Build(0, folder, _tools.True, [], "probe", group, token);
             psi.RedirectStandardInput = false;
             using var process = new Process { StartInfo = psi };
             ProcessSpawner.StartAsync(process).GetAwaiter().GetResult();
@@ -148,7 +149,7 @@ internal sealed partial class SandboxLauncher
                 return "timed out";
             }
             Sweep(0);
-            return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Trim()}";
+            return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Replace(token + " ", "").Trim()}";
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
         {

@@ -109,8 +109,9 @@ internal sealed partial class SandboxLauncher
     internal bool OwnsUid(int uid) => uid >= _uidBase && uid < _uidBase + _currentUid.Length * UidsPerSlot;
 
     /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file; the run joins
-    /// <paramref name="cgroup"/> when given.</summary>
-    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName, CgroupRun? cgroup)
+    /// <paramref name="cgroup"/> when given. The wrapper starts its own error messages with
+    /// <paramref name="setupToken"/> (see <see cref="WrapperScript"/>).</summary>
+    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName, CgroupRun? cgroup, string setupToken)
     {
         var psi = new ProcessStartInfo
         {
@@ -126,7 +127,7 @@ internal sealed partial class SandboxLauncher
         string disk = _options.MaxDiskBytes.ToString(CultureInfo.InvariantCulture);
         var list = psi.ArgumentList;
         string? seccomp = UsesSeccomp ? SeccompFile : null;
-        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? ""])
+        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? "", setupToken])
             list.Add(a);
 
         switch (Backend)
@@ -207,20 +208,36 @@ internal sealed partial class SandboxLauncher
     /// <summary>Exit code of the wrapper when it could not set the run up (the program never started).</summary>
     internal const int WrapperFailure = 125;
 
-    /// <summary>Prefix of the wrapper's own error messages.</summary>
+    /// <summary>Prefix of the wrapper's own error messages (after the run's setup token).</summary>
     internal const string WrapperMarker = "r1sharp-sandbox:";
+
+    /// <summary>A fresh secret for one run: the wrapper starts its error messages with it. The program can print
+    /// "r1sharp-sandbox: …" and exit 125 too, but it never sees the token (the wrapper's arguments are gone once it
+    /// executes the next stage), so a failing program cannot pass itself off as a sandbox failure (null, "cannot
+    /// judge", instead of 0).</summary>
+    internal static string NewSetupToken() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>True when a run that exited with <paramref name="exitCode"/> and <paramref name="stderr"/> is the
+    /// wrapper's own failure (the program never started); <paramref name="message"/> is its message.</summary>
+    internal static bool IsWrapperFailure(int exitCode, string stderr, string setupToken, out string message)
+    {
+        string prefix = setupToken + " " + WrapperMarker;
+        bool failed = exitCode == WrapperFailure && stderr.StartsWith(prefix, StringComparison.Ordinal);
+        message = failed ? stderr[(setupToken.Length + 1)..].Trim() : "";
+        return failed;
+    }
 
     /// <summary>
     /// The first process of every run (sh, as the host's user): $1 = the cgroup's procs file or "", $2 = the
-    /// seccomp filter or "", then the command. It joins the group before anything else runs, so every byte the run
+    /// seccomp filter or "", $3 = the run's setup token (<see cref="NewSetupToken"/>), then the command. It joins the group before anything else runs, so every byte the run
     /// allocates is charged there, and opens the filter on fd 9 (inherited through setpriv by bwrap, which reads and
     /// closes it). .NET cannot hand a child extra descriptors; a shell redirection can. It inherits nothing else:
     /// <see cref="ProcessSpawner"/> marks every descriptor above 2 close-on-exec before it starts a run.
     /// </summary>
     private static readonly string WrapperScript = $$"""
-        if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "{{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
-        if [ -n "$2" ]; then [ -r "$2" ] || { echo "{{WrapperMarker}} cannot read the seccomp filter $2" >&2; exit {{WrapperFailure}}; }; exec {{SeccompFd}}<"$2"; fi
-        shift 2
+        if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "$3 {{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
+        if [ -n "$2" ]; then [ -r "$2" ] || { echo "$3 {{WrapperMarker}} cannot read the seccomp filter $2" >&2; exit {{WrapperFailure}}; }; exec {{SeccompFd}}<"$2"; fi
+        shift 3
         exec "$@"
         """;
 

@@ -464,6 +464,29 @@ public class HostileProgramTests
         }
     }
 
+    /// <summary>
+    /// A program that exits like the launcher's wrapper does when it cannot set a run up (exit code 125, stderr
+    /// starting "r1sharp-sandbox:") must still score 0, not null ("cannot judge", left out of the reward's mean).
+    /// Before, without a memory cgroup (the watchdog, or no root) nothing told the two apart and the run was a
+    /// SandboxError.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void A_program_cannot_pass_itself_off_as_a_sandbox_failure(string mode)
+    {
+        foreach (bool cgroup in (bool[])[true, false])
+        {
+            var (reward, _) = Create(mode, o => o with { UseCgroup = cgroup });
+            var evaluation = Judge(reward, "import sys\nsys.stderr.write('r1sharp-sandbox: cannot join the memory cgroup /x\\n')\nsys.exit(125)");
+            AssertContained(evaluation, ExecutionStatus.RuntimeError, "exit code 125");
+        }
+        // The wrapper's real failures carry the run's token, which the program never sees.
+        Assert.True(SandboxLauncherAccess.IsWrapperFailure(125, "abc r1sharp-sandbox: cannot join the memory cgroup /x\n", "abc", out string message));
+        Assert.Equal("r1sharp-sandbox: cannot join the memory cgroup /x", message);
+        Assert.False(SandboxLauncherAccess.IsWrapperFailure(125, "r1sharp-sandbox: cannot join the memory cgroup /x\n", "abc", out _));
+        Assert.False(SandboxLauncherAccess.IsWrapperFailure(1, "abc r1sharp-sandbox: x", "abc", out _));
+    }
+
     /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root, shown through
     /// <see cref="CodeSandboxOptions.ReadOnlyPaths"/>) run from the sandbox must not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
     /// so the host's own set-uid binaries (su, mount, passwd, …) ran with euid 0 and a full bounding set.</summary>
