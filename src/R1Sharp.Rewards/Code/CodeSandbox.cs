@@ -299,7 +299,8 @@ public sealed class CodeSandbox
     private ExecutionResult Classify(int exitCode, string stdout, string stderr, TimeSpan duration, CodeLanguage lang)
     {
         const int sigXcpu = 24, sigXfsz = 25;
-        string lastLine = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        // Quoted in reasons (logs, terminals): no escape sequences from the program.
+        string lastLine = OutputComparer.Printable(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "");
         if (exitCode == 0)
             return new ExecutionResult(ExecutionStatus.Success, 0, stdout, stderr, duration, "exit code 0");
         if (exitCode == 128 + sigXcpu)

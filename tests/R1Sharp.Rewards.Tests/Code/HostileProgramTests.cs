@@ -487,6 +487,27 @@ public class HostileProgramTests
         Assert.False(SandboxLauncherAccess.IsWrapperFailure(1, "abc r1sharp-sandbox: x", "abc", out _));
     }
 
+    /// <summary>
+    /// The reasons of a run quote the program's output (the last stderr line, the first differing stdout line) and go
+    /// to logs and terminals: control characters must not reach them. Before, escape sequences (erase the line, set
+    /// the title, OSC 52 write to the clipboard) and carriage returns came through verbatim.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Reasons_carry_no_control_characters_from_the_program(string mode)
+    {
+        var (reward, _) = Create(mode);
+        var stderr = Judge(reward, "import sys\nsys.stderr.write('\\x1b]52;c;ZXZpbA==\\x07\\x1b[2K\\rall tests passed\\n')\nsys.exit(1)");
+        var stdout = Judge(reward, "print('\\x1b]0;pwned\\x07\\x1b[1A\\rok 42')");
+        foreach (var evaluation in (CodeEvaluation[])[stderr, stdout])
+        {
+            string reason = evaluation.Tests[0].Reason;
+            Assert.Equal(0.0, evaluation.Score);
+            Assert.False(reason.Any(char.IsControl), "control characters in: " + reason.Replace("\x1b", "<ESC>"));
+        }
+        Assert.Contains("all tests passed", stderr.Tests[0].Reason);
+    }
+
     /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root, shown through
     /// <see cref="CodeSandboxOptions.ReadOnlyPaths"/>) run from the sandbox must not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
     /// so the host's own set-uid binaries (su, mount, passwd, …) ran with euid 0 and a full bounding set.</summary>
