@@ -43,8 +43,6 @@ internal sealed partial class SandboxLauncher
     private readonly int _uidBase;
     private readonly int[] _currentUid;
     private readonly bool _bwrapModern;
-    private string? _unshareFstab;
-    private List<string>? _unshareHidden;
     private List<string>? _runtimeView;
 
     private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern, CgroupMemory? cgroup)
@@ -247,7 +245,7 @@ internal sealed partial class SandboxLauncher
     /// </summary>
     internal void PrepareFolder(int slot, string runFolder)
     {
-        if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), _unshareFstab ??= UnshareFstab());
+        if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), UnshareFstab());
         if (Backend == SandboxBackend.RlimitsOnly && OperatingSystem.IsLinux())
         {
             // The writable folder sits inside the root-owned run folder, so the program cannot rename it away and
@@ -490,11 +488,10 @@ internal sealed partial class SandboxLauncher
     /// What the unshare backend covers: every top-level entry of / (folder or file, not symbolic link) except
     /// <see cref="UnshareShown"/> and those holding a <see cref="CodeSandboxOptions.ReadOnlyPaths"/> entry — so the
     /// project checkout, datasets (the tests!), /opt, /srv, /var, /mnt, /sys… are not there — plus
-    /// <see cref="CodeSandboxOptions.HiddenPaths"/> outside those. Computed once per launcher.
+    /// <see cref="CodeSandboxOptions.HiddenPaths"/> outside those. Listed again for every run (a few dozen entries),
+    /// so a folder mounted at / while training runs is covered too.
     /// </summary>
-    internal IReadOnlyList<string> UnshareHidden() => _unshareHidden ??= ComputeUnshareHidden();
-
-    private List<string> ComputeUnshareHidden()
+    internal List<string> UnshareHidden()
     {
         var shown = UnshareShown.Concat(_options.ReadOnlyPaths.Select(p => "/" + p.Split('/', StringSplitOptions.RemoveEmptyEntries)[0]))
             .ToHashSet(StringComparer.Ordinal);
