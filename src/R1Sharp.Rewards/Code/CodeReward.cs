@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+
 namespace R1Sharp.Rewards.Code;
 
 /// <summary>Options of <see cref="CodeReward"/>.</summary>
@@ -31,7 +33,8 @@ public sealed record CodeEvaluation(double? Score, string Language, string? Prog
 /// <see cref="CodeExtractor"/>), runs it against every test case of the problem in the <see cref="CodeSandbox"/>
 /// (all runs of the batch in parallel, bounded by the sandbox's workers), and scores the share of tests passed.
 /// A stdin/stdout test passes when the program exits 0 and ALL output lines match (<see cref="OutputComparer"/>);
-/// an assert test passes when program + snippet exits 0. No program → 0. No tests field, tests in a language
+/// an assert test passes when program + snippet exits 0 and prints the run's random pass marker after the snippet
+/// (<see cref="CodeLanguage.AppendTest"/>). No program → 0. No tests field, tests in a language
 /// with no runner, or a sandbox failure → null (cannot judge). Malformed tests → null, with the parse error in
 /// the summary.
 /// </summary>
@@ -113,9 +116,14 @@ public sealed class CodeReward(CodeSandbox sandbox, CodeRewardOptions? options =
             }
             case AssertTestCase assert:
             {
-                var run = await sandbox.RunAsync(language.Name, language.AppendTest(program, assert.Code), "", cancellationToken).ConfigureAwait(false);
-                bool ok = run.Status == ExecutionStatus.Success;
-                return new(index, "assert", ok, run.Status, ok ? "passed" : run.Reason, run.Duration);
+                // A fresh marker per run, printed after the snippet: exit code 0 alone is easy to forge.
+                string marker = "r1sharp-asserts-passed-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+                var run = await sandbox.RunAsync(language.Name, language.AppendTest(program, assert.Code, marker), "", cancellationToken).ConfigureAwait(false);
+                if (run.Status != ExecutionStatus.Success)
+                    return new(index, "assert", false, run.Status, run.Reason, run.Duration);
+                bool ok = CodeLanguage.PassedAsserts(run.Stdout, marker);
+                return new(index, "assert", ok, run.Status,
+                    ok ? "passed" : "exit code 0 but the asserts did not finish (the program ended before or while they ran)", run.Duration);
             }
             default:
                 throw new ArgumentException($"unknown test case type {test.GetType().Name}", nameof(test));

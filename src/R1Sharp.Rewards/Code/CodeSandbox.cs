@@ -114,8 +114,9 @@ public sealed class CodeSandbox
             {
                 return Error($"could not create the run's memory cgroup under {_launcher.Cgroup!.Parent}: {e.Message}");
             }
-            var psi = _launcher.Build(slot, folder, interpreter, lang.InterpreterArguments, lang.FileName, cgroup);
-            var result = await RunProcessAsync(psi, slot, lang, stdin, cgroup, cancellationToken).ConfigureAwait(false);
+            string setupToken = SandboxLauncher.NewSetupToken();
+            var psi = _launcher.Build(slot, folder, interpreter, lang.InterpreterArguments, lang.FileName, cgroup, setupToken);
+            var result = await RunProcessAsync(psi, slot, lang, stdin, cgroup, setupToken, cancellationToken).ConfigureAwait(false);
             return result with { MemoryEnforcement = _launcher.Memory, PeakMemoryBytes = cgroup?.PeakBytes() };
         }
         finally
@@ -126,7 +127,7 @@ public sealed class CodeSandbox
         }
     }
 
-    private async Task<ExecutionResult> RunProcessAsync(ProcessStartInfo psi, int slot, CodeLanguage lang, string stdin, CgroupRun? cgroup, CancellationToken cancellationToken)
+    private async Task<ExecutionResult> RunProcessAsync(ProcessStartInfo psi, int slot, CodeLanguage lang, string stdin, CgroupRun? cgroup, string setupToken, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         using var process = new Process { StartInfo = psi };
@@ -209,10 +210,10 @@ public sealed class CodeSandbox
             return new ExecutionResult(ExecutionStatus.MemoryLimitExceeded, null, stdout, stderr, duration, CgroupReason());
         if (killedFor is { } status)
             return new ExecutionResult(status, null, stdout, stderr, duration, killReason);
-        // The wrapper's own failure (the program never started): the cgroup, when there is one, never saw a byte.
-        if (exitCode == SandboxLauncher.WrapperFailure && stderr.StartsWith(SandboxLauncher.WrapperMarker, StringComparison.Ordinal) &&
-            (cgroup?.PeakBytes() ?? 0) == 0)
-            return Error($"could not start the sandbox: {stderr.Trim()}");
+        // The wrapper's own failure (the program never started), told apart from a program that mimics it by the
+        // run's secret setup token.
+        if (SandboxLauncher.IsWrapperFailure(exitCode, stderr, setupToken, out string wrapperMessage))
+            return Error($"could not start the sandbox: {wrapperMessage}");
         return Classify(exitCode, stdout, stderr, duration, lang);
     }
 
@@ -298,7 +299,8 @@ public sealed class CodeSandbox
     private ExecutionResult Classify(int exitCode, string stdout, string stderr, TimeSpan duration, CodeLanguage lang)
     {
         const int sigXcpu = 24, sigXfsz = 25;
-        string lastLine = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "";
+        // Quoted in reasons (logs, terminals): no escape sequences from the program.
+        string lastLine = OutputComparer.Printable(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault() ?? "");
         if (exitCode == 0)
             return new ExecutionResult(ExecutionStatus.Success, 0, stdout, stderr, duration, "exit code 0");
         if (exitCode == 128 + sigXcpu)

@@ -95,7 +95,9 @@ public sealed record CodeSandboxOptions
     public int MaxStderrBytesKept { get; init; } = 8192;
 
     /// <summary>Folders replaced by empty ones inside the <c>unshare</c> sandbox: the users' homes and the runtime
-    /// folders that hold sockets of system services. (A bubblewrap sandbox shows only the runtime, so none of them.)
+    /// folders that hold sockets of system services. (That sandbox already covers every top-level folder but /usr,
+    /// /bin, /sbin, /lib*, /etc, /dev, /proc, /tmp and those holding <see cref="ReadOnlyPaths"/>, so entries matter
+    /// below those; a bubblewrap sandbox shows only the runtime, so none of them.)
     /// /tmp, /var/tmp and /dev/shm are always replaced by private writable tmpfs of <see cref="MaxDiskBytes"/> each.</summary>
     public IReadOnlyList<string> HiddenPaths { get; init; } = ["/home", "/root", "/run", "/var/run"];
 
@@ -106,7 +108,8 @@ public sealed record CodeSandboxOptions
     public bool AllowUnsandboxed { get; init; }
 
     /// <summary>Host folders or files shown read-only inside a bubblewrap sandbox, besides the runtime (/usr, /bin,
-    /// /sbin, /lib*, a minimal /etc): e.g. an interpreter installed under /opt. Nothing else of the host is visible.</summary>
+    /// /sbin, /lib*, a minimal /etc): e.g. an interpreter installed under /opt. Nothing else of the host is visible.
+    /// The unshare sandbox keeps the top-level folder of each one visible (all of /opt for /opt/python).</summary>
     public IReadOnlyList<string> ReadOnlyPaths { get; init; } = [];
 
     /// <summary>Bound each run's total memory with a cgroup (v2, else the v1 memory controller) where this machine

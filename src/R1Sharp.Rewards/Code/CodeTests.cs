@@ -10,7 +10,8 @@ public abstract record CodeTestCase;
 public sealed record StdioTestCase(string Input, string ExpectedOutput) : CodeTestCase;
 
 /// <summary>Append <paramref name="Code"/> (e.g. <c>assert add(2, 3) == 5</c>) to the program and run it with empty
-/// stdin; the test passes when it exits with code 0.</summary>
+/// stdin; the test passes when it exits with code 0 and prints the pass marker appended after the snippet
+/// (<see cref="CodeLanguage.AppendTest"/>).</summary>
 public sealed record AssertTestCase(string Code) : CodeTestCase;
 
 /// <summary>Raised by <see cref="CodeTests.Parse"/> for a malformed test description; the message names the field

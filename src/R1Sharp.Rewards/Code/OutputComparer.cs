@@ -64,5 +64,10 @@ public static class OutputComparer
     private static bool TryNumber(string token, out double value) =>
         double.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out value) && double.IsFinite(value);
 
-    private static string Clip(string line) => line.Length <= 60 ? line : line[..60] + "…";
+    private static string Clip(string line) => Printable(line.Length <= 60 ? line : line[..60] + "…");
+
+    /// <summary>The program's text made safe to quote in a reason (logs, terminals): every control character
+    /// (escape sequences, carriage return, bell…) becomes '?'.</summary>
+    internal static string Printable(string text) =>
+        text.Any(char.IsControl) ? string.Concat(text.Select(c => char.IsControl(c) ? '?' : c)) : text;
 }

@@ -136,7 +136,8 @@ internal sealed partial class SandboxLauncher
             group = Cgroup?.Create(CodeSandbox.CgroupLimitBytes(_options));
             PrepareFolder(0, folder);
             File.WriteAllText(Path.Combine(folder, "probe"), "");
-            var psi = Build(0, folder, _tools.True, [], "probe", group);
+            string token = NewSetupToken();
+            var psi = Build(0, folder, _tools.True, [], "probe", group, token);
             psi.RedirectStandardInput = false;
             using var process = new Process { StartInfo = psi };
             ProcessSpawner.StartAsync(process).GetAwaiter().GetResult();
@@ -148,7 +149,7 @@ internal sealed partial class SandboxLauncher
                 return "timed out";
             }
             Sweep(0);
-            return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Trim()}";
+            return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {stderr.Result.Replace(token + " ", "").Trim()}";
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException)
         {
@@ -236,14 +237,21 @@ internal sealed partial class SandboxLauncher
             return (*(ulong*)buffer, *(ulong*)(buffer + 8), *(long*)(buffer + 64) * 512);
         }
 
-        /// <summary>Used bytes of the file system holding <paramref name="path"/> ((f_blocks − f_bfree) × f_frsize;
-        /// struct statvfs of 64-bit glibc: f_frsize at 8, f_blocks at 16, f_bfree at 24), or null.</summary>
+        /// <summary>Kernel memory of one tmpfs inode and its dentry (measured: 1.0 KiB of slab per empty file or
+        /// folder). statfs counts no blocks for them, so a program making millions of empty folders would hold
+        /// hundreds of MiB that the data blocks do not show.</summary>
+        internal const long InodeBytes = 1024;
+
+        /// <summary>Memory held by the tmpfs holding <paramref name="path"/>: its used blocks ((f_blocks − f_bfree) ×
+        /// f_frsize) plus <see cref="InodeBytes"/> per used inode (f_files − f_ffree); struct statvfs of 64-bit glibc:
+        /// f_frsize at 8, f_blocks at 16, f_bfree at 24, f_files at 40, f_ffree at 48. Null when statvfs fails.</summary>
         internal static long? UsedBytes(string path)
         {
             byte* buffer = stackalloc byte[256];
             if (statvfs(path, buffer) != 0) return null;
             ulong frsize = *(ulong*)(buffer + 8), blocks = *(ulong*)(buffer + 16), free = *(ulong*)(buffer + 24);
-            return (long)((blocks - free) * frsize);
+            ulong files = *(ulong*)(buffer + 40), freeFiles = *(ulong*)(buffer + 48);
+            return (long)((blocks - free) * frsize) + (long)(files >= freeFiles ? files - freeFiles : 0) * InodeBytes;
         }
     }
 }

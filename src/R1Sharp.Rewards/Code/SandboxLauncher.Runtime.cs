@@ -61,13 +61,17 @@ internal sealed partial class SandboxLauncher
     }
 
     /// <summary>True when <paramref name="path"/> (an interpreter) lies, links resolved, inside the folders a
-    /// bubblewrap sandbox shows.</summary>
+    /// bubblewrap sandbox shows, or outside those an unshare sandbox hides.</summary>
     internal bool VisibleInside(string path)
     {
-        if (Backend != SandboxBackend.Bubblewrap) return true;
         string real = RealPath(path);
-        return RuntimeFolders.Concat(_options.ReadOnlyPaths).Select(RealPath)
-            .Any(root => real == root || real.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal));
+        bool Under(string root) => real == root || real.StartsWith(root.TrimEnd('/') + "/", StringComparison.Ordinal);
+        return Backend switch
+        {
+            SandboxBackend.Bubblewrap => RuntimeFolders.Concat(_options.ReadOnlyPaths).Select(RealPath).Any(Under),
+            SandboxBackend.Unshare => !UnshareHidden().Any(Under),
+            _ => true,
+        };
     }
 
     /// <summary>The absolute path with every link resolved (realpath(3)), or the path itself when it does not exist.</summary>

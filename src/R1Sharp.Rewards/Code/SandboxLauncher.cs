@@ -15,8 +15,8 @@ namespace R1Sharp.Rewards.Code;
 ///               --remount-ro / --chdir /tmp --clearenv ... -- prlimit ... PROGRAM
 ///               (RUNTIME-VIEW: /usr, /bin, /sbin, /lib*, a minimal /etc; see SandboxLauncher.Runtime.cs)
 /// unshare:      setpriv --pdeathsig=KILL unshare --mount --net --pid --ipc --uts --fork --kill-child --mount-proc -- sh -c
-///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U prlimit ... PROGRAM &amp; wait)
-/// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
+///               (sh is PID 1: mount -a -T RUNDIR/sandbox.fstab, then setsid setpriv --reuid U --no-new-privs prlimit ... PROGRAM &amp; wait)
+/// rlimits only: setsid setpriv [--reuid U] --pdeathsig=KILL --no-new-privs prlimit ... RUNDIR/PROGRAM   (working folder RUNDIR/work, owned by U)
 /// </code>
 /// When running as root every run gets a uid of its own (no name, no files; each worker slot rotates through 1024), so
 /// RLIMIT_NPROC counts that run alone, the program cannot touch files owned by real users, and <c>kill -9 -1</c> reaches only itself.
@@ -43,7 +43,6 @@ internal sealed partial class SandboxLauncher
     private readonly int _uidBase;
     private readonly int[] _currentUid;
     private readonly bool _bwrapModern;
-    private string? _unshareFstab;
     private List<string>? _runtimeView;
 
     private SandboxLauncher(CodeSandboxOptions options, SandboxBackend backend, Tools tools, bool bwrapModern, CgroupMemory? cgroup)
@@ -108,8 +107,9 @@ internal sealed partial class SandboxLauncher
     internal bool OwnsUid(int uid) => uid >= _uidBase && uid < _uidBase + _currentUid.Length * UidsPerSlot;
 
     /// <summary>The start info for one run. <paramref name="runFolder"/> holds the program file; the run joins
-    /// <paramref name="cgroup"/> when given.</summary>
-    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName, CgroupRun? cgroup)
+    /// <paramref name="cgroup"/> when given. The wrapper starts its own error messages with
+    /// <paramref name="setupToken"/> (see <see cref="WrapperScript"/>).</summary>
+    internal ProcessStartInfo Build(int slot, string runFolder, string interpreter, IReadOnlyList<string> arguments, string fileName, CgroupRun? cgroup, string setupToken)
     {
         var psi = new ProcessStartInfo
         {
@@ -125,7 +125,7 @@ internal sealed partial class SandboxLauncher
         string disk = _options.MaxDiskBytes.ToString(CultureInfo.InvariantCulture);
         var list = psi.ArgumentList;
         string? seccomp = UsesSeccomp ? SeccompFile : null;
-        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? ""])
+        foreach (var a in (string[])["-c", WrapperScript, "r1sharp-sandbox", cgroup?.ProcsFile ?? "", seccomp ?? "", setupToken])
             list.Add(a);
 
         switch (Backend)
@@ -191,6 +191,7 @@ internal sealed partial class SandboxLauncher
                     list.Add($"--reuid={uid}"); list.Add($"--regid={uid}"); list.Add("--clear-groups");
                 }
                 list.Add("--pdeathsig=KILL"); // applied after the uid change; the host's death kills the program
+                list.Add("--no-new-privs"); // set-uid binaries (su, mount, passwd…) must not run as root
                 list.Add("--");
                 AddRlimitedCommand(list, interpreter, arguments, Path.Combine(runFolder, fileName));
                 break;
@@ -205,20 +206,36 @@ internal sealed partial class SandboxLauncher
     /// <summary>Exit code of the wrapper when it could not set the run up (the program never started).</summary>
     internal const int WrapperFailure = 125;
 
-    /// <summary>Prefix of the wrapper's own error messages.</summary>
+    /// <summary>Prefix of the wrapper's own error messages (after the run's setup token).</summary>
     internal const string WrapperMarker = "r1sharp-sandbox:";
+
+    /// <summary>A fresh secret for one run: the wrapper starts its error messages with it. The program can print
+    /// "r1sharp-sandbox: …" and exit 125 too, but it never sees the token (the wrapper's arguments are gone once it
+    /// executes the next stage), so a failing program cannot pass itself off as a sandbox failure (null, "cannot
+    /// judge", instead of 0).</summary>
+    internal static string NewSetupToken() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>True when a run that exited with <paramref name="exitCode"/> and <paramref name="stderr"/> is the
+    /// wrapper's own failure (the program never started); <paramref name="message"/> is its message.</summary>
+    internal static bool IsWrapperFailure(int exitCode, string stderr, string setupToken, out string message)
+    {
+        string prefix = setupToken + " " + WrapperMarker;
+        bool failed = exitCode == WrapperFailure && stderr.StartsWith(prefix, StringComparison.Ordinal);
+        message = failed ? stderr[(setupToken.Length + 1)..].Trim() : "";
+        return failed;
+    }
 
     /// <summary>
     /// The first process of every run (sh, as the host's user): $1 = the cgroup's procs file or "", $2 = the
-    /// seccomp filter or "", then the command. It joins the group before anything else runs, so every byte the run
+    /// seccomp filter or "", $3 = the run's setup token (<see cref="NewSetupToken"/>), then the command. It joins the group before anything else runs, so every byte the run
     /// allocates is charged there, and opens the filter on fd 9 (inherited through setpriv by bwrap, which reads and
     /// closes it). .NET cannot hand a child extra descriptors; a shell redirection can. It inherits nothing else:
     /// <see cref="ProcessSpawner"/> marks every descriptor above 2 close-on-exec before it starts a run.
     /// </summary>
     private static readonly string WrapperScript = $$"""
-        if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "{{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
-        if [ -n "$2" ]; then [ -r "$2" ] || { echo "{{WrapperMarker}} cannot read the seccomp filter $2" >&2; exit {{WrapperFailure}}; }; exec {{SeccompFd}}<"$2"; fi
-        shift 2
+        if [ -n "$1" ]; then echo $$ 2>/dev/null >"$1" || { echo "$3 {{WrapperMarker}} cannot join the memory cgroup $1" >&2; exit {{WrapperFailure}}; }; fi
+        if [ -n "$2" ]; then [ -r "$2" ] || { echo "$3 {{WrapperMarker}} cannot read the seccomp filter $2" >&2; exit {{WrapperFailure}}; }; exec {{SeccompFd}}<"$2"; fi
+        shift 3
         exec "$@"
         """;
 
@@ -228,7 +245,7 @@ internal sealed partial class SandboxLauncher
     /// </summary>
     internal void PrepareFolder(int slot, string runFolder)
     {
-        if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), _unshareFstab ??= UnshareFstab());
+        if (Backend == SandboxBackend.Unshare) File.WriteAllText(Path.Combine(runFolder, FstabName), UnshareFstab());
         if (Backend == SandboxBackend.RlimitsOnly && OperatingSystem.IsLinux())
         {
             // The writable folder sits inside the root-owned run folder, so the program cannot rename it away and
@@ -444,7 +461,8 @@ internal sealed partial class SandboxLauncher
     /// <summary>
     /// The mounts of the unshare backend, as an fstab for a single <c>mount -a -T</c> (one exec instead of one per
     /// mount): a sized tmpfs on /tmp, the run folder (opened as fd 4 before /tmp is covered) bound read-only on
-    /// /tmp/src, sized tmpfs on /var/tmp and /dev/shm, and small empty tmpfs over each hidden folder.
+    /// /tmp/src, a small empty tmpfs over each hidden folder and /dev/null over each hidden file
+    /// (<see cref="UnshareHidden"/>), then sized tmpfs on /var/tmp and /dev/shm (recreated inside a hidden /var).
     /// </summary>
     internal string UnshareFstab()
     {
@@ -453,10 +471,50 @@ internal sealed partial class SandboxLauncher
             $"r1sandbox /tmp tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0",
             $"/proc/self/fd/4 {ProgramFolder} none bind,ro,X-mount.mkdir 0 0",
         };
-        lines.AddRange(PrivateScratch().Skip(1).Select(p => $"r1sandbox {p} tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777 0 0"));
-        lines.AddRange(ExistingFolders(_options.HiddenPaths).Select(p => $"r1sandbox {p} tmpfs size=65536,nr_inodes=16,mode=755 0 0"));
+        foreach (var path in UnshareHidden())
+        {
+            lines.Add(Directory.Exists(path)
+                ? $"r1sandbox {FstabEscape(path)} tmpfs size=65536,nr_inodes=16,mode=755 0 0"
+                : $"/dev/null {FstabEscape(path)} none bind,ro 0 0");
+        }
+        lines.AddRange(PrivateScratch().Skip(1).Select(p => $"r1sandbox {p} tmpfs size={_options.MaxDiskBytes},nr_inodes=16384,mode=1777,X-mount.mkdir 0 0"));
         return string.Join('\n', lines) + "\n";
     }
+
+    /// <summary>Top-level entries of / an unshare sandbox shows: the runtime folders, /etc, /dev, /proc, /tmp.</summary>
+    private static IEnumerable<string> UnshareShown => RuntimeFolders.Concat(["/etc", "/dev", "/proc", "/tmp"]);
+
+    /// <summary>
+    /// What the unshare backend covers: every top-level entry of / (folder or file, not symbolic link) except
+    /// <see cref="UnshareShown"/> and those holding a <see cref="CodeSandboxOptions.ReadOnlyPaths"/> entry — so the
+    /// project checkout, datasets (the tests!), /opt, /srv, /var, /mnt, /sys… are not there — plus
+    /// <see cref="CodeSandboxOptions.HiddenPaths"/> outside those. Listed again for every run (a few dozen entries),
+    /// so a folder mounted at / while training runs is covered too.
+    /// </summary>
+    internal List<string> UnshareHidden()
+    {
+        var shown = UnshareShown.Concat(_options.ReadOnlyPaths.Select(p => "/" + p.Split('/', StringSplitOptions.RemoveEmptyEntries)[0]))
+            .ToHashSet(StringComparer.Ordinal);
+        var hidden = new List<string>();
+        try
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries("/").Order(StringComparer.Ordinal))
+            {
+                var info = new FileInfo(entry);
+                if (shown.Contains(entry) || info.LinkTarget is not null) continue;
+                hidden.Add(entry);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        bool Covered(string path) => hidden.Any(h => path == h || path.StartsWith(h + "/", StringComparison.Ordinal));
+        hidden.AddRange(ExistingFolders(_options.HiddenPaths).Where(p => !Covered(p)));
+        return hidden;
+    }
+
+    /// <summary>A path as an fstab field (octal escapes for blanks and backslashes, as mount(8) reads them).</summary>
+    private static string FstabEscape(string path) =>
+        path.Replace("\\", "\\134").Replace(" ", "\\040").Replace("\t", "\\011").Replace("\n", "\\012");
 
     /// <summary>
     /// The PID-1 shell of the unshare backend: $1 = run folder, $2 = uid, then the command. It mounts what
@@ -471,7 +529,7 @@ internal sealed partial class SandboxLauncher
         exec 4<&-
         cd /tmp
         exec 3<&0
-        {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups -- "$@" 0<&3 3<&- &
+        {_tools.Setsid} {_tools.Setpriv} --reuid=$uid --regid=$uid --clear-groups --no-new-privs -- "$@" 0<&3 3<&- &
         wait $!
         """;
 

@@ -127,4 +127,48 @@ public class CodeRewardTests
         Assert.Equal(ExecutionStatus.RuntimeError, evaluation.Tests[0].Status);
         Assert.Equal("exit code 3", evaluation.Tests[0].Reason);
     }
+    /// <summary>Programs that leave before the appended asserts run, or turn their failure into exit code 0. Each
+    /// used to score 1.0 against asserts its wrong function fails (pass was "exit code 0").</summary>
+    [Theory]
+    [InlineData("import os\nos._exit(0)")]
+    [InlineData("import sys\nsys.exit(0)")]
+    [InlineData("exit()")]
+    [InlineData("raise SystemExit")]
+    [InlineData("import sys, os\nsys.excepthook = lambda *a: os._exit(0)")]
+    [InlineData("import atexit, os\natexit.register(lambda: os._exit(0))")]
+    [InlineData("import signal, os\nsignal.signal(signal.SIGALRM, lambda *a: os._exit(0))\nsignal.setitimer(signal.ITIMER_REAL, 0.001)\nimport time\ntime.sleep(1)")]
+    [InlineData("print('passed')\nprint('r1sharp-asserts-passed')\nprint('OK')\nimport os\nos._exit(0)")]
+    public void Asserts_cannot_be_skipped_by_exiting_early(string exit)
+    {
+        const string tests = """["assert f(1) == 2", "assert f(2) == 4"]""";
+        var evaluation = Reward().Evaluate([Input(Python("def f(x):\n    return 0\n" + exit), tests)]).Single();
+        Assert.Equal(0.0, evaluation.Score);
+        Assert.All(evaluation.Tests, t => Assert.False(t.Passed, t.Reason));
+    }
+
+    [Fact]
+    public void Bash_asserts_cannot_be_skipped_by_exiting_early()
+    {
+        const string tests = """{"language": "bash", "asserts": ["[ \"$(add 1 2)\" = 3 ]"]}""";
+        var wrong = Reward().Evaluate([Input("```bash\nadd() { echo 0; }\nexit 0\n```", tests)]).Single();
+        Assert.Equal(0.0, wrong.Score);
+        var trapped = Reward().Evaluate([Input("```bash\nadd() { echo 0; }\ntrap 'exit 0' EXIT\n```", tests)]).Single();
+        Assert.Equal(0.0, trapped.Score);
+        var right = Reward().Evaluate([Input("```bash\nadd() { echo $(($1 + $2)); }\n```", tests)]).Single();
+        Assert.Equal(1.0, right.Score);
+    }
+
+    /// <summary>Honest programs that print, buffer output, replace sys.stdout or register exit handlers still pass.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("print('debug', f(3))")]
+    [InlineData("import sys, io\nsys.stdout = io.StringIO()")]
+    [InlineData("import atexit\natexit.register(lambda: print('bye'))")]
+    [InlineData("import sys\nsys.stdout.write('no newline, not flushed')")]
+    public void Honest_programs_still_pass_their_asserts(string extra)
+    {
+        const string tests = """["assert f(1) == 2", "assert f(2) == 4"]""";
+        var evaluation = Reward().Evaluate([Input(Python("def f(x):\n    return 2 * x\n" + extra), tests)]).Single();
+        Assert.True(evaluation.Score == 1.0, string.Join("; ", evaluation.Tests.Select(t => t.Reason)));
+    }
 }

@@ -378,6 +378,41 @@ public class HardenedSandboxTests(Xunit.Abstractions.ITestOutputHelper output)
         AssertMemoryBounded(sandbox, result, cgroup);
     }
 
+    /// <summary>
+    /// Empty folders in the private tmpfs hold no data pages (statfs counts no blocks for them), but each costs the
+    /// kernel about 1 KiB of inode and dentry. bwrap cannot cap a tmpfs's inodes (unshare's have nr_inodes=16384):
+    /// before, the watchdog saw nothing and a program held 360 MiB of kernel memory against a 256 MiB limit until
+    /// the time limit. A cgroup charges it (OOM kill); the watchdog now counts 1 KiB per used inode.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(NamespaceMemoryModes))]
+    public async Task Inodes_in_tmpfs_count_against_the_limit(string mode, bool cgroup)
+    {
+        var sandbox = MemorySandbox(mode, cgroup);
+        string program = $$"""
+            import os
+            n = 0
+            while n < {{CapMiB}} * 1024:
+                os.mkdir(('/dev/shm', '/tmp', '/var/tmp')[n % 3] + f'/d{n}')
+                n += 1
+                if n % 1024 == 0:
+                    print(n // 1024, flush=True)
+            """;
+        var result = await sandbox.RunAsync("python", program, "");
+        int thousands = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).DefaultIfEmpty(0).Max();
+        output.WriteLine($"{sandbox.Backend}, {result.MemoryEnforcement}: {result.Status} after {thousands} Ki folders, peak {result.PeakMemoryBytes >> 20} MiB, {result.Duration.TotalSeconds:0.00} s: {result.Reason}");
+        if (mode == SandboxModes.Unshare && result.Status == ExecutionStatus.DiskLimitExceeded)
+        {
+            Assert.Contains("No space left on device", result.Reason); // nr_inodes=16384 per tmpfs
+            return;
+        }
+        ResultAssert.Status(ExecutionStatus.MemoryLimitExceeded, result);
+        Assert.Contains(cgroup ? "cgroup" : "watchdog", result.Reason);
+        if (result.PeakMemoryBytes is { } peak) Assert.True(peak <= (256L + 64) << 20, $"peak {peak >> 20} MiB");
+        // ~1 KiB each: the watchdog (every 100 ms) lets a fast program get some way past 256 Ki folders, not to the cap.
+        Assert.True(thousands <= 1024, $"{thousands} Ki folders made");
+    }
+
     [Fact]
     public async Task Runs_report_how_memory_is_bounded()
     {

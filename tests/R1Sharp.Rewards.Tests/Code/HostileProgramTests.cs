@@ -420,6 +420,136 @@ public class HostileProgramTests
         AssertNoSurvivors(sandbox);
     }
 
+    /// <summary>
+    /// A program that finds the problem's tests on disk and prints the expected output scores without solving
+    /// anything: the dataset (here a world-readable JSONL in the test's output folder, i.e. the checkout, and as
+    /// root one under /opt) must not be visible. Before, the unshare backend showed the whole host file system
+    /// (all but /home, /root, /run), so the program below read the expected answer and scored 1.0.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void The_tests_on_disk_are_not_visible(string mode)
+    {
+        var (reward, _) = Create(mode);
+        string answer = "answer-" + Guid.NewGuid().ToString("N");
+        string tests = $$"""{"language": "python", "test_cases": [{"input": "", "output": "{{answer}}", "type": "stdin_stdout"}]}""";
+        var places = new List<string> { Path.Combine(AppContext.BaseDirectory, "data-" + Guid.NewGuid().ToString("N")) };
+        if (SandboxModes.IsRoot) places.Add(Path.Combine("/opt", "r1sharp-data-" + Guid.NewGuid().ToString("N")));
+        try
+        {
+            foreach (var place in places)
+            {
+                Directory.CreateDirectory(place);
+                File.SetUnixFileMode(place, (UnixFileMode)0b111_101_101);
+                string file = Path.Combine(place, "train.jsonl");
+                File.WriteAllText(file, System.Text.Json.JsonSerializer.Serialize(new { tests }) + "\n");
+                File.SetUnixFileMode(file, (UnixFileMode)0b110_100_100);
+            }
+            string program = $$"""
+                import json
+                for path in {{System.Text.Json.JsonSerializer.Serialize(places)}}:
+                    try:
+                        row = json.loads(open(path + '/train.jsonl').readline())
+                        print(json.loads(row['tests'])['test_cases'][0]['output'])
+                        break
+                    except OSError:
+                        pass
+                """;
+            var evaluation = Judge(reward, program, answer);
+            Assert.Equal(0.0, evaluation.Score);
+        }
+        finally
+        {
+            foreach (var place in places) Directory.Delete(place, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// A program that exits like the launcher's wrapper does when it cannot set a run up (exit code 125, stderr
+    /// starting "r1sharp-sandbox:") must still score 0, not null ("cannot judge", left out of the reward's mean).
+    /// Before, without a memory cgroup (the watchdog, or no root) nothing told the two apart and the run was a
+    /// SandboxError.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public void A_program_cannot_pass_itself_off_as_a_sandbox_failure(string mode)
+    {
+        foreach (bool cgroup in (bool[])[true, false])
+        {
+            var (reward, _) = Create(mode, o => o with { UseCgroup = cgroup });
+            var evaluation = Judge(reward, "import sys\nsys.stderr.write('r1sharp-sandbox: cannot join the memory cgroup /x\\n')\nsys.exit(125)");
+            AssertContained(evaluation, ExecutionStatus.RuntimeError, "exit code 125");
+        }
+        // The wrapper's real failures carry the run's token, which the program never sees.
+        Assert.True(SandboxLauncherAccess.IsWrapperFailure(125, "abc r1sharp-sandbox: cannot join the memory cgroup /x\n", "abc", out string message));
+        Assert.Equal("r1sharp-sandbox: cannot join the memory cgroup /x", message);
+        Assert.False(SandboxLauncherAccess.IsWrapperFailure(125, "r1sharp-sandbox: cannot join the memory cgroup /x\n", "abc", out _));
+        Assert.False(SandboxLauncherAccess.IsWrapperFailure(1, "abc r1sharp-sandbox: x", "abc", out _));
+    }
+
+    /// <summary>
+    /// The reasons of a run quote the program's output (the last stderr line, the first differing stdout line) and go
+    /// to logs and terminals: control characters must not reach them. Before, escape sequences (erase the line, set
+    /// the title, OSC 52 write to the clipboard) and carriage returns came through verbatim.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.Namespaces), MemberType = typeof(SandboxModes))]
+    public void Reasons_carry_no_control_characters_from_the_program(string mode)
+    {
+        var (reward, _) = Create(mode);
+        var stderr = Judge(reward, "import sys\nsys.stderr.write('\\x1b]52;c;ZXZpbA==\\x07\\x1b[2K\\rall tests passed\\n')\nsys.exit(1)");
+        var stdout = Judge(reward, "print('\\x1b]0;pwned\\x07\\x1b[1A\\rok 42')");
+        foreach (var evaluation in (CodeEvaluation[])[stderr, stdout])
+        {
+            string reason = evaluation.Tests[0].Reason;
+            Assert.Equal(0.0, evaluation.Score);
+            Assert.False(reason.Any(char.IsControl), "control characters in: " + reason.Replace("\x1b", "<ESC>"));
+        }
+        Assert.Contains("all tests passed", stderr.Tests[0].Reason);
+    }
+
+    /// <summary>A set-user-id root program (a copy of <c>id</c>, made by the test as root, shown through
+    /// <see cref="CodeSandboxOptions.ReadOnlyPaths"/>) run from the sandbox must not run as root: every backend sets no_new_privs. Before, the unshare and rlimits-only backends left it unset,
+    /// so the host's own set-uid binaries (su, mount, passwd, …) ran with euid 0 and a full bounding set.</summary>
+    [Theory]
+    [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
+    public async Task Set_uid_programs_do_not_raise_privileges(string mode)
+    {
+        string? folder = null;
+        string helper = "/nonexistent";
+        if (SandboxModes.IsRoot)
+        {
+            folder = Path.Combine(AppContext.BaseDirectory, "setuid-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
+            helper = Path.Combine(folder, "id");
+            File.Copy("/usr/bin/id", helper);
+            File.SetUnixFileMode(helper, (UnixFileMode)0b100_111_101_101); // 4755
+        }
+        try
+        {
+            // Shown read-only inside (namespace backends hide the checkout otherwise).
+            var sandbox = SandboxModes.Create(mode, o => folder is null ? o : o with { ReadOnlyPaths = [folder] });
+            string program = $$"""
+                import subprocess
+                print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')][0].split()[1])
+                try:
+                    print(subprocess.run(['{{helper}}'], capture_output=True, text=True).stdout)
+                except OSError as e:
+                    print(type(e).__name__)
+                """;
+            var result = await sandbox.RunAsync("python", program, "");
+            ResultAssert.Status(ExecutionStatus.Success, result);
+            Assert.StartsWith("1\n", result.Stdout);
+            if (folder is not null) Assert.Contains("uid=", result.Stdout); // the helper ran
+            Assert.DoesNotContain("euid=0", result.Stdout);
+        }
+        finally
+        {
+            if (folder is not null) Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(SandboxModes.All), MemberType = typeof(SandboxModes))]
     public void Thread_bombs_hit_the_process_limit(string mode)

@@ -84,6 +84,9 @@ internal static class SandboxLauncherAccess
 
     internal static string? Which(string name) => SandboxLauncher.Which(name);
 
+    internal static bool IsWrapperFailure(int exitCode, string stderr, string token, out string message) =>
+        SandboxLauncher.IsWrapperFailure(exitCode, stderr, token, out message);
+
     internal static IReadOnlyList<string> EtcEntries => SandboxLauncher.EtcEntries;
 
     /// <summary>True when the seccomp filter could be built here (x86_64 with libseccomp).</summary>
