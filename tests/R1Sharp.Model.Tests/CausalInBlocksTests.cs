@@ -65,10 +65,14 @@ public class CausalInBlocksTests
     [Fact]
     public void A_causal_mask_in_blocks_is_the_single_masked_call()
     {
-        var generator = new Generator(8);
         int t = 600, cached = 40;
+        AssertMaskedIsOneMaskedCall(PackedMask(t, cached), t, cached, new Generator(8));
+    }
+
+    /// <summary>Attention.Masked's outputs and gradients (of random q, k, v) are the single masked call's, to 1e-5.</summary>
+    static void AssertMaskedIsOneMaskedCall(Tensor mask, int t, int cached, Generator generator)
+    {
         var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator));
-        var mask = PackedMask(t, cached);
         var upstream = randn(2, 4, t, 16, generator: generator);
         (Tensor Out, Tensor[] Grads) Run(Func<Tensor, Tensor, Tensor, Tensor, Tensor> attention)
         {
@@ -77,11 +81,11 @@ public class CausalInBlocksTests
             (y * upstream).sum().backward();
             return (y.detach(), [qq.grad!, kk.grad!, vv.grad!]);
         }
-        var blocked = Run(Attention.Masked);
+        var masked = Run(Attention.Masked);
         var single = Run(OneMaskedCall);
-        Assert.True(blocked.Out.allclose(single.Out, rtol: 0, atol: 1e-5), $"outputs differ by {(blocked.Out - single.Out).abs().max().item<float>()}");
+        Assert.True(masked.Out.allclose(single.Out, rtol: 0, atol: 1e-5), $"outputs differ by {(masked.Out - single.Out).abs().max().item<float>()}");
         for (int i = 0; i < 3; i++)
-            Assert.True(blocked.Grads[i].allclose(single.Grads[i], rtol: 0, atol: 1e-5), $"gradient {i} differs by {(blocked.Grads[i] - single.Grads[i]).abs().max().item<float>()}");
+            Assert.True(masked.Grads[i].allclose(single.Grads[i], rtol: 0, atol: 1e-5), $"gradient {i} differs by {(masked.Grads[i] - single.Grads[i]).abs().max().item<float>()}");
     }
 
     [Fact]
@@ -120,23 +124,8 @@ public class CausalInBlocksTests
     [Fact]
     public void Packed_sequences_one_at_a_time_are_the_single_masked_call()
     {
-        var generator = new Generator(10);
         int t = 600, cached = 24;
-        var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator), randn(2, 2, cached + t, 16, generator: generator));
-        var (mask, _) = SequencesAfterACache(t, cached);
-        var upstream = randn(2, 4, t, 16, generator: generator);
-        (Tensor Out, Tensor[] Grads) Run(Func<Tensor, Tensor, Tensor, Tensor, Tensor> attention)
-        {
-            var (qq, kk, vv) = (q.clone().requires_grad_(), k.clone().requires_grad_(), v.clone().requires_grad_());
-            var y = attention(qq, kk, vv, mask);
-            (y * upstream).sum().backward();
-            return (y.detach(), [qq.grad!, kk.grad!, vv.grad!]);
-        }
-        var bySequence = Run(Attention.Masked);
-        var single = Run(OneMaskedCall);
-        Assert.True(bySequence.Out.allclose(single.Out, rtol: 0, atol: 1e-5), $"outputs differ by {(bySequence.Out - single.Out).abs().max().item<float>()}");
-        for (int i = 0; i < 3; i++)
-            Assert.True(bySequence.Grads[i].allclose(single.Grads[i], rtol: 0, atol: 1e-5), $"gradient {i} differs by {(bySequence.Grads[i] - single.Grads[i]).abs().max().item<float>()}");
+        AssertMaskedIsOneMaskedCall(SequencesAfterACache(t, cached).Mask, t, cached, new Generator(10));
     }
 
     [Fact]
