@@ -86,7 +86,7 @@ public static class Checkpoint
         return scorer;
     }
 
-    /// <summary>Copies the stored tensors into <paramref name="model"/>'s parameters after checking them all; disposes it on failure.</summary>
+    /// <summary>Copies the stored tensors into <paramref name="model"/>'s parameters after checking them all and returns it in inference mode (<c>eval()</c>, as transformers' from_pretrained does); disposes it on failure.</summary>
     /// <param name="notStored">Parameters the file is not expected to hold (a new head).</param>
     /// <param name="ignored">Stored tensors the model does not use.</param>
     static T Fill<T>(T model, ModelConfig config, Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> sources,
@@ -122,6 +122,7 @@ public static class Checkpoint
                     p.copy_(stored); // converts dtype and moves to the model's device
                 }
             }
+            model.eval(); // inference mode, as transformers' from_pretrained leaves a model: training loops call train()
             return model;
         }
         catch

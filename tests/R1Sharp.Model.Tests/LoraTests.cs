@@ -46,6 +46,26 @@ public class LoraTests
         Assert.True(MaxDiff(plain.Forward(ids), expected) > 1e-2);
     }
 
+    /// <summary>
+    /// A loaded model is in inference mode, as transformers' from_pretrained and PEFT's PeftModel.from_pretrained leave it:
+    /// an adapter saved with lora_dropout > 0 (qwen2-tiny-qv: 0.05) must not drop anything in generate, chat, eval or serve,
+    /// which never call eval() themselves. Only training loops switch dropout on (train()).
+    /// </summary>
+    [Fact]
+    public void Loaded_model_is_in_inference_mode_so_adapter_dropout_is_off()
+    {
+        using var scope = NewDisposeScope();
+        var (ids, expected) = Reference("qwen2-tiny-qv");
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        Assert.False(model.training);
+        Lora.Load(model, Adapter("qwen2-tiny-qv"));
+        using var noGrad = no_grad();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+        using var scorer = Checkpoint.LoadScorer(Base, ScalarType.Float32);
+        Assert.False(scorer.training);
+    }
+
     [Theory, MemberData(nameof(Adapters))]
     public void Merged_checkpoint_holds_the_reference_weights_and_logits(string name)
     {
