@@ -89,8 +89,10 @@ public static class Lora
     /// <summary>
     /// The modules <paramref name="targets"/> selects (PEFT's rules, top of this file); a list entry that matches no
     /// linear layer is an error naming it and the layers there are (<paramref name="where"/> says where the list came from).
+    /// With <paramref name="everyEntry"/> false (an adapter PEFT saved) such entries are skipped, as PEFT skips them, and only
+    /// a list of which nothing matches is an error.
     /// </summary>
-    public static List<string> Select(CausalLM model, IReadOnlyList<string> targets, bool isRegex, string where)
+    public static List<string> Select(CausalLM model, IReadOnlyList<string> targets, bool isRegex, string where, bool everyEntry = true)
     {
         var linears = Linears(model).Select(l => l.Name).ToList();
         var known = linears.Select(n => n[(n.LastIndexOf('.') + 1)..]).Distinct().ToList();
@@ -108,10 +110,12 @@ public static class Lora
             if (t == AllLinear) throw new InvalidDataException($"{where}: '{AllLinear}' must be the only entry");
             if (t == "lm_head" || t == "embed_tokens")
                 throw new InvalidDataException($"{where}: '{t}' is not supported (LoRA goes on the linear layers {string.Join(", ", known)})");
-            if (!linears.Any(n => Matches(n, t)))
+            if (everyEntry && !linears.Any(n => Matches(n, t)))
                 throw new InvalidDataException($"{where}: '{t}' is not a linear layer of the model (known: {string.Join(", ", known)}, or {AllLinear})");
         }
-        return linears.Where(n => targets.Any(t => Matches(n, t))).ToList();
+        var selected = linears.Where(n => targets.Any(t => Matches(n, t))).ToList();
+        return selected.Count > 0 ? selected
+            : throw new InvalidDataException($"{where}: none of {string.Join(", ", targets.Select(t => $"'{t}'"))} is a linear layer of the model (known: {string.Join(", ", known)}, or {AllLinear})");
     }
 
     static bool Matches(string module, string target) => module == target || module.EndsWith("." + target, StringComparison.Ordinal);
@@ -387,7 +391,7 @@ public static class Lora
         var header = SafeTensors.ReadHeader(weights);
         var entries = header.Entries.ToDictionary(e => e.Name);
 
-        var names = Select(model, config.TargetModules, config.TargetsIsRegex, $"{configPath}: field 'target_modules'");
+        var names = Select(model, config.TargetModules, config.TargetsIsRegex, $"{configPath}: field 'target_modules'", everyEntry: false);
         var layers = Linears(model).ToDictionary(l => l.Name, l => l.Layer);
         var expected = new Dictionary<string, (string Module, long[] Shape)>();
         foreach (var name in names)

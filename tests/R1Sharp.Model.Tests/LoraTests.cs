@@ -265,6 +265,34 @@ public class LoraTests
         Assert.False(Lora.IsAdapted(model)); // nothing attached
     }
 
+    /// <summary>
+    /// PEFT refuses a target_modules list only when no entry matches a module (inject_adapter: "Target modules … not found
+    /// in the base model"); an entry for another architecture's names (query_key_value, c_attn) is skipped, and the adapter
+    /// it saves keeps the list as given. Such an adapter loads here too, with the same logits.
+    /// </summary>
+    [Fact]
+    public void Adapter_list_entries_that_match_no_layer_are_skipped_as_PEFT_does()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = EditConfig(tmp, j => j["target_modules"] = new JsonArray("q_proj", "query_key_value", "v_proj", "c_attn"));
+        var (ids, expected) = Reference("qwen2-tiny-qv");
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        Lora.Load(model, dir);
+        Assert.Equal(4, Lora.Adapters(model).Count); // q_proj and v_proj of both layers
+        using var noGrad = no_grad();
+        model.eval();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+
+        // a list of which nothing matches is still refused, naming the entries
+        using var other = Checkpoint.Load(Base, ScalarType.Float32);
+        using var tmp2 = new TempDir();
+        var none = EditConfig(tmp2, j => j["target_modules"] = new JsonArray("query_key_value", "c_attn"));
+        var e = Assert.Throws<InvalidDataException>(() => Lora.Load(other, none));
+        Assert.Contains("'target_modules'", e.Message);
+        Assert.Contains("query_key_value", e.Message);
+    }
+
     [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
