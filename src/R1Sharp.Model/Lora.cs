@@ -404,8 +404,12 @@ public static class Lora
         if (missing.Count > 0)
             throw new InvalidDataException($"{weights}: missing tensor(s) {string.Join(", ", missing.Take(4).Select(m => $"'{m}'"))}{(missing.Count > 4 ? $" and {missing.Count - 4} more" : "")} " +
                 $"(target_modules in {configPath} selects {names.Count} layer(s))");
+        var routers = model.named_modules().Where(m => m.module is Router).Select(m => KeyPrefix + m.name + ".lora_").ToList();
         foreach (var e in header.Entries)
         {
+            if (!expected.ContainsKey(e.Name) && routers.Any(r => e.Name.StartsWith(r, StringComparison.Ordinal)))
+                throw new InvalidDataException($"{weights}: tensor '{e.Name}': LoRA on the mixture-of-experts router (mlp.gate) is not supported " +
+                    "(PEFT's all-linear adapts transformers' Qwen3-MoE router; train the adapter with target_modules that leave out 'gate')");
             if (!expected.TryGetValue(e.Name, out var want))
                 throw new InvalidDataException($"{weights}: unexpected tensor '{e.Name}' (not a lora_A/lora_B weight of a layer that target_modules in {configPath} selects" +
                     (e.Name.Contains(".default.") ? "; PEFT saves keys without the adapter name 'default'" : "") + ")");

@@ -293,6 +293,38 @@ public class LoraTests
         Assert.Contains("query_key_value", e.Message);
     }
 
+    /// <summary>
+    /// transformers' Qwen3-MoE router (mlp.gate) is an nn.Linear, so PEFT's all-linear adapts it and saves "gate" in
+    /// target_modules with lora_A/lora_B tensors for every sparse layer's router. R1Sharp's router carries no adapter: the
+    /// refusal says so, naming the file and the tensor, instead of calling the tensor one that target_modules does not select.
+    /// </summary>
+    [Fact]
+    public void Adapter_on_the_moe_router_is_refused_naming_the_router()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", "qwen3-moe-tiny"), ScalarType.Float32);
+        var dir = tmp.Sub("moe-adapter");
+        Directory.CreateDirectory(dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Adapter("qwen2-tiny-qv"), Lora.ConfigFile)))!.AsObject();
+        config["target_modules"] = new JsonArray("q_proj", "gate");
+        File.WriteAllText(Path.Combine(dir, Lora.ConfigFile), config.ToJsonString());
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, module) in model.named_modules())
+        {
+            long outF = module switch { Dense d when name.EndsWith(".q_proj") => d.weight.shape[0], Router r => r.weight.shape[0], _ => 0 };
+            if (outF == 0) continue;
+            tensors.Add(($"base_model.model.{name}.lora_A.weight", zeros(4, 64)));
+            tensors.Add(($"base_model.model.{name}.lora_B.weight", zeros(outF, 4)));
+        }
+        SafeTensors.Save(Path.Combine(dir, Lora.WeightsFile), tensors);
+        var e = Assert.Throws<InvalidDataException>(() => Lora.Load(model, dir));
+        Assert.Contains(Path.Combine(dir, Lora.WeightsFile), e.Message);
+        Assert.Contains("'base_model.model.model.layers.1.mlp.gate.lora_A.weight'", e.Message);
+        Assert.Contains("router (mlp.gate)", e.Message);
+        Assert.False(Lora.IsAdapted(model));
+    }
+
     [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
