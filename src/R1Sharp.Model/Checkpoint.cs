@@ -110,6 +110,7 @@ public static class Checkpoint
                 if (!Precision.IsFloatingPoint(entry.DType))
                     throw new InvalidDataException($"{header.Path}: tensor '{name}' has dtype {SafeTensors.DTypeName(entry.DType)}, expected a floating-point type");
             }
+            foreach (var header in sources.Values.Select(s => s.Header).Distinct()) SafeTensors.RequireIndexed(header);
 
             using var noGrad = no_grad();
             foreach (var group in parameters.GroupBy(p => sources[p.Key].Header.Path))
@@ -191,6 +192,7 @@ public static class Checkpoint
             return new Summary(config, [], 0, 0);
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
+        foreach (var header in sources.Values.Select(s => s.Header).Distinct()) SafeTensors.RequireIndexed(header);
         var files = sources.Values.Select(s => s.Header.Path).Distinct().Order(StringComparer.Ordinal).ToList();
         return new Summary(config, files, sources.Count, sources.Values.Sum(s => s.Entry.Length));
     }

@@ -418,6 +418,7 @@ public static class Lora
             if (!Precision.IsFloatingPoint(e.DType))
                 throw new InvalidDataException($"{weights}: tensor '{e.Name}' has dtype {SafeTensors.DTypeName(e.DType)}, expected a floating-point type");
         }
+        SafeTensors.RequireIndexed(header);
 
         return (config, names, header, entries);
     }

@@ -119,6 +119,49 @@ public class InputValidationTests
         Assert.Equal([[], [0L], [5L]], SafeTensors.ReadHeader(saved).Entries.Select(e => e.Shape));
     }
 
+    /// <summary>
+    /// The safetensors format indexes every byte of the data: no gap between tensors and nothing after the last (the
+    /// reference reader, which transformers uses, refuses both: InvalidOffset, MetadataIncompleteBuffer). A file with bytes
+    /// appended, or a header that lost a tensor, is refused naming the file and the bytes (after the tensor names are checked,
+    /// so that a tensor dropped from a checkpoint's header is still reported as missing: CheckpointTests.Missing_tensor_is_named).
+    /// </summary>
+    [Fact]
+    public void Bytes_that_belong_to_no_tensor_are_refused_as_the_format_requires()
+    {
+        using var tmp = new TempDir();
+        static byte[] File(string header, int dataBytes)
+        {
+            var h = Encoding.UTF8.GetBytes(header);
+            return [.. BitConverter.GetBytes((long)h.Length), .. h, .. new byte[dataBytes]];
+        }
+        const string two = "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}";
+        var ok = tmp.Sub("ok.safetensors");
+        System.IO.File.WriteAllBytes(ok, File(two, 12));
+        SafeTensors.RequireIndexed(SafeTensors.ReadHeader(ok));
+
+        var appended = tmp.Sub("appended.safetensors");
+        System.IO.File.WriteAllBytes(appended, File(two, 12 + 64));
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.RequireIndexed(SafeTensors.ReadHeader(appended)));
+        Assert.StartsWith($"{appended}: ", e.Message);
+        Assert.Contains("64 bytes after the last tensor", e.Message);
+
+        var gap = tmp.Sub("gap.safetensors");
+        System.IO.File.WriteAllBytes(gap, File(two.Replace("[8,12]", "[12,16]"), 16));
+        e = Assert.Throws<InvalidDataException>(() => SafeTensors.RequireIndexed(SafeTensors.ReadHeader(gap)));
+        Assert.StartsWith($"{gap}: ", e.Message);
+        Assert.Contains("bytes 8-12 of the data belong to no tensor", e.Message);
+        Assert.Contains("'b'", e.Message);
+
+        // a checkpoint with bytes appended to its weights: load and inspection refuse it, naming the file
+        var dir = tmp.Sub("model");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture("qwen2-tiny"))) System.IO.File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var weights = Path.Combine(dir, "model.safetensors");
+        using (var stream = new FileStream(weights, FileMode.Append)) stream.Write(new byte[16]);
+        Assert.Contains($"{weights}: 16 bytes after the last tensor", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir)).Message);
+        Assert.Contains($"{weights}: 16 bytes after the last tensor", Assert.Throws<InvalidDataException>(() => Checkpoint.Inspect(dir)).Message);
+    }
+
     [Fact]
     public void Json_errors_name_the_line_and_repeated_keys_their_object()
     {

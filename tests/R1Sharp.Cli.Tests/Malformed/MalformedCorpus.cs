@@ -251,6 +251,10 @@ public static class MalformedCorpus
             "header field '__metadata__.format': expected a string, got the number 5");
         yield return Safetensors("garbage after the header object", p => EditHeaderBytes(p, h => [.. h, .. "xyz"u8]), Info,
             "malformed safetensors header: line 1: not valid JSON");
+        yield return Safetensors("bytes after the last tensor", p => EditHeader(p, _ => { }, data => [.. data, .. new byte[16]]), Info,
+            "16 bytes after the last tensor");
+        yield return Safetensors("bytes after the last tensor (generate)", p => EditHeader(p, _ => { }, data => [.. data, .. new byte[16]]), Generate,
+            "16 bytes after the last tensor");
         yield return new MalformedCase("model.safetensors: missing",
             ws =>
             {
