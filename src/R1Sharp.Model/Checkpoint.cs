@@ -17,6 +17,8 @@ public static class Checkpoint
     public const string WeightsFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";
     public const string GenerationConfigFile = "generation_config.json";
+    /// <summary>transformers' pickled (torch.save) weights, which R1Sharp does not read: named in the refusal.</summary>
+    const string PickledWeights = "pytorch_model.bin", PickledIndex = "pytorch_model.bin.index.json";
 
     /// <summary>Files copied along with the weights when present (tokenizer and generation settings).</summary>
     public static readonly string[] CompanionFiles =
@@ -188,7 +190,7 @@ public static class Checkpoint
         directory = ModelLocation.Resolve(directory);
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         ParseStoredDtype(config, directory);
-        if (!File.Exists(Path.Combine(directory, IndexFile)) && !File.Exists(Path.Combine(directory, WeightsFile)))
+        if (!new[] { IndexFile, WeightsFile, PickledWeights, PickledIndex }.Any(f => Path.Exists(Path.Combine(directory, f))))
             return new Summary(config, [], 0, 0);
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
@@ -211,7 +213,7 @@ public static class Checkpoint
         if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected a checkpoint folder (config.json + *.safetensors)");
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder (expected a folder with config.json and *.safetensors)");
         var path = Path.Combine(directory, name);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
+        return Path.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path); // a folder: its reader names it
     }
 
     /// <summary>Maps every tensor name to the file and header entry holding it.</summary>
@@ -221,7 +223,7 @@ public static class Checkpoint
         var single = Path.Combine(directory, WeightsFile);
         List<string> files;
         Dictionary<string, string>? weightMap = null;
-        if (File.Exists(index))
+        if (Path.Exists(index)) // a folder there is named as one by ReadObject, as by ReadHeader below
         {
             var indexJson = JsonInput.ReadObject(index, "safetensors index (model.safetensors.index.json)");
             if (indexJson["weight_map"] is not JsonObject map)
@@ -237,11 +239,11 @@ public static class Checkpoint
             }
             files = weightMap.Values.Distinct().Select(f => Path.Combine(directory, f)).ToList();
             foreach (var f in files)
-                if (!File.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
+                if (!Path.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
         }
-        else if (File.Exists(single)) files = [single];
-        else if (File.Exists(Path.Combine(directory, "pytorch_model.bin")))
-            throw new InvalidDataException($"{directory}: only pytorch_model.bin found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
+        else if (Path.Exists(single)) files = [single];
+        else if (new[] { PickledWeights, PickledIndex }.FirstOrDefault(f => Path.Exists(Path.Combine(directory, f))) is { } pickled)
+            throw new InvalidDataException($"{directory}: only {pickled} found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
         else throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found");
 
         var result = new Dictionary<string, (SafeTensors.Header, SafeTensors.Entry)>();

@@ -248,9 +248,10 @@ public static class Lora
     /// </summary>
     public static AdapterConfig ReadConfig(string directory)
     {
+        if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected an adapter folder ({ConfigFile} and {WeightsFile})");
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such adapter folder (expected {ConfigFile} and {WeightsFile})");
         var path = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: not found (is {directory} a PEFT adapter folder?)", path);
+        if (!Path.Exists(path)) throw new FileNotFoundException($"{path}: not found (is {directory} a PEFT adapter folder?)", path);
         var json = JsonInput.ReadObject(path, "PEFT adapter config");
         InvalidDataException Bad(string field, string problem) => new($"{path}: field '{field}': {problem}");
 
@@ -384,7 +385,7 @@ public static class Lora
         var config = ReadConfig(directory);
         var configPath = Path.Combine(directory, ConfigFile);
         var weights = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weights))
+        if (!Path.Exists(weights)) // a folder there: ReadHeader names it
             throw new FileNotFoundException(File.Exists(Path.Combine(directory, "adapter_model.bin"))
                 ? $"{directory}: only adapter_model.bin found; R1Sharp reads safetensors (save with safe_serialization=True)"
                 : $"{weights}: not found", weights);

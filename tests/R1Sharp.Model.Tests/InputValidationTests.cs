@@ -162,6 +162,43 @@ public class InputValidationTests
         Assert.Contains($"{weights}: 16 bytes after the last tensor", Assert.Throws<InvalidDataException>(() => Checkpoint.Inspect(dir)).Message);
     }
 
+    /// <summary>
+    /// A folder where a checkpoint or adapter file belongs (a failed download, an unpacked archive) is named as a folder,
+    /// not reported as a file that is missing; a folder whose weights are pickled (.bin) says so, in inspection too.
+    /// </summary>
+    [Theory]
+    [InlineData("qwen2-tiny", "config.json")]
+    [InlineData("qwen2-tiny", "model.safetensors")]
+    [InlineData("llama3-tiny", "model.safetensors.index.json")]
+    [InlineData("llama3-tiny", "model-00002-of-00002.safetensors")]
+    public void A_folder_in_place_of_a_checkpoint_file_is_named_as_a_folder(string fixture, string file)
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("model");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture(fixture))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.Delete(Path.Combine(dir, file));
+        Directory.CreateDirectory(Path.Combine(dir, file));
+        foreach (var e in new[] { Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir)), Assert.ThrowsAny<Exception>(() => Checkpoint.Inspect(dir)) })
+            Assert.StartsWith($"{Path.Combine(dir, file)}: is a folder", e.Message);
+    }
+
+    [Fact]
+    public void A_folder_of_pickled_weights_is_refused_by_inspection_too()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("model");
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(Fixture("qwen2-tiny"), "config.json"), Path.Combine(dir, "config.json"));
+        Assert.Empty(Checkpoint.Inspect(dir).WeightFiles); // a config without weights yet is fine
+        File.WriteAllBytes(Path.Combine(dir, "pytorch_model.bin"), [0x50, 0x4B]);
+        Assert.Contains("only pytorch_model.bin found", Assert.Throws<InvalidDataException>(() => Checkpoint.Inspect(dir)).Message);
+        File.Delete(Path.Combine(dir, "pytorch_model.bin"));
+        File.WriteAllText(Path.Combine(dir, "pytorch_model.bin.index.json"), "{\"weight_map\": {}}");
+        Assert.Contains("pytorch_model.bin.index.json", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(dir)).Message);
+        Assert.Contains("pytorch_model.bin.index.json", Assert.Throws<InvalidDataException>(() => Checkpoint.Inspect(dir)).Message);
+    }
+
     [Fact]
     public void Json_errors_name_the_line_and_repeated_keys_their_object()
     {

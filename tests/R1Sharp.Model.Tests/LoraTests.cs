@@ -326,6 +326,24 @@ public class LoraTests
     }
 
     [Fact]
+    public void A_folder_in_place_of_an_adapter_file_or_a_file_in_place_of_the_folder_is_named()
+    {
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        foreach (var file in new[] { Lora.ConfigFile, Lora.WeightsFile })
+        {
+            var dir = CopyAdapter(tmp, "qwen2-tiny-qv");
+            File.Delete(Path.Combine(dir, file));
+            Directory.CreateDirectory(Path.Combine(dir, file));
+            Assert.StartsWith($"{Path.Combine(dir, file)}: is a folder", Assert.ThrowsAny<Exception>(() => Lora.Load(model, dir)).Message);
+            Directory.Delete(dir, recursive: true);
+        }
+        var config = Path.Combine(Adapter("qwen2-tiny-qv"), Lora.ConfigFile);
+        Assert.StartsWith($"{config}: is a file; expected an adapter folder", Assert.ThrowsAny<Exception>(() => Lora.Load(model, config)).Message);
+        Assert.False(Lora.IsAdapted(model));
+    }
+
+    [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
         using var tmp = new TempDir();
