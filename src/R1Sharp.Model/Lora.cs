@@ -295,8 +295,8 @@ public static class Lora
         var targetNode = json["target_modules"];
         if (JsonInput.TryString(targetNode, out var pattern))
         {
-            targets = [pattern];
-            isRegex = pattern != AllLinear;
+            isRegex = !pattern.Equals(AllLinear, StringComparison.OrdinalIgnoreCase); // PEFT lower-cases it before comparing
+            targets = [isRegex ? pattern : AllLinear];
             if (isRegex)
                 try { _ = new Regex(pattern); }
                 catch (ArgumentException e) { throw Bad("target_modules", $"'{pattern}' is not a regular expression: {e.Message}"); }

@@ -343,6 +343,28 @@ public class LoraTests
         Assert.False(Lora.IsAdapted(model));
     }
 
+    /// <summary>PEFT compares a target_modules string to the all-linear shorthand case-insensitively (target_modules.lower()).</summary>
+    [Theory]
+    [InlineData("all-linear")]
+    [InlineData("ALL-LINEAR")]
+    [InlineData("All-Linear")]
+    public void All_linear_shorthand_is_matched_regardless_of_case(string shorthand)
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = CopyAdapter(tmp, "llama3-tiny-all");
+        var path = Path.Combine(dir, Lora.ConfigFile);
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["target_modules"] = shorthand;
+        File.WriteAllText(path, json.ToJsonString());
+        var (ids, expected) = Reference("llama3-tiny-all");
+        using var model = Checkpoint.Load(BaseOf("llama3-tiny-all"), ScalarType.Float32);
+        Lora.Load(model, dir);
+        using var noGrad = no_grad();
+        model.eval();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+    }
+
     [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
