@@ -167,7 +167,8 @@ public sealed record ModelConfig
                 throw new InvalidDataException($"{Where("id2label")}: {archName} with {labels} labels; only reward models (num_labels = 1) are supported");
         }
         string act = String("hidden_act", "silu");
-        if (act != "silu") throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu)");
+        if (act is not ("silu" or "swish")) // transformers' ACT2FN: both are nn.SiLU
+            throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu, also spelled swish)");
         if (Bool("use_sliding_window", false))
             throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported");
 

@@ -79,6 +79,18 @@ public class InputValidationTests
         Assert.True(config.Extra.ContainsKey("sliding_window"));
     }
 
+    /// <summary>transformers' ACT2FN maps "swish" to the same nn.SiLU as "silu"; anything else stays refused.</summary>
+    [Fact]
+    public void Hidden_act_swish_is_silu_as_in_transformers()
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("qwen2-tiny"), "config.json")))!.AsObject();
+        json["hidden_act"] = "swish";
+        Assert.Equal(ModelConfig.FromJson(JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("qwen2-tiny"), "config.json")))!.AsObject()).ParameterCount(),
+            ModelConfig.FromJson(json).ParameterCount());
+        json["hidden_act"] = "gelu";
+        Assert.Contains("field 'hidden_act': 'gelu' is not supported", Assert.Throws<InvalidDataException>(() => ModelConfig.FromJson(json)).Message);
+    }
+
     [Fact]
     public void A_config_larger_than_its_weights_fails_before_anything_is_allocated()
     {
