@@ -192,7 +192,7 @@ public class InputValidationTests
         File.Delete(Path.Combine(dir, file));
         Directory.CreateDirectory(Path.Combine(dir, file));
         foreach (var e in new[] { Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir)), Assert.ThrowsAny<Exception>(() => Checkpoint.Inspect(dir)) })
-            Assert.StartsWith($"{Path.Combine(dir, file)}: is a folder", e.Message);
+            Assert.StartsWith($"{Path.Combine(dir, file)}: {(file == "config.json" ? "not found as a file (it is a folder" : "is a folder")}", e.Message);
     }
 
     [Fact]
