@@ -402,9 +402,10 @@ public static class Lora
             expected[KeyPrefix + name + ".lora_B.weight"] = (name, [outF, config.R]);
         }
         var missing = expected.Keys.Where(k => !entries.ContainsKey(k)).ToList();
+        string adapterNamed = header.Entries.Any(e => e.Name.Contains(".default.")) ? "; PEFT saves keys without the adapter name 'default'" : "";
         if (missing.Count > 0)
             throw new InvalidDataException($"{weights}: missing tensor(s) {string.Join(", ", missing.Take(4).Select(m => $"'{m}'"))}{(missing.Count > 4 ? $" and {missing.Count - 4} more" : "")} " +
-                $"(target_modules in {configPath} selects {names.Count} layer(s))");
+                $"(target_modules in {configPath} selects {names.Count} layer(s){adapterNamed})");
         var routers = model.named_modules().Where(m => m.module is Router).Select(m => KeyPrefix + m.name + ".lora_").ToList();
         foreach (var e in header.Entries)
         {
@@ -413,7 +414,7 @@ public static class Lora
                     "(PEFT's all-linear adapts transformers' Qwen3-MoE router; train the adapter with target_modules that leave out 'gate')");
             if (!expected.TryGetValue(e.Name, out var want))
                 throw new InvalidDataException($"{weights}: unexpected tensor '{e.Name}' (not a lora_A/lora_B weight of a layer that target_modules in {configPath} selects" +
-                    (e.Name.Contains(".default.") ? "; PEFT saves keys without the adapter name 'default'" : "") + ")");
+                    adapterNamed + ")");
             if (!e.Shape.SequenceEqual(want.Shape))
                 throw new InvalidDataException($"{weights}: tensor '{e.Name}' has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", want.Shape)}] (r = {config.R} from {configPath})");
             if (!Precision.IsFloatingPoint(e.DType))

@@ -365,6 +365,29 @@ public class LoraTests
         Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
     }
 
+    /// <summary>
+    /// A state dict saved with the adapter name in its keys (…lora_A.default.weight, as model.state_dict() holds them) is not
+    /// what PEFT's save_pretrained writes; the refusal says so, whichever check meets it first (here: every expected key missing).
+    /// </summary>
+    [Fact]
+    public void Keys_with_the_adapter_name_are_refused_with_the_reason()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = CopyAdapter(tmp);
+        var weights = Path.Combine(dir, Lora.WeightsFile);
+        var header = SafeTensors.ReadHeader(weights);
+        var tensors = new List<(string, Tensor)>();
+        using (var file = File.OpenRead(weights))
+            foreach (var e in header.Entries)
+                tensors.Add((e.Name.Replace(".lora_A.", ".lora_A.default.").Replace(".lora_B.", ".lora_B.default."), SafeTensors.Read(header, e, file)));
+        SafeTensors.Save(weights, tensors);
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        var error = Assert.Throws<InvalidDataException>(() => Lora.Load(model, dir));
+        Assert.StartsWith($"{weights}: ", error.Message);
+        Assert.Contains("without the adapter name 'default'", error.Message);
+    }
+
     [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
