@@ -55,6 +55,7 @@ public sealed record ModelConfig
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections: always for Qwen2, <c>attention_bias</c> for Llama and Qwen3 (also on o_proj there).</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>Bias on the MLP projections: <c>mlp_bias</c>, a Llama field (the other families' MLPs have none in transformers).</summary>
     public bool MlpBias { get; init; }
     public double InitializerRange { get; init; } = 0.02;
     public int? BosTokenId { get; init; }
@@ -328,7 +329,7 @@ public sealed record ModelConfig
             Mla = mla,
             TieWordEmbeddings = tied,
             AttentionBias = arch == Architecture.Qwen2 || attentionBias,
-            MlpBias = mlpBias,
+            MlpBias = arch == Architecture.Llama && mlpBias, // a LlamaConfig field: the other families' MLPs have no bias in transformers
             InitializerRange = initializerRange,
             BosTokenId = TokenId(json["bos_token_id"], "bos_token_id"),
             EosTokenIds = eos,

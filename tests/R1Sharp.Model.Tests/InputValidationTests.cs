@@ -91,6 +91,28 @@ public class InputValidationTests
         Assert.Contains("field 'hidden_act': 'gelu' is not supported", Assert.Throws<InvalidDataException>(() => ModelConfig.FromJson(json)).Message);
     }
 
+    /// <summary>
+    /// mlp_bias is a LlamaConfig field; transformers' Qwen2, Qwen3, Qwen3-MoE and DeepSeek-V3 MLPs have no bias whatever a
+    /// config says (their configs keep an unknown mlp_bias as a plain attribute), so such a checkpoint loads as they load it.
+    /// </summary>
+    [Fact]
+    public void Mlp_bias_applies_to_llama_only_as_in_transformers()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("model");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture("qwen2-tiny"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        config["mlp_bias"] = true;
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+        using (var model = Checkpoint.Load(dir)) Assert.False(model.Config.MlpBias);
+        Checkpoint.Inspect(dir);
+
+        var llama = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("llama3-tiny"), "config.json")))!.AsObject();
+        llama["mlp_bias"] = true;
+        Assert.True(ModelConfig.FromJson(llama).MlpBias);
+    }
+
     [Fact]
     public void A_config_larger_than_its_weights_fails_before_anything_is_allocated()
     {
