@@ -170,8 +170,6 @@ public sealed record ModelConfig
         string act = String("hidden_act", "silu");
         if (act is not ("silu" or "swish")) // transformers' ACT2FN: both are nn.SiLU
             throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu, also spelled swish)");
-        if (Bool("use_sliding_window", false))
-            throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported");
 
         // ---- sizes ----
         int vocab = Int("vocab_size", null);
@@ -179,6 +177,17 @@ public sealed record ModelConfig
         int intermediate = Int("intermediate_size", null);
         int layers = Int("num_hidden_layers", null);
         int heads = Int("num_attention_heads", null);
+        // Sliding-window attention (Qwen2, Qwen3): transformers gives a layer a window only with use_sliding_window and a
+        // sliding_window, and only where layer_types says "sliding_attention" (without layer_types: from max_window_layers on).
+        if (Bool("use_sliding_window", false) && Present("sliding_window"))
+        {
+            int[] sliding = json["layer_types"] is JsonArray types
+                ? Enumerable.Range(0, Math.Min(layers, types.Count)).Where(i => JsonInput.TryString(types[i], out var t) && t == "sliding_attention").ToArray()
+                : Enumerable.Range(0, layers).Where(i => i >= Int("max_window_layers", 28, min: 0)).ToArray();
+            if (sliding.Length > 0)
+                throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported (it would apply to layers " +
+                    $"{string.Join(", ", sliding.Take(8))}{(sliding.Length > 8 ? ", …" : "")}; max_window_layers or layer_types select them)");
+        }
         int kvHeads = Int("num_key_value_heads", heads);
         if (heads % kvHeads != 0)
             throw new InvalidDataException($"{Where("num_key_value_heads")}: {kvHeads} must divide num_attention_heads {heads}");

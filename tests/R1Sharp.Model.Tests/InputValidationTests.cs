@@ -113,6 +113,29 @@ public class InputValidationTests
         Assert.True(ModelConfig.FromJson(llama).MlpBias);
     }
 
+    /// <summary>
+    /// transformers' Qwen2/Qwen3 give a layer a sliding window only with use_sliding_window, a sliding_window, and the layer
+    /// marked "sliding_attention" in layer_types (by default: from max_window_layers on). A config where no layer slides is
+    /// plain full attention and loads; one where a layer would slide is refused, naming the field and the layers.
+    /// </summary>
+    [Theory]
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": 4096, \"max_window_layers\": 2}", null)]
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": null, \"max_window_layers\": 0}", null)]
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": 4096, \"max_window_layers\": 0, \"layer_types\": [\"full_attention\", \"full_attention\"]}", null)]
+    [InlineData("{\"use_sliding_window\": false, \"sliding_window\": 4096, \"layer_types\": [\"sliding_attention\", \"sliding_attention\"]}", null)]
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": 4096, \"max_window_layers\": 1}", "layers 1")]
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": 4096}", null)] // max_window_layers defaults to 28 > 2 layers
+    [InlineData("{\"use_sliding_window\": true, \"sliding_window\": 4096, \"layer_types\": [\"sliding_attention\", \"full_attention\"]}", "layers 0")]
+    public void Sliding_window_is_refused_only_where_a_layer_would_slide(string fields, string? refusedLayers)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("qwen2-tiny"), "config.json")))!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(fields)!.AsObject()) json[key] = value?.DeepClone();
+        if (refusedLayers is null) { ModelConfig.FromJson(json); return; }
+        var e = Assert.Throws<InvalidDataException>(() => ModelConfig.FromJson(json));
+        Assert.Contains("field 'use_sliding_window'", e.Message);
+        Assert.Contains(refusedLayers, e.Message);
+    }
+
     [Fact]
     public void A_config_larger_than_its_weights_fails_before_anything_is_allocated()
     {
