@@ -232,7 +232,10 @@ public static class Checkpoint
         var path = Path.Combine(directory, name);
         if (Directory.Exists(path))
             throw new FileNotFoundException($"{path}: not found as a file (it is a folder; is {directory} a Hugging Face checkpoint?)", path);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
+        if (File.Exists(path)) return path;
+        throw new FileNotFoundException(File.Exists(Path.Combine(directory, Lora.ConfigFile))
+            ? $"{path}: not found (is {directory} a Hugging Face checkpoint? it holds {Lora.ConfigFile}, a LoRA adapter: give its base model as --model and this folder as --adapter)"
+            : $"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
     }
 
     /// <summary>Maps every tensor name to the file and header entry holding it.</summary>

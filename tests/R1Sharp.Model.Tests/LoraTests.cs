@@ -388,6 +388,15 @@ public class LoraTests
         Assert.Contains("without the adapter name 'default'", error.Message);
     }
 
+    /// <summary>An adapter folder given where the model belongs (generate --model ADAPTER) is named as an adapter.</summary>
+    [Fact]
+    public void An_adapter_folder_loaded_as_a_model_is_named_as_an_adapter()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(Adapter("qwen2-tiny-qv")));
+        Assert.StartsWith($"{Path.Combine(Adapter("qwen2-tiny-qv"), "config.json")}: not found", e.Message);
+        Assert.Contains("LoRA adapter: give its base model as --model and this folder as --adapter", e.Message);
+    }
+
     [Fact]
     public void Wrong_rank_in_config_is_a_shape_error_naming_the_tensor()
     {
