@@ -203,7 +203,8 @@ public static class Checkpoint
         directory = ModelLocation.Resolve(directory);
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = ParseStoredDtype(config, directory);
-        if (!new[] { IndexFile, WeightsFile, PickledWeights, PickledIndex }.Any(f => Path.Exists(Path.Combine(directory, f))))
+        if (!new[] { IndexFile, WeightsFile, PickledWeights, PickledIndex }.Any(f => Path.Exists(Path.Combine(directory, f)))
+            && !Directory.EnumerateFiles(directory, "*.safetensors").Any())
             return new Summary(config, [], 0, 0);
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
@@ -266,6 +267,8 @@ public static class Checkpoint
         else if (Path.Exists(single)) files = [single];
         else if (new[] { PickledWeights, PickledIndex }.FirstOrDefault(f => Path.Exists(Path.Combine(directory, f))) is { } pickled)
             throw new InvalidDataException($"{directory}: only {pickled} found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
+        else if (Directory.EnumerateFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).FirstOrDefault() is { } shard)
+            throw new FileNotFoundException($"{directory}: {Path.GetFileName(shard)} but neither {WeightsFile} nor {IndexFile} found (sharded weights need their index)");
         else throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found");
 
         var result = new Dictionary<string, (SafeTensors.Header, SafeTensors.Entry)>();

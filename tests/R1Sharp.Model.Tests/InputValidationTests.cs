@@ -240,6 +240,23 @@ public class InputValidationTests
             Assert.StartsWith($"{Path.Combine(dir, file)}: {(file == "config.json" ? "not found as a file (it is a folder" : "is a folder")}", e.Message);
     }
 
+    /// <summary>Shards without their index (a copy that lost model.safetensors.index.json) are refused by load and inspection alike, naming a shard.</summary>
+    [Fact]
+    public void Shards_without_their_index_are_refused_naming_the_index()
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("model");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture("llama3-tiny"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.Delete(Path.Combine(dir, "model.safetensors.index.json"));
+        foreach (var e in new[] { Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir)), Assert.ThrowsAny<Exception>(() => Checkpoint.Inspect(dir)) })
+        {
+            Assert.StartsWith($"{dir}: ", e.Message);
+            Assert.Contains("model-00001-of-00002.safetensors", e.Message);
+            Assert.Contains("model.safetensors.index.json", e.Message);
+        }
+    }
+
     [Fact]
     public void A_folder_of_pickled_weights_is_refused_by_inspection_too()
     {
