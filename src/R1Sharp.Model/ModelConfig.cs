@@ -181,9 +181,10 @@ public sealed record ModelConfig
         // sliding_window, and only where layer_types says "sliding_attention" (without layer_types: from max_window_layers on).
         if (Bool("use_sliding_window", false) && Present("sliding_window"))
         {
+            int firstSliding = Int("max_window_layers", 28, min: 0); // Qwen2Config's and Qwen3Config's default
             int[] sliding = json["layer_types"] is JsonArray types
                 ? Enumerable.Range(0, Math.Min(layers, types.Count)).Where(i => JsonInput.TryString(types[i], out var t) && t == "sliding_attention").ToArray()
-                : Enumerable.Range(0, layers).Where(i => i >= Int("max_window_layers", 28, min: 0)).ToArray();
+                : Enumerable.Range(0, layers).Where(i => i >= firstSliding).ToArray();
             if (sliding.Length > 0)
                 throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported (it would apply to layers " +
                     $"{string.Join(", ", sliding.Take(8))}{(sliding.Length > 8 ? ", …" : "")}; max_window_layers or layer_types select them)");
