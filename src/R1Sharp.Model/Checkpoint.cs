@@ -19,6 +19,8 @@ public static class Checkpoint
     public const string GenerationConfigFile = "generation_config.json";
     /// <summary>transformers' pickled (torch.save) weights, which R1Sharp does not read: named in the refusal.</summary>
     const string PickledWeights = "pytorch_model.bin", PickledIndex = "pytorch_model.bin.index.json";
+    /// <summary>transformers' shard names (model-00001-of-00002.safetensors).</summary>
+    const string ShardPattern = "*-of-*.safetensors";
 
     /// <summary>Files copied along with the weights when present (tokenizer and generation settings).</summary>
     public static readonly string[] CompanionFiles =
@@ -204,7 +206,7 @@ public static class Checkpoint
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
         var type = ParseStoredDtype(config, directory);
         if (!new[] { IndexFile, WeightsFile, PickledWeights, PickledIndex }.Any(f => Path.Exists(Path.Combine(directory, f)))
-            && !Directory.EnumerateFiles(directory, "*.safetensors").Any())
+            && !Directory.EnumerateFiles(directory, ShardPattern).Any())
             return new Summary(config, [], 0, 0);
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
@@ -267,7 +269,7 @@ public static class Checkpoint
         else if (Path.Exists(single)) files = [single];
         else if (new[] { PickledWeights, PickledIndex }.FirstOrDefault(f => Path.Exists(Path.Combine(directory, f))) is { } pickled)
             throw new InvalidDataException($"{directory}: only {pickled} found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
-        else if (Directory.EnumerateFiles(directory, "*.safetensors").Order(StringComparer.Ordinal).FirstOrDefault() is { } shard)
+        else if (Directory.EnumerateFiles(directory, ShardPattern).Order(StringComparer.Ordinal).FirstOrDefault() is { } shard)
             throw new FileNotFoundException($"{directory}: {Path.GetFileName(shard)} but neither {WeightsFile} nor {IndexFile} found (sharded weights need their index)");
         else throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found");
 
