@@ -63,6 +63,7 @@ public static class SafeTensors
     public static Header ReadHeader(string path)
     {
         if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, expected a safetensors file");
+        JsonInput.RequireLinkTarget(path);
         using var file = File.OpenRead(path);
         long fileLength = file.Length;
         if (fileLength < 8)

@@ -257,6 +257,25 @@ public class InputValidationTests
         }
     }
 
+    /// <summary>
+    /// The Hugging Face cache keeps a snapshot's files as links into blobs/; a download cut short leaves a link whose blob
+    /// is missing. The error names the file, says it is such a link, and where it points.
+    /// </summary>
+    [Theory]
+    [InlineData("config.json")]
+    [InlineData("model.safetensors")]
+    public void A_link_to_a_missing_blob_is_named_as_one(string file)
+    {
+        using var tmp = new TempDir();
+        var dir = tmp.Sub("snapshot");
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Fixture("qwen2-tiny"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.Delete(Path.Combine(dir, file));
+        File.CreateSymbolicLink(Path.Combine(dir, file), "../blobs/0123abcd");
+        foreach (var e in new[] { Assert.ThrowsAny<Exception>(() => Checkpoint.Load(dir)), Assert.ThrowsAny<Exception>(() => Checkpoint.Inspect(dir)) })
+            Assert.Equal($"{Path.Combine(dir, file)}: a link to ../blobs/0123abcd, which does not exist (a download cut short?)", e.Message);
+    }
+
     [Fact]
     public void A_folder_of_pickled_weights_is_refused_by_inspection_too()
     {
