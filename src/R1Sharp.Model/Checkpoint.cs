@@ -17,6 +17,10 @@ public static class Checkpoint
     public const string WeightsFile = "model.safetensors";
     public const string IndexFile = "model.safetensors.index.json";
     public const string GenerationConfigFile = "generation_config.json";
+    /// <summary>transformers' pickled (torch.save) weights, which R1Sharp does not read: named in the refusal.</summary>
+    const string PickledWeights = "pytorch_model.bin", PickledIndex = "pytorch_model.bin.index.json";
+    /// <summary>transformers' shard names (model-00001-of-00002.safetensors).</summary>
+    const string ShardPattern = "*-of-*.safetensors";
 
     /// <summary>Files copied along with the weights when present (tokenizer and generation settings).</summary>
     public static readonly string[] CompanionFiles =
@@ -86,7 +90,7 @@ public static class Checkpoint
         return scorer;
     }
 
-    /// <summary>Copies the stored tensors into <paramref name="model"/>'s parameters after checking them all; disposes it on failure.</summary>
+    /// <summary>Copies the stored tensors into <paramref name="model"/>'s parameters after checking them all (<see cref="CheckTensors"/>) and returns it in inference mode (<c>eval()</c>, as transformers' from_pretrained does); disposes it on failure.</summary>
     /// <param name="notStored">Parameters the file is not expected to hold (a new head).</param>
     /// <param name="ignored">Stored tensors the model does not use.</param>
     static T Fill<T>(T model, ModelConfig config, Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> sources,
@@ -94,23 +98,7 @@ public static class Checkpoint
     {
         try
         {
-            var parameters = model.named_parameters().Where(p => !notStored(p.name)).ToDictionary(p => p.name, p => p.parameter);
-            var missing = parameters.Keys.Where(k => !sources.ContainsKey(k)).ToList();
-            var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k) && !ignored(k) && !notStored(k)).ToList();
-            var files = sources.Values.Select(s => s.Header.Path).Distinct().ToList();
-            if (missing.Count > 0)
-                throw new InvalidDataException($"{(files.Count == 1 ? files[0] : directory)}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
-            if (unexpected.Count > 0)
-                throw new InvalidDataException($"{sources[unexpected[0]].Header.Path}: unexpected tensor(s) {Names(unexpected)} (not part of a {config.Architecture} model)");
-            foreach (var (name, p) in parameters)
-            {
-                var (header, entry) = sources[name];
-                if (!entry.Shape.SequenceEqual(p.shape))
-                    throw new InvalidDataException($"{header.Path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], the config implies [{string.Join(", ", p.shape)}]");
-                if (!Precision.IsFloatingPoint(entry.DType))
-                    throw new InvalidDataException($"{header.Path}: tensor '{name}' has dtype {SafeTensors.DTypeName(entry.DType)}, expected a floating-point type");
-            }
-
+            var parameters = CheckTensors(model, config, sources, directory, notStored, ignored);
             using var noGrad = no_grad();
             foreach (var group in parameters.GroupBy(p => sources[p.Key].Header.Path))
             {
@@ -122,6 +110,7 @@ public static class Checkpoint
                     p.copy_(stored); // converts dtype and moves to the model's device
                 }
             }
+            model.eval(); // inference mode, as transformers' from_pretrained leaves a model: training loops call train()
             return model;
         }
         catch
@@ -129,6 +118,35 @@ public static class Checkpoint
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Checks the stored tensors against <paramref name="model"/>'s parameters (which may lie on the meta device, holding
+    /// no data): none missing, none unexpected, every shape, a floating-point dtype, and no bytes outside a tensor in any
+    /// file. Returns the parameters the files must fill.
+    /// </summary>
+    static Dictionary<string, TorchSharp.Modules.Parameter> CheckTensors(nn.Module model, ModelConfig config,
+        Dictionary<string, (SafeTensors.Header Header, SafeTensors.Entry Entry)> sources, string directory,
+        Func<string, bool> notStored, Func<string, bool> ignored)
+    {
+        var parameters = model.named_parameters().Where(p => !notStored(p.name)).ToDictionary(p => p.name, p => p.parameter);
+        var missing = parameters.Keys.Where(k => !sources.ContainsKey(k)).ToList();
+        var unexpected = sources.Keys.Where(k => !parameters.ContainsKey(k) && !Ignorable(k) && !ignored(k) && !notStored(k)).ToList();
+        var files = sources.Values.Select(s => s.Header.Path).Distinct().ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{(files.Count == 1 ? files[0] : directory)}: missing tensor(s) {Names(missing)} for {config.Architecture} with {config.NumLayers} layers");
+        if (unexpected.Count > 0)
+            throw new InvalidDataException($"{sources[unexpected[0]].Header.Path}: unexpected tensor(s) {Names(unexpected)} (not part of a {config.Architecture} model)");
+        foreach (var (name, p) in parameters)
+        {
+            var (header, entry) = sources[name];
+            if (!entry.Shape.SequenceEqual(p.shape))
+                throw new InvalidDataException($"{header.Path}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], the config implies [{string.Join(", ", p.shape)}]");
+            if (!Precision.IsFloatingPoint(entry.DType))
+                throw new InvalidDataException($"{header.Path}: tensor '{name}' has dtype {SafeTensors.DTypeName(entry.DType)}, expected a floating-point type");
+        }
+        foreach (var header in sources.Values.Select(s => s.Header).Distinct()) SafeTensors.RequireIndexed(header);
+        return parameters;
     }
 
     /// <summary>
@@ -178,18 +196,25 @@ public static class Checkpoint
 
     /// <summary>
     /// Validates a checkpoint folder without loading weights: config.json (every field), the stored dtype, the index
-    /// and every safetensors header, and the sizes of the main tensors against the config. A folder with a config but
+    /// and every safetensors header, the sizes of the main tensors against the config, then every tensor's name, shape and
+    /// dtype as loading checks them, so a folder that passes also loads. A folder with a config but
     /// no weights yet is accepted (no weight files).
     /// </summary>
     public static Summary Inspect(string directory)
     {
         directory = ModelLocation.Resolve(directory);
         var config = ModelConfig.Load(RequireFile(directory, ConfigFile));
-        ParseStoredDtype(config, directory);
-        if (!File.Exists(Path.Combine(directory, IndexFile)) && !File.Exists(Path.Combine(directory, WeightsFile)))
+        var type = ParseStoredDtype(config, directory);
+        if (!new[] { IndexFile, WeightsFile, PickledWeights, PickledIndex }.Any(f => Path.Exists(Path.Combine(directory, f)))
+            && !Directory.EnumerateFiles(directory, ShardPattern).Any())
             return new Summary(config, [], 0, 0);
         var sources = LocateTensors(directory);
         CheckSizes(config, sources, directory);
+        // Every tensor as Load / LoadScorer checks it, against the model laid out on the meta device (no memory, no data).
+        var meta = new Device(DeviceType.META);
+        using (nn.Module layout = config.Head == ModelHead.CausalLM ? new CausalLM(config, type, meta) : new SequenceScorer(config, type, meta))
+            CheckTensors(layout, config, sources, directory, notStored: _ => false,
+                ignored: k => (config.Head == ModelHead.CausalLM && config.TieWordEmbeddings && k == "lm_head.weight") || IsExtraLayer(config, k));
         var files = sources.Values.Select(s => s.Header.Path).Distinct().Order(StringComparer.Ordinal).ToList();
         return new Summary(config, files, sources.Count, sources.Values.Sum(s => s.Entry.Length));
     }
@@ -208,7 +233,12 @@ public static class Checkpoint
         if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected a checkpoint folder (config.json + *.safetensors)");
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such checkpoint folder (expected a folder with config.json and *.safetensors)");
         var path = Path.Combine(directory, name);
-        return File.Exists(path) ? path : throw new FileNotFoundException($"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
+        if (Directory.Exists(path))
+            throw new FileNotFoundException($"{path}: not found as a file (it is a folder; is {directory} a Hugging Face checkpoint?)", path);
+        if (File.Exists(path)) return path;
+        throw new FileNotFoundException(File.Exists(Path.Combine(directory, Lora.ConfigFile))
+            ? $"{path}: not found (is {directory} a Hugging Face checkpoint? it holds {Lora.ConfigFile}, a LoRA adapter: give its base model as --model and this folder as --adapter)"
+            : $"{path}: not found (is {directory} a Hugging Face checkpoint?)", path);
     }
 
     /// <summary>Maps every tensor name to the file and header entry holding it.</summary>
@@ -218,7 +248,7 @@ public static class Checkpoint
         var single = Path.Combine(directory, WeightsFile);
         List<string> files;
         Dictionary<string, string>? weightMap = null;
-        if (File.Exists(index))
+        if (Path.Exists(index)) // a folder there is named as one by ReadObject, as by ReadHeader below
         {
             var indexJson = JsonInput.ReadObject(index, "safetensors index (model.safetensors.index.json)");
             if (indexJson["weight_map"] is not JsonObject map)
@@ -234,11 +264,13 @@ public static class Checkpoint
             }
             files = weightMap.Values.Distinct().Select(f => Path.Combine(directory, f)).ToList();
             foreach (var f in files)
-                if (!File.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
+                if (!Path.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
         }
-        else if (File.Exists(single)) files = [single];
-        else if (File.Exists(Path.Combine(directory, "pytorch_model.bin")))
-            throw new InvalidDataException($"{directory}: only pytorch_model.bin found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
+        else if (Path.Exists(single)) files = [single];
+        else if (new[] { PickledWeights, PickledIndex }.FirstOrDefault(f => Path.Exists(Path.Combine(directory, f))) is { } pickled)
+            throw new InvalidDataException($"{directory}: only {pickled} found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
+        else if (Directory.EnumerateFiles(directory, ShardPattern).Order(StringComparer.Ordinal).FirstOrDefault() is { } shard)
+            throw new FileNotFoundException($"{directory}: {Path.GetFileName(shard)} but neither {WeightsFile} nor {IndexFile} found (sharded weights need their index)");
         else throw new FileNotFoundException($"{directory}: neither {WeightsFile} nor {IndexFile} found");
 
         var result = new Dictionary<string, (SafeTensors.Header, SafeTensors.Entry)>();

@@ -21,7 +21,19 @@ public static class JsonInput
     public static JsonObject ReadObject(string path, string what)
     {
         if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, expected a {what} file");
+        RequireLinkTarget(path);
         return ParseObject(File.ReadAllBytes(path), path, what);
+    }
+
+    /// <summary>
+    /// Refuses a symbolic link whose target is missing, naming both: the Hugging Face cache keeps a snapshot's files as links
+    /// into blobs/, and a download cut short leaves such links (reading one would only say the file is not found).
+    /// </summary>
+    public static void RequireLinkTarget(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.LinkTarget is { } target && info.ResolveLinkTarget(returnFinalTarget: true) is not { Exists: true })
+            throw new FileNotFoundException($"{path}: a link to {target}, which does not exist (a download cut short?)", path);
     }
 
     /// <summary>Parses UTF-8 bytes as one JSON object; <paramref name="source"/> names them in errors.</summary>

@@ -89,8 +89,10 @@ public static class Lora
     /// <summary>
     /// The modules <paramref name="targets"/> selects (PEFT's rules, top of this file); a list entry that matches no
     /// linear layer is an error naming it and the layers there are (<paramref name="where"/> says where the list came from).
+    /// With <paramref name="everyEntry"/> false (an adapter PEFT saved) such entries are skipped, as PEFT skips them, and only
+    /// a list of which nothing matches is an error.
     /// </summary>
-    public static List<string> Select(CausalLM model, IReadOnlyList<string> targets, bool isRegex, string where)
+    public static List<string> Select(CausalLM model, IReadOnlyList<string> targets, bool isRegex, string where, bool everyEntry = true)
     {
         var linears = Linears(model).Select(l => l.Name).ToList();
         var known = linears.Select(n => n[(n.LastIndexOf('.') + 1)..]).Distinct().ToList();
@@ -108,10 +110,12 @@ public static class Lora
             if (t == AllLinear) throw new InvalidDataException($"{where}: '{AllLinear}' must be the only entry");
             if (t == "lm_head" || t == "embed_tokens")
                 throw new InvalidDataException($"{where}: '{t}' is not supported (LoRA goes on the linear layers {string.Join(", ", known)})");
-            if (!linears.Any(n => Matches(n, t)))
+            if (everyEntry && !linears.Any(n => Matches(n, t)))
                 throw new InvalidDataException($"{where}: '{t}' is not a linear layer of the model (known: {string.Join(", ", known)}, or {AllLinear})");
         }
-        return linears.Where(n => targets.Any(t => Matches(n, t))).ToList();
+        var selected = linears.Where(n => targets.Any(t => Matches(n, t))).ToList();
+        return selected.Count > 0 ? selected
+            : throw new InvalidDataException($"{where}: none of {string.Join(", ", targets.Select(t => $"'{t}'"))} is a linear layer of the model (known: {string.Join(", ", known)}, or {AllLinear})");
     }
 
     static bool Matches(string module, string target) => module == target || module.EndsWith("." + target, StringComparison.Ordinal);
@@ -244,9 +248,10 @@ public static class Lora
     /// </summary>
     public static AdapterConfig ReadConfig(string directory)
     {
+        if (File.Exists(directory)) throw new InvalidDataException($"{directory}: is a file; expected an adapter folder ({ConfigFile} and {WeightsFile})");
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: no such adapter folder (expected {ConfigFile} and {WeightsFile})");
         var path = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: not found (is {directory} a PEFT adapter folder?)", path);
+        if (!Path.Exists(path)) throw new FileNotFoundException($"{path}: not found (is {directory} a PEFT adapter folder?)", path);
         var json = JsonInput.ReadObject(path, "PEFT adapter config");
         InvalidDataException Bad(string field, string problem) => new($"{path}: field '{field}': {problem}");
 
@@ -290,8 +295,8 @@ public static class Lora
         var targetNode = json["target_modules"];
         if (JsonInput.TryString(targetNode, out var pattern))
         {
-            targets = [pattern];
-            isRegex = pattern != AllLinear;
+            isRegex = !pattern.Equals(AllLinear, StringComparison.OrdinalIgnoreCase); // PEFT lower-cases it before comparing
+            targets = [isRegex ? pattern : AllLinear];
             if (isRegex)
                 try { _ = new Regex(pattern); }
                 catch (ArgumentException e) { throw Bad("target_modules", $"'{pattern}' is not a regular expression: {e.Message}"); }
@@ -380,14 +385,14 @@ public static class Lora
         var config = ReadConfig(directory);
         var configPath = Path.Combine(directory, ConfigFile);
         var weights = Path.Combine(directory, WeightsFile);
-        if (!File.Exists(weights))
+        if (!Path.Exists(weights)) // a folder there: ReadHeader names it
             throw new FileNotFoundException(File.Exists(Path.Combine(directory, "adapter_model.bin"))
                 ? $"{directory}: only adapter_model.bin found; R1Sharp reads safetensors (save with safe_serialization=True)"
                 : $"{weights}: not found", weights);
         var header = SafeTensors.ReadHeader(weights);
         var entries = header.Entries.ToDictionary(e => e.Name);
 
-        var names = Select(model, config.TargetModules, config.TargetsIsRegex, $"{configPath}: field 'target_modules'");
+        var names = Select(model, config.TargetModules, config.TargetsIsRegex, $"{configPath}: field 'target_modules'", everyEntry: false);
         var layers = Linears(model).ToDictionary(l => l.Name, l => l.Layer);
         var expected = new Dictionary<string, (string Module, long[] Shape)>();
         foreach (var name in names)
@@ -397,19 +402,25 @@ public static class Lora
             expected[KeyPrefix + name + ".lora_B.weight"] = (name, [outF, config.R]);
         }
         var missing = expected.Keys.Where(k => !entries.ContainsKey(k)).ToList();
+        string adapterNamed = header.Entries.Any(e => e.Name.Contains(".default.")) ? "; PEFT saves keys without the adapter name 'default'" : "";
         if (missing.Count > 0)
             throw new InvalidDataException($"{weights}: missing tensor(s) {string.Join(", ", missing.Take(4).Select(m => $"'{m}'"))}{(missing.Count > 4 ? $" and {missing.Count - 4} more" : "")} " +
-                $"(target_modules in {configPath} selects {names.Count} layer(s))");
+                $"(target_modules in {configPath} selects {names.Count} layer(s){adapterNamed})");
+        var routers = model.named_modules().Where(m => m.module is Router).Select(m => KeyPrefix + m.name + ".lora_").ToList();
         foreach (var e in header.Entries)
         {
+            if (!expected.ContainsKey(e.Name) && routers.Any(r => e.Name.StartsWith(r, StringComparison.Ordinal)))
+                throw new InvalidDataException($"{weights}: tensor '{e.Name}': LoRA on the mixture-of-experts router (mlp.gate) is not supported " +
+                    "(PEFT's all-linear adapts transformers' Qwen3-MoE router; train the adapter with target_modules that leave out 'gate')");
             if (!expected.TryGetValue(e.Name, out var want))
                 throw new InvalidDataException($"{weights}: unexpected tensor '{e.Name}' (not a lora_A/lora_B weight of a layer that target_modules in {configPath} selects" +
-                    (e.Name.Contains(".default.") ? "; PEFT saves keys without the adapter name 'default'" : "") + ")");
+                    adapterNamed + ")");
             if (!e.Shape.SequenceEqual(want.Shape))
                 throw new InvalidDataException($"{weights}: tensor '{e.Name}' has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", want.Shape)}] (r = {config.R} from {configPath})");
             if (!Precision.IsFloatingPoint(e.DType))
                 throw new InvalidDataException($"{weights}: tensor '{e.Name}' has dtype {SafeTensors.DTypeName(e.DType)}, expected a floating-point type");
         }
+        SafeTensors.RequireIndexed(header);
 
         return (config, names, header, entries);
     }

@@ -55,6 +55,7 @@ public sealed record ModelConfig
     public bool TieWordEmbeddings { get; init; }
     /// <summary>Bias on q/k/v projections: always for Qwen2, <c>attention_bias</c> for Llama and Qwen3 (also on o_proj there).</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>Bias on the MLP projections: <c>mlp_bias</c>, a Llama field (the other families' MLPs have none in transformers).</summary>
     public bool MlpBias { get; init; }
     public double InitializerRange { get; init; } = 0.02;
     public int? BosTokenId { get; init; }
@@ -167,9 +168,8 @@ public sealed record ModelConfig
                 throw new InvalidDataException($"{Where("id2label")}: {archName} with {labels} labels; only reward models (num_labels = 1) are supported");
         }
         string act = String("hidden_act", "silu");
-        if (act != "silu") throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu)");
-        if (Bool("use_sliding_window", false))
-            throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported");
+        if (act is not ("silu" or "swish")) // transformers' ACT2FN: both are nn.SiLU
+            throw new InvalidDataException($"{Where("hidden_act")}: '{act}' is not supported (only silu, also spelled swish)");
 
         // ---- sizes ----
         int vocab = Int("vocab_size", null);
@@ -177,6 +177,18 @@ public sealed record ModelConfig
         int intermediate = Int("intermediate_size", null);
         int layers = Int("num_hidden_layers", null);
         int heads = Int("num_attention_heads", null);
+        // Sliding-window attention (Qwen2, Qwen3): transformers gives a layer a window only with use_sliding_window and a
+        // sliding_window, and only where layer_types says "sliding_attention" (without layer_types: from max_window_layers on).
+        if (Bool("use_sliding_window", false) && Present("sliding_window"))
+        {
+            int firstSliding = Int("max_window_layers", 28, min: 0); // Qwen2Config's and Qwen3Config's default
+            int[] sliding = json["layer_types"] is JsonArray types
+                ? Enumerable.Range(0, Math.Min(layers, types.Count)).Where(i => JsonInput.TryString(types[i], out var t) && t == "sliding_attention").ToArray()
+                : Enumerable.Range(0, layers).Where(i => i >= firstSliding).ToArray();
+            if (sliding.Length > 0)
+                throw new InvalidDataException($"{Where("use_sliding_window")}: sliding-window attention is not supported (it would apply to layers " +
+                    $"{string.Join(", ", sliding.Take(8))}{(sliding.Length > 8 ? ", …" : "")}; max_window_layers or layer_types select them)");
+        }
         int kvHeads = Int("num_key_value_heads", heads);
         if (heads % kvHeads != 0)
             throw new InvalidDataException($"{Where("num_key_value_heads")}: {kvHeads} must divide num_attention_heads {heads}");
@@ -327,7 +339,7 @@ public sealed record ModelConfig
             Mla = mla,
             TieWordEmbeddings = tied,
             AttentionBias = arch == Architecture.Qwen2 || attentionBias,
-            MlpBias = mlpBias,
+            MlpBias = arch == Architecture.Llama && mlpBias, // a LlamaConfig field: the other families' MLPs have no bias in transformers
             InitializerRange = initializerRange,
             BosTokenId = TokenId(json["bos_token_id"], "bos_token_id"),
             EosTokenIds = eos,

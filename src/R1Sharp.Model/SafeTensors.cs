@@ -20,7 +20,20 @@ public static class SafeTensors
         public long Length => End - Begin;
     }
 
-    public sealed record Header(string Path, IReadOnlyList<Entry> Entries, long DataStart, IReadOnlyDictionary<string, string> Metadata);
+    /// <param name="Unindexed">Null when every byte of the data belongs to a tensor, else what does not (the error
+    /// <see cref="RequireIndexed"/> throws). Readers check it after the tensor names, so that a tensor dropped from a header
+    /// is named as missing rather than reported as the bytes it left.</param>
+    public sealed record Header(string Path, IReadOnlyList<Entry> Entries, long DataStart, IReadOnlyDictionary<string, string> Metadata,
+        string? Unindexed = null);
+
+    /// <summary>
+    /// Refuses data bytes that belong to no tensor: the format forbids gaps between tensors and bytes after the last (so
+    /// that no other content hides in the file), and its reference reader, which transformers uses, refuses them.
+    /// </summary>
+    public static void RequireIndexed(Header header)
+    {
+        if (header.Unindexed is { } problem) throw new InvalidDataException(problem);
+    }
 
     const long MaxHeaderBytes = 100L << 20;
 
@@ -44,12 +57,13 @@ public static class SafeTensors
     /// <summary>
     /// Reads and validates the header: the length prefix against the file size, the JSON (UTF-8, an object, no repeated
     /// tensor name), every entry's dtype, shape and data_offsets (integers, in order, inside the file, exactly
-    /// shape × dtype bytes), and no two tensors sharing bytes. Throws <see cref="InvalidDataException"/> naming the file,
+    /// shape × dtype bytes), and no two tensors sharing bytes; bytes outside every tensor are left to <see cref="RequireIndexed"/>. Throws <see cref="InvalidDataException"/> naming the file,
     /// the tensor and the field, and what was expected.
     /// </summary>
     public static Header ReadHeader(string path)
     {
         if (Directory.Exists(path)) throw new InvalidDataException($"{path}: is a folder, expected a safetensors file");
+        JsonInput.RequireLinkTarget(path);
         using var file = File.OpenRead(path);
         long fileLength = file.Length;
         if (fileLength < 8)
@@ -94,14 +108,28 @@ public static class SafeTensors
             }
             entries.Add(ParseEntry(path, name, node, dataLength));
         }
-        // Tensors must not overlap (the format also forbids holes, but readers need not care).
+        // Tensors must not overlap; bytes outside every tensor are recorded for RequireIndexed.
         var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
         for (int i = 1; i < sorted.Count; i++)
             if (sorted[i].Begin < sorted[i - 1].End)
                 throw new InvalidDataException(
                     $"{path}: tensors '{sorted[i - 1].Name}' (bytes {sorted[i - 1].Begin}-{sorted[i - 1].End}) and '{sorted[i].Name}' " +
                     $"(bytes {sorted[i].Begin}-{sorted[i].End}) overlap; every tensor needs its own data_offsets");
-        return new Header(path, entries, dataStart, metadata);
+        string? unindexed = null;
+        long covered = 0;
+        foreach (var e in sorted)
+        {
+            if (e.Begin > covered)
+            {
+                unindexed = $"{path}: bytes {covered}-{e.Begin} of the data belong to no tensor (the gap before '{e.Name}'); a safetensors file has no gaps between tensors";
+                break;
+            }
+            covered = e.End;
+        }
+        if (unindexed is null && covered != dataLength)
+            unindexed = $"{path}: {dataLength - covered} bytes after the last tensor (the tensors end at byte {covered} of {dataLength} bytes of data); " +
+                        "a safetensors file ends with its last tensor (bytes appended, or a tensor missing from the header?)";
+        return new Header(path, entries, dataStart, metadata, unindexed);
     }
 
     static Entry ParseEntry(string path, string name, JsonNode? node, long dataLength)

@@ -58,6 +58,23 @@ public class LoraCommandTests
         }
     }
 
+    /// <summary>
+    /// An adapter saved with lora_dropout > 0 (qwen2-tiny-qv: 0.05) decodes as its merged checkpoint, the same every run:
+    /// dropout belongs to training, and a loaded model is in inference mode.
+    /// </summary>
+    [Fact]
+    public void Generate_with_an_adapter_trained_with_dropout_is_deterministic_and_equals_the_merged_model()
+    {
+        using var tmp = new TempDir();
+        var adapter = RepoPaths.Fixture("lora", "qwen2-tiny-qv");
+        var merged = tmp.File("merged");
+        CliRunner.Ok("merge", "--model", Base, "--adapter", adapter, "--output", merged);
+        static int[] Ids(JsonElement json) => json.GetProperty("ids").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var expected = Ids(CliRunner.Ok("generate", "--model", merged, "--ids", "1,2,3", "-n", "8", "--temperature", "0", "--json").Json());
+        for (int run = 0; run < 3; run++)
+            Assert.Equal(expected, Ids(CliRunner.Ok("generate", "--model", Base, "--adapter", adapter, "--ids", "1,2,3", "-n", "8", "--temperature", "0", "--json").Json()));
+    }
+
     [Fact]
     public void Merge_refuses_an_existing_output_and_bad_adapters_with_one_clear_line()
     {

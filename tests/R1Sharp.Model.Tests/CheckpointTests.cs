@@ -115,6 +115,44 @@ public class CheckpointTests
         Assert.Contains("model.layers.1.mlp.up_proj.weight", e.Message);
     }
 
+    /// <summary>
+    /// <c>r1sharp info</c> (Checkpoint.Inspect) validates without reading a weight, but as completely as loading: every
+    /// tensor's name, shape and dtype against the config (the model is laid out on the meta device, which holds no data),
+    /// so a folder that inspection passes also loads. Each corruption fails both with the same message.
+    /// </summary>
+    [Theory]
+    [InlineData("a layer's tensor removed")]
+    [InlineData("the final norm as [8, 8]")]
+    [InlineData("the final norm stored as I32")]
+    [InlineData("an extra tensor")]
+    [InlineData("untied embeddings without lm_head")]
+    public void Inspection_checks_every_tensor_as_loading_does(string corruption)
+    {
+        using var tmp = new TempDir();
+        var dir = CopyFixture(tmp);
+        switch (corruption)
+        {
+            case "a layer's tensor removed": RewriteHeader(dir, h => h.Remove("model.layers.1.mlp.up_proj.weight")); break;
+            case "the final norm as [8, 8]": RewriteHeader(dir, h => h["model.norm.weight"]!["shape"] = new JsonArray(8, 8)); break;
+            case "the final norm stored as I32": RewriteHeader(dir, h => h["model.norm.weight"]!["dtype"] = "I32"); break;
+            case "an extra tensor":
+                RewriteHeader(dir, h => h["model.layers.0.extra.weight"] = new JsonObject
+                {
+                    ["dtype"] = "F32", ["shape"] = new JsonArray(2), ["data_offsets"] = new JsonArray(452864, 452872),
+                }, data => [.. data, .. new byte[8]]);
+                break;
+            default:
+                var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+                config["tie_word_embeddings"] = false;
+                File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+                break;
+        }
+        var load = LoadFails(dir);
+        var inspect = Assert.ThrowsAny<Exception>(() => Checkpoint.Inspect(dir));
+        Assert.Equal(load.Message, inspect.Message);
+        Assert.Contains(dir, inspect.Message);
+    }
+
     [Fact]
     public void Unexpected_tensor_is_named_with_its_file()
     {

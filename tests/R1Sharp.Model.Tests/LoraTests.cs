@@ -46,6 +46,26 @@ public class LoraTests
         Assert.True(MaxDiff(plain.Forward(ids), expected) > 1e-2);
     }
 
+    /// <summary>
+    /// A loaded model is in inference mode, as transformers' from_pretrained and PEFT's PeftModel.from_pretrained leave it:
+    /// an adapter saved with lora_dropout > 0 (qwen2-tiny-qv: 0.05) must not drop anything in generate, chat, eval or serve,
+    /// which never call eval() themselves. Only training loops switch dropout on (train()).
+    /// </summary>
+    [Fact]
+    public void Loaded_model_is_in_inference_mode_so_adapter_dropout_is_off()
+    {
+        using var scope = NewDisposeScope();
+        var (ids, expected) = Reference("qwen2-tiny-qv");
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        Assert.False(model.training);
+        Lora.Load(model, Adapter("qwen2-tiny-qv"));
+        using var noGrad = no_grad();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+        using var scorer = Checkpoint.LoadScorer(Base, ScalarType.Float32);
+        Assert.False(scorer.training);
+    }
+
     [Theory, MemberData(nameof(Adapters))]
     public void Merged_checkpoint_holds_the_reference_weights_and_logits(string name)
     {
@@ -243,6 +263,138 @@ public class LoraTests
         Assert.Contains(field, e.Message);
         Assert.Contains(mentioned, e.Message);
         Assert.False(Lora.IsAdapted(model)); // nothing attached
+    }
+
+    /// <summary>
+    /// PEFT refuses a target_modules list only when no entry matches a module (inject_adapter: "Target modules … not found
+    /// in the base model"); an entry for another architecture's names (query_key_value, c_attn) is skipped, and the adapter
+    /// it saves keeps the list as given. Such an adapter loads here too, with the same logits.
+    /// </summary>
+    [Fact]
+    public void Adapter_list_entries_that_match_no_layer_are_skipped_as_PEFT_does()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = EditConfig(tmp, j => j["target_modules"] = new JsonArray("q_proj", "query_key_value", "v_proj", "c_attn"));
+        var (ids, expected) = Reference("qwen2-tiny-qv");
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        Lora.Load(model, dir);
+        Assert.Equal(4, Lora.Adapters(model).Count); // q_proj and v_proj of both layers
+        using var noGrad = no_grad();
+        model.eval();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+
+        // a list of which nothing matches is still refused, naming the entries
+        using var other = Checkpoint.Load(Base, ScalarType.Float32);
+        using var tmp2 = new TempDir();
+        var none = EditConfig(tmp2, j => j["target_modules"] = new JsonArray("query_key_value", "c_attn"));
+        var e = Assert.Throws<InvalidDataException>(() => Lora.Load(other, none));
+        Assert.Contains("'target_modules'", e.Message);
+        Assert.Contains("query_key_value", e.Message);
+    }
+
+    /// <summary>
+    /// transformers' Qwen3-MoE router (mlp.gate) is an nn.Linear, so PEFT's all-linear adapts it and saves "gate" in
+    /// target_modules with lora_A/lora_B tensors for every sparse layer's router. R1Sharp's router carries no adapter: the
+    /// refusal says so, naming the file and the tensor, instead of calling the tensor one that target_modules does not select.
+    /// </summary>
+    [Fact]
+    public void Adapter_on_the_moe_router_is_refused_naming_the_router()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(RepoPaths.Fixture("hf-tiny", "qwen3-moe-tiny"), ScalarType.Float32);
+        var dir = tmp.Sub("moe-adapter");
+        Directory.CreateDirectory(dir);
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Adapter("qwen2-tiny-qv"), Lora.ConfigFile)))!.AsObject();
+        config["target_modules"] = new JsonArray("q_proj", "gate");
+        File.WriteAllText(Path.Combine(dir, Lora.ConfigFile), config.ToJsonString());
+        var tensors = new List<(string, Tensor)>();
+        foreach (var (name, module) in model.named_modules())
+        {
+            long outF = module switch { Dense d when name.EndsWith(".q_proj") => d.weight.shape[0], Router r => r.weight.shape[0], _ => 0 };
+            if (outF == 0) continue;
+            tensors.Add(($"base_model.model.{name}.lora_A.weight", zeros(4, 64)));
+            tensors.Add(($"base_model.model.{name}.lora_B.weight", zeros(outF, 4)));
+        }
+        SafeTensors.Save(Path.Combine(dir, Lora.WeightsFile), tensors);
+        var e = Assert.Throws<InvalidDataException>(() => Lora.Load(model, dir));
+        Assert.Contains(Path.Combine(dir, Lora.WeightsFile), e.Message);
+        Assert.Contains("'base_model.model.model.layers.1.mlp.gate.lora_A.weight'", e.Message);
+        Assert.Contains("router (mlp.gate)", e.Message);
+        Assert.False(Lora.IsAdapted(model));
+    }
+
+    [Fact]
+    public void A_folder_in_place_of_an_adapter_file_or_a_file_in_place_of_the_folder_is_named()
+    {
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        foreach (var file in new[] { Lora.ConfigFile, Lora.WeightsFile })
+        {
+            var dir = CopyAdapter(tmp, "qwen2-tiny-qv");
+            File.Delete(Path.Combine(dir, file));
+            Directory.CreateDirectory(Path.Combine(dir, file));
+            Assert.StartsWith($"{Path.Combine(dir, file)}: is a folder", Assert.ThrowsAny<Exception>(() => Lora.Load(model, dir)).Message);
+            Directory.Delete(dir, recursive: true);
+        }
+        var config = Path.Combine(Adapter("qwen2-tiny-qv"), Lora.ConfigFile);
+        Assert.StartsWith($"{config}: is a file; expected an adapter folder", Assert.ThrowsAny<Exception>(() => Lora.Load(model, config)).Message);
+        Assert.False(Lora.IsAdapted(model));
+    }
+
+    /// <summary>PEFT compares a target_modules string to the all-linear shorthand case-insensitively (target_modules.lower()).</summary>
+    [Theory]
+    [InlineData("all-linear")]
+    [InlineData("ALL-LINEAR")]
+    [InlineData("All-Linear")]
+    public void All_linear_shorthand_is_matched_regardless_of_case(string shorthand)
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = CopyAdapter(tmp, "llama3-tiny-all");
+        var path = Path.Combine(dir, Lora.ConfigFile);
+        var json = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        json["target_modules"] = shorthand;
+        File.WriteAllText(path, json.ToJsonString());
+        var (ids, expected) = Reference("llama3-tiny-all");
+        using var model = Checkpoint.Load(BaseOf("llama3-tiny-all"), ScalarType.Float32);
+        Lora.Load(model, dir);
+        using var noGrad = no_grad();
+        model.eval();
+        Assert.True(MaxDiff(model.Forward(ids), expected) <= 1e-5);
+    }
+
+    /// <summary>
+    /// A state dict saved with the adapter name in its keys (…lora_A.default.weight, as model.state_dict() holds them) is not
+    /// what PEFT's save_pretrained writes; the refusal says so, whichever check meets it first (here: every expected key missing).
+    /// </summary>
+    [Fact]
+    public void Keys_with_the_adapter_name_are_refused_with_the_reason()
+    {
+        using var scope = NewDisposeScope();
+        using var tmp = new TempDir();
+        var dir = CopyAdapter(tmp);
+        var weights = Path.Combine(dir, Lora.WeightsFile);
+        var header = SafeTensors.ReadHeader(weights);
+        var tensors = new List<(string, Tensor)>();
+        using (var file = File.OpenRead(weights))
+            foreach (var e in header.Entries)
+                tensors.Add((e.Name.Replace(".lora_A.", ".lora_A.default.").Replace(".lora_B.", ".lora_B.default."), SafeTensors.Read(header, e, file)));
+        SafeTensors.Save(weights, tensors);
+        using var model = Checkpoint.Load(Base, ScalarType.Float32);
+        var error = Assert.Throws<InvalidDataException>(() => Lora.Load(model, dir));
+        Assert.StartsWith($"{weights}: ", error.Message);
+        Assert.Contains("without the adapter name 'default'", error.Message);
+    }
+
+    /// <summary>An adapter folder given where the model belongs (generate --model ADAPTER) is named as an adapter.</summary>
+    [Fact]
+    public void An_adapter_folder_loaded_as_a_model_is_named_as_an_adapter()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(Adapter("qwen2-tiny-qv")));
+        Assert.StartsWith($"{Path.Combine(Adapter("qwen2-tiny-qv"), "config.json")}: not found", e.Message);
+        Assert.Contains("LoRA adapter: give its base model as --model and this folder as --adapter", e.Message);
     }
 
     [Fact]

@@ -12,7 +12,7 @@ public static class MalformedCorpus
 {
     public static IReadOnlyList<MalformedCase> All { get; } =
     [
-        .. ConfigJson(), .. GenerationConfig(), .. SafetensorsFiles(), .. ShardIndex(), .. TokenizerFiles(), .. YamlConfigs(),
+        .. ConfigJson(), .. GenerationConfig(), .. SafetensorsFiles(), .. ShardIndex(), .. AdapterFiles(), .. TokenizerFiles(), .. YamlConfigs(),
         .. ResumeFiles(), .. CommandLineValues(),
     ];
 
@@ -251,6 +251,10 @@ public static class MalformedCorpus
             "header field '__metadata__.format': expected a string, got the number 5");
         yield return Safetensors("garbage after the header object", p => EditHeaderBytes(p, h => [.. h, .. "xyz"u8]), Info,
             "malformed safetensors header: line 1: not valid JSON");
+        yield return Safetensors("bytes after the last tensor", p => EditHeader(p, _ => { }, data => [.. data, .. new byte[16]]), Info,
+            "16 bytes after the last tensor");
+        yield return Safetensors("bytes after the last tensor (generate)", p => EditHeader(p, _ => { }, data => [.. data, .. new byte[16]]), Generate,
+            "16 bytes after the last tensor");
         yield return new MalformedCase("model.safetensors: missing",
             ws =>
             {
@@ -275,6 +279,59 @@ public static class MalformedCorpus
         ws => [.. file(ws), .. expected]);
 
     static string[] Index(Workspace ws) => [ws["model/model.safetensors.index.json"]];
+
+    // ------------------------------------------------------------------ PEFT LoRA adapters (generate --adapter, merge --adapter)
+
+    static string[] WithAdapter(Workspace ws) => ["generate", "--model", ws["model"], "--adapter", ws["adapter"], "--ids", "1,2,3", "-n", "2"];
+    static string[] Merge(Workspace ws) => ["merge", "--model", ws["model"], "--adapter", ws["adapter"], "--output", ws["merged"]];
+
+    /// <summary>The qwen2-tiny-qv PEFT adapter (tests/fixtures/lora) beside the qwen2-tiny model, with one corruption.</summary>
+    static MalformedCase Adapter(string name, string file, Action<string> corrupt, Func<Workspace, string[]> command, params string[] expected) => new(
+        $"{file}: {name}",
+        ws =>
+        {
+            ws.Copy(PristineInputs.Qwen2, "model");
+            ws.Copy(PristineInputs.Adapter, "adapter");
+            corrupt(ws[$"adapter/{file}"]);
+        },
+        command,
+        ws => [ws[$"adapter/{file}"], .. expected]) { MustNotExist = ws => [ws["merged"]] };
+
+    static IEnumerable<MalformedCase> AdapterFiles()
+    {
+        const string config = "adapter_config.json", weights = "adapter_model.safetensors";
+        const string qA = "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight", qB = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight";
+        yield return Adapter("not JSON", config, p => Truncate(p, 40), WithAdapter, "not valid JSON");
+        yield return Adapter("r a string", config, p => EditJson(p, Field("r", "\"4\"")), WithAdapter, "field 'r'", "got the string \"4\"");
+        yield return Adapter("r 8 (the tensors hold 4)", config, p => EditJson(p, Field("r", "8")), Merge, "adapter_model.safetensors: tensor", "expected [8, 64] (r = 8 from");
+        yield return Adapter("peft_type IA3", config, p => EditJson(p, Field("peft_type", "\"IA3\"")), WithAdapter, "field 'peft_type'", "IA3");
+        yield return Adapter("target_modules a number", config, p => EditJson(p, Field("target_modules", "5")), WithAdapter, "field 'target_modules'", "got the number 5");
+        yield return Adapter("target_modules names nothing here", config, p => EditJson(p, Field("target_modules", "[\"c_attn\"]")), Merge, "field 'target_modules'", "c_attn");
+        yield return Adapter("use_dora true", config, p => EditJson(p, Field("use_dora", "true")), WithAdapter, "field 'use_dora'", "DoRA");
+        yield return Adapter("rank_pattern", config, p => EditJson(p, Field("rank_pattern", "{\"q_proj\": 8}")), Merge, "field 'rank_pattern'");
+        yield return Adapter("lora_dropout 1", config, p => EditJson(p, Field("lora_dropout", "1")), WithAdapter, "field 'lora_dropout'", "[0, 1)");
+        yield return Adapter("truncated", weights, p => Truncate(p, -100), WithAdapter, "truncated file?");
+        yield return Adapter("bytes appended", weights, p => EditBytes(p, b => [.. b, .. new byte[16]]), Merge, "16 bytes after the last tensor");
+        yield return Adapter("lora_B transposed", weights, p => EditHeader(p, h => h[qB]!["shape"] = Json("[4, 64]")), WithAdapter,
+            $"tensor '{qB}' has shape [4, 64], expected [64, 4]");
+        yield return Adapter("lora_A as I32", weights, p => EditHeader(p, h => h[qA]!["dtype"] = "I32"), Merge, $"tensor '{qA}' has dtype I32");
+        yield return Adapter("a tensor for an untargeted layer", weights, p => EditHeader(p,
+                h => h["base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight"] = Json("{\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [7168, 7172]}"),
+                data => [.. data, .. new byte[4]]),
+            WithAdapter, "unexpected tensor 'base_model.model.model.layers.0.self_attn.k_proj.lora_A.weight'");
+        yield return Adapter("keys with the adapter name", weights, p => EditHeaderBytes(p, h => Encoding.UTF8.GetBytes(
+                Encoding.UTF8.GetString(h).Replace(".lora_A.weight", ".lora_A.default.weight").Replace(".lora_B.weight", ".lora_B.default.weight"))),
+            WithAdapter, "without the adapter name 'default'");
+        yield return new MalformedCase("adapter_model.safetensors: only adapter_model.bin",
+            ws =>
+            {
+                ws.Copy(PristineInputs.Qwen2, "model");
+                ws.Copy(PristineInputs.Adapter, "adapter");
+                File.Move(ws["adapter/adapter_model.safetensors"], ws["adapter/adapter_model.bin"]);
+            },
+            Merge, ws => [ws["adapter"], "only adapter_model.bin found"]) { MustNotExist = ws => [ws["merged"]] };
+        yield return Adapter("a folder", config, p => { File.Delete(p); Directory.CreateDirectory(p); }, WithAdapter, "is a folder");
+    }
 
     static IEnumerable<MalformedCase> ShardIndex()
     {

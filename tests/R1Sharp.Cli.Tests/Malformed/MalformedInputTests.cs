@@ -54,7 +54,7 @@ public class MalformedInputTests
     {
         Assert.True(MalformedCorpus.All.Count >= 100, $"{MalformedCorpus.All.Count} cases");
         Assert.Equal(MalformedCorpus.All.Count, MalformedCorpus.All.Select(c => c.Name).Distinct().Count());
-        foreach (var kind in new[] { "config.json", "generation_config.json", "model.safetensors", "sharded", "tokenizer.json", "tokenizer_config.json",
+        foreach (var kind in new[] { "config.json", "generation_config.json", "model.safetensors", "sharded", "adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "tokenizer_config.json",
                      "--config", "--resume trainer_state.json", "--resume optimizer.bin", "--resume rng.bin", "flag" })
             Assert.Contains(MalformedCorpus.All, c => c.Name.StartsWith(kind, StringComparison.Ordinal));
     }
@@ -67,8 +67,11 @@ public class MalformedInputTests
         ws.Copy(PristineInputs.Qwen2, "model");
         ws.Copy(PristineInputs.Llama3, "sharded");
         ws.Copy(PristineInputs.Tokenizer, "tok");
+        ws.Copy(PristineInputs.Adapter, "adapter");
         foreach (var args in new[]
                  {
+                     ["generate", "--model", ws["model"], "--adapter", ws["adapter"], "--ids", "1,2,3", "-n", "2"],
+                     ["merge", "--model", ws["model"], "--adapter", ws["adapter"], "--output", ws["merged"]],
                      ["info", "--model", ws["model"]], ["info", "--model", ws["sharded"]], ["score", "--model", ws["model"], "--ids", "1,2,3"],
                      ["generate", "--model", ws["model"], "--ids", "1,2,3", "-n", "2", "--temperature", "0.7", "--top-p", "0.9", "--seed", "1"],
                      new[] { "tokenize", "--tokenizer", ws["tok"], "--text", "hello world" },

@@ -20,6 +20,9 @@ public static class PristineInputs
 
     public static string Llama3 { get; } = RepoPaths.Fixture("hf-tiny", "llama3-tiny");
 
+    /// <summary>A PEFT LoRA adapter for <see cref="Qwen2"/> (q_proj and v_proj, r 4), made by tests/fixtures/lora/make_fixture.py.</summary>
+    public static string Adapter { get; } = RepoPaths.Fixture("lora", "qwen2-tiny-qv");
+
     static readonly Lazy<string> Shared = new(Create);
 
     /// <summary>tokenizer.json + tokenizer_config.json of the trained-bpe4k fixture (4,096 tokens, EOS &lt;|im_end|&gt;).</summary>
