@@ -124,7 +124,7 @@ static class SftStep
         double rate = best.Flops / best.Seconds / 1e9, plainRate = bestPlain.Flops / bestPlain.Seconds / 1e9;
         static double Median(IEnumerable<double> xs) { var v = xs.Order().ToArray(); return (v[(v.Length - 1) / 2] + v[v.Length / 2]) / 2; }
         Console.WriteLine($"GEMM rate, best of short runs before / after the steps: {gemm:F1} GFLOP/s");
-        var bestWhole = wholeRow.MinBy(x => x.Seconds);
+        var bestWhole = wholeRow.MaxBy(x => x.Flops / x.Seconds);
         Console.WriteLine($"SFT step ({rowsPerBatch} × {rowLength} packed, {best.Targets} target tokens, fwd+bwd+clip+AdamW fp32): {best.Seconds:F2} s = {rate:F1} GFLOP/s " +
                           $"of useful work = {rate / gemm:P0} of the best GEMM rate (target ≥ 50%)   [{best.Tokens / best.Seconds:F0} tokens/s]");
         Console.WriteLine($"the same packed rows with the mask over the whole row: best {bestWhole.Seconds:F2} s = {bestWhole.Flops / bestWhole.Seconds / 1e9 / gemm:P0} of the best GEMM rate; " +
