@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -93,6 +95,9 @@ public static class DataRows
 {
     static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 256 };
 
+    /// <summary>UTF-8 that throws on bytes that are not UTF-8, instead of turning them into U+FFFD (a UTF-16 BOM still switches to UTF-16).</summary>
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     /// <summary>The file's rows, in order.</summary>
     /// <param name="malformed">When given, a row that is not a JSON object (invalid JSON, another value, duplicate keys) is passed
     /// here and skipped instead of stopping the read; problems with the file as a whole still throw.</param>
@@ -112,10 +117,9 @@ public static class DataRows
             foreach (var row in ParquetFile.Read(path, ct)) yield return row;
             yield break;
         }
-        await using var file = File.OpenRead(path);
-        Stream stream = ReferenceEquals(name, path) ? file : new GZipStream(file, CompressionMode.Decompress);
-        using var reader = new StreamReader(stream);
-        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && FirstChar(reader) == '[')
+        await using var stream = Open(path);
+        using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && FirstChar(reader, path) == '[')
         {
             foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), malformed)) yield return row;
             yield break;
@@ -187,22 +191,71 @@ public static class DataRows
         return rows;
     }
 
-    static int FirstChar(StreamReader reader)
+    /// <summary>The file's bytes, decompressed when it ends in .gz.</summary>
+    static Stream Open(string path)
     {
-        while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c)) reader.Read();
-        return reader.Peek();
+        var file = File.OpenRead(path);
+        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+    }
+
+    static int FirstChar(StreamReader reader, string path)
+    {
+        try
+        {
+            while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c)) reader.Read();
+            return reader.Peek();
+        }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
     }
 
     static async Task<string?> ReadLine(StreamReader reader, string path, long line, CancellationToken ct)
     {
         try { return await reader.ReadLineAsync(ct).ConfigureAwait(false); }
         catch (InvalidDataException e) { throw new DatasetFormatException(path, line + 1, null, $"cannot decompress ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
     }
 
     static async Task<string> ReadToEnd(StreamReader reader, string path, CancellationToken ct)
     {
         try { return await reader.ReadToEndAsync(ct).ConfigureAwait(false); }
         catch (InvalidDataException e) { throw new DatasetFormatException(path, 0, null, $"cannot decompress ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
+    }
+
+    /// <summary>
+    /// The error for a file that is not UTF-8, naming the line of its first bad byte. The reader decodes ahead of the line it
+    /// returns, so the line is found by scanning the file again (only on this error path), counting line breaks as
+    /// <see cref="StreamReader.ReadLine"/> does (\n, \r\n, \r).
+    /// </summary>
+    static DatasetFormatException NotUtf8(string path, DecoderFallbackException cause)
+    {
+        using var stream = Open(path);
+        var buffer = new byte[1 << 16];
+        int kept = 0;
+        long line = 1, offset = 0;
+        bool afterCr = false;
+        while (true)
+        {
+            int read = stream.Read(buffer, kept, buffer.Length - kept);
+            int end = kept + read, at = 0;
+            while (at < end)
+            {
+                var status = Rune.DecodeFromUtf8(buffer.AsSpan(at, end - at), out _, out int used);
+                if (status == OperationStatus.NeedMoreData && read > 0) break;   // a sequence cut by the buffer's end: read on
+                if (status != OperationStatus.Done)
+                    return new DatasetFormatException(path, line, null,
+                        $"not valid UTF-8 (byte 0x{buffer[at]:X2} at byte {offset + at} of the file); save the file as UTF-8", cause);
+                if ((buffer[at] == '\n' && !afterCr) || buffer[at] == '\r') line++;
+                afterCr = buffer[at] == '\r';
+                at += used;
+            }
+            if (read == 0) break;
+            kept = end - at;
+            Array.Copy(buffer, at, buffer, 0, kept);
+            offset += at;
+        }
+        // Not found in a second read (the file changed meanwhile): say so without a line.
+        return new DatasetFormatException(path, 0, null, $"not valid UTF-8 ({cause.Message}); save the file as UTF-8", cause);
     }
 
     /// <summary>System.Text.Json's message without its own "LineNumber | BytePositionInLine" suffix (the caller names the line).</summary>

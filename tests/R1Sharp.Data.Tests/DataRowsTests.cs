@@ -105,6 +105,33 @@ public sealed class DataRowsTests : IDisposable
     }
 
     [Fact]
+    public void Bytes_that_are_not_UTF8_are_refused_naming_the_line_not_replaced()
+    {
+        // Latin-1 "café" on line 3 of 5 (and on line 1003 of a file longer than the reader's buffer): a silent U+FFFD
+        // would change the text trained or graded on.
+        byte[] Bad(int goodLines) => [.. Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"q\": \"ok \uFFFD\"}\r\n", goodLines)) + "{\"q\": \"caf"),
+            0xE9, .. Encoding.UTF8.GetBytes("\"}\n{\"q\": \"b\"}\n{\"q\": \"c\"}\n")];
+        string lines = Path.Combine(_dir, "latin1.jsonl"), far = Path.Combine(_dir, "far.jsonl"), array = Path.Combine(_dir, "latin1.json"),
+            gzip = Path.Combine(_dir, "latin1.jsonl.gz");
+        File.WriteAllBytes(lines, Bad(2));
+        File.WriteAllBytes(far, Bad(1002));
+        File.WriteAllBytes(array, [.. "[\n"u8, .. Encoding.UTF8.GetBytes("{\"q\": \"a\"},\n{\"q\": \"caf"), 0xE9, .. "\"}]\n"u8]);
+        using (var file = File.Create(gzip))
+        using (var zip = new GZipStream(file, CompressionLevel.Fastest))
+            zip.Write(Bad(2));
+        foreach (var (path, line) in new[] { (lines, 3L), (far, 1003L), (array, 3L), (gzip, 3L) })
+        {
+            var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(path));
+            Assert.Equal((path, line), (e.File, e.Line));
+            Assert.Contains("not valid UTF-8", e.Message);
+            Assert.Contains("0xE9", e.Message);
+            // Skipping malformed rows does not skip this: the file as a whole is not text.
+            Assert.Throws<DatasetFormatException>(() => DataRows.Read(path, malformed: _ => { }).ToList());
+        }
+        Assert.Equal("ok \uFFFD", DataRows.ReadAll(Write("fffd.jsonl", "{\"q\": \"ok \uFFFD\"}\n"))[0].String("q")); // a real U+FFFD is text
+    }
+
+    [Fact]
     public void Field_accessors_name_the_field_and_what_was_expected()
     {
         var row = DataRows.ReadAll(Write("rows.jsonl", "{\"answer\": 18, \"list\": [1, 2], \"inf\": 1e999, \"text\": \"x\"}\n"))[0];
