@@ -101,7 +101,7 @@ public sealed partial class OpenAiServer
             await WriteJson(ctx, 200, new JsonObject { ["message"] = "Generation continued successfully.", ["status"] = "ok" }).ConfigureAwait(false);
         }));
         _app.MapPost("/update_weights_from_disk", (HttpContext ctx) => Guard(ctx, () => UpdateFromDisk(ctx)));
-        _app.MapGet("/get_weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapGet("/get_weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
 
         // vLLM
         _app.MapPost("/pause", (HttpContext ctx) => Guard(ctx, async () =>
@@ -123,7 +123,7 @@ public sealed partial class OpenAiServer
             _scheduler.Continue();
             await WriteJson(ctx, 200, new JsonObject { ["status"] = "resumed" }).ConfigureAwait(false);
         }));
-        _app.MapGet("/is_paused", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["is_paused"] = _scheduler.IsPaused })));
+        MapGet("/is_paused", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["is_paused"] = _scheduler.IsPaused })));
         _app.MapPost("/init_weight_transfer_engine", (HttpContext ctx) => Guard(ctx, async () =>
         {
             var body = await OptionalBody(ctx).ConfigureAwait(false);
@@ -174,14 +174,14 @@ public sealed partial class OpenAiServer
             if (Field<string>(body, "weight_version") is { } version) SetVersion(version);
             return (200, "Weight update finished");
         })));
-        _app.MapGet("/weight_info", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapGet("/weight_info", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
 
         // vLLM's runtime LoRA routes
         _app.MapPost("/v1/load_lora_adapter", (HttpContext ctx) => Guard(ctx, () => LoadLoraAdapter(ctx)));
         _app.MapPost("/v1/unload_lora_adapter", (HttpContext ctx) => Guard(ctx, () => UnloadLoraAdapter(ctx)));
 
         // r1sharp
-        _app.MapGet("/weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapGet("/weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
     }
 
     /// <summary>SGLang's <c>update_weights_from_disk</c>: 200 <c>{"success": true, …}</c>, or 400 <c>{"success": false, "message"}</c>; the old weights stay on failure.</summary>
@@ -351,16 +351,12 @@ public sealed partial class OpenAiServer
         _options.Log?.Invoke($"serving weight version {version}");
     }
 
-    /// <summary>The JSON object of a body that may be empty (the weight-update calls send none, <c>{}</c>, or fields).</summary>
+    /// <summary>The JSON object of a body that may be empty (the weight-update calls send none, <c>{}</c>, or fields), read as
+    /// strictly as a completions body (<see cref="RequestBody"/>: framing, size, UTF-8, duplicate keys).</summary>
     private async Task<JsonObject?> OptionalBody(HttpContext ctx)
     {
-        if (ctx.Request.ContentLength == 0) return null;
-        RequestBody.CheckContentType(ctx.Request.ContentType);
-        using var reader = new StreamReader(ctx.Request.Body);
-        string text = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
-        if (text.Length > _options.MaxRequestBytes) throw new ApiException(413, $"the request body is larger than {_options.MaxRequestBytes} bytes", code: "body_too_large");
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        var element = RequestBody.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+        if (await RequestBody.ReadOptionalAsync(ctx.Request, _options.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false) is not { } element)
+            return null;
         return JsonNode.Parse(element.GetRawText()) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 

@@ -36,6 +36,16 @@ internal static class RequestBody
         return Parse(bytes);
     }
 
+    /// <summary>As <see cref="ReadAsync"/>, for routes whose body may be left out (the weight-update calls): null when it is
+    /// empty or only whitespace.</summary>
+    public static async Task<JsonElement?> ReadOptionalAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength == 0) return null;
+        CheckContentType(request.ContentType);
+        var bytes = await ReadBytesAsync(request, maxBytes, ct).ConfigureAwait(false);
+        return bytes.Span.Trim(" \t\r\n"u8).IsEmpty ? null : Parse(bytes);
+    }
+
     /// <summary>JSON, or no Content-Type at all; a charset, if given, must be UTF-8.</summary>
     internal static void CheckContentType(string? contentType)
     {
