@@ -125,14 +125,18 @@ public sealed partial class OpenAiServer : IAsyncDisposable
 
     private void Map()
     {
-        _app.MapGet("/health", () => Results.Ok());
-        _app.MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
-        _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
+        MapGet("/health", () => Results.Ok());
+        MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
+        MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
         _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
         _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
         _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
         if (_options.EnableWeightUpdates) MapWeightUpdates();
     }
+
+    /// <summary>A GET route that answers HEAD too, as RFC 9110 asks of every GET resource: the same status and headers, no
+    /// content (Kestrel sends no body for HEAD).</summary>
+    private void MapGet(string path, Delegate handler) => _app.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], handler);
 
     /// <summary>
     /// Authentication, then the handler; an <see cref="ApiException"/> becomes its error response. Any other
@@ -150,6 +154,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         catch (ApiException e) when (!ctx.Response.HasStarted)
         {
             if (e.Status == 429) ctx.Response.Headers.RetryAfter = "1";
+            if (e.Status == 401) ctx.Response.Headers.WWWAuthenticate = "Bearer"; // RFC 9110: a 401 names the scheme it takes
             // The rest of an oversized or malformed body is never read: the connection cannot carry another request, and a
             // client told so opens a new one instead of sending its next request into a closing socket.
             if (e.Code is "body_too_large" or "malformed_body") ctx.Response.Headers.Connection = "close";

@@ -439,12 +439,17 @@ public static partial class RequestParser
     {
         if (!e.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw ApiException.BadRequest($"'{field}' must be an integer", field);
-        if (!v.TryGetInt64(out long x))
-            throw ApiException.BadRequest(!v.TryGetDouble(out double d) || Math.Floor(d) == d
-                ? $"'{field}' is {Clip(v.GetRawText())}, which is out of range; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}"
-                : $"'{field}' is {Clip(v.GetRawText())}, which is not an integer", field);
-        if (x < min || x > max) throw ApiException.BadRequest($"'{field}' is {x}; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}", field);
-        return x;
+        string range = $"it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}";
+        if (v.TryGetInt64(out long x))
+            return x >= min && x <= max ? x : throw ApiException.BadRequest($"'{field}' is {x}; {range}", field);
+        // An integer written with a fraction or an exponent (3.0, 1e3: Python's json.dumps of a float) is that integer, as
+        // vLLM's and SGLang's fields take it; a fraction that is not zero is not an integer.
+        bool finite = v.TryGetDouble(out double d) && double.IsFinite(d);
+        if (finite && Math.Floor(d) != d)
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}, which is not an integer", field);
+        if (!finite || d < min || d >= max + 1.0) // max + 1.0: long.MaxValue rounds up to 2^63 as a double
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}, which is out of range; {range}", field);
+        return (long)d;
     }
 
     /// <summary>A client's literal, cut to a readable length for an error message.</summary>

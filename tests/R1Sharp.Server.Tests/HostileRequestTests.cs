@@ -324,4 +324,41 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
         Assert.InRange((int)body["usage"]!["completion_tokens"]!, 1, 8);
     }
+
+    [Theory]
+    [InlineData("/v1/completions", """{"model": "tiny", "prompt": "hi", "max_tokens": 3.0, "n": 2.0, "seed": 7.0, "logprobs": 1.0}""")]
+    [InlineData("/v1/completions", """{"model": "tiny", "prompt": "hi", "max_tokens": 3e0, "top_k": 5.0}""")]
+    [InlineData("/v1/chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 3.0, "logprobs": true, "top_logprobs": 2.0}""")]
+    [InlineData("/generate", """{"text": "hi", "sampling_params": {"max_new_tokens": 3.0, "n": 1.0, "sampling_seed": 2.0}}""")]
+    public async Task IntegersWrittenWithAFraction_AreTheIntegers(string path, string json)
+    {
+        // Python's json.dumps writes a float 3.0 as "3.0"; vLLM's and SGLang's fields take it as the integer 3.
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post(path, Utf8(json)));
+        Assert.True(response.Status == 200, $"HTTP {response.Status}: {response.Body}");
+        var usage = path == "/generate" ? response.Json["meta_info"]!["completion_tokens"]! : response.Json["usage"]!["completion_tokens"]!;
+        Assert.InRange((int)usage, 1, path == "/v1/completions" && json.Contains("\"n\": 2.0") ? 6 : 3);
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\": 2.5", "max_tokens", "2.5", "not an integer")]
+    [InlineData("\"max_tokens\": 4096.0", "max_tokens", "4096", $"in [1, 4095]")]
+    [InlineData("\"seed\": 1e30", "seed", "1e30", "out of range")]
+    public async Task IntegerFields_SayWhetherTheNumberIsFractionalOrOutOfRange(string field, string param, string value, string says)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/completions", Utf8(Hi(field))));
+        AssertError(response, 400, param, value, says);
+    }
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/v1/models")]
+    [InlineData("/stats")]
+    public async Task Head_OnAGetEndpoint_IsItsGetWithoutTheBody(string path)
+    {
+        // RFC 9110 section 9.3.2: HEAD is GET without the content (load balancers probe /health with it).
+        using var head = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, f.Url(path.TrimStart('/'))));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        await AssertStillServes();
+    }
 }
