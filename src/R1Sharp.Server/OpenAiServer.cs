@@ -128,6 +128,10 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         MapGet("/health", () => Results.Ok());
         MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
         MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
+        // {**id}: Hub names hold a slash (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B).
+        MapGet("/v1/models/{**id}", (HttpContext ctx, string id) => Guard(ctx, () =>
+            WriteJson(ctx, 200, Responses.Model(id, _name, _created, _model.ContextLength, _adapter)
+                                ?? throw new ApiException(404, $"The model '{Clip(id)}' does not exist; this server serves '{_adapter ?? _name}'.", "model", "model_not_found"))));
         _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
         _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
         _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));

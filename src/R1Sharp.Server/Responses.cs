@@ -124,7 +124,7 @@ internal static class Responses
         choice["finish_reason"] = finish;
         if (finish is not null) choice["stop_reason"] = stopReason;
         if (tokenIds is not null) choice["token_ids"] = Ids(tokenIds);
-        return new JsonObject
+        var chunk = new JsonObject
         {
             ["id"] = id,
             ["object"] = request.Chat ? "chat.completion.chunk" : "text_completion",
@@ -132,6 +132,9 @@ internal static class Responses
             ["model"] = model,
             ["choices"] = new JsonArray(choice),
         };
+        // With stream_options.include_usage, OpenAI's chunks all carry "usage": null until the last one (UsageChunk).
+        if (request.IncludeUsage) chunk["usage"] = null;
+        return chunk;
     }
 
     /// <summary>The final usage chunk of a stream (stream_options.include_usage): no choices.</summary>
@@ -168,6 +171,10 @@ internal static class Responses
             data.Add(new JsonObject { ["id"] = adapter, ["object"] = "model", ["created"] = created, ["owned_by"] = "r1sharp", ["root"] = adapter, ["parent"] = name });
         return new JsonObject { ["object"] = "list", ["data"] = data };
     }
+
+    /// <summary><c>/v1/models/{id}</c>: the model object of that id in <see cref="Models"/>, or null when there is none.</summary>
+    public static JsonObject? Model(string id, string name, long created, int contextLength, string? adapter = null) =>
+        Models(name, created, contextLength, adapter)["data"]!.AsArray().FirstOrDefault(m => (string?)m!["id"] == id)?.DeepClone().AsObject();
 
     private static JsonArray Ids(IReadOnlyList<int> ids) => new([.. ids.Select(i => (JsonNode)i)]);
 
