@@ -159,6 +159,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         {
             if (e.Status == 429) ctx.Response.Headers.RetryAfter = "1";
             if (e.Status == 401) ctx.Response.Headers.WWWAuthenticate = "Bearer"; // RFC 9110: a 401 names the scheme it takes
+            if (e.Code == "unsupported_media_type") ctx.Response.Headers.AcceptEncoding = "identity"; // and a 415 the codings
             // The rest of an oversized or malformed body is never read: the connection cannot carry another request, and a
             // client told so opens a new one instead of sending its next request into a closing socket.
             if (e.Code is "body_too_large" or "malformed_body") ctx.Response.Headers.Connection = "close";

@@ -361,4 +361,36 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         Assert.Empty(await head.Content.ReadAsByteArrayAsync());
         await AssertStillServes();
     }
+
+    [Theory]
+    [InlineData("gzip", true)]
+    [InlineData("br", false)]          // labelled compressed, sent plain: still not what the label says
+    [InlineData("gzip, identity", true)]
+    public async Task CompressedBody_Is415_NotAnEncodingErrorOrAGuess(string coding, bool compress)
+    {
+        // RFC 9110 section 8.4: a content coding the server does not decode gets 415, with Accept-Encoding saying what it takes.
+        byte[] json = Utf8("""{"model": "tiny", "prompt": "hi", "max_tokens": 1}""");
+        byte[] body = json;
+        if (compress)
+        {
+            using var packed = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest)) gzip.Write(json);
+            body = packed.ToArray();
+        }
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Request("POST", "/v1/completions",
+            ["Content-Type: application/json", $"Content-Encoding: {coding}", $"Content-Length: {body.Length}"], body));
+        var error = AssertError(response, 415, null, "Content-Encoding", coding);
+        Assert.Equal("unsupported_media_type", (string)error["code"]!);
+        Assert.Equal("identity", response.Headers.GetValueOrDefault("accept-encoding"));
+        await AssertStillServes();
+    }
+
+    [Fact]
+    public async Task IdentityContentEncoding_IsThePlainBody()
+    {
+        byte[] body = Utf8("""{"model": "tiny", "prompt": "hi", "max_tokens": 1}""");
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Request("POST", "/v1/completions",
+            ["Content-Type: application/json", "Content-Encoding: identity", $"Content-Length: {body.Length}"], body));
+        Assert.True(response.Status == 200, response.Body);
+    }
 }
