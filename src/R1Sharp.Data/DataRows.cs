@@ -84,7 +84,8 @@ public sealed record DataRow(string File, long Line, JsonObject Fields)
 
 /// <summary>
 /// The one reader of data files, by extension: JSON lines (<c>.jsonl</c>, <c>.ndjson</c>, and <c>.json</c> files that are
-/// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (<c>.json</c>), either of those
+/// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (any of those extensions, as
+/// Hugging Face datasets reads it: a file that starts with <c>[</c>), either of those
 /// gzip-compressed (<c>.gz</c>), and Parquet (<see cref="ParquetFile"/>: nested lists and structs become JSON arrays and
 /// objects). Blank lines are skipped; a row that is not a JSON object, invalid JSON
 /// and duplicate keys are errors naming the file and line. <see cref="ReadAsync"/> streams; <see cref="Read"/> is the same
@@ -119,12 +120,13 @@ public static class DataRows
         }
         await using var stream = Open(path);
         using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
-        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && FirstChar(reader, path) == '[')
+        // A file that starts with '[' is one array of objects, whatever its extension: no JSON-lines file starts so.
+        var (first, line) = SkipWhitespace(reader, path);
+        if (first == '[')
         {
             foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), malformed)) yield return row;
             yield break;
         }
-        long line = 0;
         while (await ReadLine(reader, path, line, ct).ConfigureAwait(false) is { } text)
         {
             line++;
@@ -165,7 +167,12 @@ public static class DataRows
     {
         JsonNode? node;
         try { node = JsonNode.Parse(text, documentOptions: Strict); }
-        catch (JsonException e) { throw new DatasetFormatException(file, line, null, $"not valid JSON ({Describe(e)})", e); }
+        catch (JsonException e)
+        {
+            // A lone "{" is the first line of a pretty-printed object: say what the reader takes.
+            string hint = text.Trim() == "{" ? "; in JSON lines each object is on one line (or the file holds one array of objects)" : "";
+            throw new DatasetFormatException(file, line, null, $"not valid JSON ({Describe(e)}){hint}", e);
+        }
         return node as JsonObject ?? throw new DatasetFormatException(file, line, null, $"expected a JSON object, got {DataRow.Kind(node)}");
     }
 
@@ -198,13 +205,21 @@ public static class DataRows
         return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
     }
 
-    static int FirstChar(StreamReader reader, string path)
+    /// <summary>Reads the leading whitespace: the first other character (-1 at the end), and the line breaks read (\n, \r\n, \r), so
+    /// that the lines read after it keep their numbers in the file.</summary>
+    static (int First, long Lines) SkipWhitespace(StreamReader reader, string path)
     {
         try
         {
-            while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c)) reader.Read();
-            return reader.Peek();
+            long lines = 0;
+            while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c))
+            {
+                reader.Read();
+                if (c == '\n' || (c == '\r' && reader.Peek() != '\n')) lines++;
+            }
+            return (reader.Peek(), lines);
         }
+        catch (InvalidDataException e) { throw new DatasetFormatException(path, 1, null, $"cannot decompress ({e.Message})", e); }
         catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
     }
 

@@ -91,6 +91,36 @@ public sealed class DataRowsTests : IDisposable
         Assert.All(good, r => Assert.NotEqual(line, r.Line));
     }
 
+    [Theory]
+    [InlineData("rows.json")]
+    [InlineData("rows.jsonl")]
+    public void Leading_blank_lines_count_in_line_numbers(string name)
+    {
+        string path = Write(name, "\n \r\n{\"q\": \"a\"}\n{not json\n");
+        var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(path));
+        Assert.Equal(4, e.Line);
+        var skipped = new List<DatasetFormatException>();
+        Assert.Equal(3, Assert.Single(DataRows.Read(path, malformed: skipped.Add).ToList()).Line);
+    }
+
+    [Theory]
+    [InlineData("rows.jsonl")]
+    [InlineData("rows.ndjson")]
+    public void A_json_lines_file_that_holds_one_array_is_read_as_the_array(string name)
+    {
+        // No JSON-lines file starts with '[' (every line is an object), and Hugging Face datasets reads such a file as its array.
+        var rows = DataRows.ReadAll(Write(name, "[\n  {\"q\": \"a\"},\n  {\"q\": \"b\"}\n]\n"));
+        Assert.Equal(["a", "b"], rows.Select(r => r.String("q")));
+    }
+
+    [Fact]
+    public void A_pretty_printed_object_is_refused_saying_that_objects_go_on_one_line()
+    {
+        var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("pretty.json", "{\n  \"q\": \"a\"\n}\n")));
+        Assert.Equal(1, e.Line);
+        Assert.Contains("each object is on one line", e.Message);
+    }
+
     [Fact]
     public void Files_that_are_not_data_are_refused_clearly()
     {
