@@ -270,11 +270,11 @@ public static partial class RequestParser
         return prompts;
     }
 
-    private static GenerationPrompt TextPrompt(JsonElement e, string what, Sizes size)
+    private static GenerationPrompt TextPrompt(JsonElement e, string what, Sizes size, string param = "prompt")
     {
         string text = e.GetString()!;
-        size.CheckCharacters(text.Length, "prompt", what);
-        return text.Length == 0 ? throw ApiException.BadRequest($"{what} is empty", "prompt") : GenerationPrompt.FromText(text);
+        size.CheckCharacters(text.Length, param, what);
+        return text.Length == 0 ? throw ApiException.BadRequest($"{what} is empty", param) : GenerationPrompt.FromText(text);
     }
 
     /// <summary>"a number", "an object", … for messages about a value of the wrong type.</summary>

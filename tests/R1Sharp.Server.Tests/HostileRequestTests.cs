@@ -393,4 +393,16 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
             ["Content-Type: application/json", "Content-Encoding: identity", $"Content-Length: {body.Length}"], body));
         Assert.True(response.Status == 200, response.Body);
     }
+
+    [Theory]
+    [InlineData("""{"text": ""}""", "text", null, "'text' is empty")]
+    [InlineData("""{"text": ["a", ""]}""", "text", null, "is empty")]
+    [InlineData("""{"text": "hi", "top_logprobs_num": 3}""", "top_logprobs_num", "unsupported_parameter", "must be 0")]
+    [InlineData("""{"text": "hi", "logprob_start_len": 0}""", "logprob_start_len", "unsupported_parameter", "must be -1")]
+    [InlineData("""{"text": "hi", "top_logprobs_num": -1}""", "top_logprobs_num", null, "at least 0")]
+    public async Task Generate_BadInput_NamesItsOwnField(string json, string param, string? code, string says)
+    {
+        var error = AssertError(await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/generate", Utf8(json))), 400, param, says);
+        Assert.Equal(code, (string?)error["code"]);
+    }
 }
