@@ -96,6 +96,9 @@ public static class DataRows
 {
     static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 256 };
 
+    /// <summary>Formats of the Hub that are not read here: named in the error, instead of a JSON error about their first line.</summary>
+    static readonly string[] OtherFormats = [".csv", ".tsv", ".arrow", ".feather", ".xlsx"];
+
     /// <summary>UTF-8 that throws on bytes that are not UTF-8, instead of turning them into U+FFFD (a UTF-16 BOM still switches to UTF-16).</summary>
     static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -118,6 +121,9 @@ public static class DataRows
             foreach (var row in ParquetFile.Read(path, ct)) yield return row;
             yield break;
         }
+        if (OtherFormats.FirstOrDefault(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)) is { } other)
+            throw new DatasetFormatException(path, 0, null, $"a {other} file; r1sharp reads JSON lines (.jsonl, .ndjson, .json), a JSON array " +
+                                                            "(.json) and Parquet (.parquet), optionally gzip-compressed: convert it (datasets' to_json or to_parquet)");
         await using var stream = Open(path);
         using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
         // A file that starts with '[' is one array of objects, whatever its extension: no JSON-lines file starts so.

@@ -132,6 +132,12 @@ public sealed class DataRowsTests : IDisposable
         Assert.Equal(2, scalar.Line);
         Assert.Contains("expected a JSON object, got a number", scalar.Message);
         Assert.Contains("cannot decompress", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("bad.jsonl.gz", "not gzip at all"))).Message);
+        foreach (var other in new[] { "rows.csv", "rows.tsv", "data-00000-of-00001.arrow", "rows.csv.gz" })
+        {
+            var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write(other, "q,n\na,1\n")));
+            Assert.Equal((0L, null), (e.Line, e.Field));
+            Assert.Contains("r1sharp reads JSON lines", e.Message);
+        }
     }
 
     [Fact]
