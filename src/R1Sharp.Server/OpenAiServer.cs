@@ -132,15 +132,37 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         MapGet("/v1/models/{**id}", (HttpContext ctx, string id) => Guard(ctx, () =>
             WriteJson(ctx, 200, Responses.Model(id, _name, _created, _model.ContextLength, _adapter)
                                 ?? throw new ApiException(404, $"The model '{Clip(id)}' does not exist; this server serves '{_adapter ?? _name}'.", "model", "model_not_found"))));
-        _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
-        _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
-        _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
+        MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
+        MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
+        MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
         if (_options.EnableWeightUpdates) MapWeightUpdates();
+        // OPTIONS on every route: 204 with the methods it takes (RFC 9110 section 9.3.7).
+        foreach (var (path, methods) in _routes)
+        {
+            string allow = string.Join(", ", methods.Append(HttpMethods.Options));
+            _app.MapMethods(path, [HttpMethods.Options], (HttpContext ctx) =>
+            {
+                ctx.Response.Headers.Allow = allow;
+                return Results.NoContent();
+            });
+        }
+    }
+
+    /// <summary>The methods of each route, for its OPTIONS answer.</summary>
+    private readonly Dictionary<string, List<string>> _routes = [];
+
+    private void MapRoute(string path, string[] methods, Delegate handler)
+    {
+        _app.MapMethods(path, methods, handler);
+        if (!_routes.TryGetValue(path, out var list)) _routes[path] = list = [];
+        list.AddRange(methods);
     }
 
     /// <summary>A GET route that answers HEAD too, as RFC 9110 asks of every GET resource: the same status and headers, no
     /// content (Kestrel sends no body for HEAD).</summary>
-    private void MapGet(string path, Delegate handler) => _app.MapMethods(path, [HttpMethods.Get, HttpMethods.Head], handler);
+    private void MapGet(string path, Delegate handler) => MapRoute(path, [HttpMethods.Get, HttpMethods.Head], handler);
+
+    private void MapPost(string path, Delegate handler) => MapRoute(path, [HttpMethods.Post], handler);
 
     /// <summary>
     /// Authentication, then the handler; an <see cref="ApiException"/> becomes its error response. Any other

@@ -405,4 +405,21 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         var error = AssertError(await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/generate", Utf8(json))), 400, param, says);
         Assert.Equal(code, (string?)error["code"]);
     }
+
+    [Theory]
+    [InlineData("/v1/completions", "POST")]
+    [InlineData("/v1/chat/completions", "POST")]
+    [InlineData("/v1/models", "GET")]
+    [InlineData("/v1/models/tiny", "GET")]
+    [InlineData("/health", "HEAD")]
+    public async Task Options_SaysWhichMethodsTheRouteTakes(string path, string method)
+    {
+        // RFC 9110 section 9.3.7: OPTIONS on a route answers with its methods (also what a browser's CORS preflight sends first).
+        using var options = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Options, f.Url(path.TrimStart('/'))));
+        Assert.Equal(HttpStatusCode.NoContent, options.StatusCode);
+        Assert.Contains(method, options.Content.Headers.Allow);
+        Assert.Contains("OPTIONS", options.Content.Headers.Allow);
+        using var unknown = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Options, f.Url("v1/nothing")));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
 }
