@@ -58,6 +58,9 @@ public static partial class RequestParser
     [
         .. Common, "messages", "max_completion_tokens", "top_logprobs", "response_format", "tools", "tool_choice",
         "parallel_tool_calls", "store", "metadata", "chat_template_kwargs", "add_generation_prompt",
+        // OpenAI's other chat fields: identifiers and billing that change no output, or features refused unless neutral
+        "service_tier", "prompt_cache_key", "safety_identifier", "modalities", "reasoning_effort", "verbosity", "audio", "prediction",
+        "web_search_options", "functions", "function_call",
     ];
 
     private const int MaxTopLogProbs = 20;
@@ -186,6 +189,19 @@ public static partial class RequestParser
             throw NotSupported("tool_choice", "must be \"none\" or \"auto\"");
         Bool(root, "parallel_tool_calls");
         Bool(root, "store");
+        String(root, "service_tier");
+        String(root, "prompt_cache_key");
+        String(root, "safety_identifier");
+        if (root.TryGetProperty("modalities", out var mo) && mo.ValueKind != JsonValueKind.Null
+            && !(mo.ValueKind == JsonValueKind.Array && mo.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String && m.GetString() == "text")))
+            throw NotSupported("modalities", "only [\"text\"]");
+        foreach (var field in new[] { "reasoning_effort", "verbosity", "audio", "prediction", "web_search_options" })
+            if (root.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null) throw NotSupported(field, "must be null");
+        if (root.TryGetProperty("functions", out var fn) && fn.ValueKind != JsonValueKind.Null && !(fn.ValueKind == JsonValueKind.Array && fn.GetArrayLength() == 0))
+            throw NotSupported("functions", "function calling is not implemented");
+        if (root.TryGetProperty("function_call", out var fc) && fc.ValueKind != JsonValueKind.Null
+            && !(fc.ValueKind == JsonValueKind.String && fc.GetString() is "none" or "auto"))
+            throw NotSupported("function_call", "must be \"none\" or \"auto\"");
         if (root.TryGetProperty("metadata", out var md) && md.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
             throw ApiException.BadRequest("'metadata' must be an object", "metadata");
         if (Bool(root, "add_generation_prompt") == false) throw NotSupported("add_generation_prompt", "must be true");

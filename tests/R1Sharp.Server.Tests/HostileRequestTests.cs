@@ -422,4 +422,29 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         using var unknown = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Options, f.Url("v1/nothing")));
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
+
+    [Theory]
+    [InlineData("\"service_tier\": \"auto\", \"prompt_cache_key\": \"k\", \"safety_identifier\": \"u1\", \"modalities\": [\"text\"]")]
+    [InlineData("\"reasoning_effort\": null, \"verbosity\": null, \"audio\": null, \"prediction\": null, \"web_search_options\": null, \"functions\": [], \"function_call\": \"auto\"")]
+    public async Task OpenAIChatFields_WithoutEffectOrNeutral_AreAccepted(string fields)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/chat/completions", Utf8(ChatHi("\"max_tokens\": 1, " + fields))));
+        Assert.True(response.Status == 200, response.Body);
+    }
+
+    [Theory]
+    [InlineData("\"reasoning_effort\": \"low\"", "reasoning_effort")]
+    [InlineData("\"verbosity\": \"high\"", "verbosity")]
+    [InlineData("\"modalities\": [\"text\", \"audio\"]", "modalities")]
+    [InlineData("\"audio\": {\"voice\": \"alloy\", \"format\": \"wav\"}", "audio")]
+    [InlineData("\"prediction\": {\"type\": \"content\", \"content\": \"x\"}", "prediction")]
+    [InlineData("\"web_search_options\": {}", "web_search_options")]
+    [InlineData("\"functions\": [{\"name\": \"f\"}]", "functions")]
+    [InlineData("\"function_call\": {\"name\": \"f\"}", "function_call")]
+    public async Task OpenAIChatFields_ThisServerDoesNotImplement_AreUnsupportedNotUnknown(string field, string param)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/chat/completions", Utf8(ChatHi(field))));
+        var error = AssertError(response, 400, param, "not supported");
+        Assert.Equal("unsupported_parameter", (string)error["code"]!);
+    }
 }
