@@ -130,7 +130,7 @@ public static class DataRows
         var (first, line) = SkipWhitespace(reader, path);
         if (first == '[')
         {
-            foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), malformed)) yield return row;
+            foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), line, malformed)) yield return row;
             yield break;
         }
         while (await ReadLine(reader, path, line, ct).ConfigureAwait(false) is { } text)
@@ -182,11 +182,12 @@ public static class DataRows
         return node as JsonObject ?? throw new DatasetFormatException(file, line, null, $"expected a JSON object, got {DataRow.Kind(node)}");
     }
 
-    static IEnumerable<DataRow> ReadArray(string path, string text, Action<DatasetFormatException>? malformed)
+    /// <param name="linesBefore">Lines of the file before <paramref name="text"/> (blank ones), so that a JSON error names the file's line.</param>
+    static IEnumerable<DataRow> ReadArray(string path, string text, long linesBefore, Action<DatasetFormatException>? malformed)
     {
         JsonNode? node;
         try { node = JsonNode.Parse(text, documentOptions: Strict); }
-        catch (JsonException e) { throw new DatasetFormatException(path, (e.LineNumber ?? -1) + 1, null, $"not valid JSON ({Describe(e)})", e); }
+        catch (JsonException e) { throw new DatasetFormatException(path, linesBefore + (e.LineNumber ?? -1) + 1, null, $"not valid JSON ({Describe(e)})", e); }
         if (node is not JsonArray array) throw new DatasetFormatException(path, 0, null, $"expected a JSON array of objects, got {DataRow.Kind(node)}");
         var rows = new List<DataRow>(array.Count);
         for (int i = 0; i < array.Count; i++)
@@ -265,7 +266,7 @@ public static class DataRows
                 if (status == OperationStatus.NeedMoreData && read > 0) break;   // a sequence cut by the buffer's end: read on
                 if (status != OperationStatus.Done)
                     return new DatasetFormatException(path, line, null,
-                        $"not valid UTF-8 (byte 0x{buffer[at]:X2} at byte {offset + at} of the file); save the file as UTF-8", cause);
+                        $"not valid UTF-8 (byte 0x{buffer[at]:X2} at byte {offset + at}); save the file as UTF-8", cause);
                 if ((buffer[at] == '\n' && !afterCr) || buffer[at] == '\r') line++;
                 afterCr = buffer[at] == '\r';
                 at += used;

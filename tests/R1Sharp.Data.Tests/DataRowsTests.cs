@@ -101,6 +101,8 @@ public sealed class DataRowsTests : IDisposable
         Assert.Equal(4, e.Line);
         var skipped = new List<DatasetFormatException>();
         Assert.Equal(3, Assert.Single(DataRows.Read(path, malformed: skipped.Add).ToList()).Line);
+        // An array after blank lines: a JSON error names the file's line too.
+        Assert.Equal(4, Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("array-" + name, "\n\n[{\"q\": \"a\"},\n {oops}]\n"))).Line);
     }
 
     [Theory]
