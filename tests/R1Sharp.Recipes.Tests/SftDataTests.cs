@@ -177,7 +177,8 @@ public class SftDataTests
     [InlineData("""{"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}""", "messages[0].content[0].text", "got a number")]
     [InlineData("""{"conversations": [{"from": "wizard", "value": "x"}]}""", "conversations[0].from", "'wizard'")]
     [InlineData("""{"conversations": [{"from": "human", "value": "x"}], "system": 3}""", "system", "got a number")]
-    public void Malformed_messages_say_what_was_expected(string row, string field, string says)
+    [InlineData("""{"instruction": "x", "output": "y"}""", null, "fields present: instruction, output); other columns are read with messages_field, prompt_field")]
+    public void Malformed_messages_say_what_was_expected(string row, string? field, string says)
     {
         using var tmp = new TempDir();
         var path = Write(tmp, "bad.jsonl", row);

@@ -79,7 +79,9 @@ public static class SftData
                     continue;
                 }
                 throw new DatasetFormatException(path, line, null,
-                    $"none of '{fields.Messages}', '{fields.Prompt}'/'{fields.Completion}' or '{fields.Text}' (fields present: {string.Join(", ", row.Select(kv => kv.Key))})");
+                    $"none of '{fields.Messages}', '{ShareGptField}', '{fields.Prompt}'/'{fields.Completion}' or '{fields.Text}' " +
+                    $"(fields present: {string.Join(", ", row.Select(kv => kv.Key))}); other columns are read with messages_field, " +
+                    "prompt_field, completion_field or text_field");
             }
             var prompt = row[fields.Prompt] ?? throw new DatasetFormatException(path, line, fields.Prompt, "missing");
             var completion = row[fields.Completion] ?? throw new DatasetFormatException(path, line, fields.Completion, "missing");
