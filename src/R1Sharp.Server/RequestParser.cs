@@ -88,9 +88,11 @@ public static partial class RequestParser
         int n = (int)(Integer(root, "n", 1, limits.MaxN) ?? 1);
         string maxTokensField = root.TryGetProperty("max_completion_tokens", out var mct) && mct.ValueKind != JsonValueKind.Null
             ? "max_completion_tokens" : "max_tokens";
-        long? maxTokens = Integer(root, maxTokensField, 1, size.MaxTokens, size.MaxTokens < contextLength - 1
+        string maxTokensLimit = size.MaxTokens < contextLength - 1
             ? "this server's --max-tokens limit"
-            : $"the model's context is {contextLength} tokens, prompt and completion together");
+            : $"the model's context is {contextLength} tokens, prompt and completion together";
+        long? maxTokens = Integer(root, maxTokensField, 1, size.MaxTokens, maxTokensLimit);
+        if (maxTokensField != "max_tokens") Integer(root, "max_tokens", 1, size.MaxTokens, maxTokensLimit); // checked even when the other wins
 
         double temperature = Number(root, "temperature", 0, double.MaxValue) ?? 1.0;
         double topP = Number(root, "top_p", double.Epsilon, 1) ?? 1.0;

@@ -208,6 +208,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         ["max_tokens past long"] = C(Hi("\"max_tokens\": 99999999999999999999999"), 400, "max_tokens", "out of range", $"in [1, {Context - 1}]"),
         ["max_completion_tokens huge"] = C(Hi("\"max_completion_tokens\": 4096"), 400, "max_completion_tokens", $"in [1, {Context - 1}]"),
         ["max_tokens negative"] = C(Hi("\"max_tokens\": -1"), 400, "max_tokens", $"in [1, {Context - 1}]"),
+        ["max_tokens of the wrong type beside max_completion_tokens"] = C(Hi("\"max_tokens\": \"abc\", \"max_completion_tokens\": 5"), 400, "max_tokens", "must be an integer"),
         ["seed past long"] = C(Hi("\"seed\": " + new string('9', 400)), 400, "seed", "out of range"),
         ["logprobs over 20"] = C(Hi("\"logprobs\": 21"), 400, "logprobs", "in [0, 20]"),
         ["stream as a string"] = C(Hi("\"stream\": \"yes\""), 400, "stream", "must be a boolean"),
