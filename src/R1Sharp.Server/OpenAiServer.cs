@@ -36,6 +36,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
     private readonly string _name;
     private readonly ApiKey? _apiKey;
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly Dictionary<string, List<string>> _routes = []; // the methods of each route, for its OPTIONS answer
 
     private OpenAiServer(WebApplication app, LocalModel model, ServerOptions options)
     {
@@ -147,9 +148,6 @@ public sealed partial class OpenAiServer : IAsyncDisposable
             });
         }
     }
-
-    /// <summary>The methods of each route, for its OPTIONS answer.</summary>
-    private readonly Dictionary<string, List<string>> _routes = [];
 
     private void MapRoute(string path, string[] methods, Delegate handler)
     {
