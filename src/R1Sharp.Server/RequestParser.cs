@@ -276,6 +276,8 @@ public static partial class RequestParser
                             size.CheckTokenCount(item.GetArrayLength(), "prompt");
                             prompts.Add(GenerationPrompt.FromTokens(Ids(item, "prompt")));
                             break;
+                        case JsonValueKind.Array:
+                            throw ApiException.BadRequest($"'prompt[{index}]' is an empty list", "prompt");
                         default:
                             throw ApiException.BadRequest($"'prompt[{index}]' is {Kind(item)}; 'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt");
                     }
@@ -386,7 +388,8 @@ public static partial class RequestParser
             if (part.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{where}.content' parts must be objects", $"{where}.content");
             string type = String(part, "type", $"{where}.content.type") ?? "";
             if (type != "text") throw NotSupported($"{where}.content", $"only text parts (got a '{type}' part)");
-            text.Append(String(part, "text", $"{where}.content.text") ?? "");
+            text.Append(String(part, "text", $"{where}.content.text")
+                        ?? throw ApiException.BadRequest($"'{where}.content.text' is required in a text part", $"{where}.content.text"));
         }
         return text.ToString();
     }

@@ -221,6 +221,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         ["prompt ids over the context"] = C("{\"model\": \"tiny\", \"prompt\": [" + string.Join(",", Enumerable.Repeat(7, Context)) + "]}", 400, "prompt", $"{Context} tokens"),
         ["65 prompts"] = C("{\"model\": \"tiny\", \"prompt\": [" + string.Join(",", Enumerable.Repeat("\"hi\"", 65)) + "]}", 400, "prompt", "65 prompts", "at most 64"),
         ["empty prompt in a list"] = C("{\"model\": \"tiny\", \"prompt\": [\"hi\", \"\"]}", 400, "prompt", "'prompt[1]' is empty"),
+        ["empty token list in a list"] = C("{\"model\": \"tiny\", \"prompt\": [[1], []]}", 400, "prompt", "'prompt[1]' is an empty list"),
         ["stop 17 strings"] = C(Hi("\"stop\": [" + string.Join(",", Enumerable.Range(0, 17).Select(i => $"\"s{i}\"")) + "]"), 400, "stop", "17 strings"),
         ["stop a huge list"] = C(Hi("\"stop\": [" + string.Join(",", Enumerable.Repeat("\"s\"", 200_000)) + "]"), 400, "stop", "200000 strings"),
         ["stop_token_ids a huge list"] = C(Hi("\"stop_token_ids\": [" + string.Join(",", Enumerable.Repeat("5", 100_000)) + "]"), 400, "stop_token_ids", "100000 ids"),
@@ -229,6 +230,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         // chat
         ["messages a string"] = Chat("{\"model\": \"tiny\", \"messages\": \"hi\"}", 400, "messages", "must be a list"),
         ["message content a number"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": 5}]}", 400, "messages[0].content", "string or a list of parts"),
+        ["text part without text"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\"}]}]}", 400, "messages[0].content.text", "required"),
         ["message role unknown"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"root\", \"content\": \"hi\"}]}", 400, "messages[0].role", "'root'"),
         ["more messages than prompt tokens"] = Chat("{\"model\": \"tiny\", \"messages\": [" + string.Join(",", Enumerable.Repeat("{\"role\": \"user\"}", Context)) + "]}",
             400, "messages", $"{Context} messages"),
