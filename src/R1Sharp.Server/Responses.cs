@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
 
@@ -70,12 +69,12 @@ internal static class Responses
                 {
                     ["token"] = text,
                     ["logprob"] = t.LogProb,
-                    ["bytes"] = Bytes(text),
+                    ["bytes"] = Bytes(m.TokenBytes(t.Id)),
                     ["top_logprobs"] = new JsonArray([.. (t.Top ?? []).Select(a => (JsonNode)new JsonObject
                     {
                         ["token"] = a.Token,
                         ["logprob"] = a.LogProb,
-                        ["bytes"] = Bytes(a.Token),
+                        ["bytes"] = Bytes(m.TokenBytes(a.TokenId)),
                     })]),
                 });
             }
@@ -178,5 +177,6 @@ internal static class Responses
 
     private static JsonArray Ids(IReadOnlyList<int> ids) => new([.. ids.Select(i => (JsonNode)i)]);
 
-    private static JsonArray Bytes(string text) => new([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]);
+    /// <summary>A token's own bytes (not those of its text, which is U+FFFD for a token that holds part of a character).</summary>
+    private static JsonArray Bytes(byte[] bytes) => new([.. bytes.Select(b => (JsonNode)(int)b)]);
 }

@@ -50,6 +50,28 @@ public sealed class ServerApiTests(ServerFixture f) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task ChatLogProbs_Bytes_AreTheTokensOwnBytes_EvenWhenTheyArePartOfACharacter()
+    {
+        // OpenAI: "bytes" is the token's UTF-8 bytes, so that tokens that each hold part of a character can be put together
+        // again. A byte-level token such as 0xC3 decodes to U+FFFD on its own; its bytes are [195], not U+FFFD's [239, 191, 189].
+        var (status, body) = await f.Post("v1/chat/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Écris ½ × 3 €" }),
+            ["max_tokens"] = 48, ["temperature"] = 1.5, ["seed"] = 3, ["n"] = 6, ["logprobs"] = true, ["top_logprobs"] = 5,
+        });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var entries = body["choices"]!.AsArray()
+            .SelectMany(c => c!["logprobs"]!["content"]!.AsArray())
+            .SelectMany(e => new[] { e! }.Concat(e!["top_logprobs"]!.AsArray().Select(a => a!)))
+            .Select(e => ((string)e["token"]!, e["bytes"]!.AsArray().Select(b => (byte)(int)b!).ToArray()))
+            .ToList();
+        var partial = entries.Where(e => e.Item1 == "\uFFFD").ToList();
+        Assert.NotEmpty(partial); // the sampled tokens include bytes of multi-byte characters
+        Assert.All(partial, e => Assert.False(e.Item2.SequenceEqual(new byte[] { 0xEF, 0xBF, 0xBD }), "U+FFFD's bytes instead of the token's"));
+        Assert.All(entries, e => Assert.Equal(e.Item1, System.Text.Encoding.UTF8.GetString(e.Item2))); // the text is what the bytes decode to
+    }
+
+    [Fact]
     public async Task Completions_TokenPromptGreedy_IsThePyTorchReference()
     {
         var (prompt, continuation) = TinyModel.Reference();
