@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -82,7 +84,8 @@ public sealed record DataRow(string File, long Line, JsonObject Fields)
 
 /// <summary>
 /// The one reader of data files, by extension: JSON lines (<c>.jsonl</c>, <c>.ndjson</c>, and <c>.json</c> files that are
-/// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (<c>.json</c>), either of those
+/// not one array, as <c>datasets.Dataset.to_json</c> writes them), a JSON array of objects (any of those extensions, as
+/// Hugging Face datasets reads it: a file that starts with <c>[</c>), either of those
 /// gzip-compressed (<c>.gz</c>), and Parquet (<see cref="ParquetFile"/>: nested lists and structs become JSON arrays and
 /// objects). Blank lines are skipped; a row that is not a JSON object, invalid JSON
 /// and duplicate keys are errors naming the file and line. <see cref="ReadAsync"/> streams; <see cref="Read"/> is the same
@@ -92,6 +95,12 @@ public sealed record DataRow(string File, long Line, JsonObject Fields)
 public static class DataRows
 {
     static readonly JsonDocumentOptions Strict = new() { AllowDuplicateProperties = false, MaxDepth = 256 };
+
+    /// <summary>Formats of the Hub that are not read here: named in the error, instead of a JSON error about their first line.</summary>
+    static readonly string[] OtherFormats = [".csv", ".tsv", ".arrow", ".feather", ".xlsx"];
+
+    /// <summary>UTF-8 that throws on bytes that are not UTF-8, instead of turning them into U+FFFD (a UTF-16 BOM still switches to UTF-16).</summary>
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>The file's rows, in order.</summary>
     /// <param name="malformed">When given, a row that is not a JSON object (invalid JSON, another value, duplicate keys) is passed
@@ -112,15 +121,18 @@ public static class DataRows
             foreach (var row in ParquetFile.Read(path, ct)) yield return row;
             yield break;
         }
-        await using var file = File.OpenRead(path);
-        Stream stream = ReferenceEquals(name, path) ? file : new GZipStream(file, CompressionMode.Decompress);
-        using var reader = new StreamReader(stream);
-        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase) && FirstChar(reader) == '[')
+        if (OtherFormats.FirstOrDefault(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)) is { } other)
+            throw new DatasetFormatException(path, 0, null, $"a {other} file; r1sharp reads JSON lines (.jsonl, .ndjson, .json), a JSON array " +
+                                                            "(.json) and Parquet (.parquet), optionally gzip-compressed: convert it (datasets' to_json or to_parquet)");
+        await using var stream = Open(path);
+        using var reader = new StreamReader(stream, StrictUtf8, detectEncodingFromByteOrderMarks: true);
+        // A file that starts with '[' is one array of objects, whatever its extension: no JSON-lines file starts so.
+        var (first, line) = SkipWhitespace(reader, path);
+        if (first == '[')
         {
-            foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), malformed)) yield return row;
+            foreach (var row in ReadArray(path, await ReadToEnd(reader, path, ct).ConfigureAwait(false), line, malformed)) yield return row;
             yield break;
         }
-        long line = 0;
         while (await ReadLine(reader, path, line, ct).ConfigureAwait(false) is { } text)
         {
             line++;
@@ -161,15 +173,21 @@ public static class DataRows
     {
         JsonNode? node;
         try { node = JsonNode.Parse(text, documentOptions: Strict); }
-        catch (JsonException e) { throw new DatasetFormatException(file, line, null, $"not valid JSON ({Describe(e)})", e); }
+        catch (JsonException e)
+        {
+            // A lone "{" is the first line of a pretty-printed object: say what the reader takes.
+            string hint = text.Trim() == "{" ? "; in JSON lines each object is on one line (or the file holds one array of objects)" : "";
+            throw new DatasetFormatException(file, line, null, $"not valid JSON ({Describe(e)}){hint}", e);
+        }
         return node as JsonObject ?? throw new DatasetFormatException(file, line, null, $"expected a JSON object, got {DataRow.Kind(node)}");
     }
 
-    static IEnumerable<DataRow> ReadArray(string path, string text, Action<DatasetFormatException>? malformed)
+    /// <param name="linesBefore">Lines of the file before <paramref name="text"/> (blank ones), so that a JSON error names the file's line.</param>
+    static IEnumerable<DataRow> ReadArray(string path, string text, long linesBefore, Action<DatasetFormatException>? malformed)
     {
         JsonNode? node;
         try { node = JsonNode.Parse(text, documentOptions: Strict); }
-        catch (JsonException e) { throw new DatasetFormatException(path, (e.LineNumber ?? -1) + 1, null, $"not valid JSON ({Describe(e)})", e); }
+        catch (JsonException e) { throw new DatasetFormatException(path, linesBefore + (e.LineNumber ?? -1) + 1, null, $"not valid JSON ({Describe(e)})", e); }
         if (node is not JsonArray array) throw new DatasetFormatException(path, 0, null, $"expected a JSON array of objects, got {DataRow.Kind(node)}");
         var rows = new List<DataRow>(array.Count);
         for (int i = 0; i < array.Count; i++)
@@ -187,22 +205,79 @@ public static class DataRows
         return rows;
     }
 
-    static int FirstChar(StreamReader reader)
+    /// <summary>The file's bytes, decompressed when it ends in .gz.</summary>
+    static Stream Open(string path)
     {
-        while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c)) reader.Read();
-        return reader.Peek();
+        var file = File.OpenRead(path);
+        return path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+    }
+
+    /// <summary>Reads the leading whitespace: the first other character (-1 at the end), and the line breaks read (\n, \r\n, \r), so
+    /// that the lines read after it keep their numbers in the file.</summary>
+    static (int First, long Lines) SkipWhitespace(StreamReader reader, string path)
+    {
+        try
+        {
+            long lines = 0;
+            while (reader.Peek() is var c && c >= 0 && char.IsWhiteSpace((char)c))
+            {
+                reader.Read();
+                if (c == '\n' || (c == '\r' && reader.Peek() != '\n')) lines++;
+            }
+            return (reader.Peek(), lines);
+        }
+        catch (InvalidDataException e) { throw new DatasetFormatException(path, 1, null, $"cannot decompress ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
     }
 
     static async Task<string?> ReadLine(StreamReader reader, string path, long line, CancellationToken ct)
     {
         try { return await reader.ReadLineAsync(ct).ConfigureAwait(false); }
         catch (InvalidDataException e) { throw new DatasetFormatException(path, line + 1, null, $"cannot decompress ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
     }
 
     static async Task<string> ReadToEnd(StreamReader reader, string path, CancellationToken ct)
     {
         try { return await reader.ReadToEndAsync(ct).ConfigureAwait(false); }
         catch (InvalidDataException e) { throw new DatasetFormatException(path, 0, null, $"cannot decompress ({e.Message})", e); }
+        catch (DecoderFallbackException e) { throw NotUtf8(path, e); }
+    }
+
+    /// <summary>
+    /// The error for a file that is not UTF-8, naming the line of its first bad byte. The reader decodes ahead of the line it
+    /// returns, so the line is found by scanning the file again (only on this error path), counting line breaks as
+    /// <see cref="StreamReader.ReadLine"/> does (\n, \r\n, \r).
+    /// </summary>
+    static DatasetFormatException NotUtf8(string path, DecoderFallbackException cause)
+    {
+        using var stream = Open(path);
+        var buffer = new byte[1 << 16];
+        int kept = 0;
+        long line = 1, offset = 0;
+        bool afterCr = false;
+        while (true)
+        {
+            int read = stream.Read(buffer, kept, buffer.Length - kept);
+            int end = kept + read, at = 0;
+            while (at < end)
+            {
+                var status = Rune.DecodeFromUtf8(buffer.AsSpan(at, end - at), out _, out int used);
+                if (status == OperationStatus.NeedMoreData && read > 0) break;   // a sequence cut by the buffer's end: read on
+                if (status != OperationStatus.Done)
+                    return new DatasetFormatException(path, line, null,
+                        $"not valid UTF-8 (byte 0x{buffer[at]:X2} at byte {offset + at}); save the file as UTF-8", cause);
+                if ((buffer[at] == '\n' && !afterCr) || buffer[at] == '\r') line++;
+                afterCr = buffer[at] == '\r';
+                at += used;
+            }
+            if (read == 0) break;
+            kept = end - at;
+            Array.Copy(buffer, at, buffer, 0, kept);
+            offset += at;
+        }
+        // Not found in a second read (the file changed meanwhile): say so without a line.
+        return new DatasetFormatException(path, 0, null, $"not valid UTF-8 ({cause.Message}); save the file as UTF-8", cause);
     }
 
     /// <summary>System.Text.Json's message without its own "LineNumber | BytePositionInLine" suffix (the caller names the line).</summary>

@@ -10,12 +10,20 @@ namespace R1Sharp.Data;
 /// the file's name or a folder above it, separated by <c>-</c>, <c>_</c>, <c>.</c>, a space or a digit — <c>train</c>/<c>training</c>,
 /// <c>validation</c>/<c>valid</c>/<c>val</c>/<c>dev</c>, <c>test</c>/<c>testing</c>/<c>eval</c>/<c>evaluation</c>. When no file names
 /// a split, every file is <c>train</c>; when some do, the others are left out. Data files are those <see cref="DataRows"/> reads
-/// (<c>.jsonl</c>, <c>.ndjson</c>, <c>.json</c>, <c>.parquet</c>, each optionally <c>.gz</c>); hidden folders are skipped; a
+/// (<c>.jsonl</c>, <c>.ndjson</c>, <c>.json</c>, <c>.parquet</c>, each optionally <c>.gz</c>) but the metadata files of the Hub and of
+/// <c>datasets</c> (<c>dataset_info.json</c>, <c>dataset_infos.json</c>, <c>dataset_dict.json</c>, <c>state.json</c>); a folder of Arrow
+/// files (<c>save_to_disk</c>) is refused by name; hidden folders are skipped; a
 /// split's files are read in name order (so shards come in order).</para>
 /// </summary>
 public static partial class DatasetFolder
 {
     static readonly string[] DataExtensions = [".jsonl", ".ndjson", ".json", ".parquet"];
+
+    /// <summary>JSON files of the Hub and of <c>datasets</c> that describe a dataset and hold none of its rows.</summary>
+    static readonly HashSet<string> MetadataFiles = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "dataset_info.json", "dataset_infos.json", "dataset_dict.json", "state.json",
+    };
 
     static readonly Dictionary<string, string> Keywords = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -51,6 +59,9 @@ public static partial class DatasetFolder
     public static IReadOnlyList<string> Files(string folder, string? split)
     {
         var splits = Splits(folder);
+        if (splits.Count == 0 && Directory.EnumerateFiles(folder, "*.arrow", SearchOption.AllDirectories).Any())
+            throw new DatasetFormatException(folder, 0, null, "a folder of Arrow files, as datasets' save_to_disk writes it, which r1sharp does not read; " +
+                                                              "write the dataset with to_json or to_parquet instead");
         if (splits.Count == 0)
             throw new DatasetFormatException(folder, 0, null, $"a folder with no data files ({string.Join(", ", DataExtensions)}, optionally .gz)");
         string list = string.Join(", ", splits.Keys.Order(StringComparer.Ordinal));
@@ -71,7 +82,8 @@ public static partial class DatasetFolder
         {
             string name = Path.GetFileName(file);
             string inner = name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? name[..^3] : name;
-            if (!name.StartsWith('.') && DataExtensions.Any(e => inner.EndsWith(e, StringComparison.OrdinalIgnoreCase))) yield return file;
+            if (!name.StartsWith('.') && !MetadataFiles.Contains(name) && DataExtensions.Any(e => inner.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+                yield return file;
         }
         foreach (var sub in Directory.EnumerateDirectories(folder))
             if (!Path.GetFileName(sub).StartsWith('.'))

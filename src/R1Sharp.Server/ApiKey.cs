@@ -20,12 +20,13 @@ public sealed class ApiKey
         _key = Encoding.UTF8.GetBytes(key);
     }
 
-    /// <summary>True when <paramref name="authorization"/> is <c>Bearer KEY</c> (the scheme in any case, as RFC 9110 has it).</summary>
+    /// <summary>True when <paramref name="authorization"/> is <c>Bearer KEY</c>: the scheme in any case and one or more spaces
+    /// before the key, as RFC 9110 has it (<c>auth-scheme 1*SP token68</c>).</summary>
     public bool Matches(string? authorization)
     {
         const string scheme = "Bearer ";
         if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return false;
-        return Equal(Encoding.UTF8.GetBytes(authorization[scheme.Length..]), _key);
+        return Equal(Encoding.UTF8.GetBytes(authorization[scheme.Length..].TrimStart(' ')), _key);
     }
 
     /// <summary>Constant-time equality for the length of <paramref name="expected"/>, whatever <paramref name="given"/>'s length.</summary>

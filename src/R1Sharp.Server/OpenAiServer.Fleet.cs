@@ -80,7 +80,7 @@ public sealed partial class OpenAiServer
     private void MapWeightUpdates()
     {
         // SGLang
-        _app.MapPost("/pause_generation", (HttpContext ctx) => Guard(ctx, async () =>
+        MapPost("/pause_generation", (HttpContext ctx) => Guard(ctx, async () =>
         {
             var body = await OptionalBody(ctx).ConfigureAwait(false);
             string mode = Field<string>(body, "mode") ?? "abort";
@@ -95,16 +95,16 @@ public sealed partial class OpenAiServer
             _options.Log?.Invoke($"generation paused ({mode})");
             await WriteJson(ctx, 200, new JsonObject { ["message"] = "Generation paused successfully.", ["status"] = "ok" }).ConfigureAwait(false);
         }));
-        _app.MapPost("/continue_generation", (HttpContext ctx) => Guard(ctx, async () =>
+        MapPost("/continue_generation", (HttpContext ctx) => Guard(ctx, async () =>
         {
             _scheduler.Continue();
             await WriteJson(ctx, 200, new JsonObject { ["message"] = "Generation continued successfully.", ["status"] = "ok" }).ConfigureAwait(false);
         }));
-        _app.MapPost("/update_weights_from_disk", (HttpContext ctx) => Guard(ctx, () => UpdateFromDisk(ctx)));
-        _app.MapGet("/get_weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapPost("/update_weights_from_disk", (HttpContext ctx) => Guard(ctx, () => UpdateFromDisk(ctx)));
+        MapGet("/get_weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
 
         // vLLM
-        _app.MapPost("/pause", (HttpContext ctx) => Guard(ctx, async () =>
+        MapPost("/pause", (HttpContext ctx) => Guard(ctx, async () =>
         {
             string mode = ctx.Request.Query["mode"].FirstOrDefault() ?? "abort";
             if (ctx.Request.Query["wait_for_inflight_requests"].FirstOrDefault() is "true" or "True") mode = "wait";
@@ -118,13 +118,13 @@ public sealed partial class OpenAiServer
             _options.Log?.Invoke($"generation paused ({mode})");
             await WriteJson(ctx, 200, new JsonObject { ["status"] = "paused" }).ConfigureAwait(false);
         }));
-        _app.MapPost("/resume", (HttpContext ctx) => Guard(ctx, async () =>
+        MapPost("/resume", (HttpContext ctx) => Guard(ctx, async () =>
         {
             _scheduler.Continue();
             await WriteJson(ctx, 200, new JsonObject { ["status"] = "resumed" }).ConfigureAwait(false);
         }));
-        _app.MapGet("/is_paused", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["is_paused"] = _scheduler.IsPaused })));
-        _app.MapPost("/init_weight_transfer_engine", (HttpContext ctx) => Guard(ctx, async () =>
+        MapGet("/is_paused", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["is_paused"] = _scheduler.IsPaused })));
+        MapPost("/init_weight_transfer_engine", (HttpContext ctx) => Guard(ctx, async () =>
         {
             var body = await OptionalBody(ctx).ConfigureAwait(false);
             if (body?["init_info"] is not JsonObject info)
@@ -139,7 +139,7 @@ public sealed partial class OpenAiServer
             }
             await WriteJson(ctx, 200, new JsonObject { ["message"] = "Weight transfer initialized" }).ConfigureAwait(false);
         }));
-        _app.MapPost("/start_weight_update", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
+        MapPost("/start_weight_update", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
         {
             if (_vllmSession) return (409, "A shared-disk weight update is already active");
             _vllmSession = true;
@@ -147,7 +147,7 @@ public sealed partial class OpenAiServer
             await Task.CompletedTask.ConfigureAwait(false);
             return (200, "Weight update started");
         })));
-        _app.MapPost("/update_weights", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
+        MapPost("/update_weights", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
         {
             var body = await OptionalBody(ctx).ConfigureAwait(false);
             if (body?["update_info"] is not JsonObject info) return (400, "Missing 'update_info' in request body");
@@ -165,7 +165,7 @@ public sealed partial class OpenAiServer
             _vllmLoaded = true;
             return (200, "Weights updated");
         })));
-        _app.MapPost("/finish_weight_update", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
+        MapPost("/finish_weight_update", (HttpContext ctx) => Guard(ctx, () => VllmStep(ctx, async () =>
         {
             var body = await OptionalBody(ctx).ConfigureAwait(false);
             if (!_vllmSession) return (409, "No shared-disk weight update is active");
@@ -174,14 +174,14 @@ public sealed partial class OpenAiServer
             if (Field<string>(body, "weight_version") is { } version) SetVersion(version);
             return (200, "Weight update finished");
         })));
-        _app.MapGet("/weight_info", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapGet("/weight_info", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
 
         // vLLM's runtime LoRA routes
-        _app.MapPost("/v1/load_lora_adapter", (HttpContext ctx) => Guard(ctx, () => LoadLoraAdapter(ctx)));
-        _app.MapPost("/v1/unload_lora_adapter", (HttpContext ctx) => Guard(ctx, () => UnloadLoraAdapter(ctx)));
+        MapPost("/v1/load_lora_adapter", (HttpContext ctx) => Guard(ctx, () => LoadLoraAdapter(ctx)));
+        MapPost("/v1/unload_lora_adapter", (HttpContext ctx) => Guard(ctx, () => UnloadLoraAdapter(ctx)));
 
         // r1sharp
-        _app.MapGet("/weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
+        MapGet("/weight_version", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, new JsonObject { ["weight_version"] = _weightVersion })));
     }
 
     /// <summary>SGLang's <c>update_weights_from_disk</c>: 200 <c>{"success": true, …}</c>, or 400 <c>{"success": false, "message"}</c>; the old weights stay on failure.</summary>
@@ -351,16 +351,12 @@ public sealed partial class OpenAiServer
         _options.Log?.Invoke($"serving weight version {version}");
     }
 
-    /// <summary>The JSON object of a body that may be empty (the weight-update calls send none, <c>{}</c>, or fields).</summary>
+    /// <summary>The JSON object of a body that may be empty (the weight-update calls send none, <c>{}</c>, or fields), read as
+    /// strictly as a completions body (<see cref="RequestBody"/>: framing, size, UTF-8, duplicate keys).</summary>
     private async Task<JsonObject?> OptionalBody(HttpContext ctx)
     {
-        if (ctx.Request.ContentLength == 0) return null;
-        RequestBody.CheckContentType(ctx.Request.ContentType);
-        using var reader = new StreamReader(ctx.Request.Body);
-        string text = await reader.ReadToEndAsync(ctx.RequestAborted).ConfigureAwait(false);
-        if (text.Length > _options.MaxRequestBytes) throw new ApiException(413, $"the request body is larger than {_options.MaxRequestBytes} bytes", code: "body_too_large");
-        if (string.IsNullOrWhiteSpace(text)) return null;
-        var element = RequestBody.Parse(System.Text.Encoding.UTF8.GetBytes(text));
+        if (await RequestBody.ReadOptionalAsync(ctx.Request, _options.MaxRequestBytes, ctx.RequestAborted).ConfigureAwait(false) is not { } element)
+            return null;
         return JsonNode.Parse(element.GetRawText()) as JsonObject ?? throw ApiException.BadRequest("the request body must be a JSON object");
     }
 

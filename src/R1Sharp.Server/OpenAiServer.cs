@@ -36,6 +36,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
     private readonly string _name;
     private readonly ApiKey? _apiKey;
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    private readonly Dictionary<string, List<string>> _routes = []; // the methods of each route, for its OPTIONS answer
 
     private OpenAiServer(WebApplication app, LocalModel model, ServerOptions options)
     {
@@ -125,14 +126,41 @@ public sealed partial class OpenAiServer : IAsyncDisposable
 
     private void Map()
     {
-        _app.MapGet("/health", () => Results.Ok());
-        _app.MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
-        _app.MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
-        _app.MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
-        _app.MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
-        _app.MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
+        MapGet("/health", () => Results.Ok());
+        MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
+        MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
+        // {**id}: Hub names hold a slash (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B).
+        MapGet("/v1/models/{**id}", (HttpContext ctx, string id) => Guard(ctx, () =>
+            WriteJson(ctx, 200, Responses.Model(id, _name, _created, _model.ContextLength, _adapter)
+                                ?? throw new ApiException(404, $"The model '{Clip(id)}' does not exist; this server serves '{_adapter ?? _name}'.", "model", "model_not_found"))));
+        MapPost("/v1/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: false)));
+        MapPost("/v1/chat/completions", (HttpContext ctx) => Guard(ctx, () => Generate(ctx, chat: true)));
+        MapPost("/generate", (HttpContext ctx) => Guard(ctx, () => GenerateNative(ctx)));
         if (_options.EnableWeightUpdates) MapWeightUpdates();
+        // OPTIONS on every route: 204 with the methods it takes (RFC 9110 section 9.3.7).
+        foreach (var (path, methods) in _routes)
+        {
+            string allow = string.Join(", ", methods.Append(HttpMethods.Options));
+            _app.MapMethods(path, [HttpMethods.Options], (HttpContext ctx) =>
+            {
+                ctx.Response.Headers.Allow = allow;
+                return Results.NoContent();
+            });
+        }
     }
+
+    private void MapRoute(string path, string[] methods, Delegate handler)
+    {
+        _app.MapMethods(path, methods, handler);
+        if (!_routes.TryGetValue(path, out var list)) _routes[path] = list = [];
+        list.AddRange(methods);
+    }
+
+    /// <summary>A GET route that answers HEAD too, as RFC 9110 asks of every GET resource: the same status and headers, no
+    /// content (Kestrel sends no body for HEAD).</summary>
+    private void MapGet(string path, Delegate handler) => MapRoute(path, [HttpMethods.Get, HttpMethods.Head], handler);
+
+    private void MapPost(string path, Delegate handler) => MapRoute(path, [HttpMethods.Post], handler);
 
     /// <summary>
     /// Authentication, then the handler; an <see cref="ApiException"/> becomes its error response. Any other
@@ -150,6 +178,8 @@ public sealed partial class OpenAiServer : IAsyncDisposable
         catch (ApiException e) when (!ctx.Response.HasStarted)
         {
             if (e.Status == 429) ctx.Response.Headers.RetryAfter = "1";
+            if (e.Status == 401) ctx.Response.Headers.WWWAuthenticate = "Bearer"; // RFC 9110: a 401 names the scheme it takes
+            if (e.Code == "unsupported_media_type") ctx.Response.Headers.AcceptEncoding = "identity"; // and a 415 the codings
             // The rest of an oversized or malformed body is never read: the connection cannot carry another request, and a
             // client told so opens a new one instead of sending its next request into a closing socket.
             if (e.Code is "body_too_large" or "malformed_body") ctx.Response.Headers.Connection = "close";

@@ -11,7 +11,7 @@ namespace R1Sharp.Server;
 /// Reads a request body into a JSON document, turning everything a client can get wrong into an
 /// <see cref="ApiException"/> (4xx) before any field is looked at:
 /// <list type="bullet">
-/// <item>a Content-Type other than JSON (415), a charset other than UTF-8 (415);</item>
+/// <item>a Content-Type other than JSON (415), a charset other than UTF-8 (415), a Content-Encoding other than identity (415);</item>
 /// <item>a body over the size limit (413), a malformed chunked body, a body that ends before its
 /// Content-Length or stops arriving (400) — Kestrel reports these as <see cref="BadHttpRequestException"/>;</item>
 /// <item>an empty body, bytes that are not UTF-8, malformed JSON or JSON nested deeper than
@@ -32,8 +32,20 @@ internal static class RequestBody
     public static async Task<JsonElement> ReadAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         CheckContentType(request.ContentType);
+        CheckContentEncoding(request.Headers.ContentEncoding.ToString());
         var bytes = await ReadBytesAsync(request, maxBytes, ct).ConfigureAwait(false);
         return Parse(bytes);
+    }
+
+    /// <summary>As <see cref="ReadAsync"/>, for routes whose body may be left out (the weight-update calls): null when it is
+    /// empty or only whitespace.</summary>
+    public static async Task<JsonElement?> ReadOptionalAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
+        if (request.ContentLength == 0) return null;
+        CheckContentType(request.ContentType);
+        CheckContentEncoding(request.Headers.ContentEncoding.ToString());
+        var bytes = await ReadBytesAsync(request, maxBytes, ct).ConfigureAwait(false);
+        return bytes.Span.Trim(" \t\r\n"u8).IsEmpty ? null : Parse(bytes);
     }
 
     /// <summary>JSON, or no Content-Type at all; a charset, if given, must be UTF-8.</summary>
@@ -49,6 +61,18 @@ internal static class RequestBody
             && !charset.Trim('"').Equals("utf-8", StringComparison.OrdinalIgnoreCase)
             && !charset.Trim('"').Equals("utf8", StringComparison.OrdinalIgnoreCase))
             throw Unsupported($"the request body's charset is '{charset}'; send UTF-8 ('Content-Type: application/json; charset=utf-8')");
+    }
+
+    /// <summary>
+    /// No content coding but identity: a compressed body is not decoded here, and reading one as JSON would fail with a
+    /// misleading encoding error (or, for a body labelled compressed but sent plain, take a guess). RFC 9110 section 8.4: 415.
+    /// </summary>
+    internal static void CheckContentEncoding(string? contentEncoding)
+    {
+        if (string.IsNullOrWhiteSpace(contentEncoding)) return;
+        var codings = contentEncoding.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (codings.All(c => c.Equals("identity", StringComparison.OrdinalIgnoreCase))) return;
+        throw Unsupported($"the request body has Content-Encoding '{contentEncoding}'; this server takes uncompressed bodies: send it without Content-Encoding");
     }
 
     private static ApiException Unsupported(string message) => new(415, message, code: "unsupported_media_type");

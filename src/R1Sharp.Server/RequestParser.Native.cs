@@ -73,7 +73,7 @@ public static partial class RequestParser
         else
         {
             single = text.ValueKind == JsonValueKind.String;
-            if (single) prompts.Add(TextPrompt(text, "'text'", size));
+            if (single) prompts.Add(TextPrompt(text, "'text'", size, "text"));
             else if (text.ValueKind == JsonValueKind.Array && text.GetArrayLength() > 0)
             {
                 if (text.GetArrayLength() > limits.MaxPromptsPerRequest)
@@ -81,15 +81,15 @@ public static partial class RequestParser
                 foreach (var item in text.EnumerateArray())
                 {
                     if (item.ValueKind != JsonValueKind.String) throw ApiException.BadRequest("'text' must be a string or a list of strings", "text");
-                    prompts.Add(TextPrompt(item, "an item of 'text'", size));
+                    prompts.Add(TextPrompt(item, "an item of 'text'", size, "text"));
                 }
             }
             else throw ApiException.BadRequest("'text' must be a string or a non-empty list of strings", "text");
         }
 
         if (Bool(root, "stream") == true) throw NotSupported("stream", "must be false on /generate (use /v1/completions to stream)");
-        if (Integer(root, "top_logprobs_num", 0, 0) is not null and not 0) throw NotSupported("top_logprobs_num", "must be 0");
-        if (Integer(root, "logprob_start_len", -1, -1) is not null and not -1) throw NotSupported("logprob_start_len", "must be -1 (no prompt log-probabilities)");
+        if (Integer(root, "top_logprobs_num", 0, int.MaxValue) is not null and not 0) throw NotSupported("top_logprobs_num", "must be 0");
+        if (Integer(root, "logprob_start_len", -1, int.MaxValue) is not null and not -1) throw NotSupported("logprob_start_len", "must be -1 (no prompt log-probabilities)");
         if (root.TryGetProperty("rid", out var rid) && rid.ValueKind is not (JsonValueKind.String or JsonValueKind.Array or JsonValueKind.Null))
             throw ApiException.BadRequest("'rid' must be a string or a list of strings", "rid");
 

@@ -58,6 +58,9 @@ public static partial class RequestParser
     [
         .. Common, "messages", "max_completion_tokens", "top_logprobs", "response_format", "tools", "tool_choice",
         "parallel_tool_calls", "store", "metadata", "chat_template_kwargs", "add_generation_prompt",
+        // OpenAI's other chat fields: identifiers and billing that change no output, or features refused unless neutral
+        "service_tier", "prompt_cache_key", "safety_identifier", "modalities", "reasoning_effort", "verbosity", "audio", "prediction",
+        "web_search_options", "functions", "function_call",
     ];
 
     private const int MaxTopLogProbs = 20;
@@ -85,9 +88,11 @@ public static partial class RequestParser
         int n = (int)(Integer(root, "n", 1, limits.MaxN) ?? 1);
         string maxTokensField = root.TryGetProperty("max_completion_tokens", out var mct) && mct.ValueKind != JsonValueKind.Null
             ? "max_completion_tokens" : "max_tokens";
-        long? maxTokens = Integer(root, maxTokensField, 1, size.MaxTokens, size.MaxTokens < contextLength - 1
+        string maxTokensLimit = size.MaxTokens < contextLength - 1
             ? "this server's --max-tokens limit"
-            : $"the model's context is {contextLength} tokens, prompt and completion together");
+            : $"the model's context is {contextLength} tokens, prompt and completion together";
+        long? maxTokens = Integer(root, maxTokensField, 1, size.MaxTokens, maxTokensLimit);
+        if (maxTokensField != "max_tokens") Integer(root, "max_tokens", 1, size.MaxTokens, maxTokensLimit); // checked even when the other wins
 
         double temperature = Number(root, "temperature", 0, double.MaxValue) ?? 1.0;
         double topP = Number(root, "top_p", double.Epsilon, 1) ?? 1.0;
@@ -186,6 +191,19 @@ public static partial class RequestParser
             throw NotSupported("tool_choice", "must be \"none\" or \"auto\"");
         Bool(root, "parallel_tool_calls");
         Bool(root, "store");
+        String(root, "service_tier");
+        String(root, "prompt_cache_key");
+        String(root, "safety_identifier");
+        if (root.TryGetProperty("modalities", out var mo) && mo.ValueKind != JsonValueKind.Null
+            && !(mo.ValueKind == JsonValueKind.Array && mo.EnumerateArray().All(m => m.ValueKind == JsonValueKind.String && m.GetString() == "text")))
+            throw NotSupported("modalities", "only [\"text\"]");
+        foreach (var field in new[] { "reasoning_effort", "verbosity", "audio", "prediction", "web_search_options" })
+            if (root.TryGetProperty(field, out var v) && v.ValueKind != JsonValueKind.Null) throw NotSupported(field, "must be null");
+        if (root.TryGetProperty("functions", out var fn) && fn.ValueKind != JsonValueKind.Null && !(fn.ValueKind == JsonValueKind.Array && fn.GetArrayLength() == 0))
+            throw NotSupported("functions", "function calling is not implemented");
+        if (root.TryGetProperty("function_call", out var fc) && fc.ValueKind != JsonValueKind.Null
+            && !(fc.ValueKind == JsonValueKind.String && fc.GetString() is "none" or "auto"))
+            throw NotSupported("function_call", "must be \"none\" or \"auto\"");
         if (root.TryGetProperty("metadata", out var md) && md.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
             throw ApiException.BadRequest("'metadata' must be an object", "metadata");
         if (Bool(root, "add_generation_prompt") == false) throw NotSupported("add_generation_prompt", "must be true");
@@ -258,6 +276,8 @@ public static partial class RequestParser
                             size.CheckTokenCount(item.GetArrayLength(), "prompt");
                             prompts.Add(GenerationPrompt.FromTokens(Ids(item, "prompt")));
                             break;
+                        case JsonValueKind.Array:
+                            throw ApiException.BadRequest($"'prompt[{index}]' is an empty list", "prompt");
                         default:
                             throw ApiException.BadRequest($"'prompt[{index}]' is {Kind(item)}; 'prompt' must be a string, a list of strings, a list of token ids, or a list of such lists", "prompt");
                     }
@@ -270,11 +290,11 @@ public static partial class RequestParser
         return prompts;
     }
 
-    private static GenerationPrompt TextPrompt(JsonElement e, string what, Sizes size)
+    private static GenerationPrompt TextPrompt(JsonElement e, string what, Sizes size, string param = "prompt")
     {
         string text = e.GetString()!;
-        size.CheckCharacters(text.Length, "prompt", what);
-        return text.Length == 0 ? throw ApiException.BadRequest($"{what} is empty", "prompt") : GenerationPrompt.FromText(text);
+        size.CheckCharacters(text.Length, param, what);
+        return text.Length == 0 ? throw ApiException.BadRequest($"{what} is empty", param) : GenerationPrompt.FromText(text);
     }
 
     /// <summary>"a number", "an object", … for messages about a value of the wrong type.</summary>
@@ -368,7 +388,8 @@ public static partial class RequestParser
             if (part.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest($"'{where}.content' parts must be objects", $"{where}.content");
             string type = String(part, "type", $"{where}.content.type") ?? "";
             if (type != "text") throw NotSupported($"{where}.content", $"only text parts (got a '{type}' part)");
-            text.Append(String(part, "text", $"{where}.content.text") ?? "");
+            text.Append(String(part, "text", $"{where}.content.text")
+                        ?? throw ApiException.BadRequest($"'{where}.content.text' is required in a text part", $"{where}.content.text"));
         }
         return text.ToString();
     }
@@ -439,12 +460,17 @@ public static partial class RequestParser
     {
         if (!e.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw ApiException.BadRequest($"'{field}' must be an integer", field);
-        if (!v.TryGetInt64(out long x))
-            throw ApiException.BadRequest(!v.TryGetDouble(out double d) || Math.Floor(d) == d
-                ? $"'{field}' is {Clip(v.GetRawText())}, which is out of range; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}"
-                : $"'{field}' is {Clip(v.GetRawText())}, which is not an integer", field);
-        if (x < min || x > max) throw ApiException.BadRequest($"'{field}' is {x}; it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}", field);
-        return x;
+        string range = $"it must be {Range(min, max)}{(why is null ? "" : $" ({why})")}";
+        if (v.TryGetInt64(out long x))
+            return x >= min && x <= max ? x : throw ApiException.BadRequest($"'{field}' is {x}; {range}", field);
+        // An integer written with a fraction or an exponent (3.0, 1e3: Python's json.dumps of a float) is that integer, as
+        // vLLM's and SGLang's fields take it; a fraction that is not zero is not an integer.
+        bool finite = v.TryGetDouble(out double d) && double.IsFinite(d);
+        if (finite && Math.Floor(d) != d)
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}, which is not an integer", field);
+        if (!finite || d < min || d >= max + 1.0) // max + 1.0: long.MaxValue rounds up to 2^63 as a double
+            throw ApiException.BadRequest($"'{field}' is {Clip(v.GetRawText())}, which is out of range; {range}", field);
+        return (long)d;
     }
 
     /// <summary>A client's literal, cut to a readable length for an error message.</summary>

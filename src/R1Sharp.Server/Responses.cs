@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using R1Sharp.Engine.Generation;
 
@@ -70,12 +69,12 @@ internal static class Responses
                 {
                     ["token"] = text,
                     ["logprob"] = t.LogProb,
-                    ["bytes"] = Bytes(text),
+                    ["bytes"] = Bytes(m.TokenBytes(t.Id)),
                     ["top_logprobs"] = new JsonArray([.. (t.Top ?? []).Select(a => (JsonNode)new JsonObject
                     {
                         ["token"] = a.Token,
                         ["logprob"] = a.LogProb,
-                        ["bytes"] = Bytes(a.Token),
+                        ["bytes"] = Bytes(m.TokenBytes(a.TokenId)),
                     })]),
                 });
             }
@@ -124,7 +123,7 @@ internal static class Responses
         choice["finish_reason"] = finish;
         if (finish is not null) choice["stop_reason"] = stopReason;
         if (tokenIds is not null) choice["token_ids"] = Ids(tokenIds);
-        return new JsonObject
+        var chunk = new JsonObject
         {
             ["id"] = id,
             ["object"] = request.Chat ? "chat.completion.chunk" : "text_completion",
@@ -132,6 +131,9 @@ internal static class Responses
             ["model"] = model,
             ["choices"] = new JsonArray(choice),
         };
+        // With stream_options.include_usage, OpenAI's chunks all carry "usage": null until the last one (UsageChunk).
+        if (request.IncludeUsage) chunk["usage"] = null;
+        return chunk;
     }
 
     /// <summary>The final usage chunk of a stream (stream_options.include_usage): no choices.</summary>
@@ -169,7 +171,12 @@ internal static class Responses
         return new JsonObject { ["object"] = "list", ["data"] = data };
     }
 
+    /// <summary><c>/v1/models/{id}</c>: the model object of that id in <see cref="Models"/>, or null when there is none.</summary>
+    public static JsonObject? Model(string id, string name, long created, int contextLength, string? adapter = null) =>
+        Models(name, created, contextLength, adapter)["data"]!.AsArray().FirstOrDefault(m => (string?)m!["id"] == id)?.DeepClone().AsObject();
+
     private static JsonArray Ids(IReadOnlyList<int> ids) => new([.. ids.Select(i => (JsonNode)i)]);
 
-    private static JsonArray Bytes(string text) => new([.. Encoding.UTF8.GetBytes(text).Select(b => (JsonNode)(int)b)]);
+    /// <summary>A token's own bytes (not those of its text, which is U+FFFD for a token that holds part of a character).</summary>
+    private static JsonArray Bytes(byte[] bytes) => new([.. bytes.Select(b => (JsonNode)(int)b)]);
 }

@@ -8,7 +8,8 @@ namespace R1Sharp.Tasks;
 /// Which columns of a user dataset become the prompt, the id and the reference fields.
 /// </summary>
 /// <param name="Prompt">The prompt column; null = the first present of <c>prompt</c>, <c>question</c>,
-/// <c>problem</c>, <c>input</c> (any letter case). A string, or a chat message list (<c>[{"role": "user", "content": …}]</c>), in
+/// <c>problem</c>, <c>input</c> (any letter case). A string, or a chat message list (<c>[{"role": "user", "content": …}]</c>,
+/// content a string or text parts; or ShareGPT's <c>[{"from": "human", "value": …}]</c>), in
 /// which case the question is the last user message and the whole list is kept as reference field
 /// <c>messages</c> (JSON).</param>
 /// <param name="Id">The id column; null = <c>id</c> when present, else "{file name}-{row number}".</param>
@@ -142,16 +143,35 @@ public static class DatasetLoader
         _ => new Value(DataRow.Text(node), node.GetValueKind() == JsonValueKind.String),
     };
 
+    /// <summary>
+    /// A chat message list — <c>{role, content}</c> with content a string or a list of text parts (joined), or ShareGPT's
+    /// <c>{from, value}</c> (human → user, gpt → assistant) — or null when the list is not one.
+    /// </summary>
     private static List<(string, string)>? ParseMessages(JsonArray array)
     {
         var messages = new List<(string, string)>();
         foreach (var item in array)
         {
-            if (item is not JsonObject m || m["role"] is not { } role || role.GetValueKind() != JsonValueKind.String
-                || m["content"] is not { } content || content.GetValueKind() != JsonValueKind.String)
-                return null;
-            messages.Add((role.GetValue<string>(), content.GetValue<string>()));
+            if (item is not JsonObject m) return null;
+            string? role = StringOf(m["role"]) ?? StringOf(m["from"]) switch { "human" => "user", "gpt" => "assistant", var from => from };
+            string? content = m["content"] is JsonArray parts ? TextParts(parts) : StringOf(m["content"] ?? m["value"]);
+            if (role is null || content is null) return null;
+            messages.Add((role, content));
         }
         return messages.Count > 0 ? messages : null;
+    }
+
+    private static string? StringOf(JsonNode? node) => node is not null && node.GetValueKind() == JsonValueKind.String ? node.GetValue<string>() : null;
+
+    /// <summary>OpenAI's content parts <c>[{"type": "text", "text"}]</c> joined, or null when a part is not text.</summary>
+    private static string? TextParts(JsonArray parts)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var part in parts)
+        {
+            if (part is not JsonObject p || StringOf(p["type"]) != "text" || StringOf(p["text"]) is not { } piece) return null;
+            text.Append(piece);
+        }
+        return text.ToString();
     }
 }

@@ -91,6 +91,38 @@ public sealed class DataRowsTests : IDisposable
         Assert.All(good, r => Assert.NotEqual(line, r.Line));
     }
 
+    [Theory]
+    [InlineData("rows.json")]
+    [InlineData("rows.jsonl")]
+    public void Leading_blank_lines_count_in_line_numbers(string name)
+    {
+        string path = Write(name, "\n \r\n{\"q\": \"a\"}\n{not json\n");
+        var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(path));
+        Assert.Equal(4, e.Line);
+        var skipped = new List<DatasetFormatException>();
+        Assert.Equal(3, Assert.Single(DataRows.Read(path, malformed: skipped.Add).ToList()).Line);
+        // An array after blank lines: a JSON error names the file's line too.
+        Assert.Equal(4, Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("array-" + name, "\n\n[{\"q\": \"a\"},\n {oops}]\n"))).Line);
+    }
+
+    [Theory]
+    [InlineData("rows.jsonl")]
+    [InlineData("rows.ndjson")]
+    public void A_json_lines_file_that_holds_one_array_is_read_as_the_array(string name)
+    {
+        // No JSON-lines file starts with '[' (every line is an object), and Hugging Face datasets reads such a file as its array.
+        var rows = DataRows.ReadAll(Write(name, "[\n  {\"q\": \"a\"},\n  {\"q\": \"b\"}\n]\n"));
+        Assert.Equal(["a", "b"], rows.Select(r => r.String("q")));
+    }
+
+    [Fact]
+    public void A_pretty_printed_object_is_refused_saying_that_objects_go_on_one_line()
+    {
+        var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("pretty.json", "{\n  \"q\": \"a\"\n}\n")));
+        Assert.Equal(1, e.Line);
+        Assert.Contains("each object is on one line", e.Message);
+    }
+
     [Fact]
     public void Files_that_are_not_data_are_refused_clearly()
     {
@@ -102,6 +134,39 @@ public sealed class DataRowsTests : IDisposable
         Assert.Equal(2, scalar.Line);
         Assert.Contains("expected a JSON object, got a number", scalar.Message);
         Assert.Contains("cannot decompress", Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write("bad.jsonl.gz", "not gzip at all"))).Message);
+        foreach (var other in new[] { "rows.csv", "rows.tsv", "data-00000-of-00001.arrow", "rows.csv.gz" })
+        {
+            var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Write(other, "q,n\na,1\n")));
+            Assert.Equal((0L, null), (e.Line, e.Field));
+            Assert.Contains("r1sharp reads JSON lines", e.Message);
+        }
+    }
+
+    [Fact]
+    public void Bytes_that_are_not_UTF8_are_refused_naming_the_line_not_replaced()
+    {
+        // Latin-1 "café" on line 3 of 5 (and on line 1003 of a file longer than the reader's buffer): a silent U+FFFD
+        // would change the text trained or graded on.
+        byte[] Bad(int goodLines) => [.. Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("{\"q\": \"ok \uFFFD\"}\r\n", goodLines)) + "{\"q\": \"caf"),
+            0xE9, .. Encoding.UTF8.GetBytes("\"}\n{\"q\": \"b\"}\n{\"q\": \"c\"}\n")];
+        string lines = Path.Combine(_dir, "latin1.jsonl"), far = Path.Combine(_dir, "far.jsonl"), array = Path.Combine(_dir, "latin1.json"),
+            gzip = Path.Combine(_dir, "latin1.jsonl.gz");
+        File.WriteAllBytes(lines, Bad(2));
+        File.WriteAllBytes(far, Bad(1002));
+        File.WriteAllBytes(array, [.. "[\n"u8, .. Encoding.UTF8.GetBytes("{\"q\": \"a\"},\n{\"q\": \"caf"), 0xE9, .. "\"}]\n"u8]);
+        using (var file = File.Create(gzip))
+        using (var zip = new GZipStream(file, CompressionLevel.Fastest))
+            zip.Write(Bad(2));
+        foreach (var (path, line) in new[] { (lines, 3L), (far, 1003L), (array, 3L), (gzip, 3L) })
+        {
+            var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(path));
+            Assert.Equal((path, line), (e.File, e.Line));
+            Assert.Contains("not valid UTF-8", e.Message);
+            Assert.Contains("0xE9", e.Message);
+            // Skipping malformed rows does not skip this: the file as a whole is not text.
+            Assert.Throws<DatasetFormatException>(() => DataRows.Read(path, malformed: _ => { }).ToList());
+        }
+        Assert.Equal("ok \uFFFD", DataRows.ReadAll(Write("fffd.jsonl", "{\"q\": \"ok \uFFFD\"}\n"))[0].String("q")); // a real U+FFFD is text
     }
 
     [Fact]

@@ -76,6 +76,23 @@ public sealed class DatasetFolderTests : IDisposable
     }
 
     [Fact]
+    public void Metadata_files_are_not_rows_and_a_save_to_disk_folder_is_named_as_such()
+    {
+        // The Hub's dataset_infos.json beside the data, and datasets' save_to_disk layout (Arrow files and JSON metadata).
+        Write("hub/data.jsonl", "{\"q\": \"a\"}\n");
+        Write("hub/dataset_infos.json", "{\"default\": {\"features\": {}}}\n");
+        Assert.Equal(["a"], DataRows.ReadAll(Path.Combine(_dir, "hub")).Select(r => r.String("q")));
+
+        Write("saved/dataset_dict.json", "{\"splits\": [\"train\"]}");
+        Write("saved/train/dataset_info.json", "{\n  \"citation\": \"\"\n}\n");
+        Write("saved/train/state.json", "{\n  \"_data_files\": []\n}\n");
+        Write("saved/train/data-00000-of-00001.arrow", "ARROW1");
+        var e = Assert.Throws<DatasetFormatException>(() => DataRows.ReadAll(Path.Combine(_dir, "saved")));
+        Assert.Contains("save_to_disk", e.Message);
+        Assert.Contains("to_json", e.Message);
+    }
+
+    [Fact]
     public void Several_splits_and_no_train_asks_for_one()
     {
         Write("test.jsonl", "{\"x\": 1}\n");

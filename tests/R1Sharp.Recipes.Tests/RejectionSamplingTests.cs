@@ -266,6 +266,22 @@ public class RejectionSamplingTests
         Assert.Contains("other settings", error.Message);
     }
 
+    [Theory]
+    [InlineData("{\"generation\": ")]   // cut short
+    [InlineData("[1, 2]")]               // not an object
+    public void Resume_with_a_damaged_settings_file_is_refused_naming_it(string content)
+    {
+        using var dir = new TempDir();
+        string output = dir.Sub("run");
+        RejectionSampling.Run(Permissive, TinyModels.Path, output, RunSettings.Quiet());
+        string settings = Path.Combine(output, "sampling.json");
+        File.WriteAllText(settings, content);
+        File.Delete(Path.Combine(output, "summary.json"));
+        var error = Assert.Throws<InvalidDataException>(() => RejectionSampling.Run(Permissive, TinyModels.Path, output, RunSettings.Quiet(resume: true)));
+        Assert.Contains(settings, error.Message);
+        Assert.Equal(content, File.ReadAllText(settings));
+    }
+
     [Fact]
     public void Options_are_checked_by_name()
     {

@@ -154,6 +154,39 @@ public class SftDataTests
         Assert.Equal((2, 1), (records[2].Messages!.Count, records[2].TrainFrom));
     }
 
+    [Fact]
+    public void ShareGPT_conversations_and_text_parts_load_as_messages()
+    {
+        // ShareGPT's {from, value} turns under "conversations", with a "system" column (the shape of open R1 distillation
+        // sets such as OpenThoughts and Bespoke-Stratos), and OpenAI's content parts [{"type": "text", "text"}].
+        using var tmp = new TempDir();
+        var path = Write(tmp, "sharegpt.jsonl",
+            """{"system": "Think first.", "conversations": [{"from": "human", "value": "2 + 2?"}, {"from": "gpt", "value": "4"}]}""",
+            """{"conversations": [{"from": "user", "value": "Hi"}, {"from": "assistant", "value": "Hey"}]}""",
+            """{"messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": " there"}]}, {"role": "assistant", "content": [{"type": "text", "text": "Hey"}]}]}""");
+        var records = SftData.Load(path);
+        Assert.Equal([("system", "Think first."), ("user", "2 + 2?"), ("assistant", "4")], records[0].Messages!.Select(m => (m.Role, m.Content)));
+        Assert.Equal([("user", "Hi"), ("assistant", "Hey")], records[1].Messages!.Select(m => (m.Role, m.Content)));
+        Assert.Equal([("user", "Hi there"), ("assistant", "Hey")], records[2].Messages!.Select(m => (m.Role, m.Content)));
+    }
+
+    [Theory]
+    [InlineData("""{"messages": "hi"}""", "messages", "expected a list of messages, got a string")]
+    [InlineData("""{"prompt": "a", "completion": 7}""", "completion", "expected a string or a list of messages, got a number")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]}""", "messages[0].content[0]", "only text parts")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}""", "messages[0].content[0].text", "got a number")]
+    [InlineData("""{"conversations": [{"from": "wizard", "value": "x"}]}""", "conversations[0].from", "'wizard'")]
+    [InlineData("""{"conversations": [{"from": "human", "value": "x"}], "system": 3}""", "system", "got a number")]
+    [InlineData("""{"instruction": "x", "output": "y"}""", null, "fields present: instruction, output); other columns are read with messages_field, prompt_field")]
+    public void Malformed_messages_say_what_was_expected(string row, string? field, string says)
+    {
+        using var tmp = new TempDir();
+        var path = Write(tmp, "bad.jsonl", row);
+        var e = Assert.Throws<DatasetFormatException>(() => SftData.Load(path));
+        Assert.Equal((1L, field), (e.Line, e.Field));
+        Assert.Contains(says, e.Message);
+    }
+
     [Theory]
     [InlineData("""{"prompt": "a"}""", "completion")]
     [InlineData("""{"prompt": "a", "completion": 7}""", "completion")]

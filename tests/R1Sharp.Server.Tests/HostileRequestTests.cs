@@ -208,6 +208,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         ["max_tokens past long"] = C(Hi("\"max_tokens\": 99999999999999999999999"), 400, "max_tokens", "out of range", $"in [1, {Context - 1}]"),
         ["max_completion_tokens huge"] = C(Hi("\"max_completion_tokens\": 4096"), 400, "max_completion_tokens", $"in [1, {Context - 1}]"),
         ["max_tokens negative"] = C(Hi("\"max_tokens\": -1"), 400, "max_tokens", $"in [1, {Context - 1}]"),
+        ["max_tokens of the wrong type beside max_completion_tokens"] = C(Hi("\"max_tokens\": \"abc\", \"max_completion_tokens\": 5"), 400, "max_tokens", "must be an integer"),
         ["seed past long"] = C(Hi("\"seed\": " + new string('9', 400)), 400, "seed", "out of range"),
         ["logprobs over 20"] = C(Hi("\"logprobs\": 21"), 400, "logprobs", "in [0, 20]"),
         ["stream as a string"] = C(Hi("\"stream\": \"yes\""), 400, "stream", "must be a boolean"),
@@ -220,6 +221,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         ["prompt ids over the context"] = C("{\"model\": \"tiny\", \"prompt\": [" + string.Join(",", Enumerable.Repeat(7, Context)) + "]}", 400, "prompt", $"{Context} tokens"),
         ["65 prompts"] = C("{\"model\": \"tiny\", \"prompt\": [" + string.Join(",", Enumerable.Repeat("\"hi\"", 65)) + "]}", 400, "prompt", "65 prompts", "at most 64"),
         ["empty prompt in a list"] = C("{\"model\": \"tiny\", \"prompt\": [\"hi\", \"\"]}", 400, "prompt", "'prompt[1]' is empty"),
+        ["empty token list in a list"] = C("{\"model\": \"tiny\", \"prompt\": [[1], []]}", 400, "prompt", "'prompt[1]' is an empty list"),
         ["stop 17 strings"] = C(Hi("\"stop\": [" + string.Join(",", Enumerable.Range(0, 17).Select(i => $"\"s{i}\"")) + "]"), 400, "stop", "17 strings"),
         ["stop a huge list"] = C(Hi("\"stop\": [" + string.Join(",", Enumerable.Repeat("\"s\"", 200_000)) + "]"), 400, "stop", "200000 strings"),
         ["stop_token_ids a huge list"] = C(Hi("\"stop_token_ids\": [" + string.Join(",", Enumerable.Repeat("5", 100_000)) + "]"), 400, "stop_token_ids", "100000 ids"),
@@ -228,6 +230,7 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         // chat
         ["messages a string"] = Chat("{\"model\": \"tiny\", \"messages\": \"hi\"}", 400, "messages", "must be a list"),
         ["message content a number"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": 5}]}", 400, "messages[0].content", "string or a list of parts"),
+        ["text part without text"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"user\", \"content\": [{\"type\": \"text\"}]}]}", 400, "messages[0].content.text", "required"),
         ["message role unknown"] = Chat("{\"model\": \"tiny\", \"messages\": [{\"role\": \"root\", \"content\": \"hi\"}]}", 400, "messages[0].role", "'root'"),
         ["more messages than prompt tokens"] = Chat("{\"model\": \"tiny\", \"messages\": [" + string.Join(",", Enumerable.Repeat("{\"role\": \"user\"}", Context)) + "]}",
             400, "messages", $"{Context} messages"),
@@ -323,5 +326,128 @@ public sealed class HostileRequestTests(HostileRequestTests.Fixture f) : IClassF
         var (status, body) = await f.Post("v1/completions", $$"""{"model": "tiny", "prompt": "hi", "max_tokens": 8, "temperature": {{t}}, "seed": 1}""");
         Assert.True(status == HttpStatusCode.OK, body.ToJsonString());
         Assert.InRange((int)body["usage"]!["completion_tokens"]!, 1, 8);
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", """{"model": "tiny", "prompt": "hi", "max_tokens": 3.0, "n": 2.0, "seed": 7.0, "logprobs": 1.0}""")]
+    [InlineData("/v1/completions", """{"model": "tiny", "prompt": "hi", "max_tokens": 3e0, "top_k": 5.0}""")]
+    [InlineData("/v1/chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 3.0, "logprobs": true, "top_logprobs": 2.0}""")]
+    [InlineData("/generate", """{"text": "hi", "sampling_params": {"max_new_tokens": 3.0, "n": 1.0, "sampling_seed": 2.0}}""")]
+    public async Task IntegersWrittenWithAFraction_AreTheIntegers(string path, string json)
+    {
+        // Python's json.dumps writes a float 3.0 as "3.0"; vLLM's and SGLang's fields take it as the integer 3.
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post(path, Utf8(json)));
+        Assert.True(response.Status == 200, $"HTTP {response.Status}: {response.Body}");
+        var usage = path == "/generate" ? response.Json["meta_info"]!["completion_tokens"]! : response.Json["usage"]!["completion_tokens"]!;
+        Assert.InRange((int)usage, 1, path == "/v1/completions" && json.Contains("\"n\": 2.0") ? 6 : 3);
+    }
+
+    [Theory]
+    [InlineData("\"max_tokens\": 2.5", "max_tokens", "2.5", "not an integer")]
+    [InlineData("\"max_tokens\": 4096.0", "max_tokens", "4096", $"in [1, 4095]")]
+    [InlineData("\"seed\": 1e30", "seed", "1e30", "out of range")]
+    public async Task IntegerFields_SayWhetherTheNumberIsFractionalOrOutOfRange(string field, string param, string value, string says)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/completions", Utf8(Hi(field))));
+        AssertError(response, 400, param, value, says);
+    }
+
+    [Theory]
+    [InlineData("/health")]
+    [InlineData("/v1/models")]
+    [InlineData("/stats")]
+    public async Task Head_OnAGetEndpoint_IsItsGetWithoutTheBody(string path)
+    {
+        // RFC 9110 section 9.3.2: HEAD is GET without the content (load balancers probe /health with it).
+        using var head = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Head, f.Url(path.TrimStart('/'))));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+        await AssertStillServes();
+    }
+
+    [Theory]
+    [InlineData("gzip", true)]
+    [InlineData("br", false)]          // labelled compressed, sent plain: still not what the label says
+    [InlineData("gzip, identity", true)]
+    public async Task CompressedBody_Is415_NotAnEncodingErrorOrAGuess(string coding, bool compress)
+    {
+        // RFC 9110 section 8.4: a content coding the server does not decode gets 415, with Accept-Encoding saying what it takes.
+        byte[] json = Utf8("""{"model": "tiny", "prompt": "hi", "max_tokens": 1}""");
+        byte[] body = json;
+        if (compress)
+        {
+            using var packed = new MemoryStream();
+            using (var gzip = new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest)) gzip.Write(json);
+            body = packed.ToArray();
+        }
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Request("POST", "/v1/completions",
+            ["Content-Type: application/json", $"Content-Encoding: {coding}", $"Content-Length: {body.Length}"], body));
+        var error = AssertError(response, 415, null, "Content-Encoding", coding);
+        Assert.Equal("unsupported_media_type", (string)error["code"]!);
+        Assert.Equal("identity", response.Headers.GetValueOrDefault("accept-encoding"));
+        await AssertStillServes();
+    }
+
+    [Fact]
+    public async Task IdentityContentEncoding_IsThePlainBody()
+    {
+        byte[] body = Utf8("""{"model": "tiny", "prompt": "hi", "max_tokens": 1}""");
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Request("POST", "/v1/completions",
+            ["Content-Type: application/json", "Content-Encoding: identity", $"Content-Length: {body.Length}"], body));
+        Assert.True(response.Status == 200, response.Body);
+    }
+
+    [Theory]
+    [InlineData("""{"text": ""}""", "text", null, "'text' is empty")]
+    [InlineData("""{"text": ["a", ""]}""", "text", null, "is empty")]
+    [InlineData("""{"text": "hi", "top_logprobs_num": 3}""", "top_logprobs_num", "unsupported_parameter", "must be 0")]
+    [InlineData("""{"text": "hi", "logprob_start_len": 0}""", "logprob_start_len", "unsupported_parameter", "must be -1")]
+    [InlineData("""{"text": "hi", "top_logprobs_num": -1}""", "top_logprobs_num", null, "at least 0")]
+    public async Task Generate_BadInput_NamesItsOwnField(string json, string param, string? code, string says)
+    {
+        var error = AssertError(await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/generate", Utf8(json))), 400, param, says);
+        Assert.Equal(code, (string?)error["code"]);
+    }
+
+    [Theory]
+    [InlineData("/v1/completions", "POST")]
+    [InlineData("/v1/chat/completions", "POST")]
+    [InlineData("/v1/models", "GET")]
+    [InlineData("/v1/models/tiny", "GET")]
+    [InlineData("/health", "HEAD")]
+    public async Task Options_SaysWhichMethodsTheRouteTakes(string path, string method)
+    {
+        // RFC 9110 section 9.3.7: OPTIONS on a route answers with its methods (also what a browser's CORS preflight sends first).
+        using var options = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Options, f.Url(path.TrimStart('/'))));
+        Assert.Equal(HttpStatusCode.NoContent, options.StatusCode);
+        Assert.Contains(method, options.Content.Headers.Allow);
+        Assert.Contains("OPTIONS", options.Content.Headers.Allow);
+        using var unknown = await f.Http.SendAsync(new HttpRequestMessage(HttpMethod.Options, f.Url("v1/nothing")));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("\"service_tier\": \"auto\", \"prompt_cache_key\": \"k\", \"safety_identifier\": \"u1\", \"modalities\": [\"text\"]")]
+    [InlineData("\"reasoning_effort\": null, \"verbosity\": null, \"audio\": null, \"prediction\": null, \"web_search_options\": null, \"functions\": [], \"function_call\": \"auto\"")]
+    public async Task OpenAIChatFields_WithoutEffectOrNeutral_AreAccepted(string fields)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/chat/completions", Utf8(ChatHi("\"max_tokens\": 1, " + fields))));
+        Assert.True(response.Status == 200, response.Body);
+    }
+
+    [Theory]
+    [InlineData("\"reasoning_effort\": \"low\"", "reasoning_effort")]
+    [InlineData("\"verbosity\": \"high\"", "verbosity")]
+    [InlineData("\"modalities\": [\"text\", \"audio\"]", "modalities")]
+    [InlineData("\"audio\": {\"voice\": \"alloy\", \"format\": \"wav\"}", "audio")]
+    [InlineData("\"prediction\": {\"type\": \"content\", \"content\": \"x\"}", "prediction")]
+    [InlineData("\"web_search_options\": {}", "web_search_options")]
+    [InlineData("\"functions\": [{\"name\": \"f\"}]", "functions")]
+    [InlineData("\"function_call\": {\"name\": \"f\"}", "function_call")]
+    public async Task OpenAIChatFields_ThisServerDoesNotImplement_AreUnsupportedNotUnknown(string field, string param)
+    {
+        var response = await RawHttp.SendAsync(f.Server.BaseAddress, RawHttp.Post("/v1/chat/completions", Utf8(ChatHi(field))));
+        var error = AssertError(response, 400, param, "not supported");
+        Assert.Equal("unsupported_parameter", (string)error["code"]!);
     }
 }

@@ -24,6 +24,54 @@ public sealed class ServerApiTests(ServerFixture f) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task Models_RetrievesOneModelById_As_OpenAI_Does()
+    {
+        // GET /v1/models/{model} (the OpenAI client's models.retrieve): the model object, or 404 model_not_found.
+        var body = JsonNode.Parse(await f.Http.GetStringAsync(f.Url("v1/models/tiny")))!;
+        Assert.Equal(("tiny", "model"), ((string)body["id"]!, (string)body["object"]!));
+        using var missing = await f.Http.GetAsync(f.Url("v1/models/gpt-9"));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        var error = JsonNode.Parse(await missing.Content.ReadAsStringAsync())!["error"]!;
+        Assert.Equal(("model_not_found", "not_found_error"), ((string)error["code"]!, (string)error["type"]!));
+    }
+
+    [Theory]
+    [InlineData("v1/completions", """{"model": "tiny", "prompt": ["hi", "yo"], "max_tokens": 3, "n": 2, "stream": true, "stream_options": {"include_usage": true}}""")]
+    [InlineData("v1/chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "stream": true, "stream_options": {"include_usage": true}}""")]
+    public async Task StreamWithIncludeUsage_EveryChunkHasUsage_NullBeforeTheLast(string path, string json)
+    {
+        // OpenAI: "All other chunks will also include a usage field, but with a null value."
+        var lines = await f.Stream(path, JsonNode.Parse(json)!.AsObject());
+        Assert.Equal("[DONE]", lines[^1]);
+        var chunks = lines.SkipLast(1).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+        Assert.All(chunks.SkipLast(1), c => Assert.True(c.ContainsKey("usage") && c["usage"] is null, c.ToJsonString()));
+        Assert.Empty(chunks[^1]["choices"]!.AsArray());
+        Assert.True((int)chunks[^1]["usage"]!["total_tokens"]! > 0);
+    }
+
+    [Fact]
+    public async Task ChatLogProbs_Bytes_AreTheTokensOwnBytes_EvenWhenTheyArePartOfACharacter()
+    {
+        // OpenAI: "bytes" is the token's UTF-8 bytes, so that tokens that each hold part of a character can be put together
+        // again. A byte-level token such as 0xC3 decodes to U+FFFD on its own; its bytes are [195], not U+FFFD's [239, 191, 189].
+        var (status, body) = await f.Post("v1/chat/completions", new JsonObject
+        {
+            ["model"] = "tiny", ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = "Écris ½ × 3 €" }),
+            ["max_tokens"] = 48, ["temperature"] = 1.5, ["seed"] = 3, ["n"] = 6, ["logprobs"] = true, ["top_logprobs"] = 5,
+        });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var entries = body["choices"]!.AsArray()
+            .SelectMany(c => c!["logprobs"]!["content"]!.AsArray())
+            .SelectMany(e => new[] { e! }.Concat(e!["top_logprobs"]!.AsArray().Select(a => a!)))
+            .Select(e => ((string)e["token"]!, e["bytes"]!.AsArray().Select(b => (byte)(int)b!).ToArray()))
+            .ToList();
+        var partial = entries.Where(e => e.Item1 == "\uFFFD").ToList();
+        Assert.NotEmpty(partial); // the sampled tokens include bytes of multi-byte characters
+        Assert.All(partial, e => Assert.False(e.Item2.SequenceEqual(new byte[] { 0xEF, 0xBF, 0xBD }), "U+FFFD's bytes instead of the token's"));
+        Assert.All(entries, e => Assert.Equal(e.Item1, System.Text.Encoding.UTF8.GetString(e.Item2))); // the text is what the bytes decode to
+    }
+
+    [Fact]
     public async Task Completions_TokenPromptGreedy_IsThePyTorchReference()
     {
         var (prompt, continuation) = TinyModel.Reference();

@@ -50,6 +50,8 @@ public sealed class ApiKeyTests(ApiKeyTests.Fixture f) : IClassFixture<ApiKeyTes
         Assert.Equal("authentication_error", (string)error["type"]!);
         Assert.Equal("invalid_api_key", (string)error["code"]!);
         Assert.DoesNotContain(Key, response.Body);
+        // RFC 9110 section 15.5.2: a 401 names the scheme it takes.
+        Assert.Equal("Bearer", response.Headers.GetValueOrDefault("www-authenticate"));
     }
 
     [Theory]
@@ -59,6 +61,14 @@ public sealed class ApiKeyTests(ApiKeyTests.Fixture f) : IClassFixture<ApiKeyTes
     public async Task TheKey_Passes_WithTheSchemeInAnyCase(string scheme)
     {
         var response = await Send($"{scheme} {Key}");
+        Assert.True(response.Status == 200, response.Body);
+    }
+
+    [Fact]
+    public async Task TheKey_Passes_AfterSeveralSpaces()
+    {
+        // RFC 9110 section 11.4: credentials = auth-scheme [ 1*SP token68 ].
+        var response = await Send($"Bearer   {Key}");
         Assert.True(response.Status == 200, response.Body);
     }
 

@@ -41,6 +41,18 @@ public sealed class DatasetLoaderTests : IDisposable
     }
 
     [Fact]
+    public async Task Message_prompts_with_text_parts_or_ShareGPT_turns_give_the_last_user_turn()
+    {
+        string path = Write("parts.jsonl", """
+            {"prompt": [{"role": "user", "content": [{"type": "text", "text": "Compute "}, {"type": "text", "text": "1+1"}]}], "answer": "2"}
+            {"prompt": [{"from": "system", "value": "Be brief."}, {"from": "human", "value": "Compute 2+2"}], "answer": "4"}
+            """);
+        var loaded = await DatasetLoader.LoadAsync(path);
+        Assert.Equal(["Compute 1+1", "Compute 2+2"], loaded.Examples.Select(e => e.Question));
+        Assert.Contains("Be brief.", loaded.Examples[1].Field("messages"));
+    }
+
+    [Fact]
     public async Task Explicit_mapping_messages_and_prompt_style()
     {
         string path = Write("chat.jsonl", """

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Text.Tokenization;
 
 namespace R1Sharp.Cli.Commands;
@@ -34,23 +35,21 @@ public static class TokenizeCommand
         return command;
     }
 
-    /// <summary>Reads every row first, so a bad row fails before anything is written.</summary>
+    /// <summary>
+    /// Reads every row first, so a bad row fails before anything is written. The rows are read as every data file is
+    /// (<see cref="DataRows"/>: UTF-8, no repeated key, a JSON array or Parquet too); a blank line between rows is an error,
+    /// since it would shift every output row after it.
+    /// </summary>
     static List<string> ReadTexts(string path)
     {
         if (Directory.Exists(path)) throw new UserError($"--input: {path} is a folder; expected a JSONL file of {{\"text\": …}} rows");
         if (!File.Exists(path)) throw new UserError($"--input: {path}: no such file");
         var texts = new List<string>();
-        int line = 0;
-        foreach (var raw in File.ReadLines(path))
+        foreach (var row in DataRows.Read(path))
         {
-            line++;
-            if (string.IsNullOrWhiteSpace(raw)) throw new UserError($"{path}:{line}: empty line (every row needs a \"text\" field)");
-            JsonNode? node;
-            try { node = JsonNode.Parse(raw); }
-            catch (JsonException e) { throw new UserError($"{path}:{line}: not valid JSON ({e.Message})"); }
-            if (node is not JsonObject o || o["text"] is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
-                throw new UserError($"{path}:{line}: field 'text' is missing or not a string");
-            texts.Add(v.GetValue<string>());
+            if (row.Line != texts.Count + 1) throw new UserError($"{path}:{texts.Count + 1}: empty line (every row needs a \"text\" field)");
+            texts.Add(row["text"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
+                : throw new UserError($"{path}:{row.Line}: field 'text' is missing or not a string"));
         }
         return texts;
     }

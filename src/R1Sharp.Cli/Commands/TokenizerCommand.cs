@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Text.Json.Nodes;
+using R1Sharp.Data;
 using R1Sharp.Text.Tokenization;
 
 namespace R1Sharp.Cli.Commands;
@@ -38,13 +38,7 @@ public static class TokenizerCommand
     {
         if (!File.Exists(path)) throw new UserError($"{path}: no such file");
         if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) { yield return File.ReadAllText(path); yield break; }
-        int line = 0;
-        foreach (var raw in File.ReadLines(path))
-        {
-            line++;
-            if (string.IsNullOrWhiteSpace(raw)) continue;
-            yield return (JsonNode.Parse(raw) as JsonObject)?["text"]?.GetValue<string>()
-                         ?? throw new UserError($"{path}:{line}: field 'text' is missing or not a string");
-        }
+        // As every data file is read (DataRows): errors name the file, the line and the field.
+        foreach (var row in DataRows.Read(path)) yield return row.String("text");
     }
 }

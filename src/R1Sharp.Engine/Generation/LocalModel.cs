@@ -161,6 +161,9 @@ public sealed class LocalModel : IDisposable
     /// <summary>The text of one token, as streamed (special tokens included).</summary>
     public string TokenText(int id) => Tokenizer?.Decode([id]) ?? id.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    /// <summary>The bytes of one token (OpenAI's log-probability <c>bytes</c>): for some byte-level tokens, part of a character.</summary>
+    public byte[] TokenBytes(int id) => Tokenizer?.DecodeBytes(id) ?? System.Text.Encoding.UTF8.GetBytes(TokenText(id));
+
     internal HfTokenizer RequireTokenizer(string what) =>
         Tokenizer ?? throw new ArgumentException($"model '{Name}' has no tokenizer.json, so {what} cannot be encoded; send token ids");
 

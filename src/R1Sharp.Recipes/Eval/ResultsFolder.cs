@@ -42,7 +42,7 @@ public sealed class ResultsFolder : IDisposable
 
     /// <summary>Opens (creating it if needed) <paramref name="directory"/> for a run with <paramref name="settings"/>.</summary>
     /// <exception cref="InvalidOperationException">The folder holds a run with other settings (the message names the first that differs).</exception>
-    /// <exception cref="InvalidDataException">results.jsonl has a malformed line before its last.</exception>
+    /// <exception cref="InvalidDataException">config.json is not a JSON object, or results.jsonl has a malformed line before its last.</exception>
     public static ResultsFolder Open(string directory, EvalSettings settings)
     {
         System.IO.Directory.CreateDirectory(directory);
@@ -50,8 +50,13 @@ public sealed class ResultsFolder : IDisposable
         var wanted = JsonSerializer.SerializeToNode(settings, JsonOptions)!.AsObject();
         if (File.Exists(configPath))
         {
-            var found = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
-                        ?? throw new InvalidDataException($"{configPath}: not a JSON object");
+            JsonNode? node;
+            try { node = JsonNode.Parse(File.ReadAllText(configPath)); }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{configPath}: not valid JSON ({e.Message}); use another output folder, or delete this one to start over", e);
+            }
+            var found = node as JsonObject ?? throw new InvalidDataException($"{configPath}: not a JSON object");
             foreach (var (name, value) in wanted)
                 if (!JsonNode.DeepEquals(value, found[name]))
                     throw new InvalidOperationException(

@@ -94,7 +94,13 @@ public static class RejectionSampling
         var done = new Dictionary<string, IReadOnlyList<SampleCandidate>>(StringComparer.Ordinal);
         if (main && settings.Resume && File.Exists(settingsPath))
         {
-            var previous = JsonNode.Parse(File.ReadAllText(settingsPath))?["generation"]?.ToJsonString();
+            JsonNode? stored;
+            try { stored = JsonNode.Parse(File.ReadAllText(settingsPath)); }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{settingsPath}: not valid JSON ({e.Message}); use another output folder, or run without --resume to start over", e);
+            }
+            var previous = (stored as JsonObject)?["generation"]?.ToJsonString(); // another shape counts as other settings
             if (previous != fingerprint.ToJsonString())
                 throw new InvalidDataException($"{output} holds rejection samples drawn with other settings ({settingsPath}); " +
                                                     "use another output folder, or run without --resume to start over");

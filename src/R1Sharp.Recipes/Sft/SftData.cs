@@ -43,8 +43,9 @@ public sealed record SftFields(string Prompt = "prompt", string Completion = "co
 
 /// <summary>
 /// Loads SFT rows from anything <see cref="DataRows"/> reads (JSONL, JSON, Parquet, gzip, a Hub dataset folder), in TRL's
-/// shapes: <c>{"messages": [{"role", "content"}, …]}</c>, <c>{"prompt": …, "completion": …}</c> (strings, or message lists:
-/// the conversational prompt-completion shape), or <c>{"text": …}</c> (language modelling), tried in that order. Every problem is a
+/// shapes: <c>{"messages": [{"role", "content"}, …]}</c> (or ShareGPT's <c>{"conversations": [{"from", "value"}, …]}</c>, with an
+/// optional <c>"system"</c> column), <c>{"prompt": …, "completion": …}</c> (strings, or message lists: the conversational
+/// prompt-completion shape), or <c>{"text": …}</c> (language modelling), tried in that order. Every problem is a
 /// <see cref="DatasetFormatException"/> naming file, line and field, raised before any training starts.
 /// </summary>
 public static class SftData
@@ -56,11 +57,14 @@ public static class SftData
         foreach (var dataRow in DataRows.Read(path, ct))
         {
             var (row, line, source) = (dataRow.Fields, dataRow.Line, dataRow.Where);
-            if (row[fields.Messages] is { } messagesNode)
+            // A conversation: the messages column, else ShareGPT's "conversations"; a "system" column goes first.
+            string? conversation = row[fields.Messages] is not null ? fields.Messages : row[ShareGptField] is not null ? ShareGptField : null;
+            if (conversation is not null)
             {
-                var messages = Messages(messagesNode, path, line, fields.Messages);
+                var messages = Messages(row[conversation]!, path, line, conversation);
+                if (dataRow.OptionalString(SystemField) is { } system && messages[0].Role != "system") messages.Insert(0, ChatMessage.System(system));
                 if (!messages.Any(m => m.Role == "assistant"))
-                    throw new DatasetFormatException(path, line, fields.Messages, "no assistant message to train on");
+                    throw new DatasetFormatException(path, line, conversation, "no assistant message to train on");
                 records.Add(SftRecord.FromMessages(messages, source));
                 continue;
             }
@@ -75,7 +79,9 @@ public static class SftData
                     continue;
                 }
                 throw new DatasetFormatException(path, line, null,
-                    $"none of '{fields.Messages}', '{fields.Prompt}'/'{fields.Completion}' or '{fields.Text}' (fields present: {string.Join(", ", row.Select(kv => kv.Key))})");
+                    $"none of '{fields.Messages}', '{ShareGptField}', '{fields.Prompt}'/'{fields.Completion}' or '{fields.Text}' " +
+                    $"(fields present: {string.Join(", ", row.Select(kv => kv.Key))}); other columns are read with messages_field, " +
+                    "prompt_field, completion_field or text_field");
             }
             var prompt = row[fields.Prompt] ?? throw new DatasetFormatException(path, line, fields.Prompt, "missing");
             var completion = row[fields.Completion] ?? throw new DatasetFormatException(path, line, fields.Completion, "missing");
@@ -86,12 +92,12 @@ public static class SftData
                 records.Add(SftRecord.FromPair(prompt.GetValue<string>(), c, source));
                 continue;
             }
-            var context = prompt.GetValueKind() == JsonValueKind.String
-                ? [ChatMessage.User(prompt.GetValue<string>())]
-                : Messages(prompt, path, line, fields.Prompt);
-            var reply = completion.GetValueKind() == JsonValueKind.String
-                ? [ChatMessage.Assistant(completion.GetValue<string>())]
-                : Messages(completion, path, line, fields.Completion);
+            List<ChatMessage> Side(JsonNode node, string field, Func<string, ChatMessage> single) =>
+                node.GetValueKind() == JsonValueKind.String ? [single(node.GetValue<string>())]
+                : node is JsonArray ? Messages(node, path, line, field)
+                : throw new DatasetFormatException(path, line, field, $"expected a string or a list of messages, got {DataRow.Kind(node)}");
+            var context = Side(prompt, fields.Prompt, text => ChatMessage.User(text));
+            var reply = Side(completion, fields.Completion, text => ChatMessage.Assistant(text));
             if (!reply.Any(m => m.Role == "assistant"))
                 throw new DatasetFormatException(path, line, fields.Completion, "no assistant message to train on");
             records.Add(new SftRecord { Messages = [.. context, .. reply], TrainFrom = context.Count, Source = source });
@@ -100,25 +106,67 @@ public static class SftData
         return records;
     }
 
-    /// <summary>A list of {role, content} objects (content a string; reasoning_content kept when present).</summary>
+    /// <summary>ShareGPT's conversation column (<c>[{"from": "human", "value": …}, {"from": "gpt", …}]</c>), read when a row has no messages column.</summary>
+    public const string ShareGptField = "conversations";
+
+    /// <summary>A system prompt column of conversational rows (as OpenThoughts and Bespoke-Stratos have), put first unless the conversation has one.</summary>
+    public const string SystemField = "system";
+
+    static readonly Dictionary<string, string> ShareGptRoles = new(StringComparer.Ordinal)
+    {
+        ["human"] = "user", ["user"] = "user", ["gpt"] = "assistant", ["assistant"] = "assistant", ["system"] = "system", ["tool"] = "tool",
+    };
+
+    /// <summary>
+    /// A list of messages: <c>{role, content}</c> objects (content a string or a list of text parts, <c>[{"type": "text", "text"}]</c>,
+    /// joined; reasoning_content kept when present), or ShareGPT's <c>{from, value}</c> (human, gpt, system, tool).
+    /// </summary>
     internal static List<ChatMessage> Messages(JsonNode node, string path, long line, string field)
     {
-        if (node is not JsonArray array) throw new DatasetFormatException(path, line, field, $"expected a list of messages, got {node.GetValueKind()}");
+        if (node is not JsonArray array) throw new DatasetFormatException(path, line, field, $"expected a list of messages, got {DataRow.Kind(node)}");
         if (array.Count == 0) throw new DatasetFormatException(path, line, field, "empty message list");
         var messages = new List<ChatMessage>(array.Count);
         for (int i = 0; i < array.Count; i++)
         {
             string at = $"{field}[{i}]";
-            if (array[i] is not JsonObject m) throw new DatasetFormatException(path, line, at, "expected an object with 'role' and 'content'");
-            string role = m["role"] is { } r && r.GetValueKind() == JsonValueKind.String
-                ? r.GetValue<string>()
+            if (array[i] is not JsonObject m)
+                throw new DatasetFormatException(path, line, at, $"expected an object with 'role' and 'content' (or ShareGPT's 'from' and 'value'), got {DataRow.Kind(array[i])}");
+            if (m["role"] is null && m["from"] is { } from)
+            {
+                string name = from.GetValueKind() == JsonValueKind.String ? from.GetValue<string>()
+                    : throw new DatasetFormatException(path, line, at + ".from", $"expected a string, got {DataRow.Kind(from)}");
+                string role = ShareGptRoles.TryGetValue(name, out var r) ? r
+                    : throw new DatasetFormatException(path, line, at + ".from", $"'{name}' is not a ShareGPT role (human, gpt, system or tool; or user, assistant)");
+                string value = m["value"] is { } v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
+                    : throw new DatasetFormatException(path, line, at + ".value", $"expected a string, got {DataRow.Kind(m["value"])}");
+                messages.Add(new ChatMessage(role, value));
+                continue;
+            }
+            string roleName = m["role"] is { } rn && rn.GetValueKind() == JsonValueKind.String
+                ? rn.GetValue<string>()
                 : throw new DatasetFormatException(path, line, at + ".role", "missing or not a string");
-            string content = m["content"] is { } c && c.GetValueKind() == JsonValueKind.String
-                ? c.GetValue<string>()
-                : throw new DatasetFormatException(path, line, at + ".content", "missing or not a string");
             string? reasoning = m["reasoning_content"] is { } rc && rc.GetValueKind() == JsonValueKind.String ? rc.GetValue<string>() : null;
-            messages.Add(new ChatMessage(role, content) { ReasoningContent = reasoning });
+            messages.Add(new ChatMessage(roleName, Content(m["content"], path, line, at + ".content")) { ReasoningContent = reasoning });
         }
         return messages;
+    }
+
+    /// <summary>A message's content: a string, or OpenAI's list of text parts (joined).</summary>
+    static string Content(JsonNode? node, string path, long line, string field)
+    {
+        if (node is not null && node.GetValueKind() == JsonValueKind.String) return node.GetValue<string>();
+        if (node is not JsonArray parts)
+            throw new DatasetFormatException(path, line, field, node is null ? "missing or not a string" : $"expected a string or a list of text parts, got {DataRow.Kind(node)}");
+        var text = new System.Text.StringBuilder();
+        for (int j = 0; j < parts.Count; j++)
+        {
+            string at = $"{field}[{j}]";
+            if (parts[j] is not JsonObject part) throw new DatasetFormatException(path, line, at, $"expected a part {{\"type\": \"text\", \"text\": …}}, got {DataRow.Kind(parts[j])}");
+            string? type = part["type"] is { } t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : null;
+            if (type != "text") throw new DatasetFormatException(path, line, at, $"only text parts can be trained on (got a '{type ?? DataRow.Kind(part["type"])}' part)");
+            text.Append(part["text"] is { } x && x.GetValueKind() == JsonValueKind.String ? x.GetValue<string>()
+                : throw new DatasetFormatException(path, line, at + ".text", $"expected a string, got {DataRow.Kind(part["text"])}"));
+        }
+        return text.ToString();
     }
 }

@@ -134,6 +134,10 @@ public sealed partial class HfTokenizer
 
     internal bool IsSpecial(int id) => _specialIds.Contains(id);
 
+    /// <summary>The bytes one token decodes to, before they are read as UTF-8 (none for an unknown id): a byte-level token
+    /// can hold part of a character, which <see cref="Decode"/> of that token alone turns into U+FFFD.</summary>
+    public byte[] DecodeBytes(int id) => IsKnown(id) ? TokenBytes(id).ToArray() : [];
+
     internal ReadOnlySpan<byte> TokenBytes(int id) => _tokenBytes.AsSpan(_tokenByteStart[id], _tokenByteStart[id + 1] - _tokenByteStart[id]);
 
     /// <summary>transformers' <c>clean_up_tokenization</c>: drops the space before . ? ! , and before English contractions.</summary>

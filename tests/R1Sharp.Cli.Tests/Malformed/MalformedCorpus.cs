@@ -448,6 +448,31 @@ public static class MalformedCorpus
             },
             ws => ["tokenize", "--tokenizer", ws["tok"], "--input", ws["in.jsonl"], "--output", ws["out.jsonl"]],
             ws => [ws["in.jsonl"] + ":2", "field 'text' is missing or not a string"]) { MustNotExist = ws => [ws["out.jsonl"]] };
+        foreach (var (name, bytes, line, expected) in new (string, byte[], int, string)[]
+        {
+            ("not UTF-8", [.. "{\"text\": \"fine\"}\n{\"text\": \"caf"u8, 0xE9, .. "\"}\n"u8], 2, "not valid UTF-8 (byte 0xE9"),
+            ("a key twice", "{\"text\": \"a\", \"text\": \"b\"}\n"u8.ToArray(), 1, "not valid JSON"),
+            ("a blank line between rows", "{\"text\": \"a\"}\n\n{\"text\": \"b\"}\n"u8.ToArray(), 2, "empty line"),
+        })
+            yield return new MalformedCase($"--input: {name}",
+                ws =>
+                {
+                    ws.Copy(PristineInputs.Tokenizer, "tok");
+                    File.WriteAllBytes(ws["in.jsonl"], bytes);
+                },
+                ws => ["tokenize", "--tokenizer", ws["tok"], "--input", ws["in.jsonl"], "--output", ws["out.jsonl"]],
+                ws => [$"{ws["in.jsonl"]}:{line}", expected]) { MustNotExist = ws => [ws["out.jsonl"]] };
+        foreach (var (name, bytes, line, expected) in new (string, byte[], int, string)[]
+        {
+            ("not JSON", "{\"text\": \"fine\"}\n{bad\n"u8.ToArray(), 2, "not valid JSON"),
+            ("text a number", "{\"text\": \"fine\"}\n{\"text\": 5}\n"u8.ToArray(), 2, "field 'text': expected a string, got a number"),
+            ("not UTF-8", [.. "{\"text\": \"caf"u8, 0xE9, .. "\"}\n"u8], 1, "not valid UTF-8"),
+            ("a key twice", "{\"text\": \"a\", \"text\": \"b\"}\n"u8.ToArray(), 1, "not valid JSON"),
+        })
+            yield return new MalformedCase($"tokenizer train --input: {name}",
+                ws => File.WriteAllBytes(ws["corpus.jsonl"], bytes),
+                ws => ["tokenizer", "train", "--input", ws["corpus.jsonl"], "--output", ws["tok-out"], "--vocab-size", "300"],
+                ws => [$"{ws["corpus.jsonl"]}:{line}", expected]) { MustNotExist = ws => [ws["tok-out"]] };
         yield return new MalformedCase("--input: a folder",
             ws => ws.Copy(PristineInputs.Tokenizer, "tok"),
             ws => ["tokenize", "--tokenizer", ws["tok"], "--input", ws["tok"]], ws => ["--input", ws["tok"], "is a folder"]);

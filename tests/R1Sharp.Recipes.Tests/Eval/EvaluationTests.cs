@@ -123,6 +123,18 @@ public sealed class EvaluationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_folder_whose_config_json_is_not_json_is_refused_naming_the_file()
+    {
+        var task = await EvalTasks.LoadAsync("gsm8k");
+        string config = Path.Combine(_dir, "config.json");
+        File.WriteAllText(config, "{\"broken");
+        using var backend = new LocalGenerationBackend(_model);
+        var e = await Assert.ThrowsAsync<InvalidDataException>(() => Evaluation.RunAsync(backend, task, Options(limit: 1), _dir));
+        Assert.StartsWith($"{config}: not valid JSON", e.Message);
+        Assert.Equal("{\"broken", File.ReadAllText(config)); // left as it was
+    }
+
+    [Fact]
     public async Task Jsonl_file_is_a_benchmark_and_templates_shape_the_prompt()
     {
         string file = Path.Combine(_dir, "mine.jsonl");

@@ -168,6 +168,33 @@ public sealed class WeightUpdateRouteTests : IAsyncLifetime
         Assert.Equal("step-2", (string?)done!["weight_version"]);
     }
 
+    [Theory]
+    [InlineData("/update_weights_from_disk")]
+    [InlineData("/pause_generation")]
+    [InlineData("/update_weights")]
+    [InlineData("/v1/load_lora_adapter")]
+    public async Task Bodies_of_the_weight_routes_are_read_as_strictly_as_those_of_completions(string path)
+    {
+        // Malformed chunked framing, bytes that are not UTF-8, a body over the size limit: 400 / 413 in the API's error shape,
+        // as on /v1/completions, never a 500; and the weights served stay those of before.
+        var cases = new (byte[] Request, int Status, string Code)[]
+        {
+            (RawHttp.Request("POST", path, ["Content-Type: application/json", "Transfer-Encoding: chunked"], "zz\r\n{}\r\n0\r\n\r\n"u8.ToArray()), 400, "malformed_body"),
+            (RawHttp.Post(path, [.. "{\"model_path\": \"/tmp/"u8, 0xFF, .. "\"}"u8]), 400, "invalid_encoding"),
+            (RawHttp.Request("POST", path, ["Content-Type: application/json", "Content-Length: 9000000"], []), 413, "body_too_large"),
+            (RawHttp.Post(path, "{\"model_path\": 1, \"model_path\": 2}"u8.ToArray()), 400, "duplicate_key"),
+        };
+        foreach (var (request, status, code) in cases)
+        {
+            var response = await RawHttp.SendAsync(_server.BaseAddress, request);
+            Assert.True(response.Status == status, $"expected {status} ({code}), got {response.Status}: {response.Body}");
+            Assert.Equal(code, (string?)response.Json["error"]?["code"]);
+        }
+        Assert.Equal("default", (string?)(await Send(HttpMethod.Get, "/get_weight_version")).Body!["weight_version"]);
+        var (ok, _) = await Post("/generate", new JsonObject { ["input_ids"] = new JsonArray(1, 2), ["sampling_params"] = new JsonObject { ["max_new_tokens"] = 1 } });
+        Assert.Equal(HttpStatusCode.OK, ok);
+    }
+
     [Fact]
     public async Task Without_the_flag_the_weight_routes_do_not_exist()
     {
