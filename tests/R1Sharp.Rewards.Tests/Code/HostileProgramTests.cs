@@ -519,7 +519,9 @@ public class HostileProgramTests
         string helper = "/nonexistent";
         if (SandboxModes.IsRoot)
         {
-            folder = Path.Combine(AppContext.BaseDirectory, "setuid-" + Guid.NewGuid().ToString("N"));
+            // Under /opt, as an interpreter shown with ReadOnlyPaths would be: the test's own folder may lie under /tmp
+            // (a CI checkout), which every sandbox replaces with its private tmpfs.
+            folder = Path.Combine("/opt", "r1sharp-test-setuid-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(folder);
             File.SetUnixFileMode(folder, (UnixFileMode)0b111_101_101);
             helper = Path.Combine(folder, "id");
