@@ -152,6 +152,7 @@ public static class PretrainRecipe
         // ---- model and optimiser (fresh, or from the last complete checkpoint) ----
         using var model = run.ResumeFrom is not null ? run.LoadCausalLM(tokenizerDir)
             : run.InitCausalLM(ModelPresets.Create(o.Preset, tokenizer.VocabSize, o.SequenceLength * 2, null, eos, eos), o.Seed);
+        model.Model.train(); // a resumed model comes back from Checkpoint.Load in inference mode
         var optimizer = run.Optimizer(model, o.Optimizer, o.Steps, out var state);
         optimizer.Reduction = ReduceOp.Sum; // each rank back-propagates (its rows' mean loss) × (its rows / BatchSize)
         run.Say($"model: {model.Config.ParameterCount() / 1e6:F2}M parameters{(model.Config.Moe is null ? "" : $" ({model.Config.ActiveParameterCount() / 1e6:F2}M active)")} ({o.Preset}), {Precision.Name(run.Dtype)}, {o.Steps} steps of {o.BatchSize} × {o.SequenceLength} tokens");
