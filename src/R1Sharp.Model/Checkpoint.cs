@@ -248,7 +248,10 @@ public static class Checkpoint
         var single = Path.Combine(directory, WeightsFile);
         List<string> files;
         Dictionary<string, string>? weightMap = null;
-        if (Path.Exists(index)) // a folder there is named as one by ReadObject, as by ReadHeader below
+        // model.safetensors first when a folder has both, as transformers' from_pretrained reads it (an index left behind by
+        // an earlier sharded save must not win over the weights saved after it).
+        if (File.Exists(single)) files = [single];
+        else if (Path.Exists(index)) // a folder there is named as one by ReadObject, as by ReadHeader below
         {
             var indexJson = JsonInput.ReadObject(index, "safetensors index (model.safetensors.index.json)");
             if (indexJson["weight_map"] is not JsonObject map)
@@ -266,7 +269,7 @@ public static class Checkpoint
             foreach (var f in files)
                 if (!Path.Exists(f)) throw new FileNotFoundException($"{index}: shard {Path.GetFileName(f)} is missing", f);
         }
-        else if (Path.Exists(single)) files = [single];
+        else if (Path.Exists(single)) files = [single]; // a folder: ReadHeader names it as one
         else if (new[] { PickledWeights, PickledIndex }.FirstOrDefault(f => Path.Exists(Path.Combine(directory, f))) is { } pickled)
             throw new InvalidDataException($"{directory}: only {pickled} found; R1Sharp reads safetensors (convert with transformers: save_pretrained(safe_serialization=True))");
         else if (Directory.EnumerateFiles(directory, ShardPattern).Order(StringComparer.Ordinal).FirstOrDefault() is { } shard)

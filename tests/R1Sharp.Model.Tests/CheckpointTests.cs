@@ -67,6 +67,23 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void A_single_file_is_read_before_an_index_left_beside_it()
+    {
+        // transformers' from_pretrained reads model.safetensors when a folder also holds an index (here one left by an
+        // earlier sharded save whose shards are gone); reading the index would fail on its missing shards or load stale ones.
+        using var tmp = new TempDir();
+        using var model = Checkpoint.Load(Fixture("llama3-tiny"));
+        Checkpoint.Save(model, tmp.Sub("both"));
+        File.WriteAllText(tmp.Sub("both/model.safetensors.index.json"),
+            """{"metadata": {"total_size": 1}, "weight_map": {"model.norm.weight": "model-00001-of-00002.safetensors"}}""");
+        using var again = Checkpoint.Load(tmp.Sub("both"));
+        var a = model.state_dict();
+        var b = again.state_dict();
+        foreach (var k in a.Keys) Assert.True(a[k].bytes.SequenceEqual(b[k].bytes), k);
+        Assert.Equal([tmp.Sub("both/model.safetensors")], Checkpoint.Inspect(tmp.Sub("both")).WeightFiles);
+    }
+
+    [Fact]
     public void Dtype_override_converts_and_saves_in_the_new_dtype()
     {
         using var tmp = new TempDir();
