@@ -29,6 +29,9 @@ namespace R1Sharp.Server;
 /// <summary>A running server. Start with <see cref="StartAsync"/>; stop with <see cref="StopAsync"/> or dispose.</summary>
 public sealed partial class OpenAiServer : IAsyncDisposable
 {
+    /// <summary>Our own JSON (e.g. <c>/stats</c>) in snake_case, as every OpenAI, SGLang and vLLM field is.</summary>
+    static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
     private readonly WebApplication _app;
     private readonly LocalModel _model;
     private readonly ServerOptions _options;
@@ -127,7 +130,7 @@ public sealed partial class OpenAiServer : IAsyncDisposable
     private void Map()
     {
         MapGet("/health", () => Results.Ok());
-        MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats)!)));
+        MapGet("/stats", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, JsonSerializer.SerializeToNode(_scheduler.Stats, SnakeCase)!)));
         MapGet("/v1/models", (HttpContext ctx) => Guard(ctx, () => WriteJson(ctx, 200, Responses.Models(_name, _created, _model.ContextLength, _adapter))));
         // {**id}: Hub names hold a slash (deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B).
         MapGet("/v1/models/{**id}", (HttpContext ctx, string id) => Guard(ctx, () =>

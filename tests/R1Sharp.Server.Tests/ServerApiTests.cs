@@ -24,6 +24,13 @@ public sealed class ServerApiTests(ServerFixture f) : IClassFixture<ServerFixtur
     }
 
     [Fact]
+    public async Task Stats_KeysAreSnakeCase_AsEveryOtherField()
+    {
+        var body = JsonNode.Parse(await f.Http.GetStringAsync(f.Url("stats")))!.AsObject();
+        Assert.Equal(["requests", "batches", "rows", "largest_batch", "rejected", "waiting", "failed", "completion_tokens"], body.Select(p => p.Key));
+    }
+
+    [Fact]
     public async Task Models_RetrievesOneModelById_As_OpenAI_Does()
     {
         // GET /v1/models/{model} (the OpenAI client's models.retrieve): the model object, or 404 model_not_found.
