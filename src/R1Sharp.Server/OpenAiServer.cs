@@ -274,7 +274,8 @@ public sealed partial class OpenAiServer : IAsyncDisposable
             JsonObject? logProbs = request.LogProbs ? Responses.LogProbs(request, tokens, _model, textOffset[choice]) : null;
             textOffset[choice] += token.Text.Length;
             string? finish = token.Finish is null ? null : token.Finish == Engine.FinishReason.Stop ? "stop" : "length";
-            await Send(ctx, Responses.Chunk(id, created, request.Model, request, choice, token.Text, finish, token.StopString, logProbs,
+            var stopReason = finish is null ? null : Responses.StopReason(request, token.StopString, token.TokenId, finish == "stop", _model);
+            await Send(ctx, Responses.Chunk(id, created, request.Model, request, choice, token.Text, finish, stopReason, logProbs,
                 request.ReturnTokenIds ? tokens.Select(t => t.Id).ToList() : null)).ConfigureAwait(false);
             tokens.Clear();
             await response.Body.FlushAsync(ct).ConfigureAwait(false);

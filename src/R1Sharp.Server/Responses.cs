@@ -19,7 +19,7 @@ internal static class Responses
                 else choice["text"] = sample.Text;
                 choice["logprobs"] = request.LogProbs ? LogProbs(request, Tokens(sample), m) : null;
                 choice["finish_reason"] = sample.FinishReasonText;
-                choice["stop_reason"] = sample.StopString;
+                choice["stop_reason"] = StopReason(request, sample.StopString, sample.TokenIds is [.., int last] ? last : null, sample.FinishReason == Engine.FinishReason.Stop, m);
                 if (request.ReturnTokenIds)
                 {
                     choice["token_ids"] = Ids(sample.TokenIds!);
@@ -44,6 +44,15 @@ internal static class Responses
 
     /// <summary>A generated token with what log-probability output needs.</summary>
     public readonly record struct TokenInfo(int Id, float LogProb, IReadOnlyList<TokenLogProb>? Top);
+
+    /// <summary>
+    /// vLLM's <c>stop_reason</c>: the stop string that ended the choice; else the id of a <c>stop_token_ids</c> token that
+    /// did, unless it is one of the model's EOS tokens (which vLLM checks first and reports as null); else null.
+    /// </summary>
+    public static JsonNode? StopReason(ApiRequest request, string? stopString, int? lastToken, bool stopped, LocalModel m) =>
+        stopString is not null ? JsonValue.Create(stopString)
+        : stopped && lastToken is int t && request.Options.StopTokenIds.Contains(t) && !m.Model.Config.EosTokenIds.Contains(t) && m.Tokenizer?.EosTokenId != t
+            ? JsonValue.Create(t) : null;
 
     public static List<TokenInfo> Tokens(GenerationSample s)
     {
@@ -105,7 +114,7 @@ internal static class Responses
 
     /// <summary>One stream chunk for one choice.</summary>
     public static JsonObject Chunk(string id, long created, string model, ApiRequest request, int index, string text, string? finish,
-        string? stopReason, JsonObject? logProbs, IReadOnlyList<int>? tokenIds, bool roleOnly = false)
+        JsonNode? stopReason, JsonObject? logProbs, IReadOnlyList<int>? tokenIds, bool roleOnly = false)
     {
         var choice = new JsonObject { ["index"] = index };
         if (request.Chat)

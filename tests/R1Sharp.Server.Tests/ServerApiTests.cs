@@ -42,6 +42,28 @@ public sealed class ServerApiTests(ServerFixture f) : IClassFixture<ServerFixtur
         Assert.Equal(("model_not_found", "not_found_error"), ((string)error["code"]!, (string)error["type"]!));
     }
 
+    [Fact]
+    public async Task StopTokenIds_StopReasonIsTheTokenId_AsVllmReportsIt()
+    {
+        // vLLM: a choice ended by one of the request's stop_token_ids has that id (an integer) as stop_reason; by a stop
+        // string, the string; by EOS or the length, null.
+        var greedy = new JsonObject { ["model"] = "tiny", ["prompt"] = "hi", ["max_tokens"] = 6, ["temperature"] = 0, ["return_token_ids"] = true };
+        var (_, free) = await f.Post("v1/completions", greedy);
+        var ids = free["choices"]![0]!["token_ids"]!.AsArray().Select(i => (int)i!).ToList();
+        Assert.Null(free["choices"]![0]!["stop_reason"]);
+        int third = ids[2];
+        var stopped = greedy.DeepClone().AsObject();
+        stopped["stop_token_ids"] = new JsonArray(third);
+        var (_, body) = await f.Post("v1/completions", stopped);
+        var choice = body["choices"]![0]!;
+        Assert.Equal("stop", (string)choice["finish_reason"]!);
+        Assert.Equal(third, (int)choice["stop_reason"]!);
+        Assert.Equal(ids.IndexOf(third) + 1, choice["token_ids"]!.AsArray().Count);
+        stopped["stream"] = true;
+        var last = (await f.Stream("v1/completions", stopped)).SkipLast(1).Select(l => JsonNode.Parse(l)!).Last(c => c["choices"]!.AsArray().Count > 0);
+        Assert.Equal(third, (int)last["choices"]![0]!["stop_reason"]!);
+    }
+
     [Theory]
     [InlineData("v1/completions", """{"model": "tiny", "prompt": ["hi", "yo"], "max_tokens": 3, "n": 2, "stream": true, "stream_options": {"include_usage": true}}""")]
     [InlineData("v1/chat/completions", """{"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "stream": true, "stream_options": {"include_usage": true}}""")]
