@@ -358,8 +358,8 @@ public sealed class Attention : nn.Module, ISelfAttention
     {
         long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2];
         long groups = heads / kvHeads, offset = s - t;
-        var shape = InBlocks(q, t) && mask.shape[0] == b ? MaskShape.Of(mask, offset) : null;
-        if (shape?.Starts is { } starts && PerSegmentAttention) return PerSegment(q, k, v, starts, offset);
+        var shape = InBlocks(q, t) ? MaskShape.Of(mask, offset) : null;
+        if (shape?.Starts is { } starts && PerSegmentAttention && mask.shape[0] == b) return PerSegment(q, k, v, starts, offset);
         long block = shape is { SeesLaterKeys: false } ? CausalBlock : t;
         var grouped = q.reshape(b, kvHeads, groups, t, d);
         var blocks = new List<Tensor>();

@@ -157,4 +157,16 @@ public class CausalInBlocksTests
         for (int i = 0; i < t; i++) mask[0, 0, i, (i < pads ? i : pads)..(i + 1)] = true;
         Assert.True(Attention.Masked(q, k, v, mask).allclose(OneMaskedCall(q, k, v, mask), rtol: 0, atol: 1e-5));
     }
+
+    [Fact]
+    public void A_mask_shared_by_every_row_is_the_single_masked_call()
+    {
+        // One (1, 1, T, S) mask broadcast over a batch of 2: its sequences hold for every row.
+        var generator = new Generator(13);
+        int t = 512;
+        var (q, k, v) = (randn(2, 4, t, 16, generator: generator), randn(2, 2, t, 16, generator: generator), randn(2, 2, t, 16, generator: generator));
+        var mask = zeros(1, 1, t, t, dtype: ScalarType.Bool);
+        for (int i = 0; i < t; i++) mask[0, 0, i, (i < 300 ? 0 : 300)..(i + 1)] = true;
+        Assert.True(Attention.Masked(q, k, v, mask).allclose(OneMaskedCall(q, k, v, mask), rtol: 0, atol: 1e-5));
+    }
 }
