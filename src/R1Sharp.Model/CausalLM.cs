@@ -359,7 +359,7 @@ public sealed class Attention : nn.Module, ISelfAttention
         long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], s = k.shape[2];
         long groups = heads / kvHeads, offset = s - t;
         var shape = InBlocks(q, t) ? MaskShape.Of(mask, offset) : null;
-        if (shape?.Starts is { } starts && PerSegmentAttention && mask.shape[0] == b) return PerSegment(q, k, v, starts, offset);
+        if (shape?.Runs is { } runs && PerSegmentAttention && mask.shape[0] == b) return PerSegment(q, k, v, runs, offset);
         long block = shape is { SeesLaterKeys: false } ? CausalBlock : t;
         var grouped = q.reshape(b, kvHeads, groups, t, d);
         var blocks = new List<Tensor>();
@@ -382,39 +382,38 @@ public sealed class Attention : nn.Module, ISelfAttention
     public static bool PerSegmentAttention { get; set; } = true;
 
     /// <summary>
-    /// Packed rows attended one sequence at a time, as a varlen flash-attention kernel does: the queries whose keys start at
-    /// the same position (<paramref name="starts"/>, B·T key positions) form a segment, attended in blocks of
-    /// <see cref="CausalBlock"/> queries against the segment's keys up to the block's end. Nothing between two sequences of a
+    /// Packed rows attended one sequence at a time, as a varlen flash-attention kernel does: each of <paramref name="runs"/>
+    /// (in row and position order) is attended in blocks of <see cref="CausalBlock"/> queries against its keys up to the
+    /// block's end. Nothing between two sequences of a
     /// row is computed, where a block-diagonal mask over the whole row computes every pair below the diagonal and masks out
     /// those between sequences (bench/README.md has the times). Outputs and gradients are the single masked call's up to
     /// float rounding (tests/R1Sharp.Model.Tests/CausalInBlocksTests.cs).
     /// </summary>
-    static Tensor PerSegment(Tensor q, Tensor k, Tensor v, long[] starts, long offset)
+    static Tensor PerSegment(Tensor q, Tensor k, Tensor v, IReadOnlyList<QueryRun> runs, long offset)
     {
         long b = q.shape[0], heads = q.shape[1], t = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], groups = heads / kvHeads;
         var rows = new List<Tensor>();
-        for (long r = 0; r < b; r++)
+        foreach (var row in runs.GroupBy(run => run.Row))
         {
-            var grouped = q.narrow(0, r, 1).reshape(1, kvHeads, groups, t, d);
-            Tensor kr = k.narrow(0, r, 1), vr = v.narrow(0, r, 1);
+            var grouped = q.narrow(0, row.Key, 1).reshape(1, kvHeads, groups, t, d);
+            Tensor kr = k.narrow(0, row.Key, 1), vr = v.narrow(0, row.Key, 1);
             var pieces = new List<Tensor>();
-            for (long i0 = 0, i1; i0 < t; i0 = i1)
-            {
-                long first = starts[r * t + i0];
-                for (i1 = i0 + 1; i1 < t && starts[r * t + i1] == first; i1++) { }
-                for (long start = i0; start < i1; start += CausalBlock) // queries i0..i1−1 see keys first..offset + i
+            foreach (var (_, from, to, first) in row)
+                for (long start = from; start < to; start += CausalBlock) // queries from..to−1 see keys first..offset + i
                 {
-                    long n = Math.Min(CausalBlock, i1 - start), keys = offset + start + n - first;
+                    long n = Math.Min(CausalBlock, to - start), keys = offset + start + n - first;
                     var qb = grouped.narrow(3, start, n).reshape(1, kvHeads, groups * n, d);
                     var visible = Visible(n, keys, offset + start - first, groups, q.device);
                     pieces.Add(nn.functional.scaled_dot_product_attention(qb, kr.narrow(2, first, keys), vr.narrow(2, first, keys), visible, 0.0, false)
                         .view(1, kvHeads, groups, n, d));
                 }
-            }
             rows.Add(pieces.Count == 1 ? pieces[0] : cat(pieces, 3));
         }
         return (rows.Count == 1 ? rows[0] : cat(rows, 0)).view(b, heads, t, d);
     }
+
+    /// <summary>Queries <paramref name="From"/>..<paramref name="To"/>−1 of row <paramref name="Row"/>, which see the keys from <paramref name="FirstKey"/> to their own.</summary>
+    readonly record struct QueryRun(long Row, long From, long To, long FirstKey);
 
     /// <summary>(groups·n, keys): query r of a block, in each of its group's heads, sees the keys up to r + <paramref name="diagonal"/>.</summary>
     static Tensor Visible(long n, long keys, long diagonal, long groups, Device device)
@@ -427,9 +426,9 @@ public sealed class Attention : nn.Module, ISelfAttention
     /// What a mask (B, 1, T, S) lets the queries see, worked out once per mask tensor (every layer of a forward gets the same
     /// one; masks are not changed in place): whether some query sees a key after its own position offset + i, and — when
     /// each query sees one contiguous run of keys ending at its own position, and the rows average at least
-    /// <see cref="MinSegment"/> queries per run — the first key of each query's run.
+    /// <see cref="MinSegment"/> queries per run — those runs.
     /// </summary>
-    sealed record MaskShape(long Offset, bool SeesLaterKeys, long[]? Starts)
+    sealed record MaskShape(long Offset, bool SeesLaterKeys, IReadOnlyList<QueryRun>? Runs)
     {
         static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, MaskShape> Known = new();
 
@@ -456,10 +455,15 @@ public sealed class Attention : nn.Module, ISelfAttention
             var run = arange(t, dtype: ScalarType.Int64, device: mask.device).add(offset + 1).sub(first);
             if (!m.sum(-1, type: ScalarType.Int64).eq(run).all().item<bool>()) return new MaskShape(offset, false, null);
             var starts = first.cpu().data<long>().ToArray();
-            long runs = 0;
-            for (long i = 0; i < starts.Length; i++)
-                if (i % t == 0 || starts[i] != starts[i - 1]) runs++;
-            return new MaskShape(offset, false, runs * MinSegment <= b * t ? starts : null);
+            var runs = new List<QueryRun>();
+            for (long r = 0; r < b; r++)
+                for (long i0 = 0, i1; i0 < t; i0 = i1)
+                {
+                    long firstKey = starts[r * t + i0];
+                    for (i1 = i0 + 1; i1 < t && starts[r * t + i1] == firstKey; i1++) { }
+                    runs.Add(new QueryRun(r, i0, i1, firstKey));
+                }
+            return new MaskShape(offset, false, runs.Count * MinSegment <= b * t ? runs : null);
         }
     }
 
