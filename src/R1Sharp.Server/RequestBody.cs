@@ -29,23 +29,24 @@ internal static class RequestBody
 
     private static readonly JsonDocumentOptions Options = new() { MaxDepth = MaxDepth };
 
-    public static async Task<JsonElement> ReadAsync(HttpRequest request, long maxBytes, CancellationToken ct)
-    {
-        CheckContentType(request.ContentType);
-        CheckContentEncoding(request.Headers.ContentEncoding.ToString());
-        var bytes = await ReadBytesAsync(request, maxBytes, ct).ConfigureAwait(false);
-        return Parse(bytes);
-    }
+    public static async Task<JsonElement> ReadAsync(HttpRequest request, long maxBytes, CancellationToken ct) =>
+        Parse(await ReadCheckedAsync(request, maxBytes, ct).ConfigureAwait(false));
 
     /// <summary>As <see cref="ReadAsync"/>, for routes whose body may be left out (the weight-update calls): null when it is
     /// empty or only whitespace.</summary>
     public static async Task<JsonElement?> ReadOptionalAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
         if (request.ContentLength == 0) return null;
+        var bytes = await ReadCheckedAsync(request, maxBytes, ct).ConfigureAwait(false);
+        return bytes.Span.Trim(" \t\r\n"u8).IsEmpty ? null : Parse(bytes);
+    }
+
+    /// <summary>The body's bytes, after its Content-Type and Content-Encoding are checked.</summary>
+    private static Task<ReadOnlyMemory<byte>> ReadCheckedAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
         CheckContentType(request.ContentType);
         CheckContentEncoding(request.Headers.ContentEncoding.ToString());
-        var bytes = await ReadBytesAsync(request, maxBytes, ct).ConfigureAwait(false);
-        return bytes.Span.Trim(" \t\r\n"u8).IsEmpty ? null : Parse(bytes);
+        return ReadBytesAsync(request, maxBytes, ct);
     }
 
     /// <summary>JSON, or no Content-Type at all; a charset, if given, must be UTF-8.</summary>
