@@ -66,6 +66,16 @@ public sealed record DataRow(string File, long Line, JsonObject Fields)
     public static string Text(JsonNode node) =>
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : node.ToJsonString(JsonFormat.Compact);
 
+    /// <summary>The chat role of a ShareGPT turn's <c>from</c>: human → user, gpt → assistant; user, assistant, system and tool
+    /// as they are; null for any other name.</summary>
+    public static string? ShareGptRole(string from) => from switch
+    {
+        "human" or "user" => "user",
+        "gpt" or "assistant" => "assistant",
+        "system" or "tool" => from,
+        _ => null,
+    };
+
     /// <summary>The JSON kind of a value, for messages ("a string", "an array", …).</summary>
     public static string Kind(JsonNode? node) => node switch
     {

@@ -153,7 +153,7 @@ public static class DatasetLoader
         foreach (var item in array)
         {
             if (item is not JsonObject m) return null;
-            string? role = StringOf(m["role"]) ?? StringOf(m["from"]) switch { "human" => "user", "gpt" => "assistant", var from => from };
+            string? role = StringOf(m["role"]) ?? (StringOf(m["from"]) is { } from ? DataRow.ShareGptRole(from) ?? from : null);
             string? content = m["content"] is JsonArray parts ? TextParts(parts) : StringOf(m["content"] ?? m["value"]);
             if (role is null || content is null) return null;
             messages.Add((role, content));

@@ -112,11 +112,6 @@ public static class SftData
     /// <summary>A system prompt column of conversational rows (as OpenThoughts and Bespoke-Stratos have), put first unless the conversation has one.</summary>
     public const string SystemField = "system";
 
-    static readonly Dictionary<string, string> ShareGptRoles = new(StringComparer.Ordinal)
-    {
-        ["human"] = "user", ["user"] = "user", ["gpt"] = "assistant", ["assistant"] = "assistant", ["system"] = "system", ["tool"] = "tool",
-    };
-
     /// <summary>
     /// A list of messages: <c>{role, content}</c> objects (content a string or a list of text parts, <c>[{"type": "text", "text"}]</c>,
     /// joined; reasoning_content kept when present), or ShareGPT's <c>{from, value}</c> (human, gpt, system, tool).
@@ -135,8 +130,8 @@ public static class SftData
             {
                 string name = from.GetValueKind() == JsonValueKind.String ? from.GetValue<string>()
                     : throw new DatasetFormatException(path, line, at + ".from", $"expected a string, got {DataRow.Kind(from)}");
-                string role = ShareGptRoles.TryGetValue(name, out var r) ? r
-                    : throw new DatasetFormatException(path, line, at + ".from", $"'{name}' is not a ShareGPT role (human, gpt, system or tool; or user, assistant)");
+                string role = DataRow.ShareGptRole(name)
+                    ?? throw new DatasetFormatException(path, line, at + ".from", $"'{name}' is not a ShareGPT role (human, gpt, system or tool; or user, assistant)");
                 string value = m["value"] is { } v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
                     : throw new DatasetFormatException(path, line, at + ".value", $"expected a string, got {DataRow.Kind(m["value"])}");
                 messages.Add(new ChatMessage(role, value));
